@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Security.Claims;
+using Dapper;
+using Watchkeeper.Server.Platform;
+
+namespace Watchkeeper.Server.Incidents;
+
+/// <summary>REST API for incidents under <c>/api/v1/incidents</c>, the SLA worker and incident metrics.</summary>
+public static class IncidentsModule
+{
+    public static void AddIncidents(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IncidentService>();
+        builder.Services.AddHostedService<SlaWorker>();
+    }
+
+    public static void MapIncidents(this WebApplication app)
+    {
+        RegisterMetrics(app.Services);
+        var g = app.MapGroup("/api/v1/incidents").WithTags("incidents").RequireAuthorization(Policies.Viewer)
+            .AddEndpointFilter(async (ctx, next) =>
+            {
+                try
+                {
+                    return await next(ctx);
+                }
+                catch (InvalidTransitionException ex)
+                {
+                    return Problems.Conflict(ex.Message, new Dictionary<string, object?> { ["current_status"] = ex.From, ["requested_status"] = ex.To, ["allowed"] = ex.Allowed });
+                }
+                catch (VersionMismatchException ex)
+                {
+                    ctx.HttpContext.Response.Headers.ETag = ETag(ex.Current);
+                    return Problems.PreconditionFailed(ex.Message);
+                }
+            });
+
+        g.MapGet("/", async Task<IResult> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor) =>
+        {
+            if (limit is < 1 or > 500) return Problems.Validation("limit", "must be between 1 and 500");
+            return TypedResults.Ok(await s.ListAsync(status, severity, kind, ParseTime(from, "from"), ParseTime(to, "to"), q, limit ?? 50, cursor));
+        });
+        g.MapPost("/", async Task<IResult> (CreateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+        {
+            var v = await s.CreateAsync(req, user.Actor());
+            http.Response.Headers.ETag = ETag(v.Version);
+            return TypedResults.Created($"/api/v1/incidents/{v.Id}", v);
+        }).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}", async Task<IResult> (long id, IncidentService s, HttpContext http) =>
+        {
+            var v = await s.GetAsync(id);
+            if (v is null) return Problems.NotFound($"incident {id} not found");
+            http.Response.Headers.ETag = ETag(v.Version);
+            return TypedResults.Ok(v);
+        });
+        g.MapPatch("/{id:long}", async (long id, UpdateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.UpdateAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/status", async (long id, TransitionRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.TransitionAsync(id, req.Status, req.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/acknowledge", async (long id, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.AcknowledgeAsync(id, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/resolve", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Resolved, req?.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/reopen", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Investigating, req?.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPut("/{id:long}/roles", async (long id, AssignRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            WithETag(http, await s.AssignAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+
+        g.MapGet("/{id:long}/timeline", async (long id, IncidentService s) => TypedResults.Ok(await s.TimelineAsync(id)));
+        g.MapPost("/{id:long}/notes", async (long id, NoteRequest req, IncidentService s, ClaimsPrincipal user) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/timeline", await s.AddNoteAsync(id, req.Text, user.Actor()))).RequireAuthorization(Policies.Responder);
+
+        g.MapGet("/{id:long}/status-updates", async (long id, string? visibility, IncidentService s) => TypedResults.Ok(await s.StatusUpdatesAsync(id, visibility)));
+        g.MapPost("/{id:long}/status-updates", async (long id, StatusUpdateRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/status-updates", await s.PostStatusUpdateAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+
+        g.MapGet("/{id:long}/checklist", async (long id, IncidentService s) => TypedResults.Ok(await s.ChecklistAsync(id)));
+        g.MapPost("/{id:long}/checklist/{itemId:long}", async (long id, long itemId, ChecklistCheckRequest req, IncidentService s, ClaimsPrincipal user) =>
+            TypedResults.Ok(await s.CheckItemAsync(id, itemId, req.Done ?? true, user.Actor()))).RequireAuthorization(Policies.Responder);
+
+        g.MapGet("/{id:long}/postmortem", async (long id, IncidentService s) => TypedResults.Ok(await s.PostmortemAsync(id)));
+        g.MapPut("/{id:long}/postmortem", async (long id, PostmortemRequest req, IncidentService s, ClaimsPrincipal user) =>
+            TypedResults.Ok(await s.SavePostmortemAsync(id, req, user.Actor()))).RequireAuthorization(Policies.Responder);
+
+        g.MapGet("/{id:long}/action-items", async (long id, IncidentService s) => TypedResults.Ok(await s.ActionItemsAsync(id)));
+        g.MapPost("/{id:long}/action-items", async (long id, ActionItemRequest req, IncidentService s, ClaimsPrincipal user) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/action-items", await s.AddActionItemAsync(id, req, user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPatch("/{id:long}/action-items/{itemId:long}", async (long id, long itemId, ActionItemRequest req, IncidentService s, ClaimsPrincipal user) =>
+            TypedResults.Ok(await s.UpdateActionItemAsync(id, itemId, req, user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/sla-breaches", async (long id, IncidentService s) => TypedResults.Ok(await s.BreachesAsync(id)));
+
+        app.MapGet("/api/v1/action-items", async (IncidentService s, string? status) => TypedResults.Ok(await s.AllActionItemsAsync(status)))
+            .WithTags("incidents").RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/v1/sla-breaches", async (IncidentService s) => TypedResults.Ok(await s.BreachesAsync(null)))
+            .WithTags("incidents").RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/v1/severities", (ConfigHolder cfg) => TypedResults.Ok(cfg.Current.Severities.Select(s => new
+        {
+            s.Id, s.Name, s.Impact, s.UsersAffected, s.BusinessImpact, s.ResponseTarget, response_seconds = s.ResponseTime.Value.TotalSeconds,
+            s.ResolutionTarget, resolution_seconds = s.ResolutionTime.Value.TotalSeconds, s.Escalation, update_interval_seconds = s.UpdateInterval.Value.TotalSeconds,
+        }))).WithTags("incidents").RequireAuthorization(Policies.Viewer);
+    }
+
+    private static IResult WithETag(HttpContext http, IncidentView v)
+    {
+        http.Response.Headers.ETag = ETag(v.Version);
+        return TypedResults.Ok(v);
+    }
+
+    public static string ETag(long version) => $"\"{version}\"";
+
+    private static long? IfMatch(HttpContext http)
+    {
+        var h = http.Request.Headers.IfMatch.ToString();
+        if (string.IsNullOrWhiteSpace(h) || h == "*") return null;
+        var v = h.Trim();
+        if (v.StartsWith("W/", StringComparison.Ordinal)) v = v[2..];
+        v = v.Trim('"');
+        return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new ValidationException("If-Match", $"'{h}' is not an ETag this server issued (expected e.g. \"3\")");
+    }
+
+    public static DateTimeOffset? ParseTime(string? s, string field)
+    {
+        if (string.IsNullOrWhiteSpace(s)) return null;
+        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)) return t;
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var unix)) return DateTimeOffset.FromUnixTimeMilliseconds((long)(unix * 1000));
+        throw new ValidationException(field, $"'{s}' is not an RFC 3339 time or Unix timestamp");
+    }
+
+    /// <summary>Incident metrics computed from the database at scrape time, so they are right on every replica and after restarts.</summary>
+    private static void RegisterMetrics(IServiceProvider sp)
+    {
+        var metrics = sp.GetRequiredService<SelfMetrics>();
+        var db = sp.GetRequiredService<Db>();
+        var config = sp.GetRequiredService<ConfigHolder>();
+        double[] responseBuckets = [60, 300, 900, 1800, 3600, 14400, 86400];
+        double[] resolutionBuckets = [900, 3600, 14400, 86400, 259200, 604800];
+        metrics.AddCollector(async (w, ct) =>
+        {
+            var sevs = config.Current.Severities.Select(s => s.Id).ToArray();
+            var open = (await db.ReadAsync(c => c.QueryAsync<(string Severity, long N)>("SELECT severity, COUNT(*) FROM incidents WHERE status <> 'resolved' GROUP BY severity"), ct))
+                .ToDictionary(x => x.Severity, x => x.N);
+            w.Header("watchkeeper_incidents_open", "Open incidents by severity.", "gauge");
+            foreach (var s in sevs) w.Sample("watchkeeper_incidents_open", ["severity"], [s], open.GetValueOrDefault(s));
+
+            var breaches = (await db.ReadAsync(c => c.QueryAsync<(string Severity, string Kind, long N)>("SELECT severity, kind, COUNT(*) FROM sla_breaches GROUP BY severity, kind"), ct)).ToList();
+            w.Header("watchkeeper_incident_sla_breaches_total", "SLA breaches recorded, by severity and clock (response, resolution).", "counter");
+            foreach (var s in sevs)
+                foreach (var k in new[] { "response", "resolution" })
+                    w.Sample("watchkeeper_incident_sla_breaches_total", ["severity", "kind"], [s, k], breaches.Where(b => b.Severity == s && b.Kind == k).Sum(b => b.N));
+
+            var times = (await db.ReadAsync(c => c.QueryAsync<(string Severity, long Detected, long? Ack, long? Resolved)>(
+                "SELECT severity, detected_at, acknowledged_at, resolved_at FROM incidents WHERE acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL"), ct)).ToList();
+            Hist(w, "watchkeeper_incident_response_seconds", "Seconds from detection to acknowledgement.", sevs, responseBuckets,
+                times.Where(t => t.Ack is not null).Select(t => (t.Severity, (t.Ack!.Value - t.Detected) / 1000.0)));
+            Hist(w, "watchkeeper_incident_resolution_seconds", "Seconds from detection to resolution.", sevs, resolutionBuckets,
+                times.Where(t => t.Resolved is not null).Select(t => (t.Severity, (t.Resolved!.Value - t.Detected) / 1000.0)));
+        });
+    }
+
+    private static void Hist(MetricsWriter w, string name, string help, string[] sevs, double[] buckets, IEnumerable<(string Severity, double Seconds)> obs)
+    {
+        w.Header(name, help, "histogram");
+        var bySev = obs.GroupBy(o => o.Severity).ToDictionary(g => g.Key, g => g.Select(x => x.Seconds).ToList());
+        foreach (var s in sevs)
+        {
+            var list = bySev.GetValueOrDefault(s) ?? [];
+            var counts = buckets.Select(b => (double)list.Count(v => v <= b)).ToArray();
+            w.Histogram(name, ["severity"], [s], buckets, counts, list.Count, list.Sum());
+        }
+    }
+}
+
+/// <summary>Records SLA breaches as their due times pass.</summary>
+public sealed class SlaWorker(IncidentService incidents, ConfigHolder config, TimeProvider time, ILogger<SlaWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(config.Current.Incidents.SlaCheckInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    var n = await incidents.CheckSlaAsync();
+                    if (n > 0) logger.LogWarning("Recorded {Count} SLA breach(es)", n);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogError(ex, "SLA check failed");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

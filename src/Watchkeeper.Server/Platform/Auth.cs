@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Dapper;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Watchkeeper.Server.Platform;
+
+/// <summary>Roles, from least to most privileged. Each role includes the ones before it.</summary>
+public static class Roles
+{
+    public const string Viewer = "viewer";
+    public const string Responder = "responder";
+    public const string Admin = "admin";
+    public static readonly string[] All = [Viewer, Responder, Admin];
+
+    public static int Rank(string? role) => role switch { Viewer => 1, Responder => 2, Admin => 3, _ => 0 };
+    public static bool IsValid(string? role) => Rank(role) > 0;
+}
+
+public sealed class UserRow
+{
+    public long Id { get; set; }
+    public string Username { get; set; } = "";
+    public string PasswordHash { get; set; } = "";
+    public string Role { get; set; } = "";
+    public long CreatedAt { get; set; }
+    public long Disabled { get; set; }
+}
+
+public sealed class TokenRow
+{
+    public long Id { get; set; }
+    public long UserId { get; set; }
+    public string Name { get; set; } = "";
+    public string Prefix { get; set; } = "";
+    public long CreatedAt { get; set; }
+    public long? LastUsedAt { get; set; }
+    public long? RevokedAt { get; set; }
+    public string Username { get; set; } = "";
+    public string Role { get; set; } = "";
+    public long Disabled { get; set; }
+}
+
+public sealed record UserView(long Id, string Username, string Role, DateTimeOffset CreatedAt, bool Disabled);
+public sealed record TokenView(long Id, string Name, string Prefix, string Username, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+public sealed record NewToken(long Id, string Name, string Token, string Username, string Role);
+
+/// <summary>Users, passwords and API tokens. Tokens are stored as SHA-256 hashes and shown once.</summary>
+public sealed class Users(Db db, AuditLog audit, TimeProvider time)
+{
+    private static readonly PasswordHasher<string> Hasher = new();
+    private readonly ConcurrentDictionary<string, (TokenRow Row, long CachedAt)> _tokenCache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, long> _lastUsedWritten = new();
+
+    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    public static string NewSecret(int bytes = 24) =>
+        Base64UrlEncode(RandomNumberGenerator.GetBytes(bytes));
+
+    private static string Base64UrlEncode(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<bool> AnyAsync() => await db.ReadAsync(async c => await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users") > 0);
+
+    public async Task<UserView> CreateAsync(string username, string password, string role, string actor)
+    {
+        var now = Now;
+        return await db.WriteAsync(async (c, tx) =>
+        {
+            var exists = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE username = @username", new { username }, tx);
+            if (exists > 0) throw new ConflictException($"user '{username}' already exists");
+            var id = await c.ExecuteScalarAsync<long>(
+                "INSERT INTO users (username, password_hash, role, created_at, disabled) VALUES (@username, @hash, @role, @now, 0) RETURNING id",
+                new { username, hash = Hasher.HashPassword(username, password), role, now }, tx);
+            var view = new UserView(id, username, role, DateTimeOffset.FromUnixTimeMilliseconds(now), false);
+            await audit.AppendAsync(c, tx, actor, "user.create", "user", username, null, view);
+            return view;
+        });
+    }
+
+    public async Task<UserView?> UpdateAsync(string username, string? role, bool? disabled, string? password, string actor)
+    {
+        return await db.WriteAsync(async (c, tx) =>
+        {
+            var u = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }, tx);
+            if (u is null) return null;
+            var before = ToView(u);
+            if (role is not null) u.Role = role;
+            if (disabled is not null) u.Disabled = disabled.Value ? 1 : 0;
+            if (password is not null) u.PasswordHash = Hasher.HashPassword(username, password);
+            await c.ExecuteAsync("UPDATE users SET role = @Role, disabled = @Disabled, password_hash = @PasswordHash WHERE id = @Id", u, tx);
+            var after = ToView(u);
+            await audit.AppendAsync(c, tx, actor, password is not null ? "user.password" : "user.update", "user", username, before, after);
+            _tokenCache.Clear();
+            return after;
+        });
+    }
+
+    public async Task<IReadOnlyList<UserView>> ListAsync() =>
+        await db.ReadAsync(async c => (await c.QueryAsync<UserRow>("SELECT * FROM users ORDER BY username")).Select(ToView).ToList());
+
+    public async Task<UserRow?> CheckPasswordAsync(string username, string password)
+    {
+        var u = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }));
+        if (u is null)
+        {
+            // Same work as a real check, so timing does not reveal which usernames exist.
+            Hasher.VerifyHashedPassword(username, Hasher.HashPassword(username, "x"), password);
+            return null;
+        }
+        if (u.Disabled != 0) return null;
+        var r = Hasher.VerifyHashedPassword(username, u.PasswordHash, password);
+        return r == PasswordVerificationResult.Failed ? null : u;
+    }
+
+    public async Task<NewToken> CreateTokenAsync(string username, string name, string actor)
+    {
+        var secret = "wk_" + NewSecret(24);
+        var hash = HashToken(secret);
+        var now = Now;
+        return await db.WriteAsync(async (c, tx) =>
+        {
+            var u = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }, tx)
+                ?? throw new NotFoundException($"user '{username}' not found");
+            var id = await c.ExecuteScalarAsync<long>(
+                "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (@uid, @name, @hash, @prefix, @now) RETURNING id",
+                new { uid = u.Id, name, hash, prefix = secret[..7], now }, tx);
+            await audit.AppendAsync(c, tx, actor, "token.create", "token", id.ToString(System.Globalization.CultureInfo.InvariantCulture), null,
+                new { id, name, user = username, prefix = secret[..7] });
+            return new NewToken(id, name, secret, username, u.Role);
+        });
+    }
+
+    public async Task<IReadOnlyList<TokenView>> ListTokensAsync(string? username) =>
+        await db.ReadAsync(async c => (await c.QueryAsync<TokenRow>("""
+            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE (@username IS NULL OR u.username = @username) ORDER BY t.id
+            """, new { username })).Select(ToView).ToList());
+
+    /// <summary>Revokes a token; only its owner or an admin may. Returns false when not found.</summary>
+    public async Task<bool> RevokeTokenAsync(long id, string actor, bool actorIsAdmin)
+    {
+        var ok = await db.WriteAsync(async (c, tx) =>
+        {
+            var t = await c.QuerySingleOrDefaultAsync<TokenRow>("""
+                SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+                FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = @id
+                """, new { id }, tx);
+            if (t is null) return false;
+            if (!actorIsAdmin && t.Username != actor) throw new ForbiddenException("only the token's owner or an admin can revoke it");
+            if (t.RevokedAt is not null) return true;
+            await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE id = @id", new { now = Now, id }, tx);
+            await audit.AppendAsync(c, tx, actor, "token.revoke", "token", id.ToString(System.Globalization.CultureInfo.InvariantCulture), ToView(t), null);
+            return true;
+        });
+        _tokenCache.Clear();
+        return ok;
+    }
+
+    /// <summary>Resolves a bearer token. Results are cached for a few seconds; revocation clears the cache.</summary>
+    public async Task<TokenRow?> FindTokenAsync(string token)
+    {
+        var hash = HashToken(token);
+        var now = Now;
+        if (_tokenCache.TryGetValue(hash, out var cached) && now - cached.CachedAt < 5_000) return cached.Row;
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<TokenRow>("""
+            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = @hash
+            """, new { hash }));
+        if (row is null || row.RevokedAt is not null || row.Disabled != 0) row = null;
+        if (row is not null)
+        {
+            _tokenCache[hash] = (row, now);
+            // Record last use at most once a minute per token, off the request's critical path.
+            if (!_lastUsedWritten.TryGetValue(row.Id, out var last) || now - last > 60_000)
+            {
+                _lastUsedWritten[row.Id] = now;
+                var id = row.Id;
+                _ = Task.Run(async () =>
+                {
+                    try { await db.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE api_tokens SET last_used_at = @now WHERE id = @id", new { now, id }, tx)); }
+                    catch (Exception) { /* best effort */ }
+                });
+            }
+        }
+        else
+        {
+            _tokenCache.TryRemove(hash, out _);
+        }
+        return row;
+    }
+
+    public static UserView ToView(UserRow u) => new(u.Id, u.Username, u.Role, DateTimeOffset.FromUnixTimeMilliseconds(u.CreatedAt), u.Disabled != 0);
+
+    private static TokenView ToView(TokenRow t) => new(t.Id, t.Name, t.Prefix, t.Username, DateTimeOffset.FromUnixTimeMilliseconds(t.CreatedAt),
+        t.LastUsedAt is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null,
+        t.RevokedAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null);
+
+    public static ClaimsPrincipal Principal(string username, string role, string scheme) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, username), new Claim(ClaimTypes.Role, role)], scheme, ClaimTypes.Name, ClaimTypes.Role));
+}
+
+/// <summary>Authenticates <c>Authorization: Bearer wk_...</c> API tokens.</summary>
+public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Users users)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Token";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
+        var token = header["Bearer ".Length..].Trim();
+        var row = await users.FindTokenAsync(token);
+        if (row is null) return AuthenticateResult.Fail("invalid, revoked or expired API token");
+        return AuthenticateResult.Success(new AuthenticationTicket(Users.Principal(row.Username, row.Role, SchemeName), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = 401;
+        Response.Headers.WWWAuthenticate = "Bearer realm=\"watchkeeper\"";
+        await Problems.WriteAsync(Context, 401, "Authentication required", "Send 'Authorization: Bearer <token>' (create one with 'wk login') or log in.");
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = 403;
+        await Problems.WriteAsync(Context, 403, "Forbidden", "Your role does not allow this action.");
+    }
+}
+
+public sealed class ConflictException(string message) : Exception(message);
+public sealed class NotFoundException(string message) : Exception(message);
+public sealed class ForbiddenException(string message) : Exception(message);

@@ -1,0 +1,103 @@
+using YamlDotNet.Serialization;
+
+namespace Watchkeeper.Server.Platform;
+
+/// <summary>
+/// The whole <c>watchkeeper.yml</c>. Sections reuse Prometheus and Alertmanager formats;
+/// sections owned by features that are not built yet are accepted and kept as raw YAML.
+/// </summary>
+public sealed class WatchkeeperConfig
+{
+    // Prometheus-format sections.
+    public object? Global { get; set; }
+    public List<object>? ScrapeConfigs { get; set; }
+    public List<string>? RuleFiles { get; set; }
+    public List<object>? RemoteWrite { get; set; }
+    public List<object>? RemoteRead { get; set; }
+    public object? Alerting { get; set; }
+    public object? QuerySource { get; set; }
+
+    // Alertmanager-format sections.
+    public object? Route { get; set; }
+    public List<object>? Receivers { get; set; }
+    public List<object>? InhibitRules { get; set; }
+    public List<object>? TimeIntervals { get; set; }
+    public List<object>? MuteTimeIntervals { get; set; }
+    public List<string>? Templates { get; set; }
+
+    // Watchkeeper's own sections.
+    public List<SeverityConfig> Severities { get; set; } = [];
+    public IncidentsConfig Incidents { get; set; } = new();
+    public StorageConfig Storage { get; set; } = new();
+    public AuthConfig Auth { get; set; } = new();
+    public AuditConfig Audit { get; set; } = new();
+    public object? EscalationPolicies { get; set; }
+    public object? Schedules { get; set; }
+    public object? StatusPage { get; set; }
+    public object? Maintenance { get; set; }
+    public object? Capacity { get; set; }
+    public object? Security { get; set; }
+    public object? Slos { get; set; }
+    public object? Demo { get; set; }
+    public object? Logs { get; set; }
+
+    /// <summary>Checklists and templates loaded from the files the incidents section names.</summary>
+    [YamlIgnore] public Dictionary<string, Checklist> Checklists { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    [YamlIgnore] public string StatusUpdateTemplate { get; set; } = "";
+    [YamlIgnore] public string SourcePath { get; set; } = "";
+
+    public SeverityConfig? Severity(string id) =>
+        Severities.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.OrdinalIgnoreCase));
+}
+
+public sealed class SeverityConfig
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Impact { get; set; } = "";
+    public string UsersAffected { get; set; } = "";
+    public string BusinessImpact { get; set; } = "";
+    public string ResponseTarget { get; set; } = "";
+    public string ResolutionTarget { get; set; } = "";
+    public Duration ResponseTime { get; set; }
+    public Duration ResolutionTime { get; set; }
+    public Duration UpdateInterval { get; set; } = new(TimeSpan.FromHours(1));
+    public List<string> Escalation { get; set; } = [];
+}
+
+public sealed class IncidentsConfig
+{
+    /// <summary>Checklist files by incident kind (operational, security), relative to the config file.</summary>
+    public Dictionary<string, string> Checklists { get; set; } = [];
+    public string StatusUpdateTemplate { get; set; } = "";
+    public string Contact { get; set; } = "";
+    public Duration SlaCheckInterval { get; set; } = new(TimeSpan.FromSeconds(15));
+}
+
+public sealed class StorageConfig
+{
+    public PostgresConfig? Postgres { get; set; }
+}
+
+public sealed class PostgresConfig
+{
+    public string ConnectionString { get; set; } = "";
+}
+
+public sealed class AuthConfig
+{
+    public Duration SessionLifetime { get; set; } = new(TimeSpan.FromHours(12));
+    public int LoginAttemptsPerMinute { get; set; } = 10;
+}
+
+public sealed class AuditConfig
+{
+    /// <summary>A signed checkpoint is written after this many records (and by the periodic worker).</summary>
+    public int CheckpointEvery { get; set; } = 100;
+    public Duration CheckpointInterval { get; set; } = new(TimeSpan.FromMinutes(5));
+}
+
+/// <summary>A checklist: phases, each with a time target relative to detection, each with items.</summary>
+public sealed record Checklist(string Name, IReadOnlyList<ChecklistPhase> Phases);
+
+public sealed record ChecklistPhase(string Key, string Title, TimeSpan Start, TimeSpan Due, IReadOnlyList<string> Items);

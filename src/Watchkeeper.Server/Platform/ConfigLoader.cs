@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Watchkeeper.Server.Platform;
+
+/// <summary>A configuration error: names the file, the line and the key.</summary>
+public sealed class ConfigException(string file, int line, string key, string problem)
+    : Exception($"{file}:{line}:{key}: {problem}")
+{
+    public string File { get; } = file;
+    public int Line { get; } = line;
+    public string Key { get; } = key;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>Loads and validates <c>watchkeeper.yml</c> and the files it names.</summary>
+public static partial class ConfigLoader
+{
+    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithTypeConverter(new DurationConverter())
+        .Build();
+
+    public static WatchkeeperConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException(path, 0, "", "file not found");
+        var text = File.ReadAllText(path);
+        return Parse(text, path);
+    }
+
+    public static WatchkeeperConfig Parse(string text, string path)
+    {
+        var index = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count > 0) IndexNode(stream.Documents[0].RootNode, "", index);
+        }
+        catch (YamlException ex)
+        {
+            throw new ConfigException(path, (int)ex.Start.Line, KeyAt(index, ex.Start), Clean(ex));
+        }
+
+        WatchkeeperConfig config;
+        try
+        {
+            config = Deserializer.Deserialize<WatchkeeperConfig?>(text) ?? new WatchkeeperConfig();
+        }
+        catch (YamlException ex)
+        {
+            throw new ConfigException(path, (int)ex.Start.Line, KeyAt(index, ex.Start), Clean(ex));
+        }
+        config.SourcePath = Path.GetFullPath(path);
+        Validate(config, path, index);
+        return config;
+    }
+
+    private static string Clean(YamlException ex)
+    {
+        var msg = ex.InnerException?.Message ?? ex.Message;
+        var m = UnknownProperty().Match(msg);
+        if (m.Success) return $"unknown key '{m.Groups[1].Value}'";
+        // YamlDotNet prefixes "(Line: x, Col: y, Idx: z) - (Line..): "; the position is reported separately.
+        var i = msg.LastIndexOf("): ", StringComparison.Ordinal);
+        return i >= 0 ? msg[(i + 3)..] : msg;
+    }
+
+    [GeneratedRegex(@"Property '([^']+)' not found on type")]
+    private static partial Regex UnknownProperty();
+
+    private static void IndexNode(YamlNode node, string path, Dictionary<string, Mark> index)
+    {
+        index.TryAdd(path, node.Start);
+        switch (node)
+        {
+            case YamlMappingNode map:
+                foreach (var (k, v) in map.Children)
+                {
+                    var key = k is YamlScalarNode s ? s.Value ?? "" : "?";
+                    var child = path.Length == 0 ? key : path + "." + key;
+                    index.TryAdd(child + "#key", k.Start);
+                    IndexNode(v, child, index);
+                }
+                break;
+            case YamlSequenceNode seq:
+                for (var i = 0; i < seq.Children.Count; i++) IndexNode(seq.Children[i], $"{path}[{i}]", index);
+                break;
+        }
+    }
+
+    private static string KeyAt(Dictionary<string, Mark> index, Mark mark)
+    {
+        // The deepest key whose node starts at or before the error, on the same or an earlier line.
+        string best = "";
+        var bestMark = new Mark();
+        foreach (var (k, m) in index)
+        {
+            if (k.EndsWith("#key", StringComparison.Ordinal)) continue;
+            if (m.Line < mark.Line || (m.Line == mark.Line && m.Column <= mark.Column))
+            {
+                if (m.Line > bestMark.Line || (m.Line == bestMark.Line && k.Length > best.Length))
+                {
+                    best = k;
+                    bestMark = m;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static int LineOf(Dictionary<string, Mark> index, string key) =>
+        index.TryGetValue(key, out var m) ? (int)m.Line : index.TryGetValue(key + "#key", out m) ? (int)m.Line : 0;
+
+    private static void Validate(WatchkeeperConfig c, string path, Dictionary<string, Mark> index)
+    {
+        void Fail(string key, string problem) => throw new ConfigException(path, LineOf(index, key), key, problem);
+
+        if (c.Severities.Count == 0) Fail("severities", "at least one severity is required (e.g. SEV1-SEV4)");
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < c.Severities.Count; i++)
+        {
+            var s = c.Severities[i];
+            var k = $"severities[{i}]";
+            if (string.IsNullOrWhiteSpace(s.Id)) Fail(k + ".id", "severity id is required");
+            if (!seen.Add(s.Id)) Fail(k + ".id", $"duplicate severity id '{s.Id}'");
+            if (s.ResponseTime.Value <= TimeSpan.Zero) Fail(k + ".response_time", "must be a positive duration");
+            if (s.ResolutionTime.Value <= TimeSpan.Zero) Fail(k + ".resolution_time", "must be a positive duration");
+            if (s.ResolutionTime.Value < s.ResponseTime.Value) Fail(k + ".resolution_time", "must not be shorter than response_time");
+            if (s.UpdateInterval.Value <= TimeSpan.Zero) Fail(k + ".update_interval", "must be a positive duration");
+        }
+
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        foreach (var (kind, file) in c.Incidents.Checklists)
+        {
+            var key = $"incidents.checklists.{kind}";
+            var full = Path.Combine(dir, file);
+            if (!File.Exists(full)) Fail(key, $"checklist file '{file}' not found");
+            c.Checklists[kind] = ChecklistParser.Parse(File.ReadAllText(full), full);
+        }
+        if (!c.Checklists.ContainsKey("operational")) Fail("incidents.checklists", "an 'operational' checklist is required");
+        if (string.IsNullOrWhiteSpace(c.Incidents.StatusUpdateTemplate))
+        {
+            Fail("incidents.status_update_template", "a status update template file is required");
+        }
+        var tpl = Path.Combine(dir, c.Incidents.StatusUpdateTemplate);
+        if (!File.Exists(tpl)) Fail("incidents.status_update_template", $"template file '{c.Incidents.StatusUpdateTemplate}' not found");
+        c.StatusUpdateTemplate = File.ReadAllText(tpl);
+        if (c.Storage.Postgres is { } pg && string.IsNullOrWhiteSpace(pg.ConnectionString))
+            Fail("storage.postgres.connection_string", "must be set when storage.postgres is present");
+        if (c.Auth.LoginAttemptsPerMinute <= 0) Fail("auth.login_attempts_per_minute", "must be positive");
+        if (c.Audit.CheckpointEvery <= 0) Fail("audit.checkpoint_every", "must be positive");
+    }
+
+    private sealed class DurationConverter : IYamlTypeConverter
+    {
+        public bool Accepts(Type type) => type == typeof(Duration);
+
+        public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer)
+        {
+            var scalar = parser.Consume<Scalar>();
+            if (!Duration.TryParse(scalar.Value, out var d))
+                throw new YamlException(scalar.Start, scalar.End, $"invalid duration \"{scalar.Value}\" (use e.g. 30s, 5m, 1h30m, 2d)");
+            return d;
+        }
+
+        public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer) =>
+            emitter.Emit(new Scalar(((Duration)value!).ToString()));
+    }
+}
+
+/// <summary>
+/// Reads a checklist written as the seed writes it: <c>## Phase title (0-5 minutes)</c> headings
+/// followed by <c>- [ ] item</c> lines. The parenthesis gives the phase's time window after detection.
+/// </summary>
+public static partial class ChecklistParser
+{
+    [GeneratedRegex(@"\((\d+)\s*(minutes?|mins?|hours?|h|m)?\s*-\s*(\d+)\s*(minutes?|mins?|hours?|h|m)\)\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex Window();
+
+    public static Checklist Parse(string text, string file)
+    {
+        var lines = text.Split('\n');
+        string name = Path.GetFileNameWithoutExtension(file);
+        var phases = new List<ChecklistPhase>();
+        string? title = null;
+        TimeSpan start = default, due = default;
+        var items = new List<string>();
+        int phaseLine = 0;
+
+        void Flush()
+        {
+            if (title is null) return;
+            if (items.Count == 0) throw new ConfigException(file, phaseLine, title, "phase has no '- [ ]' items");
+            var key = Slug(title);
+            phases.Add(new ChecklistPhase(key, title, start, due, items.ToArray()));
+            items.Clear();
+        }
+
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].TrimEnd('\r').Trim();
+            if (line.StartsWith("# ", StringComparison.Ordinal) && phases.Count == 0 && title is null)
+            {
+                name = line[2..].Trim();
+            }
+            else if (line.StartsWith("## ", StringComparison.Ordinal))
+            {
+                Flush();
+                var heading = line[3..].Trim();
+                var m = Window().Match(heading);
+                if (!m.Success)
+                    throw new ConfigException(file, i + 1, heading, "phase heading needs a time window such as '(0-5 minutes)' or '(4-24 hours)'");
+                var unitB = m.Groups[4].Value;
+                var unitA = m.Groups[2].Success && m.Groups[2].Value.Length > 0 ? m.Groups[2].Value : unitB;
+                start = ToSpan(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), unitA);
+                due = ToSpan(int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture), unitB);
+                if (due <= start) throw new ConfigException(file, i + 1, heading, "phase window must end after it starts");
+                title = heading[..m.Index].Trim();
+                phaseLine = i + 1;
+            }
+            else if (line.StartsWith("- [", StringComparison.Ordinal))
+            {
+                if (title is null) throw new ConfigException(file, i + 1, line, "checklist item before the first '## phase' heading");
+                var close = line.IndexOf(']', StringComparison.Ordinal);
+                var item = close > 0 ? line[(close + 1)..].Trim() : "";
+                if (item.Length == 0) throw new ConfigException(file, i + 1, line, "empty checklist item");
+                items.Add(item);
+            }
+        }
+        Flush();
+        if (phases.Count == 0) throw new ConfigException(file, 1, "", "no phases found (expected '## Title (0-5 minutes)' headings)");
+        return new Checklist(name, phases);
+    }
+
+    private static TimeSpan ToSpan(int n, string unit) =>
+        unit.StartsWith('h') || unit.StartsWith('H') ? TimeSpan.FromHours(n) : TimeSpan.FromMinutes(n);
+
+    public static string Slug(string s)
+    {
+        var chars = s.ToLowerInvariant().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray();
+        return string.Join('-', new string(chars).Split('-', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

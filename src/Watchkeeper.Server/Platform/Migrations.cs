@@ -1,0 +1,186 @@
+using Dapper;
+
+namespace Watchkeeper.Server.Platform;
+
+/// <summary>
+/// Schema migrations, applied in order at start. Each is written once for both providers;
+/// the tokens {ID} (an auto-increment primary key) and {BLOB} are the only per-provider parts.
+/// </summary>
+public static class Migrations
+{
+    private static readonly (int Version, string Name, string Sql)[] All =
+    [
+        (1, "initial", """
+            CREATE TABLE users (
+              id {ID},
+              username TEXT NOT NULL UNIQUE,
+              password_hash TEXT NOT NULL,
+              role TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              disabled INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE api_tokens (
+              id {ID},
+              user_id BIGINT NOT NULL REFERENCES users(id),
+              name TEXT NOT NULL,
+              token_hash TEXT NOT NULL UNIQUE,
+              prefix TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              last_used_at BIGINT NULL,
+              revoked_at BIGINT NULL
+            );
+            CREATE TABLE audit_log (
+              seq BIGINT PRIMARY KEY,
+              ts BIGINT NOT NULL,
+              actor TEXT NOT NULL,
+              action TEXT NOT NULL,
+              entity_type TEXT NOT NULL,
+              entity_id TEXT NOT NULL,
+              before_json TEXT NULL,
+              after_json TEXT NULL,
+              prev_hash TEXT NOT NULL,
+              hash TEXT NOT NULL
+            );
+            CREATE TABLE audit_checkpoints (
+              id {ID},
+              seq BIGINT NOT NULL,
+              hash TEXT NOT NULL,
+              ts BIGINT NOT NULL,
+              signature TEXT NOT NULL
+            );
+            CREATE TABLE incidents (
+              id {ID},
+              title TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              severity TEXT NOT NULL,
+              status TEXT NOT NULL,
+              summary TEXT NOT NULL DEFAULT '',
+              users_affected TEXT NOT NULL DEFAULT '',
+              services_affected TEXT NOT NULL DEFAULT '[]',
+              business_impact TEXT NOT NULL DEFAULT '',
+              detection_source TEXT NOT NULL,
+              commander TEXT NULL,
+              communications_lead TEXT NULL,
+              scribe TEXT NULL,
+              detected_at BIGINT NOT NULL,
+              acknowledged_at BIGINT NULL,
+              mitigated_at BIGINT NULL,
+              resolved_at BIGINT NULL,
+              response_due_at BIGINT NOT NULL,
+              resolution_due_at BIGINT NOT NULL,
+              next_update_due_at BIGINT NULL,
+              created_at BIGINT NOT NULL,
+              created_by TEXT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              version INTEGER NOT NULL DEFAULT 1
+            );
+            CREATE INDEX ix_incidents_status ON incidents(status, severity);
+            CREATE INDEX ix_incidents_detected ON incidents(detected_at);
+            CREATE TABLE incident_timeline (
+              id {ID},
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              ts BIGINT NOT NULL,
+              author TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              message TEXT NOT NULL,
+              data_json TEXT NULL
+            );
+            CREATE INDEX ix_timeline_incident ON incident_timeline(incident_id, id);
+            CREATE TABLE status_updates (
+              id {ID},
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              ts BIGINT NOT NULL,
+              author TEXT NOT NULL,
+              visibility TEXT NOT NULL,
+              status TEXT NOT NULL,
+              current_status TEXT NOT NULL,
+              next_update_at BIGINT NULL,
+              body TEXT NOT NULL
+            );
+            CREATE INDEX ix_status_updates_incident ON status_updates(incident_id, id);
+            CREATE TABLE checklist_items (
+              id {ID},
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              checklist TEXT NOT NULL,
+              phase_key TEXT NOT NULL,
+              phase_title TEXT NOT NULL,
+              phase_start_s BIGINT NOT NULL,
+              phase_due_s BIGINT NOT NULL,
+              position INTEGER NOT NULL,
+              text TEXT NOT NULL,
+              done_at BIGINT NULL,
+              done_by TEXT NULL
+            );
+            CREATE INDEX ix_checklist_incident ON checklist_items(incident_id, position);
+            CREATE TABLE postmortems (
+              incident_id BIGINT PRIMARY KEY REFERENCES incidents(id),
+              summary TEXT NOT NULL DEFAULT '',
+              impact TEXT NOT NULL DEFAULT '',
+              root_cause TEXT NOT NULL DEFAULT '',
+              lessons_learned TEXT NOT NULL DEFAULT '',
+              updated_at BIGINT NOT NULL,
+              updated_by TEXT NOT NULL
+            );
+            CREATE TABLE action_items (
+              id {ID},
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              title TEXT NOT NULL,
+              owner TEXT NOT NULL,
+              due_at BIGINT NULL,
+              status TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              completed_at BIGINT NULL
+            );
+            CREATE INDEX ix_action_items_incident ON action_items(incident_id);
+            CREATE TABLE sla_breaches (
+              id {ID},
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              kind TEXT NOT NULL,
+              severity TEXT NOT NULL,
+              due_at BIGINT NOT NULL,
+              breached_at BIGINT NOT NULL,
+              UNIQUE (incident_id, kind)
+            );
+            """),
+    ];
+
+    public static int Latest => All[^1].Version;
+
+    public static async Task ApplyAsync(Db db, TimeProvider time, ILogger logger, CancellationToken ct = default)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        if (db.Provider == DbProvider.Sqlite)
+        {
+            await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
+        }
+        else
+        {
+            // Several replicas may start at once: one migrates, the others wait.
+            await conn.ExecuteAsync("SELECT pg_advisory_lock(727001)");
+        }
+        try
+        {
+            await conn.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+            var applied = (await conn.QueryAsync<long>("SELECT version FROM schema_migrations")).ToHashSet();
+            foreach (var (version, name, sql) in All)
+            {
+                if (applied.Contains(version)) continue;
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                await conn.ExecuteAsync(Translate(sql, db.Provider), transaction: tx);
+                await conn.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)",
+                    new { version, name, at = time.GetUtcNow().ToUnixTimeMilliseconds() }, tx);
+                await tx.CommitAsync(ct);
+                logger.LogInformation("Applied schema migration {Version} ({Name}) on {Db}", version, name, db.Description);
+            }
+        }
+        finally
+        {
+            if (db.Provider == DbProvider.Postgres) await conn.ExecuteAsync("SELECT pg_advisory_unlock(727001)");
+        }
+    }
+
+    private static string Translate(string sql, DbProvider p) => sql
+        .Replace("{ID}", p == DbProvider.Sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", StringComparison.Ordinal)
+        .Replace("{BLOB}", p == DbProvider.Sqlite ? "BLOB" : "BYTEA", StringComparison.Ordinal);
+}

@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Watchkeeper.Server.Platform;
+
+public static class Policies
+{
+    public const string Viewer = "viewer";
+    public const string Responder = "responder";
+    public const string Admin = "admin";
+    public const string LoginRateLimit = "login";
+}
+
+/// <summary>Storage, auth, audit, problem details, health, reload and own metrics.</summary>
+public static class PlatformModule
+{
+    public const string SmartScheme = "WatchkeeperAuth";
+
+    public static void AddPlatform(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton(sp =>
+        {
+            var serve = sp.GetRequiredService<ServeOptions>();
+            return Db.FromConfig(sp.GetRequiredService<ConfigHolder>().Current, serve.DataDir);
+        });
+        services.AddSingleton(sp => AuditKey.LoadOrCreate(sp.GetRequiredService<ServeOptions>().DataDir));
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<Users>();
+        services.AddSingleton<SelfMetrics>();
+        services.AddHostedService<AuditCheckpointWorker>();
+
+        // Cookie and antiforgery keys live with the data, so sessions survive restarts.
+        services.AddDataProtection().SetApplicationName("watchkeeper")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(builder.Configuration["Watchkeeper:DataDir"] ?? "./data"), "keys")));
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddAntiforgery(o => { o.HeaderName = "X-CSRF-Token"; o.Cookie.Name = "wk.csrf"; });
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+        });
+
+        services.AddAuthentication(SmartScheme)
+            .AddPolicyScheme(SmartScheme, "API token or cookie", o =>
+            {
+                o.ForwardDefaultSelector = ctx =>
+                    ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                        ? TokenAuthHandler.SchemeName
+                        : CookieAuthenticationDefaults.AuthenticationScheme;
+            })
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthHandler>(TokenAuthHandler.SchemeName, null)
+            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+            {
+                o.Cookie.Name = "wk.session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.LoginPath = "/login";
+                o.AccessDeniedPath = "/login";
+                o.SlidingExpiration = true;
+                o.Events.OnRedirectToLogin = ctx => IsApi(ctx.Request)
+                    ? Problems.WriteAsync(ctx.HttpContext, 401, "Authentication required", "Send 'Authorization: Bearer <token>' (create one with 'wk login') or log in.")
+                    : Redirect(ctx);
+                o.Events.OnRedirectToAccessDenied = ctx => IsApi(ctx.Request)
+                    ? Problems.WriteAsync(ctx.HttpContext, 403, "Forbidden", "Your role does not allow this action.")
+                    : Problems.WriteAsync(ctx.HttpContext, 403, "Forbidden", "Your role does not allow this page or action.");
+            });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<ConfigHolder>((o, cfg) => o.ExpireTimeSpan = cfg.Current.Auth.SessionLifetime);
+
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Viewer, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 1))
+            .AddPolicy(Policies.Responder, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 2))
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 3));
+
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = 429;
+            o.OnRejected = async (ctx, ct) =>
+            {
+                ctx.HttpContext.Response.Headers.RetryAfter = "60";
+                await Problems.WriteAsync(ctx.HttpContext, 429, "Too many login attempts", "Wait a minute before trying again.");
+            };
+            o.AddPolicy(Policies.LoginRateLimit, ctx =>
+            {
+                var limit = ctx.RequestServices.GetRequiredService<ConfigHolder>().Current.Auth.LoginAttemptsPerMinute;
+                return RateLimitPartition.GetFixedWindowLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+        });
+    }
+
+    private static Task Redirect(RedirectContext<CookieAuthenticationOptions> ctx)
+    {
+        ctx.Response.Redirect(ctx.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    public static bool IsApi(HttpRequest r) =>
+        r.Path.StartsWithSegments("/api") || r.Path.StartsWithSegments("/-") || r.Path.StartsWithSegments("/prometheus") ||
+        r.Path.StartsWithSegments("/alertmanager") || r.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal);
+
+    public static int RankOf(ClaimsPrincipal user) => user.Identity?.IsAuthenticated == true ? Roles.Rank(user.FindFirstValue(ClaimTypes.Role)) : 0;
+
+    public static string Actor(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
+
+    public static void UsePlatform(this WebApplication app)
+    {
+        var sp = app.Services;
+        var db = sp.GetRequiredService<Db>();
+        var time = sp.GetRequiredService<TimeProvider>();
+        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper");
+        Migrations.ApplyAsync(db, time, log).GetAwaiter().GetResult();
+        BootstrapAdminAsync(sp.GetRequiredService<Users>(), log).GetAwaiter().GetResult();
+
+        var holder = sp.GetRequiredService<ConfigHolder>();
+        if (!OperatingSystem.IsWindows())
+        {
+            var reg = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+            {
+                ctx.Cancel = true;
+                var r = holder.Reload(time);
+                if (r.Ok) log.LogInformation("Configuration reloaded from {Path}", holder.Path);
+                else log.LogError("Configuration reload failed, keeping the running configuration: {Error}", r.Error);
+            });
+            app.Lifetime.ApplicationStopping.Register(reg.Dispose);
+        }
+
+        var metrics = sp.GetRequiredService<SelfMetrics>();
+        var requests = metrics.Counter("watchkeeper_http_requests_total", "HTTP requests served, by route and status code.", "method", "route", "code");
+        var latency = metrics.Histogram("watchkeeper_http_request_duration_seconds", "HTTP request latency.",
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], "method", "route");
+        metrics.AddCollector((w, ct) =>
+        {
+            w.Header("watchkeeper_config_last_reload_successful", "Whether the last configuration reload succeeded.", "gauge");
+            w.Sample("watchkeeper_config_last_reload_successful", [], [], holder.LastReloadSucceeded ? 1 : 0);
+            var proc = Process.GetCurrentProcess();
+            w.Header("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
+            w.Sample("process_resident_memory_bytes", [], [], proc.WorkingSet64);
+            w.Header("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter");
+            w.Sample("process_cpu_seconds_total", [], [], proc.TotalProcessorTime.TotalSeconds);
+            w.Header("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "gauge");
+            w.Sample("process_start_time_seconds", [], [], new DateTimeOffset(proc.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+            return Task.CompletedTask;
+        });
+
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = async ctx =>
+            {
+                var ex = ctx.Features.Get<IExceptionHandlerFeature>()?.Error;
+                if (ex is not null && ex is not ValidationException and not NotFoundException and not ConflictException and not ForbiddenException and not BadHttpRequestException)
+                    log.LogError(ex, "Unhandled error on {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
+                await Problems.Handle(ctx, ex ?? new InvalidOperationException());
+            },
+        });
+        app.UseStatusCodePages(async ctx =>
+        {
+            var r = ctx.HttpContext.Response;
+            if (r.HasStarted || r.ContentLength > 0 || !string.IsNullOrEmpty(r.ContentType)) return;
+            var title = r.StatusCode switch { 404 => "Not found", 405 => "Method not allowed", 415 => "Unsupported media type", _ => "Error" };
+            await Problems.WriteAsync(ctx.HttpContext, r.StatusCode, title, $"{ctx.HttpContext.Request.Method} {ctx.HttpContext.Request.Path}");
+        });
+        app.Use(async (ctx, next) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            await next();
+            var route = (ctx.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            requests.Inc(ctx.Request.Method, route, ctx.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            latency.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds, ctx.Request.Method, route);
+        });
+        app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        // Cookie-authenticated writes to the JSON API must carry the antiforgery header (the UI's
+        // forms post to their own endpoints, which validate the form token).
+        app.Use(async (ctx, next) =>
+        {
+            if (ctx.Request.Path.StartsWithSegments("/api") && !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method)
+                && ctx.User.Identity is { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
+            {
+                var af = ctx.RequestServices.GetRequiredService<IAntiforgery>();
+                if (!await af.IsRequestValidAsync(ctx))
+                {
+                    await Problems.WriteAsync(ctx, 400, "Antiforgery token missing or invalid", "Cookie-authenticated API writes need the X-CSRF-Token header.");
+                    return;
+                }
+            }
+            await next();
+        });
+    }
+
+    private static async Task BootstrapAdminAsync(Users users, ILogger log)
+    {
+        if (await users.AnyAsync()) return;
+        var fromEnv = Environment.GetEnvironmentVariable("WATCHKEEPER_ADMIN_PASSWORD");
+        var password = string.IsNullOrEmpty(fromEnv) ? Users.NewSecret(12) : fromEnv;
+        await users.CreateAsync("admin", password, Roles.Admin, "system");
+        if (string.IsNullOrEmpty(fromEnv))
+        {
+            Console.WriteLine($"Watchkeeper: created user 'admin' with one-time password: {password}");
+            Console.WriteLine("Watchkeeper: this password is shown once; change it with 'wk user passwd admin'.");
+        }
+        else
+        {
+            log.LogInformation("Created user 'admin' with the password from WATCHKEEPER_ADMIN_PASSWORD");
+        }
+    }
+
+    public static void MapPlatform(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapGet("/-/healthy", () => TypedResults.Text("Watchkeeper is Healthy.\n")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/-/ready", async (Db db, CancellationToken ct) =>
+        {
+            try
+            {
+                await db.ReadAsync(async c => { await using var cmd = c.CreateCommand(); cmd.CommandText = "SELECT 1"; return await cmd.ExecuteScalarAsync(ct); }, ct);
+                return Results.Text("Watchkeeper is Ready.\n");
+            }
+            catch (Exception ex)
+            {
+                return Results.Problem(statusCode: 503, title: "Not ready", detail: "database unreachable: " + ex.Message);
+            }
+        }).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/metrics", async (SelfMetrics m, CancellationToken ct) =>
+            TypedResults.Text(await m.RenderAsync(ct), "text/plain; version=0.0.4; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost("/-/reload", (ConfigHolder holder, TimeProvider time) =>
+        {
+            var r = holder.Reload(time);
+            return r.Ok
+                ? Results.Text("configuration reloaded\n")
+                : Results.Problem(statusCode: 400, title: "Reload failed; the running configuration is kept", detail: r.Error);
+        }).RequireAuthorization(Policies.Admin);
+
+        var auth = app.MapGroup("/api/v1/auth").WithTags("auth");
+        auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users) =>
+        {
+            if (string.IsNullOrWhiteSpace(req.Username)) return Problems.Validation("username", "is required");
+            if (string.IsNullOrEmpty(req.Password)) return Problems.Validation("password", "is required");
+            var u = await users.CheckPasswordAsync(req.Username, req.Password);
+            if (u is null) return TypedResults.Problem(Problems.Create(401, "Login failed", "unknown user, wrong password or disabled account"));
+            var t = await users.CreateTokenAsync(u.Username, string.IsNullOrWhiteSpace(req.TokenName) ? "wk login" : req.TokenName, u.Username);
+            return TypedResults.Ok(t);
+        }).AllowAnonymous().RequireRateLimiting(Policies.LoginRateLimit).DisableAntiforgery();
+        auth.MapGet("/whoami", (ClaimsPrincipal user) =>
+            TypedResults.Ok(new { username = user.Actor(), role = user.FindFirstValue(ClaimTypes.Role) })).RequireAuthorization(Policies.Viewer);
+
+        var usersApi = app.MapGroup("/api/v1/users").WithTags("users").RequireAuthorization(Policies.Admin);
+        usersApi.MapGet("/", async (Users users) => TypedResults.Ok(await users.ListAsync()));
+        usersApi.MapPost("/", async Task<IResult> (CreateUserRequest req, Users users, ClaimsPrincipal user) =>
+        {
+            if (string.IsNullOrWhiteSpace(req.Username) || req.Username.Length > 64 || !req.Username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
+                return Problems.Validation("username", "is required: 1-64 letters, digits, '.', '-' or '_'");
+            if (req.Password is null || req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
+            if (!Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
+            var created = await users.CreateAsync(req.Username, req.Password, req.Role!, user.Actor());
+            return TypedResults.Created($"/api/v1/users/{created.Username}", created);
+        });
+        usersApi.MapPatch("/{username}", async Task<IResult> (string username, UpdateUserRequest req, Users users, ClaimsPrincipal user) =>
+        {
+            if (req.Role is not null && !Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
+            if (req.Password is not null && req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
+            var u = await users.UpdateAsync(username, req.Role, req.Disabled, req.Password, user.Actor());
+            return u is null ? Problems.NotFound($"user '{username}' not found") : TypedResults.Ok(u);
+        });
+
+        var tokens = app.MapGroup("/api/v1/tokens").WithTags("tokens").RequireAuthorization(Policies.Viewer);
+        tokens.MapGet("/", async (Users users, ClaimsPrincipal user, bool? all) =>
+            TypedResults.Ok(await users.ListTokensAsync(all == true && RankOf(user) >= 3 ? null : user.Actor())));
+        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user) =>
+        {
+            if (string.IsNullOrWhiteSpace(req.Name) || req.Name.Length > 100) return Problems.Validation("name", "is required (at most 100 characters)");
+            var t = await users.CreateTokenAsync(user.Actor(), req.Name, user.Actor());
+            return TypedResults.Created($"/api/v1/tokens/{t.Id}", t);
+        });
+        tokens.MapDelete("/{id:long}", async Task<IResult> (long id, Users users, ClaimsPrincipal user) =>
+            await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
+
+        var audit = app.MapGroup("/api/v1/audit").WithTags("audit").RequireAuthorization(Policies.Admin);
+        audit.MapGet("/", async Task<IResult> (AuditLog log, long? after, int? limit) =>
+        {
+            if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be between 1 and 1000");
+            return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100));
+        });
+        audit.MapGet("/verify", async (AuditLog log) => TypedResults.Ok(await log.VerifyAsync()));
+        audit.MapPost("/checkpoint", async (AuditLog log) => TypedResults.Ok(await log.CheckpointAsync()));
+    }
+}
+
+public sealed record LoginRequest(string? Username, string? Password, string? TokenName);
+public sealed record CreateUserRequest(string? Username, string? Password, string? Role);
+public sealed record UpdateUserRequest(string? Role, bool? Disabled, string? Password);
+public sealed record CreateTokenRequest(string? Name);

@@ -1,0 +1,59 @@
+namespace Watchkeeper.Server.Platform;
+
+/// <summary>Arguments of <c>watchkeeper serve</c>.</summary>
+public sealed record ServeOptions
+{
+    public const string Usage = """
+        usage: watchkeeper serve [--config PATH] [--data DIR] [--listen ADDR]
+          --config PATH   configuration file (default config/openpolicy/watchkeeper.yml)
+          --data DIR      data directory for the database and time series (default ./data)
+          --listen ADDR   host:port to listen on (default 127.0.0.1:9700)
+        """;
+
+    public string ConfigPath { get; init; } = "config/openpolicy/watchkeeper.yml";
+    public string DataDir { get; init; } = "./data";
+    public string Listen { get; init; } = "127.0.0.1:9700";
+    public bool Help { get; init; }
+
+    public string ListenUrl => "http://" + Listen;
+
+    public static ServeOptions Parse(string[] args)
+    {
+        var o = new ServeOptions();
+        var i = 0;
+        if (args.Length > 0 && args[0] == "serve") i = 1;
+        else if (args.Length > 0 && !args[0].StartsWith('-')) throw new ArgumentException($"unknown command '{args[0]}'");
+        for (; i < args.Length; i++)
+        {
+            var a = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Length) throw new ArgumentException($"{a} needs a value");
+                return args[++i];
+            }
+            var eq = a.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && a.StartsWith("--", StringComparison.Ordinal))
+            {
+                args = [.. args[..i], a[..eq], a[(eq + 1)..], .. args[(i + 1)..]];
+                a = args[i];
+            }
+            o = a switch
+            {
+                "--config" => o with { ConfigPath = Value() },
+                "--data" => o with { DataDir = Value() },
+                "--listen" => o with { Listen = ValidateListen(Value()) },
+                "-h" or "--help" => o with { Help = true },
+                _ => throw new ArgumentException($"unknown option '{a}'"),
+            };
+        }
+        return o;
+    }
+
+    private static string ValidateListen(string v)
+    {
+        var colon = v.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(v.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
+            throw new ArgumentException($"--listen '{v}' is not host:port");
+        return v;
+    }
+}

@@ -1,0 +1,3 @@
+using Watchkeeper.Server;
+
+return await ServerHost.RunAsync(args);

@@ -1,0 +1,70 @@
+using Watchkeeper.Server.Incidents;
+using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Web;
+
+namespace Watchkeeper.Server;
+
+/// <summary>Command line of the <c>watchkeeper</c> binary and assembly of the web application.</summary>
+public static class ServerHost
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ServeOptions serve;
+        try
+        {
+            serve = ServeOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync("watchkeeper: " + ex.Message);
+            await Console.Error.WriteLineAsync(ServeOptions.Usage);
+            return 2;
+        }
+        if (serve.Help)
+        {
+            Console.WriteLine(ServeOptions.Usage);
+            return 0;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = Build(serve, builder => { });
+        }
+        catch (ConfigException ex)
+        {
+            await Console.Error.WriteLineAsync("watchkeeper: configuration error: " + ex.Message);
+            return 1;
+        }
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Builds the application; tests call this with their own options and overrides.</summary>
+    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder> configure)
+    {
+        var config = ConfigLoader.Load(serve.ConfigPath);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(serve.ListenUrl);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        builder.Configuration["Watchkeeper:DataDir"] = serve.DataDir;
+        builder.Services.AddSingleton(serve);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new ConfigHolder(serve.ConfigPath, config));
+
+        builder.AddPlatform();
+        builder.AddIncidents();
+        builder.AddReports();
+        builder.AddWeb();
+        configure(builder);
+
+        var app = builder.Build();
+        app.UsePlatform();
+        app.MapPlatform();
+        app.MapIncidents();
+        app.MapReports();
+        app.MapWeb();
+        return app;
+    }
+}
