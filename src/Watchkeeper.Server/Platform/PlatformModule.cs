@@ -122,7 +122,7 @@ public static class PlatformModule
         var time = sp.GetRequiredService<TimeProvider>();
         var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper");
         Migrations.ApplyAsync(db, time, log).GetAwaiter().GetResult();
-        BootstrapAdminAsync(sp.GetRequiredService<Users>(), log).GetAwaiter().GetResult();
+        BootstrapAdminAsync(sp.GetRequiredService<Users>(), sp.GetRequiredService<ServeOptions>().AdminPassword, log).GetAwaiter().GetResult();
 
         var holder = sp.GetRequiredService<ConfigHolder>();
         if (!OperatingSystem.IsWindows())
@@ -202,10 +202,9 @@ public static class PlatformModule
         });
     }
 
-    private static async Task BootstrapAdminAsync(Users users, ILogger log)
+    private static async Task BootstrapAdminAsync(Users users, string? fromEnv, ILogger log)
     {
         if (await users.AnyAsync()) return;
-        var fromEnv = Environment.GetEnvironmentVariable("WATCHKEEPER_ADMIN_PASSWORD");
         var password = string.IsNullOrEmpty(fromEnv) ? Users.NewSecret(12) : fromEnv;
         await users.CreateAsync("admin", password, Roles.Admin, "system");
         if (string.IsNullOrEmpty(fromEnv))

@@ -15,6 +15,9 @@ public sealed record ServeOptions
     public string Listen { get; init; } = "127.0.0.1:9700";
     public bool Help { get; init; }
 
+    /// <summary>Password for the first admin; from WATCHKEEPER_ADMIN_PASSWORD, else random and printed once.</summary>
+    public string? AdminPassword { get; init; } = Environment.GetEnvironmentVariable("WATCHKEEPER_ADMIN_PASSWORD") is { Length: > 0 } p ? p : null;
+
     public string ListenUrl => "http://" + Listen;
 
     public static ServeOptions Parse(string[] args)

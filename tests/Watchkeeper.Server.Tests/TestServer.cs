@@ -1,0 +1,149 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Watchkeeper.Server;
+using Watchkeeper.Server.Platform;
+
+namespace Watchkeeper.Server.Tests;
+
+/// <summary>
+/// A real Watchkeeper server on a loopback port with its own data directory and a FakeTimeProvider.
+/// With <c>postgres: true</c> it uses a fresh database on the PostgreSQL the test script started.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public const string AdminPassword = "admin-test-password";
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly WebApplication _app;
+    private readonly string? _pgDatabase;
+
+    public FakeTimeProvider Time { get; }
+    public string DataDir { get; }
+    public string ConfigPath { get; }
+    public Uri BaseAddress { get; }
+    public IServiceProvider Services => _app.Services;
+
+    private TestServer(WebApplication app, FakeTimeProvider time, string dataDir, string configPath, Uri baseAddress, string? pgDatabase)
+    {
+        _app = app;
+        Time = time;
+        DataDir = dataDir;
+        ConfigPath = configPath;
+        BaseAddress = baseAddress;
+        _pgDatabase = pgDatabase;
+    }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Watchkeeper.slnx"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+        }
+    }
+
+    public static string DefaultConfig => Path.Combine(RepoRoot, "config", "openpolicy", "watchkeeper.yml");
+
+    public static string? PostgresConnectionString => Environment.GetEnvironmentVariable("WATCHKEEPER_TEST_POSTGRES");
+
+    /// <summary>Copies the shipped configuration into a temp folder, optionally edited, and returns its path.</summary>
+    public static string CopyConfig(string dir, Func<string, string>? edit = null)
+    {
+        var src = Path.GetDirectoryName(DefaultConfig)!;
+        foreach (var f in Directory.GetFiles(src, "*", SearchOption.AllDirectories))
+        {
+            var dest = Path.Combine(dir, "config", Path.GetRelativePath(src, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(f, dest, true);
+        }
+        var path = Path.Combine(dir, "config", "watchkeeper.yml");
+        if (edit is not null) File.WriteAllText(path, edit(File.ReadAllText(path)));
+        return path;
+    }
+
+    public static async Task<TestServer> StartAsync(bool postgres = false, Func<string, string>? editConfig = null, DateTimeOffset? start = null,
+        string? dataDir = null)
+    {
+        var time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
+        var root = dataDir is null ? Directory.CreateTempSubdirectory("wk-test-").FullName : Path.GetDirectoryName(dataDir)!;
+        var data = dataDir ?? Path.Combine(root, "data");
+        string? pgDb = null;
+        var edit = editConfig;
+        if (postgres)
+        {
+            var cs = PostgresConnectionString ?? throw new InvalidOperationException("WATCHKEEPER_TEST_POSTGRES is not set: run the suite with ./scripts/test.sh");
+            pgDb = "wk_" + Guid.NewGuid().ToString("N")[..12];
+            await using (var c = new NpgsqlConnection(cs))
+            {
+                await c.OpenAsync();
+                await using var cmd = new NpgsqlCommand($"CREATE DATABASE {pgDb}", c);
+                await cmd.ExecuteNonQueryAsync();
+            }
+            var dbcs = new NpgsqlConnectionStringBuilder(cs) { Database = pgDb }.ToString();
+            edit = y => (editConfig ?? (s => s))(y.Replace("storage: {}", $"storage:\n  postgres:\n    connection_string: \"{dbcs}\"", StringComparison.Ordinal));
+        }
+        var config = CopyConfig(root, edit);
+        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = AdminPassword };
+        var app = ServerHost.Build(serve, b =>
+        {
+            b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestServer(app, time, data, config, new Uri(address), pgDb);
+    }
+
+    public HttpClient Client(string? token = null)
+    {
+        var c = new HttpClient { BaseAddress = BaseAddress };
+        if (token is not null) c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return c;
+    }
+
+    /// <summary>Logs in as admin and returns an API token.</summary>
+    public async Task<string> AdminTokenAsync() => await TokenAsync("admin", AdminPassword);
+
+    public async Task<string> TokenAsync(string user, string password)
+    {
+        using var c = Client();
+        var r = await c.PostAsJsonAsync("/api/v1/auth/login", new { username = user, password });
+        r.EnsureSuccessStatusCode();
+        var doc = await r.Content.ReadFromJsonAsync<JsonElement>();
+        return doc.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>Creates a user with the role and returns a token for them.</summary>
+    public async Task<string> UserTokenAsync(string role)
+    {
+        using var c = Client(await AdminTokenAsync());
+        var name = role + "-" + Guid.NewGuid().ToString("N")[..6];
+        var r = await c.PostAsJsonAsync("/api/v1/users", new { username = name, password = "password-" + name, role });
+        r.EnsureSuccessStatusCode();
+        return await TokenAsync(name, "password-" + name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_pgDatabase is not null && PostgresConnectionString is { } cs)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var c = new NpgsqlConnection(cs);
+            await c.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_pgDatabase} WITH (FORCE)", c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+    }
+}
