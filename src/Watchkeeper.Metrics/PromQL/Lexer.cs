@@ -214,7 +214,7 @@ internal static class Lexer
                 case '\\': sb.Append('\\'); break;
                 case '"' when q == '"': sb.Append('"'); break;
                 case '\'' when q == '\'': sb.Append('\''); break;
-                case 'x': sb.Append((char)ReadHex(s, ref i, 2, start)); break;
+                case 'x': { var hx = ReadHex(s, ref i, 2, start); sb.Append(hx >= 0x80 ? (char)(0xDC00 + hx) : (char)hx); break; }
                 case 'u': AppendCodePoint(sb, ReadHex(s, ref i, 4, start), start); break;
                 case 'U': AppendCodePoint(sb, ReadHex(s, ref i, 8, start), start); break;
                 case >= '0' and <= '7':
