@@ -1,0 +1,478 @@
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.PromQL;
+
+/// <summary>
+/// Evaluates PromQL against an <see cref="ISeriesQuerier"/>. Thread-safe: each call gets its own evaluator state.
+/// Times are Unix milliseconds.
+/// </summary>
+public sealed class Engine(EngineOptions? options = null)
+{
+    public EngineOptions Options { get; } = options ?? new EngineOptions();
+
+    /// <summary>Parses and evaluates <paramref name="query"/> at <paramref name="timeMs"/>.</summary>
+    public QueryResult Instant(ISeriesQuerier querier, string query, long timeMs, CancellationToken cancellationToken = default)
+        => Instant(querier, Parser.Parse(query), timeMs, cancellationToken);
+
+    /// <summary>Evaluates an instant query. The value is a scalar, string, vector or (for range expressions) matrix.</summary>
+    public QueryResult Instant(ISeriesQuerier querier, Expr expr, long timeMs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(querier);
+        ArgumentNullException.ThrowIfNull(expr);
+        using var ev = new Evaluator(querier, Options, timeMs, timeMs, 0, cancellationToken);
+        return ev.RunInstant(expr);
+    }
+
+    /// <summary>Parses and evaluates a range query.</summary>
+    public QueryResult Range(ISeriesQuerier querier, string query, long startMs, long endMs, long stepMs, CancellationToken cancellationToken = default)
+        => Range(querier, Parser.Parse(query), startMs, endMs, stepMs, cancellationToken);
+
+    /// <summary>Evaluates <paramref name="expr"/> at every step in [start, end]; the value is always a <see cref="MatrixResult"/>.</summary>
+    public QueryResult Range(ISeriesQuerier querier, Expr expr, long startMs, long endMs, long stepMs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(querier);
+        ArgumentNullException.ThrowIfNull(expr);
+        if (stepMs <= 0) throw new QueryException("zero or negative query resolution step widths are not accepted");
+        if (endMs < startMs) throw new QueryException("end timestamp must not be before start time");
+        if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
+            throw new QueryException($"invalid expression type \"{Parser.TypeName(expr.Type)}\" for range query, must be Scalar or instant Vector");
+        using var ev = new Evaluator(querier, Options, startMs, endMs, stepMs, cancellationToken);
+        return ev.RunRange(expr);
+    }
+}
+
+/// <summary>An element of an instant vector during evaluation. DropName defers removal of __name__ to the end.</summary>
+internal readonly record struct Elem(Labels Labels, double V, bool DropName = false);
+
+/// <summary>A series of a range vector at one evaluation step.</summary>
+internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false);
+
+/// <summary>An evaluated value at one step.</summary>
+internal readonly struct Val
+{
+    public readonly ValueKind Kind;
+    public readonly double Scalar;
+    public readonly string? Str;
+    public readonly List<Elem>? Vec;
+    public readonly List<RangeElem>? Mat;
+
+    private Val(ValueKind kind, double scalar, string? str, List<Elem>? vec, List<RangeElem>? mat)
+    {
+        Kind = kind; Scalar = scalar; Str = str; Vec = vec; Mat = mat;
+    }
+
+    public static Val OfScalar(double v) => new(ValueKind.Scalar, v, null, null, null);
+    public static Val OfString(string s) => new(ValueKind.String, 0, s, null, null);
+    public static Val OfVector(List<Elem> v) => new(ValueKind.Vector, 0, null, v, null);
+    public static Val OfMatrix(List<RangeElem> m) => new(ValueKind.Matrix, 0, null, null, m);
+}
+
+/// <summary>A series loaded once per query for a selector, reused at every step.</summary>
+internal sealed class LoadedSeries(Labels labels, Sample[] samples)
+{
+    public Labels Labels { get; } = labels;
+    public Sample[] Samples { get; } = samples;
+}
+
+internal sealed partial class Evaluator : IDisposable
+{
+    private readonly ISeriesQuerier _querier;
+    private readonly EngineOptions _opts;
+    private readonly long _start, _end, _interval;
+    private readonly long _lookback;
+    private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _ct;
+    private readonly Dictionary<VectorSelector, (long Min, long Max)> _ranges = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<VectorSelector, LoadedSeries[]> _data = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Labels, Labels> _dropNameCache = [];
+    private readonly List<string> _warnings = [];
+    private readonly List<string> _infos = [];
+    private long _samplesInStep;
+    private long _samplesTotalHeld;
+    private bool _isRangeQuery;
+
+    public Evaluator(ISeriesQuerier querier, EngineOptions opts, long start, long end, long interval, CancellationToken ct)
+    {
+        _querier = querier;
+        _opts = opts;
+        _start = start;
+        _end = end;
+        _interval = interval;
+        _lookback = (long)opts.LookbackDelta.TotalMilliseconds;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan) _cts.CancelAfter(opts.Timeout);
+        _ct = _cts.Token;
+    }
+
+    public void Dispose() => _cts.Dispose();
+
+    private void Warn(string msg)
+    {
+        msg = "PromQL warning: " + msg;
+        if (!_warnings.Contains(msg)) _warnings.Add(msg);
+    }
+
+    private void Info(string msg)
+    {
+        msg = "PromQL info: " + msg;
+        if (!_infos.Contains(msg)) _infos.Add(msg);
+    }
+
+    private static string PosText(Expr e) => $" (1:{e.Pos + 1})";
+
+    private void CheckCancel()
+    {
+        if (!_ct.IsCancellationRequested) return;
+        throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+    }
+
+    private void AddSamples(long n)
+    {
+        _samplesInStep += n;
+        if (_samplesInStep + _samplesTotalHeld > _opts.MaxSamples)
+            throw new QueryException(QueryErrorKind.TooManySamples, "query processing would load too many samples into memory in query execution");
+    }
+
+    // ---- entry points -------------------------------------------------------------------------
+
+    public QueryResult RunInstant(Expr expr)
+    {
+        try
+        {
+            Prepare(expr, _start, _end);
+            Load();
+            var v = Eval(expr, _start);
+            QueryValue result = v.Kind switch
+            {
+                ValueKind.Scalar => new ScalarResult(_start, v.Scalar),
+                ValueKind.String => new StringResult(_start, v.Str!),
+                ValueKind.Vector => new VectorResult(FinishVector(v.Vec!, _start)),
+                _ => new MatrixResult(FinishMatrix(v.Mat!)),
+            };
+            return new QueryResult(result, _warnings, _infos);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+        }
+    }
+
+    public QueryResult RunRange(Expr expr)
+    {
+        _isRangeQuery = true;
+        try
+        {
+            Prepare(expr, _start, _end);
+            Load();
+            var series = new Dictionary<Labels, List<Sample>>();
+            for (var t = _start; t <= _end; t += _interval)
+            {
+                CheckCancel();
+                _samplesInStep = 0;
+                var v = Eval(expr, t);
+                if (v.Kind == ValueKind.Scalar)
+                {
+                    AddPoint(series, Labels.Empty, t, v.Scalar);
+                    continue;
+                }
+                var vec = FinishVector(v.Vec!, t);
+                foreach (var s in vec) AddPoint(series, s.Labels, t, s.V);
+            }
+            var list = new List<SeriesSamples>(series.Count);
+            foreach (var kv in series) list.Add(new SeriesSamples(kv.Key, kv.Value));
+            list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            return new QueryResult(new MatrixResult(list), _warnings, _infos);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+        }
+    }
+
+    private void AddPoint(Dictionary<Labels, List<Sample>> series, Labels l, long t, double v)
+    {
+        if (!series.TryGetValue(l, out var list)) series[l] = list = [];
+        else if (list.Count > 0 && list[^1].T == t) throw new QueryException("vector cannot contain metrics with the same labelset");
+        list.Add(new Sample(t, v));
+        _samplesTotalHeld++;
+        AddSamples(0);
+    }
+
+    private Labels DropName(Labels l)
+    {
+        if (l.Name is null) return l;
+        if (!_dropNameCache.TryGetValue(l, out var d)) _dropNameCache[l] = d = l.WithoutName();
+        return d;
+    }
+
+    /// <summary>Applies pending name drops and rejects duplicate label sets.</summary>
+    private List<VectorSample> FinishVector(List<Elem> vec, long t)
+    {
+        var res = new List<VectorSample>(vec.Count);
+        var anyDrop = false;
+        foreach (var e in vec)
+        {
+            if (e.DropName && e.Labels.Name is not null) anyDrop = true;
+            res.Add(new VectorSample(e.DropName ? DropName(e.Labels) : e.Labels, t, e.V));
+        }
+        if (anyDrop) CheckDuplicates(res);
+        return res;
+    }
+
+    private static void CheckDuplicates(List<VectorSample> res)
+    {
+        var seen = new HashSet<Labels>();
+        foreach (var s in res)
+            if (!seen.Add(s.Labels)) throw new QueryException("vector cannot contain metrics with the same labelset");
+    }
+
+    private List<SeriesSamples> FinishMatrix(List<RangeElem> mat)
+    {
+        var res = new List<SeriesSamples>(mat.Count);
+        var seen = new HashSet<Labels>();
+        foreach (var m in mat)
+        {
+            var l = m.DropName ? DropName(m.Labels) : m.Labels;
+            if (!seen.Add(l)) throw new QueryException("vector cannot contain metrics with the same labelset");
+            res.Add(new SeriesSamples(l, m.Samples.ToArray()));
+        }
+        res.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+        return res;
+    }
+
+    // ---- data loading -----------------------------------------------------------------------
+
+    private long AtTime(AtModifier at, long t) => at.Kind switch
+    {
+        AtKind.Timestamp => at.Ms,
+        AtKind.Start => _start,
+        AtKind.End => _end,
+        _ => t,
+    };
+
+    /// <summary>Computes the time span every selector needs over the evaluation window [mint, maxt].</summary>
+    private void Prepare(Expr e, long mint, long maxt)
+    {
+        switch (e)
+        {
+            case VectorSelector vs:
+                {
+                    var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
+                    var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
+                    Extend(vs, lo - vs.OffsetMs - _lookback, hi - vs.OffsetMs);
+                    return;
+                }
+            case MatrixSelector ms:
+                {
+                    var vs = ms.Selector;
+                    var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
+                    var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
+                    Extend(vs, lo - vs.OffsetMs - ms.RangeMs, hi - vs.OffsetMs);
+                    return;
+                }
+            case SubqueryExpr sq:
+                {
+                    var lo = sq.At.IsSet ? AtTime(sq.At, 0) : mint;
+                    var hi = sq.At.IsSet ? AtTime(sq.At, 0) : maxt;
+                    Prepare(sq.Inner, lo - sq.OffsetMs - sq.RangeMs, hi - sq.OffsetMs);
+                    return;
+                }
+            default:
+                foreach (var c in ExprWalker.Children(e)) Prepare(c, mint, maxt);
+                return;
+        }
+    }
+
+    private void Extend(VectorSelector vs, long min, long max)
+    {
+        if (_ranges.TryGetValue(vs, out var r)) _ranges[vs] = (Math.Min(r.Min, min), Math.Max(r.Max, max));
+        else _ranges[vs] = (min, max);
+    }
+
+    private void Load()
+    {
+        foreach (var (vs, (min, max)) in _ranges)
+        {
+            CheckCancel();
+            var list = new List<LoadedSeries>();
+            // Both the lookback window and range windows are left-open: (min, max].
+            foreach (var s in _querier.Select(min + 1, max, vs.Matchers))
+            {
+                var arr = s.Samples as Sample[] ?? [.. s.Samples];
+                if (arr.Length == 0) continue;
+                list.Add(new LoadedSeries(s.Labels, arr));
+            }
+            list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            _data[vs] = [.. list];
+        }
+    }
+
+    // ---- evaluation ---------------------------------------------------------------------------
+
+    private Val Eval(Expr e, long t)
+    {
+        switch (e)
+        {
+            case NumberLiteral n: return Val.OfScalar(n.Value);
+            case StringLiteral s: return Val.OfString(s.Value);
+            case ParenExpr p: return Eval(p.Inner, t);
+            case UnaryExpr u:
+                {
+                    var v = Eval(u.Operand, t);
+                    if (!u.Negate) return v;
+                    if (v.Kind == ValueKind.Scalar) return Val.OfScalar(-v.Scalar);
+                    var src = v.Vec!;
+                    var res = new List<Elem>(src.Count);
+                    foreach (var x in src) res.Add(new Elem(x.Labels, -x.V, true));
+                    return Val.OfVector(res);
+                }
+            case VectorSelector vs: return Val.OfVector(SelectInstant(vs, t, false));
+            case MatrixSelector ms:
+                {
+                    var (m, _, _) = SelectRange(ms, t);
+                    return Val.OfMatrix(m);
+                }
+            case SubqueryExpr sq:
+                {
+                    var (m, _, _) = EvalSubquery(sq, t);
+                    return Val.OfMatrix(m);
+                }
+            case BinaryExpr b: return EvalBinary(b, t);
+            case AggregateExpr a: return EvalAggregate(a, t);
+            case Call c: return EvalCall(c, t);
+            default: throw new QueryException("unsupported expression " + e.GetType().Name);
+        }
+    }
+
+    /// <summary>Latest non-stale sample of each series in the lookback window (ts - lookback, ts].</summary>
+    private List<Elem> SelectInstant(VectorSelector vs, long t, bool valueIsTimestamp)
+    {
+        var ts = AtTime(vs.At, t) - vs.OffsetMs;
+        var data = _data[vs];
+        var res = new List<Elem>();
+        var minT = ts - _lookback;
+        foreach (var s in data)
+        {
+            var arr = s.Samples;
+            var i = UpperBound(arr, ts) - 1;
+            if (i < 0) continue;
+            var smp = arr[i];
+            if (smp.T <= minT || StaleNaN.Is(smp.V)) continue;
+            res.Add(new Elem(s.Labels, valueIsTimestamp ? smp.T / 1000.0 : smp.V));
+        }
+        AddSamples(res.Count);
+        return res;
+    }
+
+    /// <summary>Index of the first sample with T &gt; t.</summary>
+    internal static int UpperBound(Sample[] arr, long t)
+    {
+        int lo = 0, hi = arr.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (arr[mid].T <= t) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    private readonly Dictionary<VectorSelector, LoadedSeries[]> _nonStale = new(ReferenceEqualityComparer.Instance);
+
+    private LoadedSeries[] NonStaleData(VectorSelector vs)
+    {
+        if (_nonStale.TryGetValue(vs, out var d)) return d;
+        var src = _data[vs];
+        d = new LoadedSeries[src.Length];
+        for (var k = 0; k < src.Length; k++)
+        {
+            var arr = src[k].Samples;
+            var stale = 0;
+            foreach (var smp in arr) if (StaleNaN.Is(smp.V)) stale++;
+            if (stale == 0) { d[k] = src[k]; continue; }
+            var clean = new Sample[arr.Length - stale];
+            var j = 0;
+            foreach (var smp in arr) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
+            d[k] = new LoadedSeries(src[k].Labels, clean);
+        }
+        _nonStale[vs] = d;
+        return d;
+    }
+
+    /// <summary>Samples of each series in (ts - range, ts], stale markers removed. Returns the window too.</summary>
+    private (List<RangeElem> Series, long RangeStart, long RangeEnd) SelectRange(MatrixSelector ms, long t)
+    {
+        var vs = ms.Selector;
+        var ts = AtTime(vs.At, t) - vs.OffsetMs;
+        var start = ts - ms.RangeMs;
+        var data = NonStaleData(vs);
+        var res = new List<RangeElem>();
+        long n = 0;
+        foreach (var s in data)
+        {
+            var arr = s.Samples;
+            var lo = UpperBound(arr, start);
+            var hi = UpperBound(arr, ts);
+            if (hi <= lo) continue;
+            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo)));
+            n += hi - lo;
+        }
+        AddSamples(n);
+        return (res, start, ts);
+    }
+
+    private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalSubquery(SubqueryExpr sq, long t)
+    {
+        var ts = AtTime(sq.At, t) - sq.OffsetMs;
+        var step = sq.StepMs > 0 ? sq.StepMs : (long)_opts.DefaultSubqueryStep.TotalMilliseconds;
+        var rangeStart = ts - sq.RangeMs;
+        var first = step * (rangeStart / step);
+        if (first <= rangeStart) first += step;
+        var byLabels = new Dictionary<(Labels, bool), List<Sample>>();
+        var order = new List<(Labels, bool)>();
+        var saved = _samplesInStep;
+        for (var it = first; it <= ts; it += step)
+        {
+            CheckCancel();
+            var v = Eval(sq.Inner, it);
+            if (v.Kind == ValueKind.Scalar)
+            {
+                AddTo(byLabels, order, (Labels.Empty, false), new Sample(it, v.Scalar));
+                continue;
+            }
+            foreach (var el in v.Vec!) AddTo(byLabels, order, (el.Labels, el.DropName), new Sample(it, el.V));
+        }
+        _samplesInStep = saved;
+        var res = new List<RangeElem>(order.Count);
+        long n = 0;
+        foreach (var key in order)
+        {
+            var arr = byLabels[key].ToArray();
+            n += arr.Length;
+            res.Add(new RangeElem(key.Item1, new ArraySegment<Sample>(arr), key.Item2));
+        }
+        AddSamples(n);
+        return (res, rangeStart, ts);
+    }
+
+    private static void AddTo(Dictionary<(Labels, bool), List<Sample>> d, List<(Labels, bool)> order, (Labels, bool) key, Sample s)
+    {
+        if (!d.TryGetValue(key, out var list))
+        {
+            d[key] = list = [];
+            order.Add(key);
+        }
+        list.Add(s);
+    }
+
+    /// <summary>Evaluates a range-vector argument (selector or subquery, maybe in parentheses) with its window.</summary>
+    private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalRangeArg(Expr e, long t)
+    {
+        while (e is ParenExpr p) e = p.Inner;
+        return e switch
+        {
+            MatrixSelector ms => SelectRange(ms, t),
+            SubqueryExpr sq => EvalSubquery(sq, t),
+            _ => throw new QueryException("expected a range vector"),
+        };
+    }
+}

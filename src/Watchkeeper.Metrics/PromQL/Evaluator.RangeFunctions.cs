@@ -1,0 +1,237 @@
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.PromQL;
+
+internal sealed partial class Evaluator
+{
+    private Val EvalRangeFunction(Call c, long t)
+    {
+        var name = c.Func.Name;
+        double p0 = 0, p1 = 0;
+        Expr rangeArg;
+        switch (name)
+        {
+            case "quantile_over_time":
+                p0 = Eval(c.Args[0], t).Scalar;
+                rangeArg = c.Args[1];
+                if (double.IsNaN(p0) || p0 < 0 || p0 > 1)
+                    Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(p0)}{PosText(c.Args[0])}");
+                break;
+            case "predict_linear":
+                p0 = Eval(c.Args[1], t).Scalar;
+                rangeArg = c.Args[0];
+                break;
+            case "holt_winters":
+            case "double_exponential_smoothing":
+                p0 = Eval(c.Args[1], t).Scalar;
+                p1 = Eval(c.Args[2], t).Scalar;
+                rangeArg = c.Args[0];
+                if (p0 <= 0 || p0 >= 1 || double.IsNaN(p0)) throw new QueryException($"invalid smoothing factor. Expected: 0 < sf < 1, got: {Fmt.FloatG(p0)}");
+                if (p1 <= 0 || p1 >= 1 || double.IsNaN(p1)) throw new QueryException($"invalid trend factor. Expected: 0 < tf < 1, got: {Fmt.FloatG(p1)}");
+                break;
+            default:
+                rangeArg = c.Args[0];
+                break;
+        }
+        var (series, rangeStart, rangeEnd) = EvalRangeArg(rangeArg, t);
+        var res = new List<Elem>(series.Count);
+        var keepName = name is "last_over_time" or "first_over_time";
+        var isCounterFn = name is "rate" or "increase" or "irate";
+        string? nonCounterName = null;
+        double[]? scratch = null;
+        foreach (var s in series)
+        {
+            var smp = s.Samples.AsSpan();
+            if (smp.Length == 0) continue;
+            double v;
+            switch (name)
+            {
+                case "rate":
+                case "increase":
+                case "delta":
+                    if (smp.Length < 2) continue;
+                    v = ExtrapolatedRate(smp, name != "delta", name == "rate", rangeStart, rangeEnd);
+                    break;
+                case "irate":
+                case "idelta":
+                    {
+                        if (smp.Length < 2) continue;
+                        var last = smp[^1];
+                        var prev = smp[^2];
+                        if (name == "idelta") { v = last.V - prev.V; break; }
+                        var dv = last.V < prev.V ? last.V : last.V - prev.V;
+                        var dt = last.T - prev.T;
+                        if (dt == 0) continue;
+                        v = dv / (dt / 1000.0);
+                        break;
+                    }
+                case "deriv":
+                    if (smp.Length < 2) continue;
+                    v = MathUtil.LinearRegression(smp, smp[0].T).Slope;
+                    break;
+                case "predict_linear":
+                    {
+                        if (smp.Length < 2) continue;
+                        var (slope, intercept) = MathUtil.LinearRegression(smp, t);
+                        v = slope * p0 + intercept;
+                        break;
+                    }
+                case "changes":
+                    {
+                        var n = 0;
+                        var prev = smp[0].V;
+                        for (var i = 1; i < smp.Length; i++)
+                        {
+                            var cur = smp[i].V;
+                            if (cur != prev && !(double.IsNaN(cur) && double.IsNaN(prev))) n++;
+                            prev = cur;
+                        }
+                        v = n;
+                        break;
+                    }
+                case "resets":
+                    {
+                        var n = 0;
+                        var prev = smp[0].V;
+                        for (var i = 1; i < smp.Length; i++)
+                        {
+                            var cur = smp[i].V;
+                            if (cur < prev) n++;
+                            prev = cur;
+                        }
+                        v = n;
+                        break;
+                    }
+                case "avg_over_time":
+                    {
+                        var acc = new MathUtil.MeanAccumulator();
+                        foreach (var x in smp) acc.Add(x.V);
+                        v = acc.Result;
+                        break;
+                    }
+                case "sum_over_time":
+                    {
+                        double sum = 0, comp = 0;
+                        foreach (var x in smp) (sum, comp) = MathUtil.KahanInc(x.V, sum, comp);
+                        v = double.IsInfinity(sum) ? sum : sum + comp;
+                        break;
+                    }
+                case "count_over_time": v = smp.Length; break;
+                case "present_over_time": v = 1; break;
+                case "last_over_time": v = smp[^1].V; break;
+                case "first_over_time": v = smp[0].V; break;
+                case "ts_of_last_over_time": v = smp[^1].T / 1000.0; break;
+                case "ts_of_first_over_time": v = smp[0].T / 1000.0; break;
+                case "min_over_time":
+                case "max_over_time":
+                case "ts_of_min_over_time":
+                case "ts_of_max_over_time":
+                    {
+                        var isMax = name is "max_over_time" or "ts_of_max_over_time";
+                        var best = smp[0].V;
+                        var bestT = smp[0].T;
+                        for (var i = 1; i < smp.Length; i++)
+                        {
+                            var x = smp[i].V;
+                            if (isMax ? (x > best || double.IsNaN(best)) : (x < best || double.IsNaN(best)))
+                            {
+                                best = x;
+                                bestT = smp[i].T;
+                            }
+                            else if (x == best && name.StartsWith("ts_", StringComparison.Ordinal)) bestT = smp[i].T;
+                        }
+                        v = name.StartsWith("ts_", StringComparison.Ordinal) ? bestT / 1000.0 : best;
+                        break;
+                    }
+                case "stddev_over_time":
+                case "stdvar_over_time":
+                    {
+                        var acc = new MathUtil.VarianceAccumulator();
+                        foreach (var x in smp) acc.Add(x.V);
+                        v = name == "stdvar_over_time" ? acc.Variance : Math.Sqrt(acc.Variance);
+                        break;
+                    }
+                case "quantile_over_time":
+                case "mad_over_time":
+                    {
+                        if (scratch is null || scratch.Length < smp.Length) scratch = new double[Math.Max(smp.Length, 16)];
+                        var span = scratch.AsSpan(0, smp.Length);
+                        for (var i = 0; i < smp.Length; i++) span[i] = smp[i].V;
+                        if (name == "quantile_over_time") { v = MathUtil.Quantile(p0, span); break; }
+                        var median = MathUtil.Quantile(0.5, span);
+                        for (var i = 0; i < span.Length; i++) span[i] = Math.Abs(span[i] - median);
+                        v = MathUtil.Quantile(0.5, span);
+                        break;
+                    }
+                case "holt_winters":
+                case "double_exponential_smoothing":
+                    if (smp.Length < 2) continue;
+                    v = DoubleExponentialSmoothing(smp, p0, p1);
+                    break;
+                default:
+                    throw new QueryException($"function \"{name}\" is not supported");
+            }
+            if (isCounterFn && nonCounterName is null)
+            {
+                var mn = s.Labels.Name;
+                if (mn is not null && !(mn.EndsWith("_total", StringComparison.Ordinal) || mn.EndsWith("_sum", StringComparison.Ordinal) ||
+                                        mn.EndsWith("_count", StringComparison.Ordinal) || mn.EndsWith("_bucket", StringComparison.Ordinal)))
+                {
+                    nonCounterName = mn;
+                    Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{mn}\"{PosText(rangeArg)}");
+                }
+            }
+            res.Add(new Elem(s.Labels, v, keepName ? s.DropName : true));
+        }
+        AddSamples(res.Count);
+        return Val.OfVector(res);
+    }
+
+    /// <summary>rate/increase/delta: the change over the window, extrapolated towards the window edges.</summary>
+    internal static double ExtrapolatedRate(ReadOnlySpan<Sample> s, bool isCounter, bool isRate, long rangeStart, long rangeEnd)
+    {
+        var first = s[0];
+        var last = s[^1];
+        var result = last.V - first.V;
+        if (isCounter)
+        {
+            var prev = first.V;
+            for (var i = 1; i < s.Length; i++)
+            {
+                var cur = s[i].V;
+                if (cur < prev) result += prev;
+                prev = cur;
+            }
+        }
+        var durationToStart = (first.T - rangeStart) / 1000.0;
+        var durationToEnd = (rangeEnd - last.T) / 1000.0;
+        var sampledInterval = (last.T - first.T) / 1000.0;
+        var avgBetween = sampledInterval / (s.Length - 1);
+        var threshold = avgBetween * 1.1;
+        if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+        if (isCounter && result > 0 && first.V >= 0)
+        {
+            var durationToZero = sampledInterval * (first.V / result);
+            if (durationToZero < durationToStart) durationToStart = durationToZero;
+        }
+        if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+        var factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+        if (isRate) factor /= (rangeEnd - rangeStart) / 1000.0;
+        return result * factor;
+    }
+
+    private static double DoubleExponentialSmoothing(ReadOnlySpan<Sample> s, double sf, double tf)
+    {
+        double s0 = 0, s1 = s[0].V;
+        var b = s[1].V - s[0].V;
+        for (var i = 1; i < s.Length; i++)
+        {
+            var x = sf * s[i].V;
+            if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+            var y = (1 - sf) * (s1 + b);
+            s0 = s1;
+            s1 = x + y;
+        }
+        return s1;
+    }
+}

@@ -1,0 +1,584 @@
+using System.Globalization;
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.PromQL;
+
+/// <summary>Recursive-descent PromQL parser with precedence climbing and type checking.</summary>
+public sealed class Parser
+{
+    private readonly string _input;
+    private readonly List<Token> _tokens;
+    private int _p;
+    private int _depth;
+    private const int MaxDepth = 1000;
+
+    private Parser(string input)
+    {
+        _input = input;
+        _tokens = Lexer.Tokenize(input);
+    }
+
+    /// <summary>Parses and type-checks an expression. Throws <see cref="ParseException"/> on any error.</summary>
+    public static Expr Parse(string input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var p = new Parser(input);
+        if (p.Peek.Kind == TokenKind.Eof) throw new ParseException(0, "no expression found in input");
+        var e = p.ParseExpr(0);
+        if (p.Peek.Kind != TokenKind.Eof) throw p.Unexpected(p.Peek, "");
+        p.Check(e);
+        return e;
+    }
+
+    /// <summary>Parses a series selector such as <c>up{job="x"}</c> (used by the HTTP API's match[] parameters).</summary>
+    public static VectorSelector ParseSelector(string input)
+    {
+        var e = Parse(input);
+        while (e is ParenExpr pe) e = pe.Inner;
+        return e as VectorSelector ?? throw new ParseException(0, "expected a vector selector");
+    }
+
+    /// <summary>Parses a duration such as <c>1h30m</c> or a number of seconds, in ms.</summary>
+    public static long ParseDuration(string input)
+    {
+        var toks = Lexer.Tokenize(input.Trim());
+        if (toks.Count == 2 && toks[0].Kind == TokenKind.Duration) return toks[0].DurationMs;
+        if (toks.Count == 2 && toks[0].Kind == TokenKind.Number) return (long)Math.Round(toks[0].Number * 1000);
+        throw new ParseException(0, $"invalid duration \"{input}\"");
+    }
+
+    private Token Peek => _tokens[_p];
+    private Token PeekAt(int k) => _tokens[Math.Min(_p + k, _tokens.Count - 1)];
+    private Token Next() => _tokens[_p++ < _tokens.Count - 1 ? _p - 1 : _tokens.Count - 1];
+
+    private ParseException Unexpected(Token t, string context)
+    {
+        var what = t.Kind switch
+        {
+            TokenKind.Eof => "end of input",
+            TokenKind.String => "string \"" + t.Text + "\"",
+            TokenKind.Number => "number \"" + t.Text + "\"",
+            TokenKind.Duration => "duration \"" + t.Text + "\"",
+            TokenKind.Identifier => "identifier \"" + t.Text + "\"",
+            _ => "\"" + t.Text + "\"",
+        };
+        return new ParseException(t.Pos, "unexpected " + what + (context.Length > 0 ? " " + context : ""));
+    }
+
+    private Token Expect(TokenKind kind, string context)
+    {
+        var t = Peek;
+        if (t.Kind != kind) throw Unexpected(t, context);
+        _p++;
+        return t;
+    }
+
+    private static bool IsKeyword(Token t, string kw) => t.Kind == TokenKind.Identifier && string.Equals(t.Text, kw, StringComparison.OrdinalIgnoreCase);
+
+    // ---- binary expressions -------------------------------------------------------------
+
+    private static int Precedence(BinaryOp op) => op switch
+    {
+        BinaryOp.Or => 1,
+        BinaryOp.And or BinaryOp.Unless => 2,
+        BinaryOp.Eq or BinaryOp.Ne or BinaryOp.Gt or BinaryOp.Lt or BinaryOp.Ge or BinaryOp.Le => 3,
+        BinaryOp.Add or BinaryOp.Sub => 4,
+        BinaryOp.Mul or BinaryOp.Div or BinaryOp.Mod or BinaryOp.Atan2 => 5,
+        _ => 6,
+    };
+
+    private bool TryBinaryOp(out BinaryOp op)
+    {
+        var t = Peek;
+        op = t.Kind switch
+        {
+            TokenKind.Add => BinaryOp.Add, TokenKind.Sub => BinaryOp.Sub, TokenKind.Mul => BinaryOp.Mul,
+            TokenKind.Div => BinaryOp.Div, TokenKind.Mod => BinaryOp.Mod, TokenKind.Pow => BinaryOp.Pow,
+            TokenKind.Eq => BinaryOp.Eq, TokenKind.Ne => BinaryOp.Ne, TokenKind.Gt => BinaryOp.Gt,
+            TokenKind.Lt => BinaryOp.Lt, TokenKind.Ge => BinaryOp.Ge, TokenKind.Le => BinaryOp.Le,
+            _ => (BinaryOp)(-1),
+        };
+        if ((int)op >= 0) return true;
+        if (t.Kind == TokenKind.Identifier)
+        {
+            switch (t.Text.ToLowerInvariant())
+            {
+                case "and": op = BinaryOp.And; return true;
+                case "or": op = BinaryOp.Or; return true;
+                case "unless": op = BinaryOp.Unless; return true;
+                case "atan2": op = BinaryOp.Atan2; return true;
+            }
+        }
+        return false;
+    }
+
+    private Expr ParseExpr(int minPrec)
+    {
+        if (++_depth > MaxDepth) throw new ParseException(Peek.Pos, "expression nested too deeply");
+        try
+        {
+            var lhs = ParseUnary();
+            while (TryBinaryOp(out var op))
+            {
+                var prec = Precedence(op);
+                if (prec < minPrec) break;
+                var opTok = Next();
+                var returnBool = false;
+                if (IsKeyword(Peek, "bool"))
+                {
+                    if (!BinaryExpr.IsComparison(op)) throw new ParseException(Peek.Pos, "bool modifier can only be used on comparison operators");
+                    Next();
+                    returnBool = true;
+                }
+                var matching = ParseMatching(op);
+                var rhs = ParseExpr(op == BinaryOp.Pow ? prec : prec + 1);
+                lhs = new BinaryExpr(op, lhs, rhs, returnBool, matching) { Pos = lhs.Pos, OpPos = opTok.Pos };
+            }
+            return lhs;
+        }
+        finally { _depth--; }
+    }
+
+    private VectorMatching? ParseMatching(BinaryOp op)
+    {
+        VectorMatching? m = null;
+        if (IsKeyword(Peek, "on") || IsKeyword(Peek, "ignoring"))
+        {
+            var on = IsKeyword(Next(), "on");
+            m = new VectorMatching { On = on, MatchingLabels = ParseLabelList() };
+        }
+        if (IsKeyword(Peek, "group_left") || IsKeyword(Peek, "group_right"))
+        {
+            var t = Next();
+            if (BinaryExpr.IsSetOp(op)) throw new ParseException(t.Pos, $"no grouping allowed for \"{BinaryExpr.OpText(op)}\" operation");
+            m ??= new VectorMatching();
+            m.Card = IsKeyword(t, "group_left") ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
+            if (Peek.Kind == TokenKind.LParen) m.Include = ParseLabelList();
+            foreach (var l in m.Include)
+            {
+                if (m.On && m.MatchingLabels.Contains(l)) throw new ParseException(t.Pos, $"label \"{l}\" must not occur in ON and GROUP clause at once");
+            }
+        }
+        return m;
+    }
+
+    private List<string> ParseLabelList()
+    {
+        Expect(TokenKind.LParen, "in grouping opts, expected \"(\"");
+        var list = new List<string>();
+        while (Peek.Kind != TokenKind.RParen)
+        {
+            var t = Next();
+            if (t.Kind == TokenKind.Identifier && !t.Text.Contains(':', StringComparison.Ordinal)) list.Add(t.Text);
+            else if (t.Kind == TokenKind.String) list.Add(t.Text);
+            else throw Unexpected(t, "in grouping opts, expected label");
+            if (Peek.Kind == TokenKind.Comma) Next();
+            else if (Peek.Kind != TokenKind.RParen) throw Unexpected(Peek, "in grouping opts, expected \",\" or \")\"");
+        }
+        Next();
+        return list;
+    }
+
+    private Expr ParseUnary()
+    {
+        var t = Peek;
+        if (t.Kind is TokenKind.Sub or TokenKind.Add)
+        {
+            Next();
+            var operand = ParseExpr(6); // binds tighter than * but looser than ^
+            if (operand is NumberLiteral nl) return new NumberLiteral(t.Kind == TokenKind.Sub ? -nl.Value : nl.Value) { Pos = t.Pos };
+            if (operand.Type is not (ValueKind.Scalar or ValueKind.Vector))
+                throw new ParseException(t.Pos, $"unary expression only allowed on expressions of type scalar or instant vector, got {TypeName(operand.Type)}");
+            return new UnaryExpr(t.Kind == TokenKind.Sub, operand) { Pos = t.Pos };
+        }
+        return ParsePostfix(ParsePrimary());
+    }
+
+    // ---- postfix: ranges, subqueries, offset, @ ------------------------------------------
+
+    private Expr ParsePostfix(Expr e)
+    {
+        while (true)
+        {
+            var t = Peek;
+            if (t.Kind == TokenKind.LBracket)
+            {
+                Next();
+                var range = ParseDurationValue("in range");
+                if (Peek.Kind == TokenKind.Colon)
+                {
+                    Next();
+                    long step = 0;
+                    if (Peek.Kind != TokenKind.RBracket) step = ParseDurationValue("in subquery step");
+                    Expect(TokenKind.RBracket, "in subquery, expected \"]\"");
+                    if (e.Type != ValueKind.Vector) throw new ParseException(t.Pos, $"subquery is only allowed on instant vector, got {TypeName(e.Type)} instead");
+                    if (range <= 0) throw new ParseException(t.Pos, "subquery range must be positive");
+                    if (step < 0) throw new ParseException(t.Pos, "subquery step must be positive");
+                    e = new SubqueryExpr(e, range, step) { Pos = e.Pos };
+                    continue;
+                }
+                Expect(TokenKind.RBracket, "in range, expected \"]\" or \":\"");
+                if (e is not VectorSelector vs)
+                    throw new ParseException(t.Pos, "ranges only allowed for vector selectors");
+                if (vs.OffsetSet || vs.At.IsSet) throw new ParseException(t.Pos, "no offset or @ modifiers allowed before range");
+                if (range <= 0) throw new ParseException(t.Pos, "range must be positive");
+                e = new MatrixSelector(vs, range) { Pos = e.Pos };
+                continue;
+            }
+            if (IsKeyword(t, "offset"))
+            {
+                Next();
+                var neg = false;
+                if (Peek.Kind == TokenKind.Sub) { Next(); neg = true; }
+                else if (Peek.Kind == TokenKind.Add) Next();
+                var d = ParseDurationValue("in offset");
+                if (neg) d = -d;
+                switch (e)
+                {
+                    case VectorSelector v:
+                        if (v.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
+                        v.OffsetMs = d; v.OffsetSet = true; break;
+                    case MatrixSelector m:
+                        if (m.Selector.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
+                        m.Selector.OffsetMs = d; m.Selector.OffsetSet = true; break;
+                    case SubqueryExpr s:
+                        if (s.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
+                        s.OffsetMs = d; s.OffsetSet = true; break;
+                    default:
+                        throw new ParseException(t.Pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                }
+                continue;
+            }
+            if (t.Kind == TokenKind.At)
+            {
+                Next();
+                var at = ParseAt();
+                switch (e)
+                {
+                    case VectorSelector v:
+                        if (v.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
+                        v.At = at; break;
+                    case MatrixSelector m:
+                        if (m.Selector.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
+                        m.Selector.At = at; break;
+                    case SubqueryExpr s:
+                        if (s.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
+                        s.At = at; break;
+                    default:
+                        throw new ParseException(t.Pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                }
+                continue;
+            }
+            return e;
+        }
+    }
+
+    private AtModifier ParseAt()
+    {
+        var t = Peek;
+        if (IsKeyword(t, "start") || IsKeyword(t, "end"))
+        {
+            Next();
+            Expect(TokenKind.LParen, "in @, expected \"(\"");
+            Expect(TokenKind.RParen, "in @, expected \")\"");
+            return new AtModifier(IsKeyword(t, "start") ? AtKind.Start : AtKind.End, 0);
+        }
+        var neg = false;
+        if (t.Kind is TokenKind.Sub or TokenKind.Add) { Next(); neg = t.Kind == TokenKind.Sub; t = Peek; }
+        double v;
+        if (t.Kind is TokenKind.Number or TokenKind.Duration) v = t.Number;
+        else if (IsKeyword(t, "inf") || IsKeyword(t, "nan")) v = double.NaN;
+        else throw Unexpected(t, "in @, expected timestamp");
+        Next();
+        if (neg) v = -v;
+        if (double.IsNaN(v) || double.IsInfinity(v) || Math.Abs(v) > 9.2e15)
+            throw new ParseException(t.Pos, $"timestamp out of bounds for @ modifier: {v.ToString(CultureInfo.InvariantCulture)}");
+        return new AtModifier(AtKind.Timestamp, (long)Math.Round(v * 1000));
+    }
+
+    private long ParseDurationValue(string context)
+    {
+        var t = Next();
+        switch (t.Kind)
+        {
+            case TokenKind.Duration:
+                return t.DurationMs;
+            case TokenKind.Number:
+                if (double.IsNaN(t.Number) || double.IsInfinity(t.Number) || t.Number * 1000 > long.MaxValue / 2)
+                    throw new ParseException(t.Pos, "duration out of range");
+                return (long)Math.Round(t.Number * 1000);
+            default:
+                throw Unexpected(t, context + ", expected duration");
+        }
+    }
+
+    // ---- primary expressions --------------------------------------------------------------
+
+    private Expr ParsePrimary()
+    {
+        var t = Peek;
+        switch (t.Kind)
+        {
+            case TokenKind.Number:
+            case TokenKind.Duration:
+                Next();
+                return new NumberLiteral(t.Number) { Pos = t.Pos };
+            case TokenKind.String:
+                Next();
+                return new StringLiteral(t.Text) { Pos = t.Pos };
+            case TokenKind.LParen:
+                {
+                    Next();
+                    if (Peek.Kind == TokenKind.RParen) throw Unexpected(Peek, "in paren expression");
+                    var inner = ParseExpr(0);
+                    Expect(TokenKind.RParen, "in paren expression, expected \")\"");
+                    return new ParenExpr(inner) { Pos = t.Pos };
+                }
+            case TokenKind.LBrace:
+                return ParseSelector(null, t.Pos);
+            case TokenKind.Identifier:
+                return ParseIdentifierExpr();
+            default:
+                throw Unexpected(t, "");
+        }
+    }
+
+    private static readonly Dictionary<string, AggregateOp> Aggregators = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["sum"] = AggregateOp.Sum, ["min"] = AggregateOp.Min, ["max"] = AggregateOp.Max, ["avg"] = AggregateOp.Avg,
+        ["group"] = AggregateOp.Group, ["stddev"] = AggregateOp.Stddev, ["stdvar"] = AggregateOp.Stdvar, ["count"] = AggregateOp.Count,
+        ["count_values"] = AggregateOp.CountValues, ["bottomk"] = AggregateOp.Bottomk, ["topk"] = AggregateOp.Topk,
+        ["quantile"] = AggregateOp.Quantile, ["limitk"] = AggregateOp.Limitk, ["limit_ratio"] = AggregateOp.LimitRatio,
+    };
+
+    private static readonly HashSet<string> Keywords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
+    };
+
+    private Expr ParseIdentifierExpr()
+    {
+        var t = Next();
+        var next = Peek;
+        if (Aggregators.TryGetValue(t.Text, out var agg) && (next.Kind == TokenKind.LParen || IsKeyword(next, "by") || IsKeyword(next, "without")))
+            return ParseAggregation(agg, t);
+        if (next.Kind == TokenKind.LParen)
+        {
+            if (!FunctionInfo.TryGet(t.Text, out var fn)) throw new ParseException(t.Pos, $"unknown function with name \"{t.Text}\"");
+            return ParseCall(fn, t);
+        }
+        var lower = t.Text.ToLowerInvariant();
+        if (lower is "inf") return new NumberLiteral(double.PositiveInfinity) { Pos = t.Pos };
+        if (lower is "nan") return new NumberLiteral(double.NaN) { Pos = t.Pos };
+        if (Keywords.Contains(t.Text) || Aggregators.ContainsKey(t.Text))
+            throw Unexpected(t, "");
+        if (next.Kind == TokenKind.LBrace) return ParseSelector(t.Text, t.Pos);
+        return MakeSelector(t.Text, [], t.Pos);
+    }
+
+    private Expr ParseCall(FunctionInfo fn, Token nameTok)
+    {
+        Expect(TokenKind.LParen, "");
+        var args = new List<Expr>();
+        while (Peek.Kind != TokenKind.RParen)
+        {
+            args.Add(ParseExpr(0));
+            if (Peek.Kind == TokenKind.Comma)
+            {
+                Next();
+                if (Peek.Kind == TokenKind.RParen) throw Unexpected(Peek, "in function call, expected expression");
+            }
+            else if (Peek.Kind != TokenKind.RParen) throw Unexpected(Peek, "in function call, expected \",\" or \")\"");
+        }
+        Next();
+        return new Call(fn, args) { Pos = nameTok.Pos };
+    }
+
+    private Expr ParseAggregation(AggregateOp op, Token nameTok)
+    {
+        List<string>? grouping = null;
+        var without = false;
+        var hasGrouping = false;
+        if (IsKeyword(Peek, "by") || IsKeyword(Peek, "without"))
+        {
+            without = IsKeyword(Next(), "without");
+            grouping = ParseLabelList();
+            hasGrouping = true;
+        }
+        Expect(TokenKind.LParen, "in aggregation, expected \"(\"");
+        var args = new List<Expr>();
+        while (Peek.Kind != TokenKind.RParen)
+        {
+            args.Add(ParseExpr(0));
+            if (Peek.Kind == TokenKind.Comma) Next();
+            else if (Peek.Kind != TokenKind.RParen) throw Unexpected(Peek, "in aggregation, expected \",\" or \")\"");
+        }
+        var close = Next();
+        if (IsKeyword(Peek, "by") || IsKeyword(Peek, "without"))
+        {
+            if (hasGrouping) throw new ParseException(Peek.Pos, "aggregation grouping may only be given once");
+            without = IsKeyword(Next(), "without");
+            grouping = ParseLabelList();
+            hasGrouping = true;
+        }
+        var name = AggregateExpr.OpName(op);
+        var needsParam = op is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile or AggregateOp.CountValues or AggregateOp.Limitk or AggregateOp.LimitRatio;
+        var want = needsParam ? 2 : 1;
+        if (args.Count != want)
+        {
+            var detail = args.Count == 0 ? "no arguments for aggregate expression provided" :
+                $"wrong number of arguments for aggregate expression provided, expected {want}, got {args.Count}";
+            throw new ParseException(args.Count == 0 ? close.Pos : args[^1].Pos, detail);
+        }
+        _ = name;
+        var param = needsParam ? args[0] : null;
+        return new AggregateExpr(op, args[^1], param, grouping ?? [], without) { Pos = nameTok.Pos, HasGrouping = hasGrouping };
+    }
+
+    private Expr ParseSelector(string? name, int pos)
+    {
+        Expect(TokenKind.LBrace, "");
+        var matchers = new List<LabelMatcher>();
+        while (Peek.Kind != TokenKind.RBrace)
+        {
+            var lt = Next();
+            if (lt.Kind is not (TokenKind.Identifier or TokenKind.String)) throw Unexpected(lt, "in label matching, expected label");
+            var opTok = Peek;
+            if (lt.Kind == TokenKind.String && (opTok.Kind is TokenKind.Comma or TokenKind.RBrace))
+            {
+                // A quoted metric name: {"metric.name", job="x"}.
+                if (name is not null) throw new ParseException(lt.Pos, "metric name must not be set twice: \"" + name + "\" or \"" + lt.Text + "\"");
+                name = lt.Text;
+            }
+            else
+            {
+                Next();
+                var mop = opTok.Kind switch
+                {
+                    TokenKind.Assign => MatchOp.Equal,
+                    TokenKind.Ne => MatchOp.NotEqual,
+                    TokenKind.RegexMatch => MatchOp.Regex,
+                    TokenKind.RegexNoMatch => MatchOp.NotRegex,
+                    _ => throw Unexpected(opTok, "in label matching, expected label matching operator"),
+                };
+                var vt = Next();
+                if (vt.Kind != TokenKind.String) throw Unexpected(vt, "in label matching, expected string");
+                try { matchers.Add(new LabelMatcher(mop, lt.Text, vt.Text)); }
+                catch (ArgumentException ex) { throw new ParseException(vt.Pos, "invalid regular expression: " + ex.Message); }
+            }
+            if (Peek.Kind == TokenKind.Comma) Next();
+            else if (Peek.Kind != TokenKind.RBrace) throw Unexpected(Peek, "in label matching, expected \",\" or \"}\"");
+        }
+        Next();
+        return MakeSelector(name, matchers, pos);
+    }
+
+    private static VectorSelector MakeSelector(string? name, List<LabelMatcher> matchers, int pos)
+    {
+        if (name is not null)
+        {
+            foreach (var m in matchers)
+            {
+                if (m.Name == Labels.MetricName)
+                    throw new ParseException(pos, $"metric name must not be set twice: \"{name}\" or \"{m.Value}\"");
+            }
+            matchers.Insert(0, new LabelMatcher(MatchOp.Equal, Labels.MetricName, name));
+        }
+        else
+        {
+            var nameMatcher = matchers.FirstOrDefault(m => m.Name == Labels.MetricName && m.Type == MatchOp.Equal);
+            name = nameMatcher?.Value;
+        }
+        var anyNonEmpty = false;
+        foreach (var m in matchers) if (!m.MatchesEmpty) { anyNonEmpty = true; break; }
+        if (!anyNonEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
+        return new VectorSelector(name, matchers) { Pos = pos };
+    }
+
+    // ---- type checking ----------------------------------------------------------------------
+
+    internal static string TypeName(ValueKind k) => k switch
+    {
+        ValueKind.Scalar => "scalar",
+        ValueKind.String => "string",
+        ValueKind.Vector => "instant vector",
+        ValueKind.Matrix => "range vector",
+        _ => "none",
+    };
+
+    private void Check(Expr e)
+    {
+        switch (e)
+        {
+            case ParenExpr p: Check(p.Inner); break;
+            case UnaryExpr u:
+                Check(u.Operand);
+                if (u.Operand.Type is not (ValueKind.Scalar or ValueKind.Vector))
+                    throw new ParseException(u.Pos, $"unary expression only allowed on expressions of type scalar or instant vector, got {TypeName(u.Operand.Type)}");
+                break;
+            case SubqueryExpr s: Check(s.Inner); break;
+            case MatrixSelector: break;
+            case BinaryExpr b:
+                Check(b.Lhs);
+                Check(b.Rhs);
+                CheckBinary(b);
+                break;
+            case AggregateExpr a:
+                Check(a.Expr);
+                if (a.Param is not null) Check(a.Param);
+                if (a.Expr.Type != ValueKind.Vector)
+                    throw new ParseException(a.Expr.Pos, $"expected type instant vector in aggregation expression, got {TypeName(a.Expr.Type)}");
+                if (a.Param is not null)
+                {
+                    var want = a.Op == AggregateOp.CountValues ? ValueKind.String : ValueKind.Scalar;
+                    if (a.Param.Type != want)
+                        throw new ParseException(a.Param.Pos, $"expected type {TypeName(want)} in aggregation parameter, got {TypeName(a.Param.Type)}");
+                }
+                break;
+            case Call c:
+                foreach (var arg in c.Args) Check(arg);
+                CheckCall(c);
+                break;
+        }
+    }
+
+    private static void CheckBinary(BinaryExpr b)
+    {
+        var lt = b.Lhs.Type;
+        var rt = b.Rhs.Type;
+        if (lt is not (ValueKind.Scalar or ValueKind.Vector) || rt is not (ValueKind.Scalar or ValueKind.Vector))
+            throw new ParseException(b.OpPos, "binary expression must contain only scalar and instant vector types");
+        var bothVectors = lt == ValueKind.Vector && rt == ValueKind.Vector;
+        if (BinaryExpr.IsSetOp(b.Op) && !bothVectors)
+            throw new ParseException(b.OpPos, $"set operator \"{BinaryExpr.OpText(b.Op)}\" not allowed in binary scalar expression");
+        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne))
+            throw new ParseException(b.OpPos, "vector matching only allowed between instant vectors");
+        if (lt == ValueKind.Scalar && rt == ValueKind.Scalar && BinaryExpr.IsComparison(b.Op) && !b.ReturnBool)
+            throw new ParseException(b.OpPos, "comparisons between scalars must use BOOL modifier");
+    }
+
+    private static void CheckCall(Call c)
+    {
+        var f = c.Func;
+        var min = f.ArgTypes.Length - f.OptionalArgs;
+        var n = c.Args.Count;
+        if (n < min || (!f.Variadic && n > f.ArgTypes.Length))
+        {
+            var expected = f.Variadic ? $"at least {min}" : f.OptionalArgs > 0 ? $"at most {f.ArgTypes.Length}" : min.ToString(CultureInfo.InvariantCulture);
+            if (n < min && !f.Variadic && f.OptionalArgs > 0) expected = $"at least {min}";
+            throw new ParseException(c.Pos, $"expected {expected} argument(s) in call to \"{f.Name}\", got {n}");
+        }
+        for (var i = 0; i < n; i++)
+        {
+            var want = f.ArgTypes[Math.Min(i, f.ArgTypes.Length - 1)];
+            var arg = c.Args[i];
+            var got = arg.Type;
+            if (got != want)
+                throw new ParseException(arg.Pos, $"expected type {TypeName(want)} in call to function \"{f.Name}\", got {TypeName(got)}");
+        }
+        if (f.Name is "label_replace" or "label_join" && c.Args.Count > 1 && c.Args[1] is StringLiteral dst)
+        {
+            _ = dst;
+        }
+    }
+}

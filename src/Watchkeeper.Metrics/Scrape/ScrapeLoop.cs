@@ -1,0 +1,280 @@
+using System.Globalization;
+using System.Net;
+using Watchkeeper.Metrics.Exposition;
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Metrics.Relabel;
+
+namespace Watchkeeper.Metrics.Scrape;
+
+/// <summary>A scrape that failed for a reason other than transport: sample limit, bad status, body too large.</summary>
+public sealed class ScrapeException : Exception
+{
+    public ScrapeException() { }
+    public ScrapeException(string message) : base(message) { }
+    public ScrapeException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// Scrapes one target on its interval: fetch, parse, label, relabel, append, staleness, synthetic series.
+/// <see cref="ScrapeAsync"/> runs one scrape now and is what tests drive; <see cref="RunAsync"/> is the timed loop.
+/// </summary>
+public sealed class ScrapeLoop
+{
+    public const string UserAgent = "Watchkeeper/1.0";
+
+    private readonly ScrapeTarget _target;
+    private readonly ScrapeConfig _cfg;
+    private readonly HttpClient _client;
+    private readonly ISeriesStore _store;
+    private readonly TimeProvider _time;
+    private readonly Action<TargetState>? _onScrape;
+    private readonly ExpositionParser _parser = new();
+    private readonly ParseResult _result = new();
+    private readonly LabelsBuilder _builder = new();
+    private readonly Labels _upLabels, _durationLabels, _scrapedLabels, _postRelabelLabels, _addedLabels;
+    private HashSet<Labels> _prev = [];
+    private HashSet<Labels> _cur = [];
+    private Dictionary<Labels, Labels?> _cache = [];
+    private Dictionary<Labels, Labels?> _nextCache = [];
+    private byte[] _buf = new byte[16 * 1024];
+    private TargetState _state;
+    private IReadOnlyList<MetricMetadata> _metadata = [];
+
+    public ScrapeLoop(ScrapeTarget target, ScrapeConfig cfg, HttpClient client, ISeriesStore store, TimeProvider time,
+        Action<TargetState>? onScrape = null)
+    {
+        _target = target;
+        _cfg = cfg;
+        _client = client;
+        _store = store;
+        _time = time;
+        _onScrape = onScrape;
+        _state = new TargetState { Target = target };
+        _upLabels = target.Labels.With(Labels.MetricName, "up");
+        _durationLabels = target.Labels.With(Labels.MetricName, "scrape_duration_seconds");
+        _scrapedLabels = target.Labels.With(Labels.MetricName, "scrape_samples_scraped");
+        _postRelabelLabels = target.Labels.With(Labels.MetricName, "scrape_samples_post_metric_relabeling");
+        _addedLabels = target.Labels.With(Labels.MetricName, "scrape_series_added");
+    }
+
+    public ScrapeTarget Target => _target;
+    public TargetState State => Volatile.Read(ref _state);
+
+    /// <summary>TYPE/HELP/UNIT from the last successful scrape.</summary>
+    public IReadOnlyList<MetricMetadata> Metadata => Volatile.Read(ref _metadata);
+
+    /// <summary>Takes over the series and state of the loop this one replaces (config reload), so no staleness gap appears.</summary>
+    internal void InheritFrom(ScrapeLoop old)
+    {
+        _prev = old._prev;
+        old._prev = [];
+        _state = old.State with { Target = _target };
+        _metadata = old.Metadata;
+    }
+
+    /// <summary>Runs scrapes at this target's slot in each interval until cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var iv = _target.Interval.Ticks;
+        var off = _target.Offset(_target.Interval).Ticks;
+        var now = _time.GetUtcNow().UtcTicks;
+        var next = now - (now % iv) + off;
+        if (next < now) next += iv;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var delay = next - _time.GetUtcNow().UtcTicks;
+                if (delay > 0) await Task.Delay(TimeSpan.FromTicks(delay), _time, ct).ConfigureAwait(false);
+                await ScrapeAsync(ct).ConfigureAwait(false);
+                next += iv;
+                var after = _time.GetUtcNow().UtcTicks;
+                if (next <= after) next += ((after - next) / iv + 1) * iv; // skip slots missed by a slow scrape
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Scrapes once, now. Never throws except on cancellation of <paramref name="ct"/>.</summary>
+    public async Task<TargetState> ScrapeAsync(CancellationToken ct = default)
+    {
+        var start = _time.GetUtcNow();
+        var tMs = start.ToUnixTimeMilliseconds();
+        var t0 = _time.GetTimestamp();
+        string? error = null;
+        var counts = new Counts();
+        ISeriesAppender? app = null;
+        try
+        {
+            var (len, contentType) = await FetchAsync(ct).ConfigureAwait(false);
+            _parser.Parse(_buf.AsSpan(0, len), ExpositionContentTypes.FromContentType(contentType), _result);
+            counts.Scraped = _result.Samples.Count;
+            app = _store.Appender();
+            AppendSamples(app, tMs, ref counts);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            app?.Rollback();
+            _cur.Clear();
+            _nextCache.Clear();
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            error = $"scrape timed out after {PromDuration.Format(_target.Timeout)}";
+        }
+        catch (HttpRequestException e)
+        {
+            error = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+        }
+        catch (Exception e)
+        {
+            error = e.Message;
+        }
+        var duration = _time.GetElapsedTime(t0);
+
+        if (error is not null)
+        {
+            app?.Rollback();
+            app = _store.Appender();
+            // A failed scrape makes every series of the previous one stale.
+            foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);
+            _prev.Clear();
+            _cur.Clear();
+            _nextCache.Clear();
+        }
+        else
+        {
+            foreach (var l in _prev)
+                if (!_cur.Contains(l)) app!.Append(l, tMs, StaleNaN.Value);
+            (_prev, _cur) = (_cur, _prev);
+            _cur.Clear();
+            (_cache, _nextCache) = (_nextCache, _cache);
+            _nextCache.Clear();
+            Volatile.Write(ref _metadata, _result.Metadata.ToArray());
+        }
+        app!.Append(_upLabels, tMs, error is null ? 1 : 0);
+        app.Append(_durationLabels, tMs, duration.TotalSeconds);
+        app.Append(_scrapedLabels, tMs, counts.Scraped);
+        app.Append(_postRelabelLabels, tMs, counts.PostRelabel);
+        app.Append(_addedLabels, tMs, counts.Added);
+        app.Commit();
+        _result.Clear();
+
+        var state = new TargetState
+        {
+            Target = _target,
+            Health = error is null ? TargetHealth.Up : TargetHealth.Down,
+            LastScrape = start,
+            LastScrapeDuration = duration,
+            LastError = error,
+            LastSamples = counts.PostRelabel,
+        };
+        Volatile.Write(ref _state, state);
+        _onScrape?.Invoke(state);
+        return state;
+    }
+
+    /// <summary>Writes staleness markers for every series of the last scrape (the target went away).</summary>
+    public void MarkStale(long tMs)
+    {
+        var app = _store.Appender();
+        foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);
+        app.Append(_upLabels, tMs, StaleNaN.Value);
+        app.Append(_durationLabels, tMs, StaleNaN.Value);
+        app.Append(_scrapedLabels, tMs, StaleNaN.Value);
+        app.Append(_postRelabelLabels, tMs, StaleNaN.Value);
+        app.Append(_addedLabels, tMs, StaleNaN.Value);
+        app.Commit();
+        _prev.Clear();
+    }
+
+    private struct Counts
+    {
+        public int Scraped;
+        public int PostRelabel;
+        public int Added;
+    }
+
+    private void AppendSamples(ISeriesAppender app, long tMs, ref Counts counts)
+    {
+        var samples = _result.Samples;
+        var limit = _cfg.SampleLimit;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var s = samples[i];
+            if (!_cache.TryGetValue(s.Labels, out var final) && !_nextCache.TryGetValue(s.Labels, out final))
+                final = Mutate(s.Labels);
+            _nextCache[s.Labels] = final;
+            if (final is null) continue;
+            counts.PostRelabel++;
+            if (limit > 0 && counts.PostRelabel > limit)
+                throw new ScrapeException($"sample limit exceeded ({limit})");
+            var explicitTs = _cfg.HonorTimestamps && s.TimestampMs.HasValue;
+            if (!explicitTs)
+            {
+                if (!_cur.Add(final)) continue; // duplicate series in one body: the first sample wins
+                if (!_prev.Contains(final)) counts.Added++;
+            }
+            app.Append(final, explicitTs ? s.TimestampMs!.Value : tMs, s.Value);
+        }
+    }
+
+    /// <summary>Adds target labels (honor_labels or exported_ renaming) and applies metric_relabel_configs.</summary>
+    private Labels? Mutate(Labels sample)
+    {
+        _builder.Reset(sample);
+        foreach (var tl in _target.Labels.AsSpan())
+        {
+            var existing = _builder.Get(tl.Name);
+            if (_cfg.HonorLabels)
+            {
+                if (existing is null) _builder.Set(tl.Name, tl.Value);
+                continue;
+            }
+            if (existing is not null)
+            {
+                var name = "exported_" + tl.Name;
+                while (_builder.Get(name) is not null) name = "exported_" + name;
+                _builder.Set(name, existing);
+            }
+            _builder.Set(tl.Name, tl.Value);
+        }
+        if (!Relabeler.Process(_builder, _cfg.MetricRelabelConfigs)) return null;
+        if (_builder.Get(Labels.MetricName) is null) return null;
+        return _builder.ToLabels();
+    }
+
+    private async Task<(int Length, string? ContentType)> FetchAsync(CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(_target.Timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        using var req = new HttpRequestMessage(HttpMethod.Get, _target.Url);
+        req.Headers.TryAddWithoutValidation("Accept", ExpositionContentTypes.ScrapeAccept);
+        req.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        req.Headers.TryAddWithoutValidation("X-Prometheus-Scrape-Timeout-Seconds",
+            _target.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        HttpClientFactory.ApplyAuth(req, _cfg.Http);
+        using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+        if (resp.StatusCode != HttpStatusCode.OK)
+            throw new ScrapeException($"server returned HTTP status {(int)resp.StatusCode} {resp.ReasonPhrase}");
+        var contentType = resp.Content.Headers.ContentType?.ToString();
+        var stream = await resp.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var len = 0;
+            while (true)
+            {
+                if (len == _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+                var n = await stream.ReadAsync(_buf.AsMemory(len), linked.Token).ConfigureAwait(false);
+                if (n == 0) break;
+                len += n;
+                if (_cfg.BodySizeLimit > 0 && len > _cfg.BodySizeLimit)
+                    throw new ScrapeException($"body size limit exceeded ({_cfg.BodySizeLimit} bytes)");
+            }
+            return (len, contentType);
+        }
+    }
+}

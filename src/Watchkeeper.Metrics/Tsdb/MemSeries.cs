@@ -1,0 +1,119 @@
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.Tsdb;
+
+/// <summary>An encoded chunk with its time range (inclusive).</summary>
+internal readonly record struct ChunkData(long MinT, long MaxT, byte[] Data);
+
+/// <summary>
+/// One series in the in-memory head: closed (immutable, trimmed) chunks plus one open chunk.
+/// Chunks never straddle a block boundary, so cutting the head to a block takes whole chunks.
+/// All members except <see cref="MaxT"/> are used under <see cref="Sync"/>.
+/// </summary>
+internal sealed class MemSeries(ulong seriesRef, Labels labels)
+{
+    public readonly ulong Ref = seriesRef;
+    public readonly Labels Labels = labels;
+    public readonly Lock Sync = new();
+
+    private ChunkData[]? _closed;
+    private int _closedCount;
+    private XorChunkWriter? _open;
+    private long _openEnd;
+    private long _maxT = long.MinValue;
+
+    /// <summary>Set once the series record is in the WAL (guarded by the WAL lock).</summary>
+    public bool Logged;
+
+    /// <summary>Set when garbage-collected from the head; appenders holding it look the series up again.</summary>
+    public volatile bool Removed;
+
+    public long MaxT => Volatile.Read(ref _maxT);
+
+    public bool IsEmpty => _closedCount == 0 && _open is null;
+
+    public int ChunkCount => _closedCount + (_open is null ? 0 : 1);
+
+    public long MinT => _closedCount > 0 ? _closed![0].MinT : _open?.MinT ?? long.MaxValue;
+
+    /// <summary>Appends a sample; <paramref name="chunksCreated"/> is 1 when a new chunk was started.</summary>
+    public AppendResult Append(long t, double v, long minValidT, long blockDuration, int samplesPerChunk, out int chunksCreated)
+    {
+        chunksCreated = 0;
+        if (t < minValidT) return AppendResult.TooOld;
+        if (t <= _maxT) return t == _maxT ? AppendResult.Duplicate : AppendResult.OutOfOrder;
+        if (_open is null || _open.Count >= samplesPerChunk || t >= _openEnd)
+        {
+            CloseOpen();
+            _open = new XorChunkWriter();
+            _openEnd = TimeMath.AlignDown(t, blockDuration) + blockDuration;
+            chunksCreated = 1;
+        }
+        _open.Append(t, v);
+        Volatile.Write(ref _maxT, t);
+        return AppendResult.Ok;
+    }
+
+    private void CloseOpen()
+    {
+        if (_open is null) return;
+        var c = new ChunkData(_open.MinT, _open.MaxT, _open.ToArray());
+        _open = null;
+        _closed ??= new ChunkData[2];
+        if (_closedCount == _closed.Length) Array.Resize(ref _closed, _closed.Length * 2);
+        _closed[_closedCount++] = c;
+    }
+
+    /// <summary>Closes and returns the chunks that start before <paramref name="end"/> (they also end before it).</summary>
+    public void CollectBefore(long end, List<ChunkData> into)
+    {
+        if (_open is not null && _open.MinT < end) CloseOpen();
+        for (var i = 0; i < _closedCount; i++)
+        {
+            if (_closed![i].MinT >= end) break;
+            into.Add(_closed[i]);
+        }
+    }
+
+    /// <summary>Drops chunks that start before <paramref name="end"/>; returns how many.</summary>
+    public int DropBefore(long end)
+    {
+        if (_open is not null && _open.MinT < end) CloseOpen();
+        var n = 0;
+        while (n < _closedCount && _closed![n].MinT < end) n++;
+        if (n == 0) return 0;
+        Array.Copy(_closed!, n, _closed!, 0, _closedCount - n);
+        Array.Clear(_closed!, _closedCount - n, n);
+        _closedCount -= n;
+        if (_closedCount == 0) _closed = null;
+        return n;
+    }
+
+    public bool Overlaps(long minT, long maxT)
+    {
+        if (IsEmpty) return false;
+        return MinT <= maxT && _maxT >= minT;
+    }
+
+    public void ReadRange(long minT, long maxT, List<Sample> into)
+    {
+        for (var i = 0; i < _closedCount; i++)
+        {
+            var c = _closed![i];
+            if (c.MaxT < minT) continue;
+            if (c.MinT > maxT) return;
+            ChunkDecoding.DecodeRange(c.Data, minT, maxT, into);
+        }
+        if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
+            ChunkDecoding.DecodeRange(_open.Bytes, minT, maxT, into);
+    }
+
+    /// <summary>Approximate bytes held by chunk data.</summary>
+    public long ChunkBytes()
+    {
+        long n = 0;
+        for (var i = 0; i < _closedCount; i++) n += _closed![i].Data.Length;
+        if (_open is not null) n += _open.Capacity;
+        return n;
+    }
+}

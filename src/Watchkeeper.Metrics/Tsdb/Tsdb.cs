@@ -1,0 +1,808 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.Tsdb;
+
+/// <summary>
+/// The embedded time-series database: an in-memory head (compressed chunks, inverted index) made durable by a
+/// write-ahead log, plus immutable on-disk blocks cut from the head, compacted and deleted by retention.
+/// Thread-safe: many appenders and queriers may run at once. Call <see cref="RunMaintenance"/> periodically
+/// (e.g. every minute) to cut blocks, compact and apply retention.
+/// </summary>
+public sealed class Tsdb : ISeriesStore, IDisposable
+{
+    private readonly TsdbOptions _options;
+    private readonly string _blocksDir;
+    private readonly string _walDir;
+    private readonly long _blockMs;
+    private readonly long[] _compactionRanges;
+    private readonly int _samplesPerChunk;
+    private readonly Action<string> _warn;
+    private readonly TimeProvider _time;
+
+    // Read: commits and queries. Write: swapping the block list with head chunks (cut, compaction, retention).
+    private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
+    private readonly Lock _walLock = new();
+    private readonly Lock _indexLock = new();
+    private readonly Lock _maintenanceLock = new();
+
+    private readonly ConcurrentDictionary<Labels, MemSeries> _byLabels = new();
+    private readonly Dictionary<ulong, MemSeries> _byRef = [];
+    private readonly PostingsIndex _index = new();
+    private readonly Dictionary<ulong, ulong> _refAliases = [];
+    private readonly ByteBuffer _walBuf = new(4096);
+    private readonly List<MemSeries> _newlyLogged = [];
+
+    private List<Block> _blocks = [];
+    private Wal? _wal;
+    private ulong _lastRef;
+    private long _minValidT = long.MinValue;
+    private long _headMaxT = long.MinValue;
+    private volatile bool _disposed;
+
+    private Tsdb(TsdbOptions options)
+    {
+        _options = options;
+        _blocksDir = Path.Combine(options.Directory, "blocks");
+        _walDir = Path.Combine(options.Directory, "wal");
+        _blockMs = (long)options.BlockDuration.TotalMilliseconds;
+        _samplesPerChunk = Math.Clamp(options.SamplesPerChunk, 2, ushort.MaxValue);
+        _time = options.TimeProvider;
+        var warn = options.OnWarning;
+        _warn = m => warn?.Invoke("tsdb: " + m);
+        var ranges = options.CompactionRanges ?? [options.BlockDuration * 3, options.BlockDuration * 9, options.BlockDuration * 27];
+        _compactionRanges = new long[ranges.Count];
+        for (var i = 0; i < ranges.Count; i++) _compactionRanges[i] = (long)ranges[i].TotalMilliseconds;
+        Array.Sort(_compactionRanges);
+    }
+
+    public TsdbStats Stats { get; } = new();
+
+    /// <summary>Opens (or creates) the database in <see cref="TsdbOptions.Directory"/>, loading blocks and replaying the WAL.</summary>
+    public static Tsdb Open(TsdbOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.Directory);
+        if (options.BlockDuration < TimeSpan.FromMilliseconds(1)) throw new ArgumentOutOfRangeException(nameof(options), "BlockDuration must be positive");
+        var db = new Tsdb(options);
+        try
+        {
+            db.Load();
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+        return db;
+    }
+
+    /// <summary>Metadata of the on-disk blocks, oldest first.</summary>
+    public IReadOnlyList<BlockMeta> Blocks
+    {
+        get
+        {
+            var blocks = Volatile.Read(ref _blocks);
+            var res = new BlockMeta[blocks.Count];
+            for (var i = 0; i < res.Length; i++) res[i] = blocks[i].Meta;
+            return res;
+        }
+    }
+
+    public ISeriesAppender Appender()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new HeadAppender(this);
+    }
+
+    // ---------------------------------------------------------------- open and replay
+
+    private void Load()
+    {
+        Directory.CreateDirectory(_blocksDir);
+        foreach (var dir in Directory.GetDirectories(_blocksDir))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.EndsWith(".tmp", StringComparison.Ordinal) || name.EndsWith(".deleting", StringComparison.Ordinal))
+                Directory.Delete(dir, recursive: true);
+        }
+
+        var metas = new List<(string Dir, BlockMeta Meta)>();
+        foreach (var dir in Directory.GetDirectories(_blocksDir))
+        {
+            try
+            {
+                metas.Add((dir, Block.ReadMeta(dir)));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+            {
+                _warn($"block {dir} has an unreadable meta.json and is ignored: {e.Message}");
+            }
+        }
+        // A crash between writing a compacted block and deleting its sources leaves both: the sources go.
+        var superseded = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, m) in metas)
+        {
+            foreach (var s in m.Sources)
+            {
+                if (s != m.Id) superseded.Add(s);
+            }
+        }
+        var blocks = new List<Block>();
+        foreach (var (dir, meta) in metas)
+        {
+            if (superseded.Contains(meta.Id))
+            {
+                _warn($"block {meta.Id} was already compacted into another block; deleting it");
+                DeleteBlockDir(dir);
+                continue;
+            }
+            try
+            {
+                blocks.Add(Block.Open(dir, new StringInterner()));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                _warn($"block {dir} is unreadable and is ignored: {e.Message}");
+            }
+        }
+        blocks.Sort(static (a, b) => a.Meta.MinT.CompareTo(b.Meta.MinT));
+        _blocks = blocks;
+        foreach (var b in blocks) _minValidT = Math.Max(_minValidT, b.Meta.MaxT);
+        RefreshBlockStats();
+
+        var replayRefs = new Dictionary<ulong, MemSeries>();
+        _wal = Wal.Open(_walDir, _options, _warn, Stats, (type, payload) => ReplayRecord(type, payload, replayRefs));
+        Volatile.Write(ref Stats._headMinT, _minValidT);
+    }
+
+    private void ReplayRecord(byte type, ReadOnlySpan<byte> payload, Dictionary<ulong, MemSeries> refs)
+    {
+        if (type == Wal.RecordSeries)
+        {
+            WalCodec.ReadSeries(payload, null, (seriesRef, labels) =>
+            {
+                if (refs.ContainsKey(seriesRef)) return;
+                if (_byLabels.TryGetValue(labels, out var existing))
+                {
+                    refs[seriesRef] = existing;
+                    if (existing.Ref != seriesRef) _refAliases[seriesRef] = existing.Ref;
+                    return;
+                }
+                var s = new MemSeries(seriesRef, labels) { Logged = true };
+                AddSeriesLocked(s);
+                refs[seriesRef] = s;
+                if (seriesRef > _lastRef) _lastRef = seriesRef;
+            });
+            return;
+        }
+        WalCodec.ReadSamples(payload, (seriesRef, t, v) =>
+        {
+            if (!refs.TryGetValue(seriesRef, out var s)) return;
+            if (s.Append(t, v, _minValidT, _blockMs, _samplesPerChunk, out var created) != AppendResult.Ok) return;
+            Stats._samplesAppended++;
+            Stats._walReplayedSamples++;
+            Stats._headChunks += created;
+            if (t > _headMaxT) _headMaxT = t;
+            if (t > Stats._headMaxT) Stats._headMaxT = t;
+        });
+    }
+
+    // ---------------------------------------------------------------- head series
+
+    private void AddSeriesLocked(MemSeries s)
+    {
+        _byLabels[s.Labels] = s;
+        _byRef[s.Ref] = s;
+        _index.Add(s.Ref, s.Labels);
+        Interlocked.Increment(ref Stats._headSeries);
+    }
+
+    private MemSeries GetOrCreate(Labels labels)
+    {
+        if (_byLabels.TryGetValue(labels, out var s)) return s;
+        lock (_indexLock)
+        {
+            if (_byLabels.TryGetValue(labels, out s)) return s;
+            s = new MemSeries(++_lastRef, labels);
+            AddSeriesLocked(s);
+            Interlocked.Increment(ref Stats._seriesCreated);
+            return s;
+        }
+    }
+
+    private MemSeries[] HeadSeriesSnapshot()
+    {
+        lock (_indexLock)
+        {
+            var res = new MemSeries[_byRef.Count];
+            _byRef.Values.CopyTo(res, 0);
+            return res;
+        }
+    }
+
+    private MemSeries[] HeadSelect(IReadOnlyList<LabelMatcher> matchers)
+    {
+        lock (_indexLock)
+        {
+            var ids = _index.Select(matchers);
+            var res = new MemSeries[ids.Length];
+            for (var i = 0; i < ids.Length; i++) res[i] = _byRef[ids[i]];
+            return res;
+        }
+    }
+
+    // ---------------------------------------------------------------- append
+
+    private readonly record struct PendingSample(MemSeries Series, long T, double V);
+
+    private sealed class HeadAppender(Tsdb db) : ISeriesAppender
+    {
+        private readonly List<PendingSample> _batch = [];
+        private readonly Dictionary<MemSeries, long> _last = [];
+
+        public AppendResult Append(Labels labels, long t, double v)
+        {
+            ArgumentNullException.ThrowIfNull(labels);
+            ObjectDisposedException.ThrowIf(db._disposed, db);
+            if (t < Volatile.Read(ref db._minValidT))
+            {
+                Interlocked.Increment(ref db.Stats._tooOld);
+                return AppendResult.TooOld;
+            }
+            var s = db.GetOrCreate(labels);
+            var last = _last.TryGetValue(s, out var pending) ? pending : s.MaxT;
+            if (t <= last)
+            {
+                if (t == last)
+                {
+                    Interlocked.Increment(ref db.Stats._duplicates);
+                    return AppendResult.Duplicate;
+                }
+                Interlocked.Increment(ref db.Stats._outOfOrder);
+                return AppendResult.OutOfOrder;
+            }
+            _batch.Add(new PendingSample(s, t, v));
+            _last[s] = t;
+            return AppendResult.Ok;
+        }
+
+        public void Commit()
+        {
+            try
+            {
+                db.CommitBatch(_batch);
+            }
+            finally
+            {
+                Reset();
+            }
+        }
+
+        public void Rollback() => Reset();
+
+        private void Reset()
+        {
+            _batch.Clear();
+            _last.Clear();
+            if (_batch.Capacity > 1 << 16) _batch.Capacity = 1024;
+        }
+    }
+
+    private void CommitBatch(List<PendingSample> batch)
+    {
+        if (batch.Count == 0) return;
+        _state.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var span = CollectionsMarshal.AsSpan(batch);
+            for (var i = 0; i < span.Length; i++)
+            {
+                // The series was garbage-collected from the head between Append and Commit: recreate it.
+                if (span[i].Series.Removed) span[i] = span[i] with { Series = GetOrCreate(span[i].Series.Labels) };
+            }
+
+            lock (_walLock)
+            {
+                var buf = _walBuf;
+                buf.Clear();
+                _newlyLogged.Clear();
+                var start = -1;
+                foreach (ref readonly var p in span)
+                {
+                    if (p.Series.Logged) continue;
+                    if (start < 0) start = Wal.BeginRecord(buf, Wal.RecordSeries);
+                    WalCodec.WriteSeriesEntry(buf, p.Series.Ref, p.Series.Labels);
+                    p.Series.Logged = true;
+                    _newlyLogged.Add(p.Series);
+                }
+                if (start >= 0) Wal.EndRecord(buf, start);
+                start = Wal.BeginRecord(buf, Wal.RecordSamples);
+                long prevT = 0;
+                foreach (ref readonly var p in span) WalCodec.WriteSampleEntry(buf, p.Series.Ref, ref prevT, p.T, p.V);
+                Wal.EndRecord(buf, start);
+                try
+                {
+                    _wal!.Write(buf.Written);
+                }
+                catch
+                {
+                    foreach (var s in _newlyLogged) s.Logged = false;
+                    throw;
+                }
+                finally
+                {
+                    if (buf.Length > 1 << 20) buf.Shrink(4096);
+                }
+
+                // Visible only now that the batch is in the WAL.
+                long ok = 0, ooo = 0, dup = 0, old = 0, chunks = 0;
+                var maxT = long.MinValue;
+                var minValid = _minValidT;
+                foreach (ref readonly var p in span)
+                {
+                    AppendResult r;
+                    int created;
+                    lock (p.Series.Sync) r = p.Series.Append(p.T, p.V, minValid, _blockMs, _samplesPerChunk, out created);
+                    chunks += created;
+                    switch (r)
+                    {
+                        case AppendResult.Ok:
+                            ok++;
+                            if (p.T > maxT) maxT = p.T;
+                            break;
+                        case AppendResult.OutOfOrder: ooo++; break;
+                        case AppendResult.Duplicate: dup++; break;
+                        default: old++; break;
+                    }
+                }
+                Interlocked.Add(ref Stats._samplesAppended, ok);
+                if (ooo > 0) Interlocked.Add(ref Stats._outOfOrder, ooo);
+                if (dup > 0) Interlocked.Add(ref Stats._duplicates, dup);
+                if (old > 0) Interlocked.Add(ref Stats._tooOld, old);
+                if (chunks > 0) Interlocked.Add(ref Stats._headChunks, chunks);
+                if (maxT > _headMaxT)
+                {
+                    Volatile.Write(ref _headMaxT, maxT);
+                    Volatile.Write(ref Stats._headMaxT, maxT);
+                }
+            }
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    // ---------------------------------------------------------------- query
+
+    public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var acc = new Dictionary<Labels, List<Sample>>();
+        _state.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var b in _blocks)
+            {
+                if (!b.Overlaps(minT, maxT)) continue;
+                foreach (var id in b.Select(matchers))
+                {
+                    var s = b.Series(id);
+                    if (!s.Overlaps(minT, maxT)) continue;
+                    b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
+                }
+            }
+            foreach (var s in HeadSelect(matchers))
+            {
+                lock (s.Sync)
+                {
+                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(acc, s.Labels));
+                }
+            }
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+        var result = new List<SeriesSamples>(acc.Count);
+        foreach (var (labels, samples) in acc)
+        {
+            if (samples.Count > 0) result.Add(new SeriesSamples(labels, samples));
+        }
+        result.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+        return result;
+    }
+
+    private static List<Sample> ListFor(Dictionary<Labels, List<Sample>> acc, Labels labels)
+    {
+        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(acc, labels, out _);
+        return list ??= [];
+    }
+
+    public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        ForEachSeries(minT, maxT, matchers, labels =>
+        {
+            foreach (var l in labels.AsSpan()) set.Add(l.Name);
+        });
+        return Sorted(set);
+    }
+
+    public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        ForEachSeries(minT, maxT, matchers, labels =>
+        {
+            var v = labels.Get(name);
+            if (v is not null) set.Add(v);
+        });
+        return Sorted(set);
+    }
+
+    private static List<string> Sorted(HashSet<string> set)
+    {
+        var list = new List<string>(set);
+        list.Sort(StringComparer.Ordinal);
+        return list;
+    }
+
+    private void ForEachSeries(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, Action<Labels> action)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        _state.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var b in _blocks)
+            {
+                if (!b.Overlaps(minT, maxT)) continue;
+                foreach (var id in b.Select(matchers))
+                {
+                    var s = b.Series(id);
+                    if (s.Overlaps(minT, maxT)) action(s.Labels);
+                }
+            }
+            foreach (var s in HeadSelect(matchers))
+            {
+                bool overlaps;
+                lock (s.Sync) overlaps = s.Overlaps(minT, maxT);
+                if (overlaps) action(s.Labels);
+            }
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+    }
+
+    // ---------------------------------------------------------------- maintenance
+
+    /// <summary>
+    /// Cuts blocks from the head while it spans more than 1.5 block durations (then checkpoints the WAL),
+    /// compacts adjacent blocks, applies time and size retention, and fsyncs the WAL. Safe to call concurrently
+    /// with appends and queries; concurrent calls run one after another.
+    /// </summary>
+    public void RunMaintenance()
+    {
+        lock (_maintenanceLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            for (var i = 0; i < 10_000 && TryCutHead(); i++)
+            {
+            }
+            Compact();
+            ApplyRetention();
+            lock (_walLock)
+            {
+                if (!_disposed) _wal!.Sync();
+            }
+        }
+    }
+
+    private bool TryCutHead()
+    {
+        var headMin = long.MaxValue;
+        foreach (var s in HeadSeriesSnapshot())
+        {
+            lock (s.Sync)
+            {
+                if (!s.IsEmpty && s.MinT < headMin) headMin = s.MinT;
+            }
+        }
+        var headMax = Volatile.Read(ref _headMaxT);
+        if (headMin == long.MaxValue || headMax - headMin <= _blockMs + _blockMs / 2) return false;
+        var start = TimeMath.AlignDown(headMin, _blockMs);
+        var end = start + _blockMs;
+
+        // Freeze: from here on the head refuses samples before `end`, so the chunks taken are final.
+        var toWrite = new List<(Labels Labels, List<ChunkData> Chunks)>();
+        _state.EnterWriteLock();
+        try
+        {
+            if (end > _minValidT) _minValidT = end;
+            Volatile.Write(ref Stats._headMinT, _minValidT);
+            foreach (var s in HeadSeriesSnapshot())
+            {
+                var list = new List<ChunkData>();
+                lock (s.Sync) s.CollectBefore(end, list);
+                if (list.Count > 0) toWrite.Add((s.Labels, list));
+            }
+        }
+        finally
+        {
+            _state.ExitWriteLock();
+        }
+
+        Block? block = null;
+        if (toWrite.Count > 0)
+        {
+            toWrite.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            using var w = new BlockWriter(_blocksDir, NewBlockId());
+            foreach (var (labels, chunks) in toWrite) w.AddSeries(labels, chunks);
+            var dir = w.Finish(start, end, 1, []);
+            block = Block.Open(dir, new StringInterner());
+        }
+
+        var removed = new List<(ulong, Labels)>();
+        _state.EnterWriteLock();
+        try
+        {
+            if (block is not null) _blocks = WithBlocks(_blocks, [block], []);
+            long dropped = 0;
+            foreach (var s in HeadSeriesSnapshot())
+            {
+                lock (s.Sync)
+                {
+                    dropped += s.DropBefore(end);
+                    if (s.IsEmpty) removed.Add((s.Ref, s.Labels));
+                }
+            }
+            lock (_indexLock)
+            {
+                foreach (var (r, labels) in removed)
+                {
+                    var s = _byRef[r];
+                    s.Removed = true;
+                    _byRef.Remove(r);
+                    _byLabels.TryRemove(labels, out _);
+                }
+                _index.Remove(removed);
+            }
+            Interlocked.Add(ref Stats._headChunks, -dropped);
+            Interlocked.Add(ref Stats._headSeries, -removed.Count);
+            Interlocked.Add(ref Stats._seriesRemoved, removed.Count);
+        }
+        finally
+        {
+            _state.ExitWriteLock();
+        }
+        Interlocked.Increment(ref Stats._headCuts);
+        RefreshBlockStats();
+        Checkpoint(end);
+        return true;
+    }
+
+    private void Checkpoint(long minT)
+    {
+        int upTo;
+        lock (_walLock) upTo = _wal!.CutSegment();
+        HashSet<ulong> live;
+        lock (_indexLock)
+        {
+            live = [.. _byRef.Keys];
+            foreach (var (alias, target) in _refAliases.ToArray())
+            {
+                if (live.Contains(target)) live.Add(alias);
+                else _refAliases.Remove(alias);
+            }
+        }
+        _wal!.Checkpoint(upTo, live.Contains, minT);
+    }
+
+    private static List<Block> WithBlocks(List<Block> current, IReadOnlyList<Block> add, IReadOnlyCollection<Block> remove)
+    {
+        var list = new List<Block>(current.Count + add.Count);
+        foreach (var b in current)
+        {
+            if (!remove.Contains(b)) list.Add(b);
+        }
+        list.AddRange(add);
+        list.Sort(static (a, b) => a.Meta.MinT.CompareTo(b.Meta.MinT));
+        return list;
+    }
+
+    private void Compact()
+    {
+        for (var guard = 0; guard < 1000; guard++)
+        {
+            var group = PlanCompaction(_blocks);
+            if (group is null) return;
+            CompactGroup(group);
+        }
+    }
+
+    private List<Block>? PlanCompaction(List<Block> blocks)
+    {
+        var minValid = Volatile.Read(ref _minValidT);
+        foreach (var range in _compactionRanges)
+        {
+            var i = 0;
+            while (i < blocks.Count)
+            {
+                var gStart = TimeMath.AlignDown(blocks[i].Meta.MinT, range);
+                var gEnd = gStart + range;
+                var j = i;
+                while (j < blocks.Count && blocks[j].Meta.MinT >= gStart && blocks[j].Meta.MaxT <= gEnd) j++;
+                // Only complete ranges: the head accepts nothing before minValid, so no block will join later.
+                if (j - i >= 2 && gEnd <= minValid) return blocks.GetRange(i, j - i);
+                i = Math.Max(j, i + 1);
+            }
+        }
+        return null;
+    }
+
+    private void CompactGroup(List<Block> group)
+    {
+        var sources = new List<string>();
+        var level = 1;
+        long minT = long.MaxValue, maxT = long.MinValue;
+        foreach (var b in group)
+        {
+            sources.Add(b.Meta.Id);
+            foreach (var s in b.Meta.Sources)
+            {
+                if (!sources.Contains(s)) sources.Add(s);
+            }
+            level = Math.Max(level, b.Meta.Level + 1);
+            minT = Math.Min(minT, b.Meta.MinT);
+            maxT = Math.Max(maxT, b.Meta.MaxT);
+        }
+
+        string dir;
+        using (var w = new BlockWriter(_blocksDir, NewBlockId()))
+        {
+            var cursors = new int[group.Count];
+            var chunks = new List<ChunkData>();
+            while (true)
+            {
+                Labels? next = null;
+                for (var k = 0; k < group.Count; k++)
+                {
+                    var all = group[k].AllSeries;
+                    if (cursors[k] < all.Count && (next is null || all[cursors[k]].Labels.CompareTo(next) < 0)) next = all[cursors[k]].Labels;
+                }
+                if (next is null) break;
+                chunks.Clear();
+                for (var k = 0; k < group.Count; k++)
+                {
+                    var all = group[k].AllSeries;
+                    if (cursors[k] >= all.Count || !all[cursors[k]].Labels.Equals(next)) continue;
+                    foreach (var c in all[cursors[k]].Chunks) chunks.Add(new ChunkData(c.MinT, c.MaxT, group[k].ReadChunk(c)));
+                    cursors[k]++;
+                }
+                w.AddSeries(next, chunks);
+            }
+            dir = w.Finish(minT, maxT, level, sources);
+        }
+        var block = Block.Open(dir, new StringInterner());
+
+        _state.EnterWriteLock();
+        try
+        {
+            _blocks = WithBlocks(_blocks, [block], group);
+        }
+        finally
+        {
+            _state.ExitWriteLock();
+        }
+        foreach (var b in group)
+        {
+            b.Dispose();
+            DeleteBlockDir(b.Dir);
+        }
+        Interlocked.Increment(ref Stats._compactions);
+        RefreshBlockStats();
+    }
+
+    private void ApplyRetention()
+    {
+        var blocks = _blocks;
+        if (blocks.Count == 0) return;
+        var doomed = new HashSet<Block>();
+        if (_options.Retention > TimeSpan.Zero)
+        {
+            var cutoff = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.Retention.TotalMilliseconds;
+            foreach (var b in blocks)
+            {
+                if (b.Meta.MaxT <= cutoff) doomed.Add(b);
+            }
+        }
+        if (_options.MaxBytes > 0)
+        {
+            long total;
+            lock (_walLock) total = _wal!.SizeBytes();
+            foreach (var b in blocks)
+            {
+                if (!doomed.Contains(b)) total += b.SizeBytes;
+            }
+            foreach (var b in blocks)
+            {
+                if (total <= _options.MaxBytes) break;
+                if (doomed.Add(b)) total -= b.SizeBytes;
+            }
+        }
+        if (doomed.Count == 0) return;
+        _state.EnterWriteLock();
+        try
+        {
+            _blocks = WithBlocks(_blocks, [], doomed);
+        }
+        finally
+        {
+            _state.ExitWriteLock();
+        }
+        foreach (var b in doomed)
+        {
+            b.Dispose();
+            DeleteBlockDir(b.Dir);
+        }
+        Interlocked.Add(ref Stats._retentionDeletions, doomed.Count);
+        RefreshBlockStats();
+    }
+
+    private void DeleteBlockDir(string dir)
+    {
+        try
+        {
+            // Rename first so a crash mid-delete never leaves a half block that looks whole.
+            var doomed = dir + ".deleting";
+            Directory.Move(dir, doomed);
+            Directory.Delete(doomed, recursive: true);
+        }
+        catch (IOException e)
+        {
+            _warn($"could not delete block {dir}: {e.Message}");
+        }
+    }
+
+    private void RefreshBlockStats()
+    {
+        var blocks = _blocks;
+        long bytes = 0;
+        foreach (var b in blocks) bytes += b.SizeBytes;
+        Volatile.Write(ref Stats._blocks, blocks.Count);
+        Volatile.Write(ref Stats._blockBytes, bytes);
+    }
+
+    private string NewBlockId()
+    {
+        var ms = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return ms.ToString("x12", CultureInfo.InvariantCulture) + Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>fsyncs the WAL and closes files. Data not yet in blocks is replayed from the WAL on the next open.</summary>
+    public void Dispose()
+    {
+        lock (_maintenanceLock)
+        {
+            _state.EnterWriteLock();
+            try
+            {
+                if (_disposed) return;
+                _disposed = true;
+                lock (_walLock) _wal?.Dispose();
+                foreach (var b in _blocks) b.Dispose();
+            }
+            finally
+            {
+                _state.ExitWriteLock();
+            }
+        }
+    }
+}

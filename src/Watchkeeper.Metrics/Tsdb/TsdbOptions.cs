@@ -1,0 +1,44 @@
+namespace Watchkeeper.Metrics.Tsdb;
+
+/// <summary>When the WAL is fsynced. Every commit is always written to the OS (survives a process kill).</summary>
+public enum WalSyncMode
+{
+    /// <summary>fsync at most every <see cref="TsdbOptions.WalSyncInterval"/> (and on maintenance and dispose).</summary>
+    Periodic,
+
+    /// <summary>fsync on every commit (survives power loss; slow).</summary>
+    Always,
+
+    /// <summary>Never fsync explicitly except on dispose; leave it to the OS.</summary>
+    Never,
+}
+
+public sealed class TsdbOptions
+{
+    /// <summary>Data directory; holds <c>wal/</c> and <c>blocks/</c>.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Blocks whose newest sample is older than now minus this are deleted. Zero disables time retention.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(15);
+
+    /// <summary>When blocks together exceed this many bytes, the oldest are deleted. Zero disables size retention.</summary>
+    public long MaxBytes { get; init; }
+
+    /// <summary>Width of a block cut from the head; the head keeps about 1.5 of these.</summary>
+    public TimeSpan BlockDuration { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Block widths compaction builds, each a multiple of the previous. Default: 3x, 9x and 27x the block duration.</summary>
+    public IReadOnlyList<TimeSpan>? CompactionRanges { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Receives warnings (WAL repairs, unreadable blocks). Optional.</summary>
+    public Action<string>? OnWarning { get; init; }
+
+    public WalSyncMode WalSync { get; init; } = WalSyncMode.Periodic;
+    public TimeSpan WalSyncInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public long WalSegmentBytes { get; init; } = 32L << 20;
+
+    /// <summary>Samples per head chunk before a new one starts.</summary>
+    public int SamplesPerChunk { get; init; } = 120;
+}

@@ -1,0 +1,282 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Watchkeeper.Metrics.Model;
+
+namespace Watchkeeper.Metrics.Tsdb;
+
+/// <summary>
+/// Appends float samples to a compressed chunk. Layout: a 2-byte big-endian sample count, the first
+/// timestamp as a zig-zag varint, then a bit stream: the first value as 64 raw bits, and for every
+/// later sample a delta-of-delta timestamp and the XOR of the value with the previous value.
+/// <list type="bullet">
+/// <item>timestamp delta-of-delta: '0' = 0; '10' + 8 bits; '110' + 14 bits; '1110' + 20 bits; '1111' + 64 bits (two's complement).</item>
+/// <item>value: '0' = same bits; '10' + meaningful bits inside the previous leading/trailing-zero window;
+/// '11' + 5 bits leading zeros + 6 bits significant-bit count (0 means 64) + the significant bits.</item>
+/// </list>
+/// Values are compared and stored as raw bit patterns, so every NaN (including the staleness marker) round-trips exactly.
+/// </summary>
+internal sealed class XorChunkWriter
+{
+    public const int HeaderBytes = 2;
+
+    private byte[] _buf;
+    private int _bitPos;
+    private int _count;
+    private long _t;
+    private long _tDelta;
+    private ulong _v;
+    private int _leading = 0xff;
+    private int _trailing;
+
+    public XorChunkWriter(int initialCapacity = 48)
+    {
+        _buf = new byte[Math.Max(initialCapacity, 16)];
+        _bitPos = HeaderBytes * 8;
+    }
+
+    public int Count => _count;
+    public long MinT { get; private set; }
+    public long MaxT => _t;
+    public int ByteLength => (_bitPos + 7) >> 3;
+    public ReadOnlySpan<byte> Bytes => _buf.AsSpan(0, ByteLength);
+
+    /// <summary>Bytes held, including slack; for memory accounting.</summary>
+    public int Capacity => _buf.Length;
+
+    /// <summary>A trimmed copy of the encoded chunk.</summary>
+    public byte[] ToArray() => Bytes.ToArray();
+
+    public void Append(long t, double v)
+    {
+        var bits = BitConverter.DoubleToUInt64Bits(v);
+        if (_count == 0)
+        {
+            WriteVarintAligned(ByteBuffer.ZigZag(t));
+            WriteBits(bits, 64);
+            MinT = t;
+        }
+        else
+        {
+            var delta = t - _t;
+            WriteDod(delta - _tDelta);
+            WriteXor(bits);
+            _tDelta = delta;
+        }
+        _t = t;
+        _v = bits;
+        _count++;
+        BinaryPrimitives.WriteUInt16BigEndian(_buf, (ushort)_count);
+    }
+
+    private void WriteDod(long dod)
+    {
+        if (dod == 0) WriteBits(0, 1);
+        else if (Fits(dod, 8)) WriteBits((0b10UL << 8) | ((ulong)dod & 0xFF), 10);
+        else if (Fits(dod, 14)) WriteBits((0b110UL << 14) | ((ulong)dod & 0x3FFF), 17);
+        else if (Fits(dod, 20)) WriteBits((0b1110UL << 20) | ((ulong)dod & 0xFFFFF), 24);
+        else
+        {
+            WriteBits(0b1111, 4);
+            WriteBits((ulong)dod, 64);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Fits(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
+
+    private void WriteXor(ulong bits)
+    {
+        var x = bits ^ _v;
+        if (x == 0)
+        {
+            WriteBits(0, 1);
+            return;
+        }
+        var lz = BitOperations.LeadingZeroCount(x);
+        var tz = BitOperations.TrailingZeroCount(x);
+        if (lz > 31) lz = 31;
+        if (_leading != 0xff && lz >= _leading && tz >= _trailing)
+        {
+            var sig = 64 - _leading - _trailing;
+            WriteBits(0b10, 2);
+            WriteBits(x >> _trailing, sig);
+        }
+        else
+        {
+            var sig = 64 - lz - tz;
+            WriteBits((0b11UL << 11) | ((ulong)lz << 6) | ((ulong)sig & 63), 13);
+            WriteBits(x >> tz, sig);
+            _leading = lz;
+            _trailing = tz;
+        }
+    }
+
+    private void WriteVarintAligned(ulong v)
+    {
+        Ensure(80);
+        var pos = _bitPos >> 3;
+        while (v >= 0x80)
+        {
+            _buf[pos++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+        _buf[pos++] = (byte)v;
+        _bitPos = pos * 8;
+    }
+
+    private void Ensure(int bits)
+    {
+        var need = (_bitPos + bits + 7) >> 3;
+        if (need <= _buf.Length) return;
+        Array.Resize(ref _buf, Math.Max(need, _buf.Length + (_buf.Length >> 1)));
+    }
+
+    /// <summary>Writes the low <paramref name="n"/> bits of value (1..64), most significant first.</summary>
+    private void WriteBits(ulong value, int n)
+    {
+        Ensure(n);
+        var buf = _buf;
+        var pos = _bitPos;
+        while (n > 0)
+        {
+            var free = 8 - (pos & 7);
+            var take = n < free ? n : free;
+            n -= take;
+            var part = (value >> n) & ((1UL << take) - 1);
+            buf[pos >> 3] |= (byte)(part << (free - take));
+            pos += take;
+        }
+        _bitPos = pos;
+    }
+}
+
+/// <summary>Iterates the samples of a chunk written by <see cref="XorChunkWriter"/>.</summary>
+internal ref struct XorChunkReader
+{
+    private readonly ReadOnlySpan<byte> _b;
+    private readonly int _count;
+    private int _bitPos;
+    private int _i;
+    private long _t;
+    private long _tDelta;
+    private ulong _v;
+    private int _leading;
+    private int _trailing;
+
+    public XorChunkReader(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.Length < XorChunkWriter.HeaderBytes) throw new InvalidDataException("chunk too short");
+        _b = chunk;
+        _count = BinaryPrimitives.ReadUInt16BigEndian(chunk);
+        _bitPos = XorChunkWriter.HeaderBytes * 8;
+    }
+
+    public readonly int Count => _count;
+
+    public static int CountOf(ReadOnlySpan<byte> chunk) => BinaryPrimitives.ReadUInt16BigEndian(chunk);
+
+    public bool Next(out long t, out double v)
+    {
+        if (_i >= _count)
+        {
+            t = 0;
+            v = 0;
+            return false;
+        }
+        if (_i == 0)
+        {
+            _t = ByteBuffer.UnZigZag(ReadVarintAligned());
+            _v = ReadBits(64);
+        }
+        else
+        {
+            long dod;
+            if (ReadBits(1) == 0) dod = 0;
+            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(8), 8);
+            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(14), 14);
+            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(20), 20);
+            else dod = (long)ReadBits(64);
+            _tDelta += dod;
+            _t += _tDelta;
+
+            if (ReadBits(1) == 1)
+            {
+                int sig;
+                if (ReadBits(1) == 0)
+                {
+                    sig = 64 - _leading - _trailing;
+                }
+                else
+                {
+                    var ctl = (int)ReadBits(11);
+                    _leading = ctl >> 6;
+                    sig = ctl & 63;
+                    if (sig == 0) sig = 64;
+                    _trailing = 64 - _leading - sig;
+                    if (_trailing < 0) throw new InvalidDataException("corrupt chunk");
+                }
+                _v ^= ReadBits(sig) << _trailing;
+            }
+        }
+        _i++;
+        t = _t;
+        v = BitConverter.UInt64BitsToDouble(_v);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);
+
+    private ulong ReadVarintAligned()
+    {
+        var pos = _bitPos >> 3;
+        ulong v = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (pos >= _b.Length) throw new InvalidDataException("corrupt chunk");
+            var b = _b[pos++];
+            v |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                _bitPos = pos * 8;
+                return v;
+            }
+        }
+        throw new InvalidDataException("corrupt chunk");
+    }
+
+    private ulong ReadBits(int n)
+    {
+        var pos = _bitPos;
+        if (pos + n > _b.Length * 8) throw new InvalidDataException("corrupt chunk");
+        ulong v = 0;
+        while (n > 0)
+        {
+            var avail = 8 - (pos & 7);
+            var take = n < avail ? n : avail;
+            var cur = (ulong)_b[pos >> 3];
+            var part = (cur >> (avail - take)) & ((1UL << take) - 1);
+            v = (v << take) | part;
+            pos += take;
+            n -= take;
+        }
+        _bitPos = pos;
+        return v;
+    }
+}
+
+internal static class ChunkDecoding
+{
+    /// <summary>Appends the samples of a chunk within [minT, maxT] to <paramref name="into"/>.</summary>
+    public static void DecodeRange(ReadOnlySpan<byte> chunk, long minT, long maxT, List<Sample> into)
+    {
+        var r = new XorChunkReader(chunk);
+        while (r.Next(out var t, out var v))
+        {
+            if (t < minT) continue;
+            if (t > maxT) break;
+            into.Add(new Sample(t, v));
+        }
+    }
+}
