@@ -1,4 +1,5 @@
 using Watchkeeper.Server.Incidents;
+using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Web;
@@ -49,11 +50,13 @@ public static class ServerHost
         builder.WebHost.UseUrls(serve.ListenUrl);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
         builder.Configuration["Watchkeeper:DataDir"] = serve.DataDir;
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(serve);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ConfigHolder(serve.ConfigPath, config));
 
         builder.AddPlatform();
+        builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddReports();
         builder.AddWeb();
@@ -62,6 +65,7 @@ public static class ServerHost
         var app = builder.Build();
         app.UsePlatform();
         app.MapPlatform();
+        app.MapMonitoring();
         app.MapIncidents();
         app.MapReports();
         app.MapWeb();

@@ -38,13 +38,20 @@ public sealed class WatchkeeperConfig
     public object? Capacity { get; set; }
     public object? Security { get; set; }
     public object? Slos { get; set; }
-    public object? Demo { get; set; }
+    public DemoConfig Demo { get; set; } = new();
+    public HostMetricsConfig HostMetrics { get; set; } = new();
+
+    /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
+    public bool SelfScrape { get; set; } = true;
     public object? Logs { get; set; }
 
     /// <summary>Checklists and templates loaded from the files the incidents section names.</summary>
     [YamlIgnore] public Dictionary<string, Checklist> Checklists { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     [YamlIgnore] public string StatusUpdateTemplate { get; set; } = "";
     [YamlIgnore] public string SourcePath { get; set; } = "";
+
+    /// <summary>The Prometheus sections (global, scrape_configs, remote_write) bound by the metrics engine.</summary>
+    [YamlIgnore] public Watchkeeper.Metrics.Scrape.MetricsConfig Metrics { get; set; } = new();
 
     public SeverityConfig? Severity(string id) =>
         Severities.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.OrdinalIgnoreCase));
@@ -77,6 +84,31 @@ public sealed class IncidentsConfig
 public sealed class StorageConfig
 {
     public PostgresConfig? Postgres { get; set; }
+    public TsdbConfig Tsdb { get; set; } = new();
+}
+
+/// <summary>The embedded time-series store and query limits.</summary>
+public sealed class TsdbConfig
+{
+    public Duration Retention { get; set; } = new(TimeSpan.FromDays(15));
+    /// <summary>Size retention in bytes for persistent blocks; 0 means no size limit.</summary>
+    public long MaxBytes { get; set; }
+    public Duration LookbackDelta { get; set; } = new(TimeSpan.FromMinutes(5));
+    public Duration QueryTimeout { get; set; } = new(TimeSpan.FromMinutes(2));
+    public long QueryMaxSamples { get; set; } = 50_000_000;
+}
+
+/// <summary>Simulated services so dashboards and alert rules have data on a first run.</summary>
+public sealed class DemoConfig
+{
+    public bool Enabled { get; set; }
+    public List<string> Services { get; set; } = ["api-service", "web-interface"];
+}
+
+/// <summary>The built-in host collector (node_exporter's metric names, read from /proc).</summary>
+public sealed class HostMetricsConfig
+{
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class PostgresConfig

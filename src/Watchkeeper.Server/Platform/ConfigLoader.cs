@@ -57,6 +57,14 @@ public static partial class ConfigLoader
             throw new ConfigException(path, (int)ex.Start.Line, KeyAt(index, ex.Start), Clean(ex));
         }
         config.SourcePath = Path.GetFullPath(path);
+        try
+        {
+            config.Metrics = Watchkeeper.Metrics.Scrape.MetricsConfigLoader.Load(text, path, Path.GetDirectoryName(config.SourcePath));
+        }
+        catch (Watchkeeper.Metrics.Scrape.ConfigException ex)
+        {
+            throw new ConfigException(path, (int)ex.Line, ex.Key, ex.Reason);
+        }
         Validate(config, path, index);
         return config;
     }
@@ -155,6 +163,15 @@ public static partial class ConfigLoader
             Fail("storage.postgres.connection_string", "must be set when storage.postgres is present");
         if (c.Auth.LoginAttemptsPerMinute <= 0) Fail("auth.login_attempts_per_minute", "must be positive");
         if (c.Audit.CheckpointEvery <= 0) Fail("audit.checkpoint_every", "must be positive");
+        if (c.Storage.Tsdb.Retention.Value <= TimeSpan.Zero) Fail("storage.tsdb.retention", "must be a positive duration");
+        if (c.Storage.Tsdb.MaxBytes < 0) Fail("storage.tsdb.max_bytes", "must not be negative");
+        if (c.Storage.Tsdb.QueryMaxSamples <= 0) Fail("storage.tsdb.query_max_samples", "must be positive");
+        for (var i = 0; i < c.Demo.Services.Count; i++)
+        {
+            var s = c.Demo.Services[i];
+            if (s.Length == 0 || !s.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
+                Fail($"demo.services[{i}]", $"'{s}' is not a valid service name (letters, digits, '-', '_')");
+        }
     }
 
     private sealed class DurationConverter : IYamlTypeConverter
