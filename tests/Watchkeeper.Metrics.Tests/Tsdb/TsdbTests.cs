@@ -117,10 +117,10 @@ public sealed class TsdbTests : TsdbTestBase
     [Fact]
     public void Committed_samples_survive_a_crash_without_dispose()
     {
-        var crashed = Open();
+        var crashed = Open(skipLock: true);
         Fill(crashed, 5, T0, T0 + 10 * Minute, 15_000, (i, t) => i == 0 && t == T0 + 15_000 ? StaleNaN.Value : t);
         // No Dispose, no fsync: the data is only in the OS page cache, as after kill -9.
-        using (var db = Open())
+        using (var db = Open(skipLock: true))
         {
             Assert.Equal(5 * 40, CountSamples(db));
             var s0 = db.Select(T0 + 15_000, T0 + 15_000, [new LabelMatcher(MatchOp.Equal, "instance", "host-000")]).Single();
@@ -135,6 +135,26 @@ public sealed class TsdbTests : TsdbTestBase
         }
         crashed.Dispose();
         using (var db = Open()) Assert.Equal(5 * 40 + 1, CountSamples(db));
+    }
+
+    [Fact]
+    public void A_second_open_of_the_same_directory_is_refused()
+    {
+        using var db = Open();
+        var e = Assert.Throws<IOException>(() => Open());
+        Assert.Contains("in use", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compaction_merges_the_small_chunks_of_sparse_series()
+    {
+        using var db = Open(blockDuration: TimeSpan.FromHours(1));
+        Fill(db, 2, T0, T0 + 5 * Hour, 5 * Minute); // 12 samples per 1h chunk
+        db.RunMaintenance();
+        var big = Assert.Single(db.Blocks, b => b.Level == 2);
+        Assert.Equal(2, big.Stats.NumChunks); // one 36-sample chunk per series instead of three
+        Assert.Equal(2 * 36, big.Stats.NumSamples);
+        AssertSeriesContinuous(db, 2, T0, T0 + 5 * Hour, 5 * Minute);
     }
 
     private string LastSegment()
