@@ -23,7 +23,7 @@ public abstract class TsdbTestBase : IDisposable
     protected FakeTimeProvider Time { get; }
     protected List<string> Warnings { get; } = [];
 
-    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null, bool skipLock = false) =>
+    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null, bool skipLock = false, long walSegmentBytes = 32L << 20) =>
         Tsdb.Tsdb.Open(new TsdbOptions
         {
             Directory = Dir,
@@ -33,6 +33,7 @@ public abstract class TsdbTestBase : IDisposable
             CompactionRanges = compaction,
             TimeProvider = Time,
             SkipDirectoryLock = skipLock,
+            WalSegmentBytes = walSegmentBytes,
             OnWarning = w =>
             {
                 lock (Warnings) Warnings.Add(w);
