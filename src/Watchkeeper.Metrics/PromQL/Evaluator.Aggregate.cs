@@ -24,6 +24,7 @@ internal sealed partial class Evaluator
         public MathUtil.MeanAccumulator Mean;
         public MathUtil.VarianceAccumulator Var;
         public List<double>? Values;
+        public bool DropName;
     }
 
     private Val EvalAggregate(AggregateExpr a, long t)
@@ -35,19 +36,9 @@ internal sealed partial class Evaluator
             var pv = Eval(a.Param, t);
             if (pv.Kind == ValueKind.String) strParam = pv.Str; else param = pv.Scalar;
         }
-        var input = Eval(a.Expr, t).Vec!;
-        // Names still pending removal are removed before grouping.
-        var vec = input;
-        for (var i = 0; i < input.Count; i++)
-        {
-            if (input[i].DropName && input[i].Labels.Name is not null)
-            {
-                vec = new List<Elem>(input.Count);
-                foreach (var e in input) vec.Add(e.DropName ? new Elem(DropName(e.Labels), e.V) : e);
-                break;
-            }
-        }
-
+        var vec = Eval(a.Expr, t).Vec!;
+        // Pending name drops are not applied before grouping (as Prometheus does): a group drops its
+        // name at the end if any member would have.
         switch (a.Op)
         {
             case AggregateOp.Topk:
@@ -103,10 +94,12 @@ internal sealed partial class Evaluator
                 g.Count = 1;
                 g.Mean.Add(e.V);
                 g.Var.Add(e.V);
+                g.DropName = e.DropName;
                 if (a.Op == AggregateOp.Quantile) g.Values = [e.V];
                 continue;
             }
             g.Count++;
+            g.DropName |= e.DropName;
             switch (a.Op)
             {
                 case AggregateOp.Sum: (g.Value, g.C) = MathUtil.KahanInc(e.V, g.Value, g.C); break;
@@ -132,7 +125,7 @@ internal sealed partial class Evaluator
                 AggregateOp.Quantile => MathUtil.Quantile(param, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(g.Values)),
                 _ => g.Value,
             };
-            outList.Add(new Elem(g.Key, v));
+            outList.Add(new Elem(g.Key, v, g.DropName && g.Key.Name is not null));
         }
         AddSamples(outList.Count);
         return Val.OfVector(outList);

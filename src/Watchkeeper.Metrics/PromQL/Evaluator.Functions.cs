@@ -14,6 +14,13 @@ internal sealed partial class Evaluator
         {
             case "time": return Val.OfScalar(t / 1000.0);
             case "pi": return Val.OfScalar(Math.PI);
+            case "step": return Val.OfScalar(_interval / 1000.0);
+            case "range": return Val.OfScalar((_end - _start) / 1000.0);
+            case "start": return Val.OfScalar(_start / 1000.0);
+            case "end": return Val.OfScalar(_end / 1000.0);
+            case "min_of": return Val.OfScalar(GoMin(Eval(c.Args[0], t).Scalar, Eval(c.Args[1], t).Scalar));
+            case "max_of": return Val.OfScalar(GoMax(Eval(c.Args[0], t).Scalar, Eval(c.Args[1], t).Scalar));
+            case "histogram_quantiles": return Val.OfVector(HistogramQuantiles(c, t));
             case "vector": return Val.OfVector([new Elem(Labels.Empty, Eval(c.Args[0], t).Scalar)]);
             case "scalar":
                 {
@@ -399,6 +406,35 @@ internal sealed partial class Evaluator
         return res;
     }
 
+    private List<Elem> HistogramQuantiles(Call c, long t)
+    {
+        var v = Eval(c.Args[0], t).Vec!;
+        var label = Eval(c.Args[1], t).Str!;
+        if (!Fmt.IsValidLabelName(label) || label == "le" || label == Labels.MetricName)
+            throw new QueryException("invalid quantile label name " + Fmt.Quote(label));
+        var qs = new List<double>();
+        for (var i = 2; i < c.Args.Count; i++)
+        {
+            var q = Eval(c.Args[i], t).Scalar;
+            if (double.IsNaN(q) || q < 0 || q > 1)
+                Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(q)}{PosText(c.Args[i])}");
+            qs.Add(q);
+        }
+        var groups = GroupBuckets(c.Args[0], v, out var order)!;
+        var res = new List<Elem>(order.Count * qs.Count);
+        foreach (var key in order)
+        {
+            if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
+            foreach (var q in qs)
+            {
+                var r = BucketQuantile(q, [.. groups[key]], out var forced);
+                if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"\"{PosText(c.Args[0])}");
+                res.Add(new Elem(SetLabel(key, label, Fmt.FloatPlain(q)), r));
+            }
+        }
+        return res;
+    }
+
     private static List<Bucket> PrepareBuckets(List<Bucket> buckets, out bool forced)
     {
         forced = false;
@@ -479,28 +515,24 @@ internal sealed partial class Evaluator
         input.Sort(static (a, b) => a.Upper.CompareTo(b.Upper));
         if (!double.IsPositiveInfinity(input[^1].Upper)) return double.NaN;
         var b = PrepareBuckets(input, out _);
-        if (b.Count < 2 || double.IsNaN(lower) || double.IsNaN(upper)) return double.NaN;
+        if (double.IsNaN(lower) || double.IsNaN(upper)) return double.NaN;
         var total = b[^1].Count;
         if (total == 0) return double.NaN;
         if (lower >= upper) return 0;
+        // Observations in a bucket of infinite width sit at its infinite end; finite buckets interpolate linearly.
+        // The first bucket starts at 0 when its upper bound is positive, else at -Inf.
         double Rank(double x)
         {
-            // Cumulative count below x, interpolating linearly inside a bucket (the first bucket starts at 0 if its bound is positive).
-            var prevUpper = double.NegativeInfinity;
-            var prevCount = 0.0;
             for (var i = 0; i < b.Count; i++)
             {
-                var bu = b[i].Upper;
-                if (x <= bu)
-                {
-                    var start = i == 0 ? (bu > 0 ? 0 : bu) : prevUpper;
-                    if (double.IsPositiveInfinity(bu)) return prevCount;
-                    if (x <= start) return prevCount;
-                    if (bu == start) return b[i].Count;
-                    return prevCount + (b[i].Count - prevCount) * (x - start) / (bu - start);
-                }
-                prevUpper = bu;
-                prevCount = b[i].Count;
+                var hi = b[i].Upper;
+                if (x >= hi) continue;
+                var lo = i == 0 ? (hi > 0 ? 0 : double.NegativeInfinity) : b[i - 1].Upper;
+                var before = i == 0 ? 0 : b[i - 1].Count;
+                if (x <= lo) return before;
+                if (double.IsNegativeInfinity(lo)) return b[i].Count;
+                if (double.IsPositiveInfinity(hi)) return before;
+                return before + (b[i].Count - before) * (x - lo) / (hi - lo);
             }
             return total;
         }

@@ -38,6 +38,13 @@ public sealed record FunctionInfo(string Name, ValueKind[] ArgTypes, int Optiona
         Add("vector", V, 0, S);
         Add("time", S, 0);
         Add("pi", S, 0);
+        Add("step", S, 0);
+        Add("range", S, 0);
+        Add("start", S, 0);
+        Add("end", S, 0);
+        Add("min_of", S, 0, S, S);
+        Add("max_of", S, 0, S, S);
+        AddVariadic("histogram_quantiles", V, 3, V, Str, S);
         Add("timestamp", V, 0, V);
         Add("predict_linear", V, 0, M, S);
         Add("quantile_over_time", V, 0, S, M);

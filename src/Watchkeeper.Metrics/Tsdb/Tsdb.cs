@@ -36,6 +36,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     private readonly List<MemSeries> _newlyLogged = [];
 
     private List<Block> _blocks = [];
+    private FileStream? _lockFile;
     private Wal? _wal;
     private ulong _lastRef;
     private long _minValidT = long.MinValue;
@@ -102,6 +103,17 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     private void Load()
     {
         Directory.CreateDirectory(_blocksDir);
+        if (!_options.SkipDirectoryLock)
+        {
+            try
+            {
+                _lockFile = new FileStream(Path.Combine(_options.Directory, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"TSDB directory {_options.Directory} is in use by another process", e);
+            }
+        }
         foreach (var dir in Directory.GetDirectories(_blocksDir))
         {
             var name = Path.GetFileName(dir);
@@ -686,7 +698,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                     foreach (var c in all[cursors[k]].Chunks) chunks.Add(new ChunkData(c.MinT, c.MaxT, group[k].ReadChunk(c)));
                     cursors[k]++;
                 }
-                w.AddSeries(next, chunks);
+                w.AddSeries(next, Rechunk(chunks, _samplesPerChunk));
             }
             dir = w.Finish(minT, maxT, level, sources);
         }
@@ -708,6 +720,39 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         }
         Interlocked.Increment(ref Stats._compactions);
         RefreshBlockStats();
+    }
+
+    /// <summary>
+    /// Re-encodes a series' chunks into full ones when some are small (sparse series cut at every block boundary),
+    /// which saves per-chunk headers and index entries; otherwise returns the chunks as they are.
+    /// </summary>
+    internal static List<ChunkData> Rechunk(List<ChunkData> chunks, int samplesPerChunk)
+    {
+        if (chunks.Count < 2) return chunks;
+        var small = 0;
+        for (var i = 0; i < chunks.Count - 1; i++)
+        {
+            if (XorChunkReader.CountOf(chunks[i].Data) < samplesPerChunk / 2) small++;
+        }
+        if (small == 0) return chunks;
+        var result = new List<ChunkData>();
+        XorChunkWriter? w = null;
+        foreach (var c in chunks)
+        {
+            var r = new XorChunkReader(c.Data);
+            while (r.Next(out var t, out var v))
+            {
+                if (w is not null && w.Count >= samplesPerChunk)
+                {
+                    result.Add(new ChunkData(w.MinT, w.MaxT, w.ToArray()));
+                    w = null;
+                }
+                w ??= new XorChunkWriter(256);
+                w.Append(t, v);
+            }
+        }
+        if (w is not null) result.Add(new ChunkData(w.MinT, w.MaxT, w.ToArray()));
+        return result;
     }
 
     private void ApplyRetention()
@@ -798,6 +843,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 _disposed = true;
                 lock (_walLock) _wal?.Dispose();
                 foreach (var b in _blocks) b.Dispose();
+                _lockFile?.Dispose();
             }
             finally
             {

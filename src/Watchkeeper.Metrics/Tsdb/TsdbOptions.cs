@@ -39,6 +39,9 @@ public sealed class TsdbOptions
     public TimeSpan WalSyncInterval { get; init; } = TimeSpan.FromSeconds(5);
     public long WalSegmentBytes { get; init; } = 32L << 20;
 
+    /// <summary>Do not take the exclusive lock on <c>Directory/lock</c> (only for tests that simulate a crash in-process).</summary>
+    public bool SkipDirectoryLock { get; init; }
+
     /// <summary>Samples per head chunk before a new one starts.</summary>
     public int SamplesPerChunk { get; init; } = 120;
 }

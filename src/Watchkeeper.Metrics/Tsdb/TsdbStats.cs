@@ -1,5 +1,8 @@
 namespace Watchkeeper.Metrics.Tsdb;
 
+/// <summary>One exported self metric: a Prometheus name, help text, counter or gauge, and its value.</summary>
+public readonly record struct TsdbMetric(string Name, string Help, bool Counter, double Value);
+
 /// <summary>Counters and gauges of a <see cref="Tsdb"/>, safe to read from any thread; export them as self metrics.</summary>
 public sealed class TsdbStats
 {
@@ -50,4 +53,30 @@ public sealed class TsdbStats
     /// <summary>Lowest timestamp the head accepts (ms).</summary>
     public long HeadMinValidTime => Volatile.Read(ref _headMinT);
     public long HeadMaxTime => Volatile.Read(ref _headMaxT);
+
+    /// <summary>All values with Prometheus metric names, ready for the server's <c>/metrics</c>.</summary>
+    public IReadOnlyList<TsdbMetric> Export() =>
+    [
+        new("watchkeeper_tsdb_head_samples_appended_total", "Samples appended to the head, including WAL replay.", true, SamplesAppended),
+        new("watchkeeper_tsdb_out_of_order_samples_total", "Samples rejected as out of order.", true, OutOfOrderRejected),
+        new("watchkeeper_tsdb_duplicate_samples_total", "Samples rejected for a timestamp the series already has.", true, DuplicateRejected),
+        new("watchkeeper_tsdb_too_old_samples_total", "Samples rejected as older than the head accepts.", true, TooOldRejected),
+        new("watchkeeper_tsdb_head_series_created_total", "Series created in the head.", true, SeriesCreated),
+        new("watchkeeper_tsdb_head_series_removed_total", "Series removed from the head after a block cut.", true, SeriesRemoved),
+        new("watchkeeper_tsdb_head_series", "Series in the head.", false, HeadSeries),
+        new("watchkeeper_tsdb_head_chunks", "Chunks in the head.", false, HeadChunks),
+        new("watchkeeper_tsdb_head_min_valid_time_ms", "Lowest timestamp the head accepts (ms).", false, HeadMinValidTime == long.MaxValue || HeadMinValidTime == long.MinValue ? 0 : HeadMinValidTime),
+        new("watchkeeper_tsdb_head_max_time_ms", "Highest timestamp in the head (ms).", false, HeadMaxTime == long.MinValue ? 0 : HeadMaxTime),
+        new("watchkeeper_tsdb_wal_written_bytes_total", "Bytes written to the WAL.", true, WalBytesWritten),
+        new("watchkeeper_tsdb_wal_commits_total", "Commits written to the WAL.", true, WalCommits),
+        new("watchkeeper_tsdb_wal_fsyncs_total", "WAL fsyncs.", true, WalFsyncs),
+        new("watchkeeper_tsdb_wal_repairs_total", "Torn or corrupt WAL tails cut on open.", true, WalRepairs),
+        new("watchkeeper_tsdb_wal_replayed_samples_total", "Samples replayed from the WAL on open.", true, WalReplayedSamples),
+        new("watchkeeper_tsdb_checkpoints_total", "WAL checkpoints written.", true, Checkpoints),
+        new("watchkeeper_tsdb_head_cuts_total", "Blocks cut from the head.", true, HeadCuts),
+        new("watchkeeper_tsdb_compactions_total", "Block compactions.", true, Compactions),
+        new("watchkeeper_tsdb_retention_deleted_blocks_total", "Blocks deleted by time or size retention.", true, RetentionDeletions),
+        new("watchkeeper_tsdb_blocks", "Blocks on disk.", false, Blocks),
+        new("watchkeeper_tsdb_block_bytes", "Bytes of blocks on disk.", false, BlockBytes),
+    ];
 }

@@ -10,7 +10,8 @@ namespace Watchkeeper.Metrics.Tsdb;
 /// timestamp as a zig-zag varint, then a bit stream: the first value as 64 raw bits, and for every
 /// later sample a delta-of-delta timestamp and the XOR of the value with the previous value.
 /// <list type="bullet">
-/// <item>timestamp delta-of-delta: '0' = 0; '10' + 8 bits; '110' + 14 bits; '1110' + 20 bits; '1111' + 64 bits (two's complement).</item>
+/// <item>timestamp delta-of-delta: '0' = 0; '10' + 6 bits; '110' + 13 bits; '1110' + 20 bits; '1111' + 64 bits (two's complement).
+/// Small buckets are sized for scrape jitter of a few milliseconds.</item>
 /// <item>value: '0' = same bits; '10' + meaningful bits inside the previous leading/trailing-zero window;
 /// '11' + 5 bits leading zeros + 6 bits significant-bit count (0 means 64) + the significant bits.</item>
 /// </list>
@@ -72,8 +73,8 @@ internal sealed class XorChunkWriter
     private void WriteDod(long dod)
     {
         if (dod == 0) WriteBits(0, 1);
-        else if (Fits(dod, 8)) WriteBits((0b10UL << 8) | ((ulong)dod & 0xFF), 10);
-        else if (Fits(dod, 14)) WriteBits((0b110UL << 14) | ((ulong)dod & 0x3FFF), 17);
+        else if (Fits(dod, 6)) WriteBits((0b10UL << 6) | ((ulong)dod & 0x3F), 8);
+        else if (Fits(dod, 13)) WriteBits((0b110UL << 13) | ((ulong)dod & 0x1FFF), 16);
         else if (Fits(dod, 20)) WriteBits((0b1110UL << 20) | ((ulong)dod & 0xFFFFF), 24);
         else
         {
@@ -193,8 +194,8 @@ internal ref struct XorChunkReader
         {
             long dod;
             if (ReadBits(1) == 0) dod = 0;
-            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(8), 8);
-            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(14), 14);
+            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(6), 6);
+            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(13), 13);
             else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(20), 20);
             else dod = (long)ReadBits(64);
             _tDelta += dod;

@@ -23,7 +23,7 @@ public abstract class TsdbTestBase : IDisposable
     protected FakeTimeProvider Time { get; }
     protected List<string> Warnings { get; } = [];
 
-    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null) =>
+    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null, bool skipLock = false, long walSegmentBytes = 32L << 20) =>
         Tsdb.Tsdb.Open(new TsdbOptions
         {
             Directory = Dir,
@@ -32,6 +32,8 @@ public abstract class TsdbTestBase : IDisposable
             BlockDuration = blockDuration ?? TimeSpan.FromHours(2),
             CompactionRanges = compaction,
             TimeProvider = Time,
+            SkipDirectoryLock = skipLock,
+            WalSegmentBytes = walSegmentBytes,
             OnWarning = w =>
             {
                 lock (Warnings) Warnings.Add(w);

@@ -117,10 +117,10 @@ public sealed class TsdbTests : TsdbTestBase
     [Fact]
     public void Committed_samples_survive_a_crash_without_dispose()
     {
-        var crashed = Open();
+        var crashed = Open(skipLock: true);
         Fill(crashed, 5, T0, T0 + 10 * Minute, 15_000, (i, t) => i == 0 && t == T0 + 15_000 ? StaleNaN.Value : t);
         // No Dispose, no fsync: the data is only in the OS page cache, as after kill -9.
-        using (var db = Open())
+        using (var db = Open(skipLock: true))
         {
             Assert.Equal(5 * 40, CountSamples(db));
             var s0 = db.Select(T0 + 15_000, T0 + 15_000, [new LabelMatcher(MatchOp.Equal, "instance", "host-000")]).Single();
@@ -135,6 +135,82 @@ public sealed class TsdbTests : TsdbTestBase
         }
         crashed.Dispose();
         using (var db = Open()) Assert.Equal(5 * 40 + 1, CountSamples(db));
+    }
+
+    [Fact]
+    public void A_second_open_of_the_same_directory_is_refused()
+    {
+        using var db = Open();
+        var e = Assert.Throws<IOException>(() => Open());
+        Assert.Contains("in use", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compaction_merges_the_small_chunks_of_sparse_series()
+    {
+        using var db = Open(blockDuration: TimeSpan.FromHours(1));
+        Fill(db, 2, T0, T0 + 5 * Hour, 5 * Minute); // 12 samples per 1h chunk
+        db.RunMaintenance();
+        var big = Assert.Single(db.Blocks, b => b.Level == 2);
+        Assert.Equal(2, big.Stats.NumChunks); // one 36-sample chunk per series instead of three
+        Assert.Equal(2 * 36, big.Stats.NumSamples);
+        AssertSeriesContinuous(db, 2, T0, T0 + 5 * Hour, 5 * Minute);
+    }
+
+    [Fact]
+    public void Wal_spanning_many_segments_is_checkpointed_and_replayed()
+    {
+        var walDir = Path.Combine(Dir, "wal");
+        using (var db = Open(walSegmentBytes: 1024))
+        {
+            Fill(db, 10, T0, T0 + 4 * Hour, Minute, (i, t) => i == 3 && t == T0 + 3 * Hour ? StaleNaN.Value : t);
+            Assert.True(Directory.GetFiles(walDir).Length > 20);
+            db.RunMaintenance();
+            Assert.Single(db.Blocks);
+            var files = Directory.GetFiles(walDir).Select(Path.GetFileName).ToList();
+            Assert.Single(files, f => f!.StartsWith("checkpoint.", StringComparison.Ordinal));
+        }
+        using (var db = Open(walSegmentBytes: 1024))
+        {
+            AssertSeriesContinuous(db, 10, T0, T0 + 4 * Hour, Minute);
+            Assert.Equal(10 * 120, db.Stats.WalReplayedSamples); // [2h, 4h) from the checkpoint and later segments
+            var stale = db.Select(T0 + 3 * Hour, T0 + 3 * Hour, [new LabelMatcher(MatchOp.Equal, "instance", "host-003")]).Single();
+            Assert.True(StaleNaN.Is(stale.Samples[0].V));
+            Assert.Empty(Warnings);
+        }
+    }
+
+    [Fact]
+    public void Corruption_in_a_middle_segment_keeps_the_data_before_it_and_drops_later_segments()
+    {
+        var walDir = Path.Combine(Dir, "wal");
+        using (var db = Open(walSegmentBytes: 1024)) Fill(db, 10, T0, T0 + Hour, Minute);
+        var segments = Directory.GetFiles(walDir).Order(StringComparer.Ordinal).ToList();
+        Assert.True(segments.Count > 5);
+        var victim = segments[segments.Count / 2];
+        var bytes = File.ReadAllBytes(victim);
+        bytes[20] ^= 0xFF;
+        File.WriteAllBytes(victim, bytes);
+        using (var db = Open(walSegmentBytes: 1024))
+        {
+            Assert.Contains(Warnings, w => w.Contains("deleted", StringComparison.Ordinal));
+            var n = CountSamples(db);
+            Assert.InRange(n, 10, 10 * 59);
+            Assert.Equal(0, n % 10); // whole commits only
+            AssertSeriesContinuous(db, 10, T0, T0 + n / 10 * Minute, Minute);
+        }
+    }
+
+    [Fact]
+    public void Stats_export_names_every_counter_once()
+    {
+        using var db = Open();
+        Fill(db, 2, T0, T0 + 2 * Minute, Minute);
+        var metrics = db.Stats.Export();
+        Assert.Equal(metrics.Count, metrics.Select(m => m.Name).Distinct().Count());
+        Assert.Equal(4, metrics.Single(m => m.Name == "watchkeeper_tsdb_head_samples_appended_total").Value);
+        Assert.Equal(2, metrics.Single(m => m.Name == "watchkeeper_tsdb_head_series").Value);
+        Assert.All(metrics, m => Assert.Equal(m.Counter, m.Name.EndsWith("_total", StringComparison.Ordinal)));
     }
 
     private string LastSegment()

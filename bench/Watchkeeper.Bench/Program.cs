@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using Watchkeeper.Bench;
+
+// `dotnet run -c Release --project bench/Watchkeeper.Bench -- tsdb-size` measures on-disk bytes per sample and head
+// memory per series; anything else goes to BenchmarkDotNet (e.g. `-- --filter *Chunk*`).
+if (args.Length > 0 && args[0] == "tsdb-size")
+{
+    TsdbSizeMeasurement.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(ChunkBenchmarks).Assembly).Run(args);

@@ -1,0 +1,510 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Metrics.PromQL;
+
+namespace Watchkeeper.Metrics.Conformance;
+
+/// <summary>Outcome of one eval command.</summary>
+public sealed record EvalOutcome(string File, int Line, int Tier, string Expr, bool Passed, string? Reason);
+
+/// <summary>Per-file and per-tier pass counts.</summary>
+public sealed class ConformanceReport
+{
+    public List<EvalOutcome> Outcomes { get; } = [];
+    public int Passed(int tier) => Outcomes.Count(o => o.Tier == tier && o.Passed);
+    public int Total(int tier) => Outcomes.Count(o => o.Tier == tier);
+    public double Tier1Ratio => Total(1) == 0 ? 1 : (double)Passed(1) / Total(1);
+}
+
+/// <summary>
+/// Runs Prometheus's promqltest files (load / clear / eval / expect ...) against the Watchkeeper engine.
+/// Tier 1: float PromQL in the core files; Tier 2: native histograms and experimental features.
+/// </summary>
+public static partial class ConformanceRunner
+{
+    public static readonly string[] Tier1Files =
+    [
+        "aggregators", "at_modifier", "collision", "functions", "histograms", "limit", "literals",
+        "name_label_dropping", "operators", "range_queries", "selectors", "staleness", "subquery", "trig_functions",
+    ];
+
+    public static ConformanceReport RunDirectory(string dir, string? onlyFile = null)
+    {
+        var report = new ConformanceReport();
+        foreach (var path in Directory.GetFiles(dir, "*.test").OrderBy(p => p, StringComparer.Ordinal))
+        {
+            if (onlyFile is not null && Path.GetFileName(path) != onlyFile) continue;
+            RunFile(path, report);
+        }
+        return report;
+    }
+
+    private sealed class EvalCmd
+    {
+        public int Line;
+        public bool Range;
+        public long Start, End, Step;
+        public string Expr = "";
+        public bool Fail, Ordered, Warn, Info, NoWarn, NoInfo;
+        public string? FailMsg, FailRegex, WarnMsg, WarnRegex, InfoMsg, InfoRegex;
+        public string? ExpectString;
+        public (long Start, long End, long Step)? ExpectRange;
+        public double? ExpectScalar;
+        public List<(Labels Labels, double?[] Values)> Expected = [];
+        public bool ExpectedHasHistogram;
+    }
+
+    public static void RunFile(string path, ConformanceReport report)
+    {
+        var file = Path.GetFileName(path);
+        var tier1File = Tier1Files.Contains(Path.GetFileNameWithoutExtension(path));
+        var lines = File.ReadAllLines(path);
+        for (var k = 0; k < lines.Length; k++)
+        {
+            var tl = lines[k].Trim();
+            lines[k] = tl.StartsWith('#') ? "" : tl;
+        }
+        var store = new MemorySeriesStore();
+        var histNames = new HashSet<string>(StringComparer.Ordinal);
+        var engine = new Engine(new EngineOptions { LookbackDelta = TimeSpan.FromMinutes(5), Timeout = TimeSpan.FromSeconds(20) });
+        var ignoring = false;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (line.Length == 0) continue;
+            var body = new List<string>();
+            var startLine = i + 1;
+            var word = line.Split(' ', 2)[0];
+            if (word.StartsWith("load", StringComparison.Ordinal) || word.StartsWith("eval", StringComparison.Ordinal))
+                while (i + 1 < lines.Length && lines[i + 1].Length > 0) body.Add(lines[++i]);
+            if (word == "ignore") { ignoring = true; continue; }
+            if (word == "resume") { ignoring = false; continue; }
+            if (word == "clear") { store.Clear(); histNames.Clear(); continue; }
+            if (word is "load" or "load_with_nhcb")
+            {
+                Load(store, histNames, line, body);
+                continue;
+            }
+            if (!word.StartsWith("eval", StringComparison.Ordinal)) continue;
+            if (ignoring) continue;
+            EvalCmd cmd;
+            try { cmd = ParseEval(line, body, startLine); }
+            catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException)
+            {
+                report.Outcomes.Add(new EvalOutcome(file, startLine, tier1File ? 1 : 2, line, false, "runner could not parse eval: " + ex.Message));
+                continue;
+            }
+            var tier = tier1File && !cmd.ExpectedHasHistogram && !NamesAny(cmd.Expr, histNames) ? 1 : 2;
+            string? reason;
+            try { reason = Execute(engine, store, cmd); }
+            catch (Exception ex) { reason = "runner exception: " + ex.GetType().Name + ": " + ex.Message; }
+            report.Outcomes.Add(new EvalOutcome(file, startLine, tier, cmd.Expr, reason is null, reason));
+        }
+    }
+
+    private static bool NamesAny(string expr, HashSet<string> names)
+    {
+        foreach (var n in names)
+        {
+            var idx = 0;
+            while ((idx = expr.IndexOf(n, idx, StringComparison.Ordinal)) >= 0)
+            {
+                var before = idx == 0 ? ' ' : expr[idx - 1];
+                var afterIdx = idx + n.Length;
+                var after = afterIdx >= expr.Length ? ' ' : expr[afterIdx];
+                if (!IsWordChar(before) && !IsWordChar(after)) return true;
+                idx = afterIdx;
+            }
+        }
+        return false;
+    }
+
+    private static bool IsWordChar(char c) => char.IsAsciiLetterOrDigit(c) || c == '_' || c == ':';
+
+    // ---- load -------------------------------------------------------------------------------
+
+    private static void Load(MemorySeriesStore store, HashSet<string> histNames, string line, List<string> body)
+    {
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var interval = Parser.ParseDuration(parts[1]);
+        foreach (var def in body)
+        {
+            Labels labels;
+            List<double?> values;
+            bool hasHist;
+            try
+            {
+                (labels, var rest) = SplitSeries(def);
+                values = ExpandValues(rest, out hasHist);
+            }
+            catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException or OverflowException)
+            {
+                continue; // notation this runner does not support (e.g. start timestamps); affects Tier 2 only
+            }
+            if (hasHist && labels.Name is { } n) histNames.Add(n);
+            for (var k = 0; k < values.Count; k++)
+            {
+                if (values[k] is { } v) store.Add(labels, k * interval, v);
+            }
+        }
+    }
+
+    /// <summary>Splits "metric{a="b"} values..." into labels and the value text.</summary>
+    private static (Labels, string) SplitSeries(string def)
+    {
+        var end = 0;
+        var inQuote = false;
+        var depth = 0;
+        for (; end < def.Length; end++)
+        {
+            var c = def[end];
+            if (inQuote)
+            {
+                if (c == '\\') { end++; continue; }
+                if (c == '"') inQuote = false;
+                continue;
+            }
+            if (c == '"') { inQuote = true; continue; }
+            if (c == '{') depth++;
+            else if (c == '}') { depth--; if (depth == 0) { end++; break; } }
+            else if (depth == 0 && char.IsWhiteSpace(c)) break;
+        }
+        var sel = def[..end].Trim();
+        return (ParseLabels(sel), def[end..].Trim());
+    }
+
+    private static Labels ParseLabels(string sel)
+    {
+        if (sel == "{}") return Labels.Empty;
+        var vs = Parser.ParseSelector(sel);
+        var list = new List<Label>();
+        foreach (var m in vs.Matchers) list.Add(new Label(m.Name, m.Value));
+        return Labels.From(list);
+    }
+
+    private static List<string> ValueTokens(string s)
+    {
+        var res = new List<string>();
+        var sb = new StringBuilder();
+        var depth = 0;
+        foreach (var c in s)
+        {
+            if (c == '{') depth++;
+            if (c == '}') depth--;
+            if (char.IsWhiteSpace(c) && depth == 0)
+            {
+                if (sb.Length > 0) { res.Add(sb.ToString()); sb.Clear(); }
+                continue;
+            }
+            sb.Append(c);
+        }
+        if (sb.Length > 0) res.Add(sb.ToString());
+        return res;
+    }
+
+    /// <summary>Expands the value notation; null entries are missing samples.</summary>
+    internal static List<double?> ExpandValues(string s, out bool hasHistogram)
+    {
+        hasHistogram = false;
+        var res = new List<double?>();
+        foreach (var tok in ValueTokens(s))
+        {
+            if (tok.Contains("{{", StringComparison.Ordinal))
+            {
+                hasHistogram = true;
+                var xi = tok.LastIndexOf("}}", StringComparison.Ordinal);
+                var count = 1;
+                if (xi + 2 < tok.Length && tok[xi + 2] == 'x') count = int.Parse(tok[(xi + 3)..], CultureInfo.InvariantCulture) + 1;
+                for (var k = 0; k < count; k++) res.Add(null);
+                continue;
+            }
+            if (tok == "_") { res.Add(null); continue; }
+            if (tok == "stale") { res.Add(StaleNaN.Value); continue; }
+            if (TryNumber(tok, out var single)) { res.Add(single); continue; }
+            var x = tok.LastIndexOf('x');
+            if (x <= 0) throw new FormatException("bad value: " + tok);
+            var n = int.Parse(tok[(x + 1)..], CultureInfo.InvariantCulture);
+            var head = tok[..x];
+            if (head == "_") { for (var k = 0; k < n; k++) res.Add(null); continue; }
+            if (head == "stale") { for (var k = 0; k < n; k++) res.Add(StaleNaN.Value); continue; }
+            if (TryNumber(head, out var rep)) { for (var k = 0; k <= n; k++) res.Add(rep); continue; }
+            var opIdx = -1;
+            for (var k = 1; k < head.Length; k++)
+            {
+                if ((head[k] == '+' || head[k] == '-') && head[k - 1] is not ('e' or 'E')) { opIdx = k; break; }
+            }
+            if (opIdx < 0) throw new FormatException("bad value: " + tok);
+            if (!TryNumber(head[..opIdx], out var start) || !TryNumber(head[(opIdx + 1)..], out var step)) throw new FormatException("bad value: " + tok);
+            if (head[opIdx] == '-') step = -step;
+            var cur = start;
+            for (var k = 0; k <= n; k++)
+            {
+                res.Add(cur);
+                cur += step;
+            }
+        }
+        return res;
+    }
+
+    private static bool TryNumber(string s, out double v)
+    {
+        var t = s;
+        var neg = false;
+        if (t.StartsWith('-')) { neg = true; t = t[1..]; }
+        else if (t.StartsWith('+')) t = t[1..];
+        if (t.Equals("Inf", StringComparison.OrdinalIgnoreCase)) { v = neg ? double.NegativeInfinity : double.PositiveInfinity; return true; }
+        if (t.Equals("NaN", StringComparison.OrdinalIgnoreCase)) { v = double.NaN; return true; }
+        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && ulong.TryParse(t[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hx)) { v = neg ? -(double)hx : hx; return true; }
+        if (t.Length > 0 && (char.IsAsciiDigit(t[0]) || t[0] == '.') && double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v)) { if (neg) v = -v; return true; }
+        v = 0;
+        return false;
+    }
+
+    // ---- eval ---------------------------------------------------------------------------------
+
+    [GeneratedRegex(@"^eval(_fail|_ordered|_warn|_info)?\s+instant\s+at\s+(\S+)\s+(.+)$")]
+    private static partial Regex InstantRe();
+
+    [GeneratedRegex(@"^eval(_fail|_ordered|_warn|_info)?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$")]
+    private static partial Regex RangeRe();
+
+    private static long ParseTime(string s)
+    {
+        var neg = s.StartsWith('-');
+        var ms = Parser.ParseDuration(neg ? s[1..] : s);
+        return neg ? -ms : ms;
+    }
+
+    private static EvalCmd ParseEval(string line, List<string> body, int lineNo)
+    {
+        var cmd = new EvalCmd { Line = lineNo };
+        string? modifier;
+        var m = InstantRe().Match(line);
+        if (m.Success)
+        {
+            modifier = m.Groups[1].Value;
+            cmd.Start = cmd.End = ParseTime(m.Groups[2].Value);
+            cmd.Expr = m.Groups[3].Value;
+        }
+        else
+        {
+            m = RangeRe().Match(line);
+            if (!m.Success) throw new FormatException("unrecognised eval: " + line);
+            modifier = m.Groups[1].Value;
+            cmd.Range = true;
+            cmd.Start = ParseTime(m.Groups[2].Value);
+            cmd.End = ParseTime(m.Groups[3].Value);
+            cmd.Step = ParseTime(m.Groups[4].Value);
+            cmd.Expr = m.Groups[5].Value;
+        }
+        switch (modifier)
+        {
+            case "_fail": cmd.Fail = true; break;
+            case "_ordered": cmd.Ordered = true; break;
+            case "_warn": cmd.Warn = true; break;
+            case "_info": cmd.Info = true; break;
+        }
+        foreach (var b in body)
+        {
+            if (b.StartsWith("expect ", StringComparison.Ordinal))
+            {
+                ParseExpect(cmd, b[7..].Trim());
+                continue;
+            }
+            if (b.Contains("{{", StringComparison.Ordinal)) cmd.ExpectedHasHistogram = true;
+            if (TryNumber(b, out var sv) && !b.Contains(' ', StringComparison.Ordinal)) { cmd.ExpectScalar = sv; continue; }
+            var (labels, rest) = SplitSeries(b);
+            var vals = ExpandValues(rest, out _);
+            cmd.Expected.Add((labels, vals.ToArray()));
+        }
+        return cmd;
+    }
+
+    private static void ParseExpect(EvalCmd cmd, string s)
+    {
+        var word = s.Split(' ', 2)[0];
+        var rest = s.Length > word.Length ? s[word.Length..].Trim() : "";
+        (string? Msg, string? Regex) MsgOf(string r)
+        {
+            if (r.StartsWith("msg:", StringComparison.Ordinal)) return (r[4..].Trim(), null);
+            if (r.StartsWith("regex:", StringComparison.Ordinal)) return (null, r[6..].Trim());
+            return (null, null);
+        }
+        switch (word)
+        {
+            case "fail": cmd.Fail = true; (cmd.FailMsg, cmd.FailRegex) = MsgOf(rest); break;
+            case "warn": cmd.Warn = true; (cmd.WarnMsg, cmd.WarnRegex) = MsgOf(rest); break;
+            case "info": cmd.Info = true; (cmd.InfoMsg, cmd.InfoRegex) = MsgOf(rest); break;
+            case "no_warn": cmd.NoWarn = true; break;
+            case "no_info": cmd.NoInfo = true; break;
+            case "ordered": cmd.Ordered = true; break;
+            case "string":
+                {
+                    var q = rest.Trim();
+                    cmd.ExpectString = q.Length >= 2 ? ((StringLiteral)Parser.Parse(q)).Value : q;
+                    break;
+                }
+            case "range":
+                {
+                    var mm = Regex.Match(rest, @"^vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$");
+                    if (!mm.Success) throw new FormatException("bad expect range: " + rest);
+                    cmd.ExpectRange = (ParseTime(mm.Groups[1].Value), ParseTime(mm.Groups[2].Value), ParseTime(mm.Groups[3].Value));
+                    break;
+                }
+            default: throw new FormatException("unknown expect: " + s);
+        }
+    }
+
+    /// <summary>Runs one eval (and, for instant evals, its @-pinned twin). Returns null on success or the reason it failed.</summary>
+    private static string? Execute(Engine engine, MemorySeriesStore store, EvalCmd cmd)
+    {
+        Expr expr;
+        try { expr = Parser.Parse(cmd.Expr); }
+        catch (ParseException ex)
+        {
+            return cmd.Fail ? CheckFailMessage(cmd, ex.Message) : "unexpected parse error: " + ex.Message;
+        }
+        QueryResult result;
+        try
+        {
+            result = cmd.Range ? engine.Range(store, expr, cmd.Start, cmd.End, cmd.Step) : engine.Instant(store, expr, cmd.Start);
+        }
+        catch (QueryException ex)
+        {
+            return cmd.Fail ? CheckFailMessage(cmd, ex.Message) : "unexpected error: " + ex.Message;
+        }
+        if (cmd.Fail) return "expected failure but query succeeded";
+        var reason = CheckAnnotations(cmd, result) ?? Compare(cmd, result.Value);
+        if (reason is not null || cmd.Range) return reason;
+
+        // Re-run with "@ <eval time>" on every selector and subquery (not inside pinned subqueries).
+        var pinned = Parser.Parse(cmd.Expr);
+        PinAt(pinned, cmd.Start);
+        try { result = engine.Instant(store, pinned, cmd.Start); }
+        catch (QueryException ex) { return "with @ added: unexpected error: " + ex.Message; }
+        var r2 = Compare(cmd, result.Value);
+        return r2 is null ? null : "with @ added (" + pinned + "): " + r2;
+    }
+
+    private static void PinAt(Expr e, long t)
+    {
+        ExprWalker.Walk(e, n =>
+        {
+            switch (n)
+            {
+                case VectorSelector vs:
+                    if (!vs.At.IsSet) vs.At = new AtModifier(AtKind.Timestamp, t);
+                    return true;
+                case SubqueryExpr sq:
+                    if (!sq.At.IsSet) sq.At = new AtModifier(AtKind.Timestamp, t);
+                    return false;
+                default:
+                    return true;
+            }
+        });
+    }
+
+    private static string? CheckFailMessage(EvalCmd cmd, string msg)
+    {
+        if (cmd.FailMsg is not null && msg != cmd.FailMsg) return $"error message mismatch: got \"{msg}\", want \"{cmd.FailMsg}\"";
+        if (cmd.FailRegex is not null && !Regex.IsMatch(msg, cmd.FailRegex)) return $"error message \"{msg}\" does not match /{cmd.FailRegex}/";
+        return null;
+    }
+
+    private static string? CheckAnnotations(EvalCmd cmd, QueryResult r)
+    {
+        string? One(bool expect, bool expectNone, string? msg, string? regex, IReadOnlyList<string> got, string kind)
+        {
+            if (expect)
+            {
+                if (got.Count == 0) return $"expected {kind} annotation, got none";
+                if (msg is not null && !got.Contains(msg)) return $"expected {kind} \"{msg}\", got [{string.Join("; ", got)}]";
+                if (regex is not null && !got.Any(g => Regex.IsMatch(g, regex))) return $"expected {kind} matching /{regex}/, got [{string.Join("; ", got)}]";
+            }
+            if (expectNone && got.Count > 0) return $"expected no {kind}, got [{string.Join("; ", got)}]";
+            return null;
+        }
+        return One(cmd.Warn, cmd.NoWarn, cmd.WarnMsg, cmd.WarnRegex, r.Warnings, "warn")
+            ?? One(cmd.Info, cmd.NoInfo, cmd.InfoMsg, cmd.InfoRegex, r.Infos, "info");
+    }
+
+    private static bool AlmostEqual(double a, double b)
+    {
+        if (StaleNaN.Is(a) || StaleNaN.Is(b)) return StaleNaN.Is(a) && StaleNaN.Is(b);
+        if (double.IsNaN(a) && double.IsNaN(b)) return true;
+        if (a == b) return true;
+        const double minNormal = 2.2250738585072014e-308;
+        var diff = Math.Abs(a - b);
+        var absSum = Math.Abs(a) + Math.Abs(b);
+        if (a == 0 || b == 0 || absSum < minNormal) return diff < 1e-6 * minNormal;
+        return diff / Math.Min(absSum, double.MaxValue) < 1e-6;
+    }
+
+    private static string F(double v) => double.IsNaN(v) ? "NaN" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string? Compare(EvalCmd cmd, QueryValue value)
+    {
+        if (cmd.ExpectString is not null)
+            return value is StringResult s ? (s.V == cmd.ExpectString ? null : $"string {s.V} != {cmd.ExpectString}") : "expected string, got " + value.Kind;
+        if (cmd.ExpectScalar is { } wantScalar)
+        {
+            if (value is not ScalarResult sr) return "expected scalar, got " + value.Kind;
+            return AlmostEqual(sr.V, wantScalar) ? null : $"scalar {F(sr.V)} != {F(wantScalar)}";
+        }
+        switch (value)
+        {
+            case ScalarResult sr:
+                return cmd.Expected.Count == 0 ? $"expected vector, got scalar {F(sr.V)}" : $"expected vector, got scalar {F(sr.V)}";
+            case StringResult:
+                return "expected vector, got string";
+            case VectorResult vr:
+                {
+                    if (cmd.Range) return "range query returned vector";
+                    if (cmd.ExpectRange is not null) return "expected range vector, got instant vector";
+                    if (vr.Samples.Count != cmd.Expected.Count)
+                        return $"expected {cmd.Expected.Count} samples, got {vr.Samples.Count}: {Describe(vr)}";
+                    for (var k = 0; k < cmd.Expected.Count; k++)
+                    {
+                        var (labels, vals) = cmd.Expected[k];
+                        if (vals.Length != 1 || vals[0] is null) return "bad expectation for " + labels;
+                        var idx = -1;
+                        for (var j = 0; j < vr.Samples.Count; j++) if (vr.Samples[j].Labels == labels) { idx = j; break; }
+                        if (idx < 0) return $"expected series {labels} not found in {Describe(vr)}";
+                        if (cmd.Ordered && idx != k) return $"expected {labels} at position {k}, got {idx}: {Describe(vr)}";
+                        if (!AlmostEqual(vr.Samples[idx].V, vals[0]!.Value)) return $"{labels}: got {F(vr.Samples[idx].V)}, want {F(vals[0]!.Value)}";
+                    }
+                    return null;
+                }
+            case MatrixResult mr:
+                {
+                    long start, step;
+                    if (cmd.Range) { start = cmd.Start; step = cmd.Step; }
+                    else if (cmd.ExpectRange is { } er) { start = er.Start; step = er.Step; }
+                    else return "got range vector, expected instant vector";
+                    var nonEmpty = mr.Series.Where(s => s.Samples.Count > 0).ToList();
+                    if (nonEmpty.Count != cmd.Expected.Count) return $"expected {cmd.Expected.Count} series, got {nonEmpty.Count}: {string.Join(", ", nonEmpty.Select(s => s.Labels.ToString()))}";
+                    foreach (var (labels, vals) in cmd.Expected)
+                    {
+                        var s = nonEmpty.FirstOrDefault(x => x.Labels == labels);
+                        if (s is null) return $"expected series {labels} not found";
+                        var want = new List<Sample>();
+                        for (var k = 0; k < vals.Length; k++) if (vals[k] is { } v) want.Add(new Sample(start + k * step, v));
+                        if (want.Count != s.Samples.Count)
+                            return $"{labels}: expected {want.Count} points, got {s.Samples.Count}: [{string.Join(" ", s.Samples.Select(p => $"{F(p.V)}@{p.T / 1000.0}"))}]";
+                        for (var k = 0; k < want.Count; k++)
+                        {
+                            if (want[k].T != s.Samples[k].T || !AlmostEqual(want[k].V, s.Samples[k].V))
+                                return $"{labels}: point {k}: got {F(s.Samples[k].V)}@{s.Samples[k].T / 1000.0}, want {F(want[k].V)}@{want[k].T / 1000.0}";
+                        }
+                    }
+                    return null;
+                }
+        }
+        return "unexpected result type";
+    }
+
+    private static string Describe(VectorResult vr) =>
+        "[" + string.Join(", ", vr.Samples.Take(6).Select(s => s.Labels + " " + F(s.V))) + (vr.Samples.Count > 6 ? ", ..." : "") + "]";
+}

@@ -1,0 +1,230 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Metrics.Relabel;
+using Watchkeeper.Metrics.RemoteWrite;
+using Watchkeeper.Metrics.Scrape;
+
+namespace Watchkeeper.Metrics.Tests.RemoteWrite;
+
+public sealed class RemoteWriteTests
+{
+    [Fact]
+    public void Encoding_matches_the_protobuf_wire_format()
+    {
+        var proto = RemoteWriteCodec.EncodeProto([new TimeSeriesData(Labels.Of("a", "b"), [new Sample(2, 1.0)])]);
+        // WriteRequest{timeseries: [{labels: [{name: "a", value: "b"}], samples: [{value: 1.0, timestamp: 2}]}]}
+        Assert.Equal("0a150a060a0161120162120b09000000000000f03f1002", Convert.ToHexString(proto).ToLowerInvariant());
+    }
+
+    [Fact]
+    public void Round_trip_through_snappy_and_protobuf()
+    {
+        var series = new List<TimeSeriesData>
+        {
+            new(Labels.Of("__name__", "up", "job", "api", "instance", "h:1"), [new Sample(1000, 1), new Sample(2000, 0)]),
+            new(Labels.Of("__name__", "temp", "room", "k\u00fcche"), [new Sample(-5, double.NaN), new Sample(0, StaleNaN.Value)]),
+        };
+        var body = RemoteWriteCodec.Encode(series);
+        var r = RemoteWriteCodec.Decode(body);
+        Assert.True(r.IsValid, r.Error);
+        Assert.Equal(2, r.Series.Count);
+        Assert.Equal(series[0].Labels, r.Series[0].Labels);
+        Assert.Equal(series[0].Samples, r.Series[0].Samples);
+        Assert.Equal("k\u00fcche", r.Series[1].Labels.Get("room"));
+        Assert.Equal(-5, r.Series[1].Samples[0].T);
+        Assert.True(StaleNaN.Is(r.Series[1].Samples[1].V));
+    }
+
+    [Theory]
+    [InlineData(new[] { "job", "a", "__name__", "m" }, "not sorted")]
+    [InlineData(new[] { "__name__", "m", "job", "a", "job", "b" }, "duplicate label name")]
+    [InlineData(new[] { "__name__", "m", "1bad", "a" }, "invalid label name")]
+    [InlineData(new[] { "__name__", "bad-name" }, "invalid metric name")]
+    [InlineData(new[] { "job", "a" }, "no metric name")]
+    public void Decoder_reports_the_first_invalid_series(string[] pairs, string reason)
+    {
+        var bad = new Label[pairs.Length / 2];
+        for (var i = 0; i < bad.Length; i++) bad[i] = new Label(pairs[2 * i], pairs[2 * i + 1]);
+        var series = new List<TimeSeriesData>
+        {
+            new(Labels.Of("__name__", "ok"), [new Sample(1, 1)]),
+            new(Labels.FromSorted(bad), [new Sample(1, 1)]),
+            new(Labels.FromSorted([new Label("a", "z"), new Label("a", "y")]), [new Sample(1, 1)]),
+        };
+        var r = RemoteWriteCodec.Decode(RemoteWriteCodec.Encode(series));
+        Assert.False(r.IsValid);
+        Assert.Equal(1, r.InvalidSeriesIndex);
+        Assert.Contains(reason, r.Error);
+        Assert.StartsWith("series 1 ", r.Error);
+    }
+
+    [Fact]
+    public void Garbage_bodies_are_errors_not_exceptions()
+    {
+        var rng = new Random(7);
+        var good = RemoteWriteCodec.EncodeProto([new TimeSeriesData(Labels.Of("__name__", "m", "a", "b"), [new Sample(5, 1.5)])]);
+        for (var i = 0; i < 2000; i++)
+        {
+            var b = (byte[])good.Clone();
+            for (var m = 0; m < 1 + rng.Next(4); m++) b[rng.Next(b.Length)] = (byte)rng.Next(256);
+            _ = RemoteWriteCodec.DecodeProto(b);
+            _ = RemoteWriteCodec.Decode(b);
+            _ = RemoteWriteCodec.Decode(Snappier.Snappy.CompressToArray(b));
+        }
+        Assert.False(RemoteWriteCodec.Decode([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]).IsValid);
+    }
+
+    private static RemoteWriteConfig Config(int maxPerSend = 2, int shards = 1, int maxRetries = 0) => new()
+    {
+        Url = new Uri("http://remote.test/api/v1/write"),
+        Headers = new Dictionary<string, string> { ["X-Tenant"] = "t1" },
+        Queue = new QueueConfig
+        {
+            MaxShards = shards, MinShards = 1, MaxSamplesPerSend = maxPerSend, Capacity = 100,
+            BatchSendDeadline = TimeSpan.FromSeconds(5), MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1),
+            MaxRetries = maxRetries,
+        },
+    };
+
+    private static async Task WaitUntil(Func<bool> cond, FakeTimeProvider? time = null, TimeSpan? step = null)
+    {
+        for (var i = 0; i < 400 && !cond(); i++)
+        {
+            if (time is not null) time.Advance(step ?? TimeSpan.FromMilliseconds(100));
+            await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider.System);
+        }
+        Assert.True(cond());
+    }
+
+    private static List<TimeSeriesData> Decode(byte[] body)
+    {
+        var r = RemoteWriteCodec.Decode(body);
+        Assert.True(r.IsValid, r.Error);
+        return [.. r.Series];
+    }
+
+    [Fact]
+    public async Task Full_batches_go_at_once_and_partial_ones_at_the_deadline()
+    {
+        var time = new FakeTimeProvider();
+        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.NoContent));
+        await using var sender = new RemoteWriteSender(Config(), time, handler, Labels.Of("cluster", "c1"));
+        sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
+        sender.Enqueue(Labels.Of("__name__", "a"), 2, 2);
+        sender.Enqueue(Labels.Of("__name__", "b"), 3, 3);
+        await WaitUntil(() => handler.Bodies.Count == 1);
+        var first = Decode(handler.Bodies[0]);
+        Assert.Equal(Labels.Of("__name__", "a", "cluster", "c1"), Assert.Single(first).Labels);
+        Assert.Equal(2, first[0].Samples.Count);
+        var req = handler.Requests[0];
+        Assert.Equal("snappy", req.Content!.Headers.ContentEncoding.Single());
+        Assert.Equal("application/x-protobuf", req.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("0.1.0", req.Headers.GetValues("X-Prometheus-Remote-Write-Version").Single());
+        Assert.Equal("t1", req.Headers.GetValues("X-Tenant").Single());
+
+        Assert.Single(handler.Bodies);
+        await WaitUntil(() => handler.Bodies.Count == 2, time, TimeSpan.FromSeconds(1));
+        Assert.Equal("b", Decode(handler.Bodies[1])[0].Labels.Name);
+        Assert.Equal(3, sender.Stats.SamplesSent);
+    }
+
+    [Fact]
+    public async Task Server_errors_and_429_are_retried_with_backoff()
+    {
+        var time = new FakeTimeProvider();
+        var calls = 0;
+        var handler = new FakeHandler(_ => Interlocked.Increment(ref calls) switch
+        {
+            1 => new HttpResponseMessage(HttpStatusCode.InternalServerError),
+            2 => new HttpResponseMessage(HttpStatusCode.TooManyRequests),
+            _ => new HttpResponseMessage(HttpStatusCode.OK),
+        });
+        await using var sender = new RemoteWriteSender(Config(), time, handler);
+        sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
+        var flush = sender.FlushAsync();
+        await WaitUntil(() => flush.IsCompleted, time);
+        Assert.Equal(3, calls);
+        Assert.Equal(2, sender.Stats.Retries);
+        Assert.Equal(1, sender.Stats.SamplesSent);
+        Assert.Equal(0, sender.Stats.SamplesFailed);
+    }
+
+    [Fact]
+    public async Task Backoff_doubles_up_to_the_maximum()
+    {
+        var time = new FakeTimeProvider();
+        var stamps = new List<DateTimeOffset>();
+        var handler = new FakeHandler(_ =>
+        {
+            lock (stamps) stamps.Add(time.GetUtcNow());
+            return new HttpResponseMessage(HttpStatusCode.BadGateway);
+        });
+        await using var sender = new RemoteWriteSender(Config(maxRetries: 6), time, handler);
+        sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
+        var flush = sender.FlushAsync();
+        await WaitUntil(() => flush.IsCompleted, time, TimeSpan.FromMilliseconds(50));
+        var gaps = stamps.Zip(stamps.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToList();
+        Assert.Equal(5, gaps.Count);
+        // 100, 200, 400, 800, 1000 (capped), each observed at the 50 ms granularity of the test clock
+        Assert.Equal([100, 200, 400, 800, 1000], gaps.Select(g => Math.Round(g / 50) * 50));
+        Assert.Equal(1, sender.Stats.SamplesFailed);
+    }
+
+    [Fact]
+    public async Task Client_errors_other_than_429_are_not_retried()
+    {
+        var time = new FakeTimeProvider();
+        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent("out of order sample") });
+        await using var sender = new RemoteWriteSender(Config(), time, handler);
+        sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
+        await sender.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Single(handler.Requests);
+        Assert.Equal(1, sender.Stats.SamplesFailed);
+        Assert.Contains("400", sender.Stats.LastError);
+        Assert.Contains("out of order", sender.Stats.LastError);
+    }
+
+    [Fact]
+    public async Task Write_relabel_drops_series_and_shards_keep_series_order()
+    {
+        var time = new FakeTimeProvider();
+        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        var cfg = Config(maxPerSend: 1000, shards: 3) with
+        {
+            WriteRelabelConfigs = [new RelabelConfig { SourceLabels = ["__name__"], Regex = "debug_.*", Action = RelabelAction.Drop }.Compile()],
+        };
+        await using var sender = new RemoteWriteSender(cfg, time, handler);
+        Assert.False(sender.Enqueue(Labels.Of("__name__", "debug_x"), 1, 1));
+        for (var i = 0; i < 30; i++) sender.Enqueue(Labels.Of("__name__", "m", "i", (i % 5).ToString(System.Globalization.CultureInfo.InvariantCulture)), i, i);
+        await sender.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var all = handler.Bodies.SelectMany(Decode).ToList();
+        Assert.DoesNotContain(all, s => s.Labels.Name == "debug_x");
+        Assert.Equal(30, all.Sum(s => s.Samples.Count));
+        foreach (var g in all.GroupBy(s => s.Labels))
+        {
+            var ts = g.SelectMany(s => s.Samples).Select(s => s.T).ToList();
+            Assert.Equal(ts.Order(), ts);
+        }
+        Assert.Equal(1, sender.Stats.SamplesDropped);
+    }
+
+    [Fact]
+    public async Task Scrape_path_feeds_remote_write_through_the_store_decorator()
+    {
+        var time = new FakeTimeProvider();
+        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        await using var sender = new RemoteWriteSender(Config(maxPerSend: 100), time, handler);
+        var inner = new MemoryStore();
+        var store = new RemoteWriteStore(inner, [sender]);
+        var cfg = new ScrapeConfig { JobName = "j", StaticConfigs = [new TargetGroup(["h:1"], new Dictionary<string, string>(), "s")] };
+        var target = TargetBuilder.Build(cfg, cfg.StaticConfigs).Active[0];
+        var loop = new ScrapeLoop(target, cfg, new HttpClient(new FakeHandler(_ => FakeHandler.Text("m 1\n"))), store, time);
+        await loop.ScrapeAsync();
+        await sender.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var names = handler.Bodies.SelectMany(Decode).Select(s => s.Labels.Name).ToHashSet();
+        Assert.Contains("m", names);
+        Assert.Contains("up", names);
+        Assert.NotNull(inner.Find("m"));
+    }
+}
