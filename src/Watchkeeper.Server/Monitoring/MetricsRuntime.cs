@@ -30,10 +30,14 @@ public sealed class MetricsRuntime : IDisposable
             MaxSamples = config.Current.Storage.Tsdb.QueryMaxSamples,
         });
         Time = time;
+        Forwarding = new ForwardingStore(Tsdb);
     }
 
+    /// <summary>Where scrapes and the receiver write: the TSDB plus remote_write forwarding.</summary>
+    public ForwardingStore Forwarding { get; }
+
     public Tsdb Tsdb { get; }
-    public ISeriesStore Store => Tsdb;
+    public ISeriesStore Store => Forwarding;
     public ISeriesQuerier Querier => Tsdb;
     public Engine Engine { get; }
     public ScrapeManager? Scrape { get; internal set; }
@@ -66,6 +70,7 @@ public sealed class MonitoringWorker(
 
         var manager = new ScrapeManager(runtime.Store, time);
         runtime.Scrape = manager;
+        await runtime.Forwarding.ApplyAsync(config.Current.Metrics, time);
         await ApplyAsync(manager, config.Current, stoppingToken);
         config.Reloaded += OnReload;
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
@@ -90,9 +95,14 @@ public sealed class MonitoringWorker(
         {
             config.Reloaded -= OnReload;
             await manager.StopAsync();
+            await runtime.Forwarding.StopAsync();
         }
 
-        void OnReload(WatchkeeperConfig c) => _ = ApplyAsync(manager, c, CancellationToken.None);
+        void OnReload(WatchkeeperConfig c) => _ = Task.Run(async () =>
+        {
+            await runtime.Forwarding.ApplyAsync(c.Metrics, time);
+            await ApplyAsync(manager, c, CancellationToken.None);
+        });
     }
 
     private async Task ApplyAsync(ScrapeManager manager, WatchkeeperConfig c, CancellationToken ct)

@@ -51,5 +51,6 @@ public static class MonitoringModule
             return Task.CompletedTask;
         });
         app.MapPrometheusApi();
+        app.MapRemoteWrite();
     }
 }
