@@ -34,8 +34,25 @@ public sealed class ExpositionParser
     private readonly List<Label> _labelBuf = new(16);
     private readonly Dictionary<string, FamilyInfo> _families = new(StringComparer.Ordinal);
     private char[] _chars = new char[256];
+    private const int MaxCachedSeries = 2_000_000;
+    private readonly Dictionary<byte[], SeriesEntry> _seriesCache = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], SeriesEntry>.AlternateLookup<ReadOnlySpan<byte>> _seriesLookup;
+    private readonly Dictionary<string, FamilyInfo> _resolved = new(StringComparer.Ordinal);
+    private int _generation;
+    private ExpositionFormat? _cacheFormat;
 
-    public ExpositionParser() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+    private sealed class SeriesEntry(string name, Labels labels)
+    {
+        public string Name { get; } = name;
+        public Labels Labels { get; } = labels;
+        public int Generation { get; set; }
+    }
+
+    public ExpositionParser()
+    {
+        _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+        _seriesLookup = _seriesCache.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
 
     private sealed class FamilyInfo(string name)
     {
@@ -61,6 +78,14 @@ public sealed class ExpositionParser
         result.Clear();
         result.Format = format;
         _families.Clear();
+        _resolved.Clear();
+        _generation++;
+        if (_cacheFormat != format)
+        {
+            // The formats differ in what a label set may look like: cached validation does not carry over.
+            _seriesCache.Clear();
+            _cacheFormat = format;
+        }
         try
         {
             if (format == ExpositionFormat.OpenMetrics) ParseOpenMetrics(body, result);
@@ -79,8 +104,20 @@ public sealed class ExpositionParser
         finally
         {
             _families.Clear();
+            _resolved.Clear();
             if (_strings.Count > MaxCachedStrings) _strings.Clear();
+            EvictSeries(result.Samples.Count);
         }
+    }
+
+    /// <summary>Drops cached series not seen in the last two parses once the cache outgrows the body.</summary>
+    private void EvictSeries(int samples)
+    {
+        if (_seriesCache.Count <= (2 * samples) + 1024) return;
+        var stale = new List<byte[]>();
+        foreach (var (k, v) in _seriesCache)
+            if (v.Generation < _generation - 1) stale.Add(k);
+        foreach (var k in stale) _seriesCache.Remove(k);
     }
 
     // ---------------------------------------------------------------- text 0.0.4
@@ -140,6 +177,7 @@ public sealed class ExpositionParser
             if (family.HadSamples) throw new ExpositionParseException(r.LineNo, nameCol + 1, $"TYPE line for \"{name}\" after its samples");
             family.Type = type;
             family.HasType = true;
+            _resolved.Clear();
         }
         else
         {
@@ -224,6 +262,7 @@ public sealed class ExpositionParser
                 if (family.HasType) throw new ExpositionParseException(r.LineNo, nameCol + 1, $"second TYPE line for \"{name}\"");
                 family.Type = dummy;
                 family.HasType = true;
+                _resolved.Clear();
                 break;
             }
             default:
@@ -244,23 +283,40 @@ public sealed class ExpositionParser
     private void ParseSampleLine(ref LineReader r, ParseResult result, bool openMetrics)
     {
         var nameCol = r.Pos;
-        var name = ReadMetricName(ref r);
-        _labelBuf.Clear();
-        _labelBuf.Add(new Label(Labels.MetricName, name));
+        string name;
+        Labels labels;
+        var seriesEnd = FindSeriesEnd(r.Line, r.Pos, openMetrics);
+        if (seriesEnd > nameCol && _seriesLookup.TryGetValue(r.Line[nameCol..seriesEnd], out var cached))
+        {
+            // Same bytes as a series seen before: same labels, no need to parse them again.
+            cached.Generation = _generation;
+            name = cached.Name;
+            labels = cached.Labels;
+            r.Pos = seriesEnd;
+        }
+        else
+        {
+            name = ReadMetricName(ref r);
+            _labelBuf.Clear();
+            _labelBuf.Add(new Label(Labels.MetricName, name));
+            var afterName = r.Pos;
+            if (!openMetrics) r.SkipBlanks();
+            if (!r.AtEnd && r.Peek == '{')
+            {
+                r.Pos++;
+                ReadLabels(ref r, openMetrics, _labelBuf);
+            }
+            else
+            {
+                r.Pos = afterName;
+            }
+            labels = BuildLabels(ref r, nameCol);
+            if (seriesEnd == r.Pos && _seriesCache.Count < MaxCachedSeries)
+                _seriesCache[r.Line[nameCol..r.Pos].ToArray()] = new SeriesEntry(name, labels) { Generation = _generation };
+        }
         var p0 = r.Pos;
         if (!openMetrics) r.SkipBlanks();
-        if (!r.AtEnd && r.Peek == '{')
-        {
-            r.Pos++;
-            ReadLabels(ref r, openMetrics, _labelBuf);
-            p0 = r.Pos;
-            if (!openMetrics) r.SkipBlanks();
-        }
-        else if (openMetrics)
-        {
-            r.Pos = p0;
-        }
-        if (openMetrics && !r.AtEnd && r.Peek == ' ') r.Pos++;
+        else if (!r.AtEnd && r.Peek == ' ') r.Pos++;
         if (r.AtEnd) throw r.Error("expected value after metric");
         if (r.Pos == p0) throw r.Error("expected space before value");
         var valCol = r.Pos;
@@ -308,20 +364,58 @@ public sealed class ExpositionParser
         }
         else if (openMetrics && r.Line.Length > 0 && r.Line[^1] == ' ') throw r.Error("trailing space");
 
-        var family = ResolveFamily(name);
-        if (family is not null)
+        var family = ResolveFamilyCached(name);
+        family.HadSamples = true;
+        // _created carries a counter/histogram/summary creation time, not a series of its own.
+        if (openMetrics && family.Type is MetricType.Counter or MetricType.Histogram or MetricType.Summary or MetricType.GaugeHistogram
+            && family.Name.Length == name.Length - 8 && name.EndsWith("_created", StringComparison.Ordinal))
+            return;
+        result.Samples.Add(new ParsedSample(labels, value, ts));
+    }
+
+    /// <summary>
+    /// Where the series part (name and label set) of a sample line ends, found by a quick scan that respects quoted
+    /// values; -1 when it cannot tell (the full parse then reports the error).
+    /// </summary>
+    private static int FindSeriesEnd(ReadOnlySpan<byte> line, int start, bool openMetrics)
+    {
+        var i = start;
+        while (i < line.Length && IsMetricNameChar(line[i], i == start)) i++;
+        if (i == start) return -1;
+        var afterName = i;
+        if (!openMetrics)
+            while (i < line.Length && line[i] is (byte)' ' or (byte)'\t') i++;
+        if (i >= line.Length || line[i] != '{') return afterName;
+        i++;
+        var inQuotes = false;
+        while (i < line.Length)
         {
-            family.HadSamples = true;
-            // _created carries a counter/histogram/summary creation time, not a series of its own.
-            if (openMetrics && name.EndsWith("_created", StringComparison.Ordinal) && family.Type is MetricType.Counter
-                    or MetricType.Histogram or MetricType.Summary or MetricType.GaugeHistogram && family.Name.Length == name.Length - 8)
-                return;
+            var b = line[i];
+            if (inQuotes)
+            {
+                if (b == '\\') i++;
+                else if (b == '"') inQuotes = false;
+            }
+            else if (b == '"')
+            {
+                inQuotes = true;
+            }
+            else if (b == '}')
+            {
+                return i + 1;
+            }
+            i++;
         }
-        else
-        {
-            GetFamily(name).HadSamples = true;
-        }
-        result.Samples.Add(new ParsedSample(BuildLabels(ref r, nameCol), value, ts));
+        return -1;
+    }
+
+    /// <summary>The family of a sample name, resolved once per parse (a TYPE line resets the memo).</summary>
+    private FamilyInfo ResolveFamilyCached(string name)
+    {
+        if (_resolved.TryGetValue(name, out var f)) return f;
+        f = ResolveFamily(name) ?? GetFamily(name);
+        _resolved[name] = f;
+        return f;
     }
 
     private void ReadExemplar(ref LineReader r)
@@ -553,6 +647,7 @@ public sealed class ExpositionParser
     {
         v = 0;
         if (s.Length == 0 || s.Length > 64) return false;
+        if (TryParseSimpleDecimal(s, out v)) return true;
         var body = s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
         if (body.Length == 0) return false;
         if (Ascii.EqualsIgnoreCase(body, "inf"u8) || Ascii.EqualsIgnoreCase(body, "infinity"u8))
@@ -570,6 +665,48 @@ public sealed class ExpositionParser
                 return false;
         return double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
             CultureInfo.InvariantCulture, out v);
+    }
+
+    private static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// Fast path for plain decimals with at most 15 digits: the mantissa and the power of ten are exact doubles, so
+    /// one division gives the correctly rounded result, as the general parser would.
+    /// </summary>
+    private static bool TryParseSimpleDecimal(ReadOnlySpan<byte> s, out double v)
+    {
+        v = 0;
+        var i = 0;
+        var neg = false;
+        if (s[0] == '-') { neg = true; i++; }
+        else if (s[0] == '+') { i++; }
+        ulong m = 0;
+        var digits = 0;
+        var frac = -1;
+        for (; i < s.Length; i++)
+        {
+            var b = s[i];
+            if (b is >= (byte)'0' and <= (byte)'9')
+            {
+                if (digits == 15) return false;
+                m = (m * 10) + (ulong)(b - '0');
+                digits++;
+                if (frac >= 0) frac++;
+            }
+            else if (b == '.' && frac < 0)
+            {
+                frac = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        if (digits == 0) return false;
+        v = m;
+        if (frac > 0) v /= Pow10[frac];
+        if (neg) v = -v;
+        return true;
     }
 
     private static bool IsBlank(byte b, bool openMetrics) => openMetrics ? b == ' ' : b is (byte)' ' or (byte)'\t';

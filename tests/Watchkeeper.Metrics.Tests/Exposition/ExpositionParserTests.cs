@@ -167,6 +167,26 @@ public sealed class ExpositionParserTests
     }
 
     [Fact]
+    public void Repeated_series_reuse_labels_from_the_series_cache()
+    {
+        var p = new ExpositionParser();
+        var a = p.Parse(Encoding.UTF8.GetBytes("m{a=\"1\"} 1\n"), ExpositionFormat.PrometheusText).Samples[0];
+        var b = p.Parse(Encoding.UTF8.GetBytes("m{a=\"1\"} 2 5\n"), ExpositionFormat.PrometheusText).Samples[0];
+        Assert.Same(a.Labels, b.Labels);
+        Assert.Equal(2, b.Value);
+        Assert.Equal(5, b.TimestampMs);
+    }
+
+    [Fact]
+    public void Series_cached_from_text_are_revalidated_for_openmetrics()
+    {
+        var p = new ExpositionParser();
+        var body = Encoding.UTF8.GetBytes("m{a=\"1\",} 1\n# EOF\n");
+        Assert.Single(p.Parse(body.AsSpan(0, body.Length - 6), ExpositionFormat.PrometheusText).Samples);
+        Assert.Throws<ExpositionParseException>(() => p.Parse(body, ExpositionFormat.OpenMetrics));
+    }
+
+    [Fact]
     public void Fuzzed_bodies_only_ever_fail_with_parse_errors()
     {
         var seeds = new[]
@@ -209,4 +229,46 @@ public sealed class ExpositionParserTests
             }
         }
     }
+}
+
+public sealed class FloatParsingTests
+{
+    [Fact]
+    public void Fast_path_agrees_with_the_general_parser()
+    {
+        var rng = new Random(42);
+        for (var i = 0; i < 20000; i++)
+        {
+            var digits = rng.Next(1, 16);
+            var sb = new System.Text.StringBuilder();
+            if (rng.Next(3) == 0) sb.Append('-');
+            for (var d = 0; d < digits; d++) sb.Append((char)('0' + rng.Next(10)));
+            if (rng.Next(2) == 0) sb.Insert(rng.Next(sb[0] == '-' ? 1 : 0, sb.Length + 1), '.');
+            var str = sb.ToString();
+            if (str is "." or "-." ) continue;
+            Assert.True(ExpositionParser.TryParseFloat(System.Text.Encoding.ASCII.GetBytes(str), out var got), str);
+            var expected = double.Parse(str, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(got));
+        }
+    }
+
+    [Theory]
+    [InlineData("1e3", 1000)]
+    [InlineData("1.5E-3", 0.0015)]
+    [InlineData("12345678901234567890", 12345678901234567890d)]
+    [InlineData("-0", -0.0)]
+    public void General_forms_parse(string s, double expected)
+    {
+        Assert.True(ExpositionParser.TryParseFloat(System.Text.Encoding.ASCII.GetBytes(s), out var v));
+        Assert.Equal(expected, v);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-")]
+    [InlineData(".")]
+    [InlineData("1..2")]
+    [InlineData("0x10")]
+    [InlineData("1,5")]
+    public void Garbage_does_not_parse(string s) => Assert.False(ExpositionParser.TryParseFloat(System.Text.Encoding.ASCII.GetBytes(s), out _));
 }

@@ -228,3 +228,37 @@ public sealed class RemoteWriteTests
         Assert.NotNull(inner.Find("m"));
     }
 }
+
+public sealed class RemoteWriteReceiverTests
+{
+    [Fact]
+    public void Valid_request_is_stored_and_answered_204()
+    {
+        var store = new MemoryStore();
+        var body = RemoteWriteCodec.Encode([new TimeSeriesData(Labels.Of("__name__", "m", "a", "b"), [new Sample(1, 1), new Sample(2, 2)])]);
+        var r = RemoteWriteReceiver.Ingest(body, "application/x-protobuf", "snappy", store);
+        Assert.Equal(204, r.StatusCode);
+        Assert.Equal(2, r.SamplesAppended);
+        Assert.Equal(2, store.Samples(Labels.Of("__name__", "m", "a", "b")).Count);
+    }
+
+    [Fact]
+    public void Invalid_series_rejects_the_whole_request()
+    {
+        var store = new MemoryStore();
+        var body = RemoteWriteCodec.Encode([
+            new TimeSeriesData(Labels.Of("__name__", "ok"), [new Sample(1, 1)]),
+            new TimeSeriesData(Labels.FromSorted([new Label("z", "1"), new Label("__name__", "m")]), [new Sample(1, 1)])]);
+        var r = RemoteWriteReceiver.Ingest(body, "application/x-protobuf", "snappy", store);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("series 1", r.Error);
+        Assert.Empty(store.AllSeries());
+    }
+
+    [Theory]
+    [InlineData("application/json", "snappy")]
+    [InlineData("application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy")]
+    [InlineData("application/x-protobuf", "gzip")]
+    public void Unsupported_formats_are_415(string type, string encoding) =>
+        Assert.Equal(415, RemoteWriteReceiver.Ingest([], type, encoding, new MemoryStore()).StatusCode);
+}
