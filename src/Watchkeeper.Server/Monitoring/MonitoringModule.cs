@@ -21,6 +21,7 @@ public static class MonitoringModule
     public static void AddMonitoring(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<MetricsRuntime>();
+        builder.AddBuiltInTargets();
         builder.Services.AddHostedService<MonitoringWorker>();
     }
 
@@ -52,5 +53,6 @@ public static class MonitoringModule
         });
         app.MapPrometheusApi();
         app.MapRemoteWrite();
+        app.MapBuiltInTargets();
     }
 }

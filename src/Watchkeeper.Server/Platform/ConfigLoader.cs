@@ -169,8 +169,8 @@ public static partial class ConfigLoader
         for (var i = 0; i < c.Demo.Services.Count; i++)
         {
             var s = c.Demo.Services[i];
-            if (s.Length == 0 || !s.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
-                Fail($"demo.services[{i}]", $"'{s}' is not a valid service name (letters, digits, '-', '_')");
+            if (s is not ("api-service" or "web-interface"))
+                Fail($"demo.services[{i}]", $"'{s}' is not a demo service; the demo simulates api-service and web-interface");
         }
     }
 
