@@ -129,6 +129,12 @@ internal sealed class Block : IDisposable
 
     public ulong[] Select(IReadOnlyList<LabelMatcher> matchers) => _index.Select(matchers);
 
+    public bool Within(long minT, long maxT) => Meta.MinT >= minT && Meta.MaxT - 1 <= maxT;
+
+    public IEnumerable<string> LabelNames => _index.Names;
+
+    public IEnumerable<string> LabelValues(string name) => _index.ValuesOf(name);
+
     public BlockSeries Series(ulong id) => _series[(int)id];
 
     /// <summary>Series in label order, for compaction.</summary>

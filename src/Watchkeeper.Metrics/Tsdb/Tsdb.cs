@@ -42,6 +42,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     private long _minValidT = long.MinValue;
     private long _headMaxT = long.MinValue;
     private volatile bool _disposed;
+    private long _replayUnknownRefs;
 
     private Tsdb(TsdbOptions options)
     {
@@ -167,6 +168,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
         var replayRefs = new Dictionary<ulong, MemSeries>();
         _wal = Wal.Open(_walDir, _options, _warn, Stats, (type, payload) => ReplayRecord(type, payload, replayRefs));
+        if (_replayUnknownRefs > 0) _warn($"WAL replay skipped {_replayUnknownRefs} samples of series without a series record");
         Volatile.Write(ref Stats._headMinT, _minValidT);
     }
 
@@ -192,7 +194,11 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         }
         WalCodec.ReadSamples(payload, (seriesRef, t, v) =>
         {
-            if (!refs.TryGetValue(seriesRef, out var s)) return;
+            if (!refs.TryGetValue(seriesRef, out var s))
+            {
+                _replayUnknownRefs++;
+                return;
+            }
             if (s.Append(t, v, _minValidT, _blockMs, _samplesPerChunk, out var created) != AppendResult.Ok) return;
             Stats._samplesAppended++;
             Stats._walReplayedSamples++;
@@ -442,18 +448,19 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         ForEachSeries(minT, maxT, matchers, labels =>
         {
             foreach (var l in labels.AsSpan()) set.Add(l.Name);
-        });
+        }, b => set.UnionWith(b.LabelNames));
         return Sorted(set);
     }
 
     public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var set = new HashSet<string>(StringComparer.Ordinal);
         ForEachSeries(minT, maxT, matchers, labels =>
         {
             var v = labels.Get(name);
             if (v is not null) set.Add(v);
-        });
+        }, b => set.UnionWith(b.LabelValues(name)));
         return Sorted(set);
     }
 
@@ -464,7 +471,8 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         return list;
     }
 
-    private void ForEachSeries(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, Action<Labels> action)
+    /// <param name="wholeBlock">Shortcut from a block's index when no matcher filters and the block lies inside the range.</param>
+    private void ForEachSeries(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, Action<Labels> action, Action<Block> wholeBlock)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         _state.EnterReadLock();
@@ -474,6 +482,11 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             foreach (var b in _blocks)
             {
                 if (!b.Overlaps(minT, maxT)) continue;
+                if (matchers.Count == 0 && b.Within(minT, maxT))
+                {
+                    wholeBlock(b);
+                    continue;
+                }
                 foreach (var id in b.Select(matchers))
                 {
                     var s = b.Series(id);

@@ -330,7 +330,7 @@ internal static class WalCodec
         {
             var seriesRef = r.ReadUVarint();
             var n = r.ReadUVarint();
-            if (n > 1024) throw new InvalidDataException("too many labels");
+            if (n > 1 << 20) throw new InvalidDataException("too many labels");
             var labels = new Model.Label[n];
             for (var i = 0; i < labels.Length; i++) labels[i] = new Model.Label(r.ReadString(interner), r.ReadString(interner));
             onSeries(seriesRef, Model.Labels.FromSorted(labels));

@@ -86,6 +86,9 @@ public sealed class TsdbTests : TsdbTestBase
                 var got = db.Select(T0, T0, ms).Select(s => s.Labels).ToList();
                 Assert.True(expected.SequenceEqual(got), $"matchers {string.Join(",", ms.Select(m => m.ToString()))}: expected {expected.Count}, got {got.Count}");
             }
+            Assert.Equal(all.SelectMany(l => l.Select(x => x.Name)).Distinct().Order(StringComparer.Ordinal), db.LabelNames(long.MinValue, long.MaxValue, All));
+            Assert.Equal(all.Select(l => l.GetOrEmpty("code")).Where(v => v.Length > 0).Distinct().Order(StringComparer.Ordinal), db.LabelValues("code", long.MinValue, long.MaxValue, All));
+            Assert.Equal(["api"], db.LabelValues("job", long.MinValue, long.MaxValue, [new LabelMatcher(MatchOp.Equal, "job", "api")]));
         }
         Check();
         // Keep the series alive past the cut so they exist both in a block and in the head.
