@@ -26,7 +26,7 @@ public sealed record BlockStats
     public long NumBytes { get; init; }
 }
 
-internal readonly record struct BlockChunk(long MinT, long MaxT, long Offset, int Length);
+internal readonly record struct BlockChunk(long MinT, long MaxT, long Offset, int Length, uint Crc);
 
 internal sealed class BlockSeries(Labels labels, BlockChunk[] chunks)
 {
@@ -39,7 +39,8 @@ internal sealed class BlockSeries(Labels labels, BlockChunk[] chunks)
 
 /// <summary>
 /// An immutable on-disk block: <c>chunks</c> (a 8-byte magic header, then encoded chunks back to back),
-/// <c>index</c> (series sorted by labels, each with its chunk references; CRC-32C at the end) and <c>meta.json</c>.
+/// <c>index</c> (series sorted by labels, each with its chunk references and their CRC-32C; CRC-32C of the
+/// whole index at the end) and <c>meta.json</c>.
 /// The index is held in memory; chunk bytes are read from disk per query.
 /// </summary>
 internal sealed class Block : IDisposable
@@ -48,7 +49,7 @@ internal sealed class Block : IDisposable
     public const string IndexFile = "index";
     public const string MetaFile = "meta.json";
     internal static ReadOnlySpan<byte> ChunksMagic => "WKCHNK01"u8;
-    internal static ReadOnlySpan<byte> IndexMagic => "WKIDX001"u8;
+    internal static ReadOnlySpan<byte> IndexMagic => "WKIDX002"u8;
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -117,7 +118,8 @@ internal sealed class Block : IDisposable
                 var maxT = minT + (long)r.ReadUVarint();
                 var off = (long)r.ReadUVarint();
                 var len = (int)r.ReadUVarint();
-                chunks[j] = new BlockChunk(minT, maxT, off, len);
+                var crc = r.ReadUInt32LE();
+                chunks[j] = new BlockChunk(minT, maxT, off, len, crc);
                 prevMax = maxT;
             }
             series[i] = new BlockSeries(Labels.FromSorted(labels), chunks);
@@ -144,6 +146,7 @@ internal sealed class Block : IDisposable
     {
         var data = new byte[c.Length];
         ReadExactly(c.Offset, data);
+        Verify(c, data);
         return data;
     }
 
@@ -158,6 +161,12 @@ internal sealed class Block : IDisposable
         }
     }
 
+    private void Verify(BlockChunk c, ReadOnlySpan<byte> data)
+    {
+        if (Crc32C.Compute(data) != c.Crc)
+            throw new InvalidDataException($"block {Meta.Id}: checksum mismatch in chunk at offset {c.Offset}");
+    }
+
     public void ReadRange(BlockSeries s, long minT, long maxT, List<Sample> into)
     {
         foreach (var c in s.Chunks)
@@ -169,6 +178,7 @@ internal sealed class Block : IDisposable
             {
                 var span = rented.AsSpan(0, c.Length);
                 ReadExactly(c.Offset, span);
+                Verify(c, span);
                 ChunkDecoding.DecodeRange(span, minT, maxT, into);
             }
             finally
@@ -231,6 +241,7 @@ internal sealed class BlockWriter : IDisposable
             _seriesBuf.WriteUVarint((ulong)(c.MaxT - c.MinT));
             _seriesBuf.WriteUVarint((ulong)_offset);
             _seriesBuf.WriteUVarint((ulong)c.Data.Length);
+            _seriesBuf.WriteUInt32LE(Crc32C.Compute(c.Data));
             _offset += c.Data.Length;
             prevMax = c.MaxT;
             _numChunks++;

@@ -361,6 +361,24 @@ public sealed class TsdbTests : TsdbTestBase
         }
     }
 
+    [Fact]
+    public void A_corrupt_chunk_in_a_block_fails_the_query_instead_of_returning_wrong_data()
+    {
+        using (var db = Open())
+        {
+            Fill(db, 1, T0, T0 + 4 * Hour, Minute);
+            db.RunMaintenance();
+        }
+        var chunks = Path.Combine(Directory.GetDirectories(Path.Combine(Dir, "blocks")).Single(), "chunks");
+        var bytes = File.ReadAllBytes(chunks);
+        bytes[^2] ^= 0x10;
+        File.WriteAllBytes(chunks, bytes);
+        using var reopened = Open();
+        var e = Assert.Throws<InvalidDataException>(() => reopened.Select(T0, T0 + Hour, All));
+        Assert.Contains("checksum", e.Message, StringComparison.Ordinal);
+        Assert.Equal(60, CountSamples(reopened, T0 + 3 * Hour, T0 + 4 * Hour)); // head data still readable
+    }
+
     private static void CopyDir(string from, string to)
     {
         Directory.CreateDirectory(to);
