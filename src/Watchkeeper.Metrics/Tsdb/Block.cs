@@ -59,6 +59,8 @@ internal sealed class Block : IDisposable
     };
 
     private readonly SafeFileHandle _chunks;
+    private int _refs = 1; // the database's own reference plus one per running query
+    private int _disposed;
     private readonly BlockSeries[] _series;
     private readonly PostingsIndex _index;
 
@@ -188,7 +190,28 @@ internal sealed class Block : IDisposable
         }
     }
 
-    public void Dispose() => _chunks.Dispose();
+    /// <summary>Pins the block for a query; false once it has been closed.</summary>
+    public bool TryAcquire()
+    {
+        while (true)
+        {
+            var r = Volatile.Read(ref _refs);
+            if (r == 0) return false;
+            if (Interlocked.CompareExchange(ref _refs, r + 1, r) == r) return true;
+        }
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0) _chunks.Dispose();
+    }
+
+    /// <summary>Drops the database's reference; the file closes when the last query releases it.
+    /// The directory may be deleted before that: an open file stays readable.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Release();
+    }
 }
 
 /// <summary>Writes a block into <c>blocksDir/id.tmp</c> and renames it into place when complete.</summary>

@@ -41,6 +41,8 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     private ulong _lastRef;
     private long _minValidT = long.MinValue;
     private long _headMaxT = long.MinValue;
+    // Lowest timestamp of any chunk in the head; lowered by commits (under the WAL lock), recomputed at each cut.
+    private long _headMinT = long.MaxValue;
     private volatile bool _disposed;
     private long _replayUnknownRefs;
 
@@ -204,6 +206,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             Stats._walReplayedSamples++;
             Stats._headChunks += created;
             if (t > _headMaxT) _headMaxT = t;
+            if (t < _headMinT) _headMinT = t;
             if (t > Stats._headMaxT) Stats._headMaxT = t;
         });
     }
@@ -359,6 +362,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 // Visible only now that the batch is in the WAL.
                 long ok = 0, ooo = 0, dup = 0, old = 0, chunks = 0;
                 var maxT = long.MinValue;
+                var minT = long.MaxValue;
                 var minValid = _minValidT;
                 foreach (ref readonly var p in span)
                 {
@@ -371,6 +375,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                         case AppendResult.Ok:
                             ok++;
                             if (p.T > maxT) maxT = p.T;
+                            if (p.T < minT) minT = p.T;
                             break;
                         case AppendResult.OutOfOrder: ooo++; break;
                         case AppendResult.Duplicate: dup++; break;
@@ -382,6 +387,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 if (dup > 0) Interlocked.Add(ref Stats._duplicates, dup);
                 if (old > 0) Interlocked.Add(ref Stats._tooOld, old);
                 if (chunks > 0) Interlocked.Add(ref Stats._headChunks, chunks);
+                if (minT < _headMinT) Volatile.Write(ref _headMinT, minT);
                 if (maxT > _headMaxT)
                 {
                     Volatile.Write(ref _headMaxT, maxT);
@@ -400,33 +406,60 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
         ArgumentNullException.ThrowIfNull(matchers);
-        var acc = new Dictionary<Labels, List<Sample>>();
+        var head = new Dictionary<Labels, List<Sample>>();
+        var blocks = new List<Block>();
         _state.EnterReadLock();
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            // Pin the blocks now; their files are read after the lock is released, so a slow query never holds up
+            // a block swap (and the commits queued behind it). The head is read now, consistent with this block list.
             foreach (var b in _blocks)
             {
-                if (!b.Overlaps(minT, maxT)) continue;
-                foreach (var id in b.Select(matchers))
-                {
-                    var s = b.Series(id);
-                    if (!s.Overlaps(minT, maxT)) continue;
-                    b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
-                }
+                if (b.Overlaps(minT, maxT) && b.TryAcquire()) blocks.Add(b);
             }
             foreach (var s in HeadSelect(matchers))
             {
                 lock (s.Sync)
                 {
-                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(acc, s.Labels));
+                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(head, s.Labels));
                 }
             }
+        }
+        catch
+        {
+            foreach (var b in blocks) b.Release();
+            throw;
         }
         finally
         {
             _state.ExitReadLock();
         }
+
+        var acc = new Dictionary<Labels, List<Sample>>();
+        try
+        {
+            foreach (var b in blocks)
+            {
+                foreach (var id in b.Select(matchers))
+                {
+                    var s = b.Series(id);
+                    if (s.Overlaps(minT, maxT)) b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var b in blocks) b.Release();
+        }
+        // Head samples are newer than any block's.
+        foreach (var (labels, samples) in head)
+        {
+            if (samples.Count == 0) continue;
+            if (acc.TryGetValue(labels, out var older)) older.AddRange(samples);
+            else acc[labels] = samples;
+        }
+
         var result = new List<SeriesSamples>(acc.Count);
         foreach (var (labels, samples) in acc)
         {
@@ -532,14 +565,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
     private bool TryCutHead()
     {
-        var headMin = long.MaxValue;
-        foreach (var s in HeadSeriesSnapshot())
-        {
-            lock (s.Sync)
-            {
-                if (!s.IsEmpty && s.MinT < headMin) headMin = s.MinT;
-            }
-        }
+        var headMin = Volatile.Read(ref _headMinT);
         var headMax = Volatile.Read(ref _headMaxT);
         if (headMin == long.MaxValue || headMax - headMin <= _blockMs + _blockMs / 2) return false;
         var start = TimeMath.AlignDown(headMin, _blockMs);
@@ -580,14 +606,18 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         {
             if (block is not null) _blocks = WithBlocks(_blocks, [block], []);
             long dropped = 0;
+            var newMin = long.MaxValue;
             foreach (var s in HeadSeriesSnapshot())
             {
                 lock (s.Sync)
                 {
                     dropped += s.DropBefore(end);
                     if (s.IsEmpty) removed.Add((s.Ref, s.Labels));
+                    else if (s.MinT < newMin) newMin = s.MinT;
                 }
             }
+            // Commits are excluded by the writer lock, so nothing can lower the minimum meanwhile.
+            Volatile.Write(ref _headMinT, newMin);
             lock (_indexLock)
             {
                 foreach (var (r, labels) in removed)
