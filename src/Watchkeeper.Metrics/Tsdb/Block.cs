@@ -313,8 +313,10 @@ internal sealed class BlockWriter : IDisposable
             JsonSerializer.Serialize(fs, meta, Block.JsonOptions);
             fs.Flush(true);
         }
+        DirectorySync.Fsync(_tmpDir);
         var final = Path.Combine(_blocksDir, Id);
         Directory.Move(_tmpDir, final);
+        DirectorySync.Fsync(_blocksDir);
         _done = true;
         return final;
     }

@@ -198,6 +198,7 @@ internal sealed class Wal : IDisposable
         // Unbuffered: every Write is one write(2), so a committed batch is in the OS page cache when Commit returns.
         _segment = new FileStream(SegmentPath(index), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _segmentLength = _segment.Length;
+        DirectorySync.Fsync(_dir);
     }
 
     /// <summary>Writes framed records; caller serializes calls.</summary>
@@ -275,6 +276,7 @@ internal sealed class Wal : IDisposable
             fs.Flush(true);
         }
         File.Move(tmp, target, overwrite: true);
+        DirectorySync.Fsync(_dir);
         foreach (var input in inputs)
         {
             if (input != target) File.Delete(input);
