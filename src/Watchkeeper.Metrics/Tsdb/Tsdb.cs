@@ -576,7 +576,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         _state.EnterWriteLock();
         try
         {
-            if (end > _minValidT) _minValidT = end;
+            if (end > _minValidT) Volatile.Write(ref _minValidT, end);
             Volatile.Write(ref Stats._headMinT, _minValidT);
             foreach (var s in HeadSeriesSnapshot())
             {

@@ -246,6 +246,21 @@ public sealed class TsdbTests : TsdbTestBase
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Garbage_after_the_last_wal_record_is_cut_and_the_records_before_kept(int seed)
+    {
+        using (var db = Open()) Fill(db, 3, T0, T0 + 10 * Minute, Minute);
+        var garbage = new byte[new Random(seed).Next(1, 200)];
+        new Random(seed).NextBytes(garbage);
+        using (var fs = new FileStream(LastSegment(), FileMode.Append)) fs.Write(garbage);
+        using var reopened = Open();
+        Assert.Equal(3 * 10, CountSamples(reopened));
+        Assert.Equal(1, reopened.Stats.WalRepairs);
+    }
+
     [Fact]
     public void Corrupt_byte_in_the_last_wal_record_is_detected_by_checksum()
     {
