@@ -8,4 +8,14 @@ if (args.Length > 0 && args[0] == "tsdb-size")
     TsdbSizeMeasurement.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
     return;
 }
+if (args.Length > 1 && args[0] == "crash-writer")
+{
+    CrashCheck.Write(args[1]);
+    return;
+}
+if (args.Length > 1 && args[0] == "crash-verify")
+{
+    CrashCheck.Verify(args[1]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(ChunkBenchmarks).Assembly).Run(args);

@@ -26,7 +26,7 @@ public sealed record BlockStats
     public long NumBytes { get; init; }
 }
 
-internal readonly record struct BlockChunk(long MinT, long MaxT, long Offset, int Length);
+internal readonly record struct BlockChunk(long MinT, long MaxT, long Offset, int Length, uint Crc);
 
 internal sealed class BlockSeries(Labels labels, BlockChunk[] chunks)
 {
@@ -39,7 +39,8 @@ internal sealed class BlockSeries(Labels labels, BlockChunk[] chunks)
 
 /// <summary>
 /// An immutable on-disk block: <c>chunks</c> (a 8-byte magic header, then encoded chunks back to back),
-/// <c>index</c> (series sorted by labels, each with its chunk references; CRC-32C at the end) and <c>meta.json</c>.
+/// <c>index</c> (series sorted by labels, each with its chunk references and their CRC-32C; CRC-32C of the
+/// whole index at the end) and <c>meta.json</c>.
 /// The index is held in memory; chunk bytes are read from disk per query.
 /// </summary>
 internal sealed class Block : IDisposable
@@ -48,7 +49,7 @@ internal sealed class Block : IDisposable
     public const string IndexFile = "index";
     public const string MetaFile = "meta.json";
     internal static ReadOnlySpan<byte> ChunksMagic => "WKCHNK01"u8;
-    internal static ReadOnlySpan<byte> IndexMagic => "WKIDX001"u8;
+    internal static ReadOnlySpan<byte> IndexMagic => "WKIDX002"u8;
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -58,6 +59,8 @@ internal sealed class Block : IDisposable
     };
 
     private readonly SafeFileHandle _chunks;
+    private int _refs = 1; // the database's own reference plus one per running query
+    private int _disposed;
     private readonly BlockSeries[] _series;
     private readonly PostingsIndex _index;
 
@@ -117,7 +120,8 @@ internal sealed class Block : IDisposable
                 var maxT = minT + (long)r.ReadUVarint();
                 var off = (long)r.ReadUVarint();
                 var len = (int)r.ReadUVarint();
-                chunks[j] = new BlockChunk(minT, maxT, off, len);
+                var crc = r.ReadUInt32LE();
+                chunks[j] = new BlockChunk(minT, maxT, off, len, crc);
                 prevMax = maxT;
             }
             series[i] = new BlockSeries(Labels.FromSorted(labels), chunks);
@@ -129,6 +133,12 @@ internal sealed class Block : IDisposable
 
     public ulong[] Select(IReadOnlyList<LabelMatcher> matchers) => _index.Select(matchers);
 
+    public bool Within(long minT, long maxT) => Meta.MinT >= minT && Meta.MaxT - 1 <= maxT;
+
+    public IEnumerable<string> LabelNames => _index.Names;
+
+    public IEnumerable<string> LabelValues(string name) => _index.ValuesOf(name);
+
     public BlockSeries Series(ulong id) => _series[(int)id];
 
     /// <summary>Series in label order, for compaction.</summary>
@@ -138,6 +148,7 @@ internal sealed class Block : IDisposable
     {
         var data = new byte[c.Length];
         ReadExactly(c.Offset, data);
+        Verify(c, data);
         return data;
     }
 
@@ -152,6 +163,12 @@ internal sealed class Block : IDisposable
         }
     }
 
+    private void Verify(BlockChunk c, ReadOnlySpan<byte> data)
+    {
+        if (Crc32C.Compute(data) != c.Crc)
+            throw new InvalidDataException($"block {Meta.Id}: checksum mismatch in chunk at offset {c.Offset}");
+    }
+
     public void ReadRange(BlockSeries s, long minT, long maxT, List<Sample> into)
     {
         foreach (var c in s.Chunks)
@@ -163,6 +180,7 @@ internal sealed class Block : IDisposable
             {
                 var span = rented.AsSpan(0, c.Length);
                 ReadExactly(c.Offset, span);
+                Verify(c, span);
                 ChunkDecoding.DecodeRange(span, minT, maxT, into);
             }
             finally
@@ -172,7 +190,28 @@ internal sealed class Block : IDisposable
         }
     }
 
-    public void Dispose() => _chunks.Dispose();
+    /// <summary>Pins the block for a query; false once it has been closed.</summary>
+    public bool TryAcquire()
+    {
+        while (true)
+        {
+            var r = Volatile.Read(ref _refs);
+            if (r == 0) return false;
+            if (Interlocked.CompareExchange(ref _refs, r + 1, r) == r) return true;
+        }
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0) _chunks.Dispose();
+    }
+
+    /// <summary>Drops the database's reference; the file closes when the last query releases it.
+    /// The directory may be deleted before that: an open file stays readable.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Release();
+    }
 }
 
 /// <summary>Writes a block into <c>blocksDir/id.tmp</c> and renames it into place when complete.</summary>
@@ -225,6 +264,7 @@ internal sealed class BlockWriter : IDisposable
             _seriesBuf.WriteUVarint((ulong)(c.MaxT - c.MinT));
             _seriesBuf.WriteUVarint((ulong)_offset);
             _seriesBuf.WriteUVarint((ulong)c.Data.Length);
+            _seriesBuf.WriteUInt32LE(Crc32C.Compute(c.Data));
             _offset += c.Data.Length;
             prevMax = c.MaxT;
             _numChunks++;
@@ -273,8 +313,10 @@ internal sealed class BlockWriter : IDisposable
             JsonSerializer.Serialize(fs, meta, Block.JsonOptions);
             fs.Flush(true);
         }
+        DirectorySync.Fsync(_tmpDir);
         var final = Path.Combine(_blocksDir, Id);
         Directory.Move(_tmpDir, final);
+        DirectorySync.Fsync(_blocksDir);
         _done = true;
         return final;
     }

@@ -41,7 +41,10 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     private ulong _lastRef;
     private long _minValidT = long.MinValue;
     private long _headMaxT = long.MinValue;
+    // Lowest timestamp of any chunk in the head; lowered by commits (under the WAL lock), recomputed at each cut.
+    private long _headMinT = long.MaxValue;
     private volatile bool _disposed;
+    private long _replayUnknownRefs;
 
     private Tsdb(TsdbOptions options)
     {
@@ -167,6 +170,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
         var replayRefs = new Dictionary<ulong, MemSeries>();
         _wal = Wal.Open(_walDir, _options, _warn, Stats, (type, payload) => ReplayRecord(type, payload, replayRefs));
+        if (_replayUnknownRefs > 0) _warn($"WAL replay skipped {_replayUnknownRefs} samples of series without a series record");
         Volatile.Write(ref Stats._headMinT, _minValidT);
     }
 
@@ -192,12 +196,17 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         }
         WalCodec.ReadSamples(payload, (seriesRef, t, v) =>
         {
-            if (!refs.TryGetValue(seriesRef, out var s)) return;
+            if (!refs.TryGetValue(seriesRef, out var s))
+            {
+                _replayUnknownRefs++;
+                return;
+            }
             if (s.Append(t, v, _minValidT, _blockMs, _samplesPerChunk, out var created) != AppendResult.Ok) return;
             Stats._samplesAppended++;
             Stats._walReplayedSamples++;
             Stats._headChunks += created;
             if (t > _headMaxT) _headMaxT = t;
+            if (t < _headMinT) _headMinT = t;
             if (t > Stats._headMaxT) Stats._headMaxT = t;
         });
     }
@@ -353,6 +362,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 // Visible only now that the batch is in the WAL.
                 long ok = 0, ooo = 0, dup = 0, old = 0, chunks = 0;
                 var maxT = long.MinValue;
+                var minT = long.MaxValue;
                 var minValid = _minValidT;
                 foreach (ref readonly var p in span)
                 {
@@ -365,6 +375,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                         case AppendResult.Ok:
                             ok++;
                             if (p.T > maxT) maxT = p.T;
+                            if (p.T < minT) minT = p.T;
                             break;
                         case AppendResult.OutOfOrder: ooo++; break;
                         case AppendResult.Duplicate: dup++; break;
@@ -376,6 +387,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 if (dup > 0) Interlocked.Add(ref Stats._duplicates, dup);
                 if (old > 0) Interlocked.Add(ref Stats._tooOld, old);
                 if (chunks > 0) Interlocked.Add(ref Stats._headChunks, chunks);
+                if (minT < _headMinT) Volatile.Write(ref _headMinT, minT);
                 if (maxT > _headMaxT)
                 {
                     Volatile.Write(ref _headMaxT, maxT);
@@ -394,33 +406,60 @@ public sealed class Tsdb : ISeriesStore, IDisposable
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
         ArgumentNullException.ThrowIfNull(matchers);
-        var acc = new Dictionary<Labels, List<Sample>>();
+        var head = new Dictionary<Labels, List<Sample>>();
+        var blocks = new List<Block>();
         _state.EnterReadLock();
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            // Pin the blocks now; their files are read after the lock is released, so a slow query never holds up
+            // a block swap (and the commits queued behind it). The head is read now, consistent with this block list.
             foreach (var b in _blocks)
             {
-                if (!b.Overlaps(minT, maxT)) continue;
-                foreach (var id in b.Select(matchers))
-                {
-                    var s = b.Series(id);
-                    if (!s.Overlaps(minT, maxT)) continue;
-                    b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
-                }
+                if (b.Overlaps(minT, maxT) && b.TryAcquire()) blocks.Add(b);
             }
             foreach (var s in HeadSelect(matchers))
             {
                 lock (s.Sync)
                 {
-                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(acc, s.Labels));
+                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(head, s.Labels));
                 }
             }
+        }
+        catch
+        {
+            foreach (var b in blocks) b.Release();
+            throw;
         }
         finally
         {
             _state.ExitReadLock();
         }
+
+        var acc = new Dictionary<Labels, List<Sample>>();
+        try
+        {
+            foreach (var b in blocks)
+            {
+                foreach (var id in b.Select(matchers))
+                {
+                    var s = b.Series(id);
+                    if (s.Overlaps(minT, maxT)) b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var b in blocks) b.Release();
+        }
+        // Head samples are newer than any block's.
+        foreach (var (labels, samples) in head)
+        {
+            if (samples.Count == 0) continue;
+            if (acc.TryGetValue(labels, out var older)) older.AddRange(samples);
+            else acc[labels] = samples;
+        }
+
         var result = new List<SeriesSamples>(acc.Count);
         foreach (var (labels, samples) in acc)
         {
@@ -442,18 +481,19 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         ForEachSeries(minT, maxT, matchers, labels =>
         {
             foreach (var l in labels.AsSpan()) set.Add(l.Name);
-        });
+        }, b => set.UnionWith(b.LabelNames));
         return Sorted(set);
     }
 
     public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var set = new HashSet<string>(StringComparer.Ordinal);
         ForEachSeries(minT, maxT, matchers, labels =>
         {
             var v = labels.Get(name);
             if (v is not null) set.Add(v);
-        });
+        }, b => set.UnionWith(b.LabelValues(name)));
         return Sorted(set);
     }
 
@@ -464,7 +504,8 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         return list;
     }
 
-    private void ForEachSeries(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, Action<Labels> action)
+    /// <param name="wholeBlock">Shortcut from a block's index when no matcher filters and the block lies inside the range.</param>
+    private void ForEachSeries(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, Action<Labels> action, Action<Block> wholeBlock)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         _state.EnterReadLock();
@@ -474,6 +515,11 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             foreach (var b in _blocks)
             {
                 if (!b.Overlaps(minT, maxT)) continue;
+                if (matchers.Count == 0 && b.Within(minT, maxT))
+                {
+                    wholeBlock(b);
+                    continue;
+                }
                 foreach (var id in b.Select(matchers))
                 {
                     var s = b.Series(id);
@@ -519,14 +565,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
     private bool TryCutHead()
     {
-        var headMin = long.MaxValue;
-        foreach (var s in HeadSeriesSnapshot())
-        {
-            lock (s.Sync)
-            {
-                if (!s.IsEmpty && s.MinT < headMin) headMin = s.MinT;
-            }
-        }
+        var headMin = Volatile.Read(ref _headMinT);
         var headMax = Volatile.Read(ref _headMaxT);
         if (headMin == long.MaxValue || headMax - headMin <= _blockMs + _blockMs / 2) return false;
         var start = TimeMath.AlignDown(headMin, _blockMs);
@@ -537,7 +576,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         _state.EnterWriteLock();
         try
         {
-            if (end > _minValidT) _minValidT = end;
+            if (end > _minValidT) Volatile.Write(ref _minValidT, end);
             Volatile.Write(ref Stats._headMinT, _minValidT);
             foreach (var s in HeadSeriesSnapshot())
             {
@@ -567,14 +606,18 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         {
             if (block is not null) _blocks = WithBlocks(_blocks, [block], []);
             long dropped = 0;
+            var newMin = long.MaxValue;
             foreach (var s in HeadSeriesSnapshot())
             {
                 lock (s.Sync)
                 {
                     dropped += s.DropBefore(end);
                     if (s.IsEmpty) removed.Add((s.Ref, s.Labels));
+                    else if (s.MinT < newMin) newMin = s.MinT;
                 }
             }
+            // Commits are excluded by the writer lock, so nothing can lower the minimum meanwhile.
+            Volatile.Write(ref _headMinT, newMin);
             lock (_indexLock)
             {
                 foreach (var (r, labels) in removed)

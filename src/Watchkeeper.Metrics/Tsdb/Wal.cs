@@ -198,6 +198,7 @@ internal sealed class Wal : IDisposable
         // Unbuffered: every Write is one write(2), so a committed batch is in the OS page cache when Commit returns.
         _segment = new FileStream(SegmentPath(index), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _segmentLength = _segment.Length;
+        DirectorySync.Fsync(_dir);
     }
 
     /// <summary>Writes framed records; caller serializes calls.</summary>
@@ -275,6 +276,7 @@ internal sealed class Wal : IDisposable
             fs.Flush(true);
         }
         File.Move(tmp, target, overwrite: true);
+        DirectorySync.Fsync(_dir);
         foreach (var input in inputs)
         {
             if (input != target) File.Delete(input);
@@ -330,7 +332,7 @@ internal static class WalCodec
         {
             var seriesRef = r.ReadUVarint();
             var n = r.ReadUVarint();
-            if (n > 1024) throw new InvalidDataException("too many labels");
+            if (n > 1 << 20) throw new InvalidDataException("too many labels");
             var labels = new Model.Label[n];
             for (var i = 0; i < labels.Length; i++) labels[i] = new Model.Label(r.ReadString(interner), r.ReadString(interner));
             onSeries(seriesRef, Model.Labels.FromSorted(labels));
