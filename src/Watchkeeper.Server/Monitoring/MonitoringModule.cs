@@ -31,24 +31,11 @@ public static class MonitoringModule
         var metrics = app.Services.GetRequiredService<SelfMetrics>();
         metrics.AddCollector((w, ct) =>
         {
-            var s = runtime.Tsdb.Stats;
-            void G(string name, string help, string type, double v)
+            foreach (var m in runtime.Tsdb.Stats.Export())
             {
-                w.Header(name, help, type);
-                w.Sample(name, [], [], v);
+                w.Header(m.Name, m.Help, m.Counter ? "counter" : "gauge");
+                w.Sample(m.Name, [], [], m.Value);
             }
-            G("watchkeeper_tsdb_head_series", "Series in the head block.", "gauge", s.HeadSeries);
-            G("watchkeeper_tsdb_head_chunks", "Chunks in the head block.", "gauge", s.HeadChunks);
-            G("watchkeeper_tsdb_head_samples_appended_total", "Samples appended to the head.", "counter", s.SamplesAppended);
-            G("watchkeeper_tsdb_out_of_order_samples_total", "Samples rejected as out of order.", "counter", s.OutOfOrderRejected);
-            G("watchkeeper_tsdb_duplicate_samples_total", "Samples rejected as duplicate timestamps with a different value.", "counter", s.DuplicateRejected);
-            G("watchkeeper_tsdb_too_old_samples_total", "Samples rejected as older than the head.", "counter", s.TooOldRejected);
-            G("watchkeeper_tsdb_wal_bytes_written_total", "Bytes written to the write-ahead log.", "counter", s.WalBytesWritten);
-            G("watchkeeper_tsdb_wal_repairs_total", "Corrupt or torn write-ahead log tails cut at start.", "counter", s.WalRepairs);
-            G("watchkeeper_tsdb_blocks_loaded", "Persistent blocks.", "gauge", s.Blocks);
-            G("watchkeeper_tsdb_storage_blocks_bytes", "Bytes used by persistent blocks.", "gauge", s.BlockBytes);
-            G("watchkeeper_tsdb_compactions_total", "Block compactions.", "counter", s.Compactions);
-            G("watchkeeper_tsdb_head_truncations_total", "Head cuts into blocks.", "counter", s.HeadCuts);
             return Task.CompletedTask;
         });
         app.MapPrometheusApi();
