@@ -72,8 +72,9 @@ public static class IncidentCommands
         AllowMultipleArgumentsPerToken = false,
     };
 
+    /// <summary>Null when the option was not given (so nothing changes); <c>--services ""</c> is an empty list.</summary>
     private static List<string>? SplitList(string[]? values) =>
-        values is null ? null : values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        values is null || values.Length == 0 ? null : values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     /// <summary>Long text options accept <c>@file</c> (read the file) and <c>@-</c> (read stdin).</summary>
     private static string? LongText(Ctx ctx, string? value, string option)

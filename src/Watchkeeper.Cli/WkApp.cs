@@ -53,11 +53,11 @@ public static class WkApp
     {
         var g = new Globals();
         var root = Build(io, g);
-        var parse = root.Parse(args);
+        // No response files: "@file" is wk's own syntax for "read this option's text from a file".
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
         {
-            var cmd = string.Join(' ', CommandPath(parse.CommandResult.Command));
-            await io.Error.WriteLineAsync($"wk: {CliConfigFile.OneLine(parse.Errors[0].Message)} (see '{cmd} --help')");
+            await io.Error.WriteLineAsync("wk: " + CliConfigFile.OneLine(UsageError(parse)));
             return ExitCodes.Usage;
         }
         var config = new InvocationConfiguration
@@ -91,6 +91,41 @@ public static class WkApp
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
         return root;
+    }
+
+    /// <summary>The most useful parse error: an unknown word first (with a suggestion), then the rest.</summary>
+    private static string UsageError(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var help = $"(see '{string.Join(' ', CommandPath(command))} --help')";
+        if (parse.UnmatchedTokens.Count > 0)
+        {
+            var word = parse.UnmatchedTokens[0];
+            var names = word.StartsWith('-')
+                ? command.Options.Concat(parse.RootCommandResult.Command.Options.Where(o => o.Recursive)).SelectMany(o => o.Aliases.Prepend(o.Name))
+                : command.Subcommands.SelectMany(c => c.Aliases.Prepend(c.Name));
+            var guess = names.Where(n => Distance(n, word) <= Math.Max(1, word.Length / 3)).OrderBy(n => Distance(n, word)).FirstOrDefault();
+            var kind = word.StartsWith('-') ? "option" : command.Subcommands.Count > 0 ? "command" : "argument";
+            return $"unknown {kind} '{word}'{(guess is null ? "" : $"; did you mean '{guess}'?")} {help}";
+        }
+        return $"{parse.Errors[0].Message} {help}";
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        }
+        return d[a.Length, b.Length];
     }
 
     private static IEnumerable<string> CommandPath(Command c)
