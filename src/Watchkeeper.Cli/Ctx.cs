@@ -11,7 +11,6 @@ public sealed class Ctx(ParseResult parse, WkConsole io, Globals g) : IDisposabl
 {
     private Api? _api;
     private readonly List<Api> _others = [];
-    private IAnsiConsole? _console;
     private CliConfig? _config;
     private bool _configLoaded;
 
@@ -152,23 +151,28 @@ public sealed class Ctx(ParseResult parse, WkConsole io, Globals g) : IDisposabl
 
     // ------------------------------------------------------------------ output
 
-    public IAnsiConsole Console => _console ??= CreateConsole();
-
-    private IAnsiConsole CreateConsole()
+    /// <summary>
+    /// Renders through Spectre.Console into a buffer, then writes it without the padding Spectre adds
+    /// (trailing spaces, blank first and last lines), so output pipes cleanly into grep and diff.
+    /// </summary>
+    public void Write(IRenderable r)
     {
+        var buffer = new StringWriter();
         var color = io.OutputIsTerminal && io.Env("NO_COLOR") is null;
-        var c = AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = io.OutputIsTerminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = color ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Ansi = color ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = color ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(io.Out),
+            Out = new AnsiConsoleOutput(buffer),
         });
-        if (!io.OutputIsTerminal) c.Profile.Width = int.TryParse(io.Env("COLUMNS"), out var w) && w >= 40 ? w : 160;
-        return c;
+        console.Profile.Width = io.TerminalWidth is > 20 and var tw ? tw : int.TryParse(io.Env("COLUMNS"), out var w) && w >= 40 ? w : 160;
+        console.Write(r);
+        var lines = buffer.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Select(l => l.TrimEnd()).ToList();
+        while (lines.Count > 0 && lines[0].Length == 0) lines.RemoveAt(0);
+        while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        foreach (var l in lines) io.Out.WriteLine(l);
     }
-
-    public void Write(IRenderable r) => Console.Write(r);
 
     public void Line(string text = "") => io.Out.WriteLine(text);
 

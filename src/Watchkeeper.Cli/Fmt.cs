@@ -49,11 +49,11 @@ public static class Fmt
 
     public static IRenderable Text(string? s) => new Text(s ?? "");
 
-    /// <summary>A table with the house style: no box, bold header.</summary>
+    /// <summary>A table in the house style of kubectl and docker: no rules, a bold header, columns padded apart.</summary>
     public static Table Table(params string[] columns)
     {
-        var t = new Table { Border = TableBorder.Simple, ShowHeaders = true };
-        foreach (var c in columns) t.AddColumn(new TableColumn(new Markup("[bold]" + Esc(c) + "[/]")));
+        var t = new Table { Border = TableBorder.None, ShowHeaders = true };
+        foreach (var c in columns) t.AddColumn(new TableColumn(new Markup("[bold]" + Esc(c) + "[/]")) { Padding = new Padding(0, 0, 3, 0) });
         return t;
     }
 

@@ -24,6 +24,9 @@ public sealed class WkConsole
     /// <summary>Whether stdout is a terminal: tables then use its width and colours.</summary>
     public bool OutputIsTerminal { get; init; }
 
+    /// <summary>Columns of the terminal stdout is on, if it is one.</summary>
+    public int? TerminalWidth { get; init; }
+
     /// <summary>Whether this is the real process (Ctrl-C handling is then installed).</summary>
     public bool IsProcess { get; init; }
 
@@ -43,7 +46,20 @@ public sealed class WkConsole
             Environment = env,
             OutputIsTerminal = !Console.IsOutputRedirected,
             IsProcess = true,
+            TerminalWidth = Console.IsOutputRedirected ? null : TryWindowWidth(),
         };
+    }
+
+    private static int? TryWindowWidth()
+    {
+        try
+        {
+            return Console.WindowWidth;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static string? ReadSecretFromTerminal(string prompt)
