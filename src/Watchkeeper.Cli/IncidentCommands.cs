@@ -278,10 +278,7 @@ public static class IncidentCommands
         var message = Text("--message", "Post a status update with this current status (the manual's update template)");
         var isPublic = new Option<bool>("--public") { Description = "The status update is public (status page); default internal" };
         var nextUpdate = Text("--next-update", "When the next update is due, e.g. 30m [default: the severity's update interval]", "DURATION");
-        var cmd = new Command("update", """
-            Update an incident: change its fields (--severity, --summary, ...), move its status (--status),
-            and/or post a status update (--message, --public, --next-update)
-            """)
+        var cmd = new Command("update", "Change fields (--severity, --summary, ...), move the status (--status) and/or post a status update (--message)")
         {
             id, status, severity, title, summary, services, users, business, kind, message, isPublic, nextUpdate,
         };

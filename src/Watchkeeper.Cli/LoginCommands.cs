@@ -18,16 +18,12 @@ public static class LoginCommands
         var username = new Option<string?>("--username", "-u") { Description = "User to log in as", HelpName = "NAME" };
         var password = new Option<string?>("--password", "-p")
         {
-            Description = "Password (visible to other local users in the process list: prefer piping it on stdin or the prompt)",
+            Description = "Password [default: first line of stdin, else a prompt]; on the command line it is visible in the process list",
             HelpName = "PASSWORD",
         };
         var tokenName = new Option<string?>("--token-name") { Description = "Name of the API token to create [default: wk login on HOST]", HelpName = "NAME" };
-        var cmd = new Command("login", """
-            Log in and save the server URL and a new API token in the config file
-            (~/.config/watchkeeper/config.json, mode 0600; $WK_CONFIG overrides the path).
-            The password comes from --password, else the first line of stdin, else a prompt.
-            With --token and no --username, checks that token and saves it instead.
-            """)
+        var cmd = new Command("login",
+            "Log in and save the server URL and a new API token to the config file (mode 0600); with --token instead of --username, check and save that token")
         {
             username, password, tokenName,
         };
