@@ -96,6 +96,12 @@ public sealed class IncidentCommandTests
         Assert.Equal(1, r.Code);
         Assert.Equal("", r.Out);
         Assert.Equal("wk: cannot move an incident from 'resolved' to 'monitoring'; allowed: investigating", r.Err.TrimEnd());
+
+        // JSON output changes stdout, not errors: still one line on stderr and nothing to parse by mistake.
+        var json = await wk.RunAsync("incident", "update", "1", "--status", "monitoring", "--output", "json");
+        Assert.Equal(1, json.Code);
+        Assert.Equal("", json.Out);
+        Assert.Equal(r.Err, json.Err);
     }
 
     [Fact]
