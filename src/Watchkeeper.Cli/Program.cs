@@ -1,0 +1,3 @@
+using Watchkeeper.Cli;
+
+return await WkApp.RunAsync(args, WkConsole.FromProcess());

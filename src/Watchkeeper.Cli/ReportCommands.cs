@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace Watchkeeper.Cli;
+
+/// <summary><c>wk report incidents</c>: MTTA/MTTR by severity against the matrix targets, SLA breaches and counts.</summary>
+public static class ReportCommands
+{
+    public static Command Build(WkConsole io, Globals g)
+    {
+        var cmd = new Command("report", "Reports over a period");
+        cmd.Aliases.Add("reports");
+
+        var since = new Option<string?>("--since") { Description = "Period ending now: 24h, 7d, 30d (default), 12w; or a start time", HelpName = "DURATION|TIME" };
+        var from = new Option<string?>("--from") { Description = "Period start (RFC 3339 time or date)", HelpName = "TIME" };
+        var to = new Option<string?>("--to") { Description = "Period end (RFC 3339 time or date) [default: now]", HelpName = "TIME" };
+        var bucket = new Option<string?>("--bucket") { Description = "Trend bucket: hour, day or week [default: by period length]", HelpName = "BUCKET" };
+        bucket.AcceptOnlyFromAmong("hour", "day", "week");
+        var trend = new Option<bool>("--trend") { Description = "Also print incident counts per bucket" };
+        var incidents = new Command("incidents", "Incident counts, MTTA and MTTR by severity against the severity matrix's targets, and SLA breaches")
+        {
+            since, from, to, bucket, trend,
+        };
+        incidents.Run(io, g, async (ctx, ct) =>
+        {
+            if (ctx.Get(since) is not null && (ctx.Get(from) is not null || ctx.Get(to) is not null))
+                throw WkException.Usage("use either --since or --from/--to, not both");
+            var now = ctx.Now;
+            var start = ctx.Get(since) is { } s ? TimeArgs.Since(s, now)
+                : ctx.Get(from) is { } f ? TimeArgs.Time(f, "--from")
+                : (DateTimeOffset?)null;
+            var end = ctx.Get(to) is { } t ? TimeArgs.Time(t, "--to") : (DateTimeOffset?)null;
+            // The server defaults to the 30 days before --to; "now" here is the client's clock.
+            start ??= (end ?? now).AddDays(-30);
+            end ??= now;
+            var q = new Query().Add("from", TimeArgs.Rfc3339(start.Value)).Add("to", TimeArgs.Rfc3339(end.Value)).Add("bucket", ctx.Get(bucket));
+            var r = await ctx.Api().GetAsync("api/v1/reports/incidents" + q, ct);
+            return ctx.Print(r, () => Render(ctx, r.As<IncidentReportDto>(), ctx.Get(trend)));
+        });
+        cmd.Subcommands.Add(incidents);
+        return cmd;
+    }
+
+    private static void Render(Ctx ctx, IncidentReportDto r, bool trend)
+    {
+        var prev = r.PreviousPeriodTotal is { } p ? $" (previous period: {p.ToString("0", CultureInfo.InvariantCulture)})" : "";
+        ctx.Line($"Incidents {Fmt.Time(r.From)} .. {Fmt.Time(r.To)}: {r.Total}{prev}");
+        var t = Fmt.Table("SEVERITY", "INCIDENTS", "OPEN", "RESOLVED", "MTTA", "TARGET", "MTTR", "TARGET", "RESPONSE MET", "RESOLUTION MET", "BREACHES (RESP/RESOL)");
+        foreach (var s in r.BySeverity)
+        {
+            t.Row(s.Severity, N(s.Incidents), N(s.Open), N(s.Resolved),
+                Over(s.MttaSeconds, s.ResponseTargetSeconds), Fmt.Duration(s.ResponseTargetSeconds),
+                Over(s.MttrSeconds, s.ResolutionTargetSeconds), Fmt.Duration(s.ResolutionTargetSeconds),
+                Fmt.Percent(s.ResponseMetPercent), Fmt.Percent(s.ResolutionMetPercent),
+                $"{N(s.ResponseBreaches)}/{N(s.ResolutionBreaches)}");
+        }
+        ctx.Write(t);
+        var breaches = r.BySeverity.Sum(s => s.ResponseBreaches + s.ResolutionBreaches);
+        ctx.Line(breaches == 0 ? "No SLA breaches in this period." : $"{breaches} SLA breach(es) in this period.");
+        if (!trend) return;
+        var tt = Fmt.Table(["START", "INCIDENTS", .. r.BySeverity.Select(s => s.Severity)]);
+        foreach (var b in r.Trend)
+        {
+            tt.Row([Fmt.Time(b.Start), N(b.Incidents), .. r.BySeverity.Select(s => N(b.BySeverity.GetValueOrDefault(s.Severity)))]);
+        }
+        ctx.Write(tt);
+    }
+
+    private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A mean against its target: "3m", or "2h (over)" when the mean misses it.</summary>
+    private static string Over(double? mean, double target) =>
+        mean is { } m ? Fmt.Duration(m) + (m > target ? " (over)" : "") : Fmt.None;
+}
