@@ -216,7 +216,7 @@ public sealed partial class HostCollector
             if (colon < 0) continue;
             var dev = line[..colon].Trim();
             var f = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 16 || dev.Length == 0) continue;
+            if (f.Length < 16 || dev.Length == 0 || dev == "lo") continue; // node_exporter leaves out loopback too
             rows.Add((dev, f));
         }
         foreach (var (idx, name) in NetFields)
