@@ -41,8 +41,8 @@ public sealed class RemoteWriteSender : IAsyncDisposable
     private readonly Channel<Item>[] _shards;
     private readonly Task[] _workers;
     private readonly CancellationTokenSource _cts = new();
-    private readonly LabelsBuilder _builder = new();
-    private readonly Lock _relabelLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Labels, Labels?> _prepared = new();
+    [ThreadStatic] private static LabelsBuilder? t_builder;
     private int _stopped;
     private volatile bool _draining;
 
@@ -95,14 +95,15 @@ public sealed class RemoteWriteSender : IAsyncDisposable
     private Labels? Prepare(Labels labels)
     {
         if (_cfg.WriteRelabelConfigs.Count == 0 && _external.Count == 0) return labels;
-        lock (_relabelLock)
-        {
-            _builder.Reset(labels);
-            foreach (var l in _external.AsSpan())
-                if (_builder.Get(l.Name) is null) _builder.Set(l.Name, l.Value);
-            if (!Relabeler.Process(_builder, _cfg.WriteRelabelConfigs)) return null;
-            return _builder.Changed ? _builder.ToLabels() : labels;
-        }
+        if (_prepared.TryGetValue(labels, out var known)) return known;
+        var b = t_builder ??= new LabelsBuilder();
+        b.Reset(labels);
+        foreach (var l in _external.AsSpan())
+            if (b.Get(l.Name) is null) b.Set(l.Name, l.Value);
+        var result = !Relabeler.Process(b, _cfg.WriteRelabelConfigs) ? null : b.Changed ? b.ToLabels() : labels;
+        if (_prepared.Count > 1_000_000) _prepared.Clear(); // bound memory under series churn
+        _prepared[labels] = result;
+        return result;
     }
 
     /// <summary>Sends everything queued so far, now, and completes when every shard has sent (or given up on) it.</summary>

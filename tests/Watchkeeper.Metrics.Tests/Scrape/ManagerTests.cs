@@ -52,6 +52,20 @@ public sealed class ManagerTests
     }
 
     [Fact]
+    public async Task A_reload_that_fails_keeps_the_running_config()
+    {
+        var mgr = new ScrapeManager(new MemoryStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions { WatchFiles = false });
+        await using (mgr)
+        {
+            await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [Job("a", "127.0.0.1:1")] });
+            var bad = Job("b", "127.0.0.1:2") with { Http = new HttpClientConfig { Tls = new TlsConfig { CaFile = "/nonexistent/ca.pem" } } };
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [Job("c", "127.0.0.1:3"), bad] }));
+            Assert.Contains("\"b\"", e.Message);
+            Assert.Equal("a", Assert.Single(mgr.ActiveTargets()).Job);
+        }
+    }
+
+    [Fact]
     public async Task File_sd_is_reread_every_refresh_interval_on_the_clock()
     {
         var dir = Directory.CreateTempSubdirectory("wk-filesd");
