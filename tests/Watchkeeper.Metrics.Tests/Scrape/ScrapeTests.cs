@@ -298,7 +298,7 @@ public sealed class ScrapeTests
         try
         {
             var file = Path.Combine(dir.FullName, "targets.json");
-            await File.WriteAllTextAsync(file, """[{"targets": ["x:1"], "labels": {"team": "a"}}]""");
+            await File.WriteAllTextAsync(file, "[\n\t{\n\t\t\"targets\": [\"x:1\"],\n\t\t\"labels\": {\"team\": \"a\"}\n\t}\n]\n");
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "more.yml"), "- targets: ['y:2']\n");
             var cfg = new ScrapeConfig { JobName = "sd", FileSdConfigs = [new FileSdConfig([Path.Combine(dir.FullName, "*.json"), Path.Combine(dir.FullName, "*.yml")], TimeSpan.FromMinutes(5))] };
             var mgr = new ScrapeManager(new MemoryStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions
