@@ -148,7 +148,7 @@ public sealed class DemoTests
         var demo = new DemoWorkload(time);
         var registry = new InternalTargetRegistry();
         demo.Register(registry);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
         await using (mgr)
         {
@@ -174,7 +174,7 @@ public sealed class DemoTests
     {
         var registry = new InternalTargetRegistry();
         registry.Map("node.internal:9100", new Watchkeeper.Metrics.Host.HostCollector().RenderExposition);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var cfg = new ScrapeConfig { JobName = "node", StaticConfigs = [new TargetGroup(["node.internal:9100"], new Dictionary<string, string>(), "s")] };
         var mgr = new ScrapeManager(store, new FakeTimeProvider(Start), new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
         await using (mgr)

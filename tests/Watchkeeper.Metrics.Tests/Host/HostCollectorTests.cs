@@ -154,7 +154,7 @@ public sealed class HostCollectorTests : IDisposable
     [Fact]
     public void Collect_appends_samples_with_target_labels()
     {
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         new HostCollector(_proc.FullName, _ => null).Collect(store.Appender(), Labels.Of("job", "node", "instance", "me"), 1000);
         var s = store.Find("node_load1", "job", "node", "instance", "me");
         Assert.NotNull(s);

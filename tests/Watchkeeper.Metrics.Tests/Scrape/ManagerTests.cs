@@ -22,11 +22,11 @@ public sealed class ManagerTests
     [Fact]
     public async Task Reload_keeps_series_of_remaining_targets_fresh_and_serves_metadata()
     {
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var time = new FakeTimeProvider(Start);
         var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions
         {
-            HandlerFactory = _ => new FakeHandler(_ => FakeHandler.Text("# HELP m A gauge.\n# TYPE m gauge\nm 1\n")),
+            HandlerFactory = _ => new StubHttpHandler(_ => StubHttpHandler.Text("# HELP m A gauge.\n# TYPE m gauge\nm 1\n")),
             WatchFiles = false,
         });
         await using (mgr)
@@ -54,7 +54,7 @@ public sealed class ManagerTests
     [Fact]
     public async Task A_reload_that_fails_keeps_the_running_config()
     {
-        var mgr = new ScrapeManager(new MemoryStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions { WatchFiles = false });
+        var mgr = new ScrapeManager(new CollectingSeriesStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions { WatchFiles = false });
         await using (mgr)
         {
             await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [Job("a", "127.0.0.1:1")] });
@@ -75,9 +75,9 @@ public sealed class ManagerTests
             await File.WriteAllTextAsync(file, "- targets: ['a:1']\n");
             var time = new FakeTimeProvider(Start);
             var cfg = new ScrapeConfig { JobName = "sd", ScrapeInterval = TimeSpan.FromHours(1), ScrapeTimeout = TimeSpan.FromSeconds(5), FileSdConfigs = [new FileSdConfig([file], TimeSpan.FromMinutes(1))] };
-            var mgr = new ScrapeManager(new MemoryStore(), time, new ScrapeManagerOptions
+            var mgr = new ScrapeManager(new CollectingSeriesStore(), time, new ScrapeManagerOptions
             {
-                HandlerFactory = _ => new FakeHandler(_ => FakeHandler.Text("m 1\n")),
+                HandlerFactory = _ => new StubHttpHandler(_ => StubHttpHandler.Text("m 1\n")),
                 WatchFiles = false,
             });
             await using (mgr)
