@@ -283,7 +283,14 @@ internal sealed class ScrapePool
 
     private async Task SyncAsync(Dictionary<string, ScrapeLoop>? inherit)
     {
-        await _sync.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _sync.WaitAsync(_cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the pool is stopping
+        }
         try
         {
             if (_cts.IsCancellationRequested) return;
@@ -326,10 +333,11 @@ internal sealed class ScrapePool
     {
         foreach (var w in _watchers) w.Dispose();
         _watchers.Clear();
+        // Cancel first: a discovery refresh waiting for the lock gives up instead of deadlocking with us.
+        await _cts.CancelAsync().ConfigureAwait(false);
         await _sync.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _cts.CancelAsync().ConfigureAwait(false);
             var stopped = new Dictionary<string, ScrapeLoop>(StringComparer.Ordinal);
             foreach (var (key, l) in _loops)
             {
