@@ -150,24 +150,48 @@ public sealed class RemoteWriteTests
         Assert.Equal(0, sender.Stats.SamplesFailed);
     }
 
+    /// <summary>A fake clock that records the due time of every short timer created, so a test can advance exactly to it.</summary>
+    private sealed class TimerRecordingTimeProvider : FakeTimeProvider
+    {
+        private readonly List<TimeSpan> _due = [];
+
+        public int Count { get { lock (_due) return _due.Count; } }
+        public TimeSpan Last { get { lock (_due) return _due[^1]; } }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime > TimeSpan.Zero && dueTime < TimeSpan.FromSeconds(2)) lock (_due) _due.Add(dueTime); // backoffs, not deadlines or timeouts
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
+
     [Fact]
     public async Task Backoff_doubles_up_to_the_maximum()
     {
-        var time = new FakeTimeProvider();
-        var stamps = new List<DateTimeOffset>();
+        var time = new TimerRecordingTimeProvider();
+        var calls = 0;
         var handler = new StubHttpHandler(_ =>
         {
-            lock (stamps) stamps.Add(time.GetUtcNow());
+            Interlocked.Increment(ref calls);
             return new HttpResponseMessage(HttpStatusCode.BadGateway);
         });
         await using var sender = new RemoteWriteSender(Config(maxRetries: 6), time, handler);
         sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
         var flush = sender.FlushAsync();
-        await WaitUntil(() => flush.IsCompleted, time, TimeSpan.FromMilliseconds(50));
-        var gaps = stamps.Zip(stamps.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToList();
-        Assert.Equal(5, gaps.Count);
-        // 100, 200, 400, 800, 1000 (capped), each observed at the 50 ms granularity of the test clock
-        Assert.Equal([100, 200, 400, 800, 1000], gaps.Select(g => Math.Round(g / 50) * 50));
+        var waits = new List<double>();
+        for (var i = 0; i < 2000 && !flush.IsCompleted; i++)
+        {
+            if (time.Count > waits.Count)
+            {
+                waits.Add(time.Last.TotalMilliseconds);
+                time.Advance(time.Last);
+                continue;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(2), TimeProvider.System);
+        }
+        await flush.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([100, 200, 400, 800, 1000], waits);
+        Assert.Equal(6, calls);
         Assert.Equal(1, sender.Stats.SamplesFailed);
     }
 
