@@ -89,7 +89,7 @@ public sealed class RemoteWriteTests
 
     private static async Task WaitUntil(Func<bool> cond, FakeTimeProvider? time = null, TimeSpan? step = null)
     {
-        for (var i = 0; i < 400 && !cond(); i++)
+        for (var i = 0; i < 2000 && !cond(); i++)
         {
             if (time is not null) time.Advance(step ?? TimeSpan.FromMilliseconds(100));
             await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider.System);

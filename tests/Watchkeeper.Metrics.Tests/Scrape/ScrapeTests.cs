@@ -270,7 +270,7 @@ public sealed class ScrapeTests
         {
             await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [Job(targets: ["a:1", "b:2"])] });
             Assert.All(mgr.ActiveTargets(), t => Assert.Equal(TargetHealth.Unknown, t.Health));
-            for (var i = 0; i < 20 && !scraped.Task.IsCompleted; i++)
+            for (var i = 0; i < 300 && !scraped.Task.IsCompleted; i++)
             {
                 time.Advance(TimeSpan.FromSeconds(1));
                 await Task.WhenAny(scraped.Task, Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System));
