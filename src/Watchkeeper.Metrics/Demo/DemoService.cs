@@ -29,7 +29,7 @@ public sealed record DemoProfile(string Name, double RequestsPerSecond, IReadOnl
         new("GET", "/api/v1/users", 0.30, 0.035),
         new("POST", "/api/v1/users", 0.05, 0.080),
         new("GET", "/api/v1/orders", 0.25, 0.060),
-        new("POST", "/api/v1/orders", 0.10, 0.150),
+        new("POST", "/api/v1/orders", 0.10, 0.100),
         new("POST", "/api/v1/auth/login", 0.05, 0.120),
         new("GET", "/healthz", 0.25, 0.002),
     ]);
@@ -37,14 +37,16 @@ public sealed record DemoProfile(string Name, double RequestsPerSecond, IReadOnl
     public static readonly DemoProfile WebInterface = new("web-interface", 25,
     [
         new("GET", "/", 0.35, 0.045),
-        new("GET", "/dashboard", 0.25, 0.180),
+        new("GET", "/dashboard", 0.25, 0.120),
         new("GET", "/login", 0.10, 0.030),
-        new("POST", "/login", 0.05, 0.200),
+        new("POST", "/login", 0.05, 0.100),
         new("GET", "/static/app.js", 0.25, 0.004),
     ]);
 }
 
 /// <summary>
+/// Baseline traffic stays below the operations manual's alert thresholds (5xx rate 0.1/s per series, p95 0.5 s);
+/// the faults push it over them.
 /// A simulated service whose metrics evolve with time from the <see cref="TimeProvider"/>: <c>http_requests_total</c>
 /// {method,status,path} counters and an <c>http_request_duration_seconds</c>{method,path} histogram. Traffic follows a
 /// daily curve with deterministic noise; latencies are log-normal around each endpoint's median. Faults (down, error

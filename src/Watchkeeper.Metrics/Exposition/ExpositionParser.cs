@@ -224,7 +224,7 @@ public sealed class ExpositionParser
     {
         if (!r.Line.StartsWith("# "u8)) throw r.Error("expected \"# \" at start of comment");
         r.Pos = 2;
-        MetricType dummy = default;
+        MetricType omType;
         int kind; // 0 help, 1 type, 2 unit
         if (r.Line[2..].StartsWith("HELP "u8)) kind = 0;
         else if (r.Line[2..].StartsWith("TYPE "u8)) kind = 1;
@@ -250,17 +250,17 @@ public sealed class ExpositionParser
             case 1:
             {
                 var t = r.Line[r.Pos..];
-                if (t.SequenceEqual("counter"u8)) dummy = MetricType.Counter;
-                else if (t.SequenceEqual("gauge"u8)) dummy = MetricType.Gauge;
-                else if (t.SequenceEqual("histogram"u8)) dummy = MetricType.Histogram;
-                else if (t.SequenceEqual("gaugehistogram"u8)) dummy = MetricType.GaugeHistogram;
-                else if (t.SequenceEqual("summary"u8)) dummy = MetricType.Summary;
-                else if (t.SequenceEqual("info"u8)) dummy = MetricType.Info;
-                else if (t.SequenceEqual("stateset"u8)) dummy = MetricType.StateSet;
-                else if (t.SequenceEqual("unknown"u8)) dummy = MetricType.Unknown;
+                if (t.SequenceEqual("counter"u8)) omType = MetricType.Counter;
+                else if (t.SequenceEqual("gauge"u8)) omType = MetricType.Gauge;
+                else if (t.SequenceEqual("histogram"u8)) omType = MetricType.Histogram;
+                else if (t.SequenceEqual("gaugehistogram"u8)) omType = MetricType.GaugeHistogram;
+                else if (t.SequenceEqual("summary"u8)) omType = MetricType.Summary;
+                else if (t.SequenceEqual("info"u8)) omType = MetricType.Info;
+                else if (t.SequenceEqual("stateset"u8)) omType = MetricType.StateSet;
+                else if (t.SequenceEqual("unknown"u8)) omType = MetricType.Unknown;
                 else throw r.Error("unknown metric type \"" + Encoding.UTF8.GetString(t) + "\"");
                 if (family.HasType) throw new ExpositionParseException(r.LineNo, nameCol + 1, $"second TYPE line for \"{name}\"");
-                family.Type = dummy;
+                family.Type = omType;
                 family.HasType = true;
                 _resolved.Clear();
                 break;

@@ -17,6 +17,18 @@ public readonly record struct FilesystemStats(long SizeBytes, long AvailableByte
 /// </summary>
 public sealed partial class HostCollector
 {
+    /// <summary>The pseudo address the server registers the collector at (<see cref="Scrape.InternalTargetRegistry"/>).</summary>
+    public const string InternalAddress = "node.watchkeeper.internal:9100";
+
+    /// <summary>A scrape config for the <c>node</c> job scraping the collector in process.</summary>
+    public static Scrape.ScrapeConfig ScrapeConfig(TimeSpan? interval = null, string jobName = "node") => new()
+    {
+        JobName = jobName,
+        ScrapeInterval = interval ?? TimeSpan.FromSeconds(15),
+        ScrapeTimeout = TimeSpan.FromSeconds(Math.Min(10, (interval ?? TimeSpan.FromSeconds(15)).TotalSeconds)),
+        StaticConfigs = [new Scrape.TargetGroup([InternalAddress], new Dictionary<string, string>(), "host")],
+    };
+
     /// <summary>USER_HZ: /proc/stat counts CPU time in 1/100 s on every Linux architecture the runtime supports.</summary>
     public const double UserHz = 100.0;
 
@@ -216,7 +228,7 @@ public sealed partial class HostCollector
             if (colon < 0) continue;
             var dev = line[..colon].Trim();
             var f = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 16 || dev.Length == 0) continue;
+            if (f.Length < 16 || dev.Length == 0 || dev == "lo") continue; // node_exporter leaves out loopback too
             rows.Add((dev, f));
         }
         foreach (var (idx, name) in NetFields)

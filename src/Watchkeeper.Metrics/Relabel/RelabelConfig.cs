@@ -51,9 +51,10 @@ public sealed record RelabelConfig
     public RelabelRule Compile()
     {
         Regex re;
+        var (pattern, groups) = TranslateRegex(Regex);
         try
         {
-            re = new Regex("^(?:" + TranslateRegex(Regex) + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+            re = new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
         }
         catch (ArgumentException e)
         {
@@ -80,11 +81,67 @@ public sealed record RelabelConfig
         if (Action is RelabelAction.KeepEqual or RelabelAction.DropEqual &&
             (Regex != DefaultRegex || Modulus != 0 || Separator != DefaultSeparator || Replacement != DefaultReplacement))
             throw new ArgumentException($"{Action.ToString().ToLowerInvariant()} action requires only 'source_labels' and 'target_label', and no other fields");
-        return new RelabelRule(this, re);
+        return new RelabelRule(this, re, groups);
     }
 
-    /// <summary>RE2 spells named groups (?P&lt;name&gt;...); .NET wants (?&lt;name&gt;...).</summary>
-    internal static string TranslateRegex(string re) => re.Replace("(?P<", "(?<", StringComparison.Ordinal);
+    /// <summary>
+    /// Rewrites an RE2 pattern for .NET: named groups <c>(?P&lt;n&gt;...)</c> / <c>(?&lt;n&gt;...)</c> become plain groups,
+    /// because .NET numbers named groups after all unnamed ones while RE2 numbers every group left to right.
+    /// Returns the names with their RE2 group numbers.
+    /// </summary>
+    internal static (string Pattern, Dictionary<string, int> Groups) TranslateRegex(string re)
+    {
+        var groups = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sb = new StringBuilder(re.Length);
+        var number = 0;
+        var inClass = false;
+        for (var i = 0; i < re.Length; i++)
+        {
+            var c = re[i];
+            if (c == '\\' && i + 1 < re.Length)
+            {
+                sb.Append(c).Append(re[i + 1]);
+                i++;
+                continue;
+            }
+            if (inClass)
+            {
+                if (c == ']') inClass = false;
+                sb.Append(c);
+                continue;
+            }
+            if (c == '[')
+            {
+                inClass = true;
+                sb.Append(c);
+                if (i + 1 < re.Length && re[i + 1] == '^') sb.Append(re[++i]);
+                if (i + 1 < re.Length && re[i + 1] == ']') sb.Append(re[++i]); // a leading ] is literal
+                continue;
+            }
+            if (c == '(')
+            {
+                if (i + 1 < re.Length && re[i + 1] == '?')
+                {
+                    var nameStart = re.AsSpan(i).StartsWith("(?P<") ? i + 4 : re.AsSpan(i).StartsWith("(?<") && i + 3 < re.Length && re[i + 3] is not ('=' or '!') ? i + 3 : -1;
+                    var close = nameStart < 0 ? -1 : re.IndexOf('>', nameStart);
+                    if (close > nameStart)
+                    {
+                        number++;
+                        groups.TryAdd(re[nameStart..close], number);
+                        sb.Append('(');
+                        i = close;
+                        continue;
+                    }
+                }
+                else
+                {
+                    number++;
+                }
+            }
+            sb.Append(c);
+        }
+        return (sb.ToString(), groups);
+    }
 
     private static bool IsValidTargetTemplate(string s)
     {
@@ -99,15 +156,17 @@ public sealed record RelabelConfig
 /// <summary>A compiled relabel rule.</summary>
 public sealed class RelabelRule
 {
-    internal RelabelRule(RelabelConfig config, Regex regex)
+    internal RelabelRule(RelabelConfig config, Regex regex, IReadOnlyDictionary<string, int> groupNames)
     {
         Config = config;
         Regex = regex;
+        GroupNames = groupNames;
         SourceLabels = [.. config.SourceLabels];
     }
 
     public RelabelConfig Config { get; }
     internal Regex Regex { get; }
+    internal IReadOnlyDictionary<string, int> GroupNames { get; }
     internal string[] SourceLabels { get; }
 }
 
@@ -176,9 +235,9 @@ public static class Relabeler
             {
                 var m = rule.Regex.Match(val);
                 if (!m.Success) return true;
-                var target = Expand(rule.Regex, m, cfg.TargetLabel);
+                var target = Expand(rule.GroupNames, m, cfg.TargetLabel);
                 if (!LabelNames.IsValid(target)) return true;
-                var res = Expand(rule.Regex, m, cfg.Replacement);
+                var res = Expand(rule.GroupNames, m, cfg.Replacement);
                 if (res.Length == 0) b.Delete(target);
                 else b.Set(target, res);
                 return true;
@@ -202,7 +261,7 @@ public static class Relabeler
                 {
                     var m = rule.Regex.Match(l.Name);
                     if (!m.Success) continue;
-                    var name = Expand(rule.Regex, m, cfg.Replacement);
+                    var name = Expand(rule.GroupNames, m, cfg.Replacement);
                     if (LabelNames.IsValid(name)) b.Set(name, l.Value);
                 }
                 return true;
@@ -252,7 +311,7 @@ public static class Relabeler
     /// does not exist expands to the empty string. An unbraced name takes the longest run of letters,
     /// digits and underscores.
     /// </summary>
-    public static string Expand(Regex regex, Match m, string template)
+    internal static string Expand(IReadOnlyDictionary<string, int> names, Match m, string template)
     {
         if (template.IndexOf('$', StringComparison.Ordinal) < 0) return template;
         var sb = new StringBuilder(template.Length + 16);
@@ -300,7 +359,7 @@ public static class Relabeler
                 i++;
                 continue;
             }
-            sb.Append(GroupValue(regex, m, name));
+            sb.Append(GroupValue(names, m, name));
             i = end;
         }
         return sb.ToString();
@@ -313,15 +372,12 @@ public static class Relabeler
         return true;
     }
 
-    private static string GroupValue(Regex regex, Match m, string name)
+    private static string GroupValue(IReadOnlyDictionary<string, int> names, Match m, string name)
     {
-        if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
-        {
-            // The pattern is wrapped as ^(?:...)$, which adds no capturing groups.
-            return n < m.Groups.Count && m.Groups[n].Success ? m.Groups[n].Value : "";
-        }
-        if (regex.GroupNumberFromName(name) < 0) return "";
-        var g = m.Groups[name];
-        return g.Success ? g.Value : "";
+        if (!int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            && !names.TryGetValue(name, out n))
+            return "";
+        // The pattern is wrapped as ^(?:...)$, which adds no capturing groups.
+        return n < m.Groups.Count && m.Groups[n].Success ? m.Groups[n].Value : "";
     }
 }

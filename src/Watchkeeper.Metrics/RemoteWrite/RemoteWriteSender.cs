@@ -41,8 +41,8 @@ public sealed class RemoteWriteSender : IAsyncDisposable
     private readonly Channel<Item>[] _shards;
     private readonly Task[] _workers;
     private readonly CancellationTokenSource _cts = new();
-    private readonly LabelsBuilder _builder = new();
-    private readonly Lock _relabelLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Labels, Labels?> _prepared = new();
+    [ThreadStatic] private static LabelsBuilder? t_builder;
     private int _stopped;
     private volatile bool _draining;
 
@@ -68,6 +68,10 @@ public sealed class RemoteWriteSender : IAsyncDisposable
             _workers[i] = Task.Run(() => ShardLoopAsync(ch.Reader, _cts.Token));
         }
     }
+
+    /// <summary>One sender per <c>remote_write</c> entry, with the global external labels.</summary>
+    public static IReadOnlyList<RemoteWriteSender> CreateAll(MetricsConfig config, TimeProvider time, Func<RemoteWriteConfig, HttpMessageHandler>? handlerFactory = null) =>
+        [.. config.RemoteWrite.Select(rw => new RemoteWriteSender(rw, time, handlerFactory?.Invoke(rw), config.Global.ExternalLabels))];
 
     public RemoteWriteConfig Config => _cfg;
     public RemoteWriteStats Stats { get; } = new();
@@ -95,14 +99,15 @@ public sealed class RemoteWriteSender : IAsyncDisposable
     private Labels? Prepare(Labels labels)
     {
         if (_cfg.WriteRelabelConfigs.Count == 0 && _external.Count == 0) return labels;
-        lock (_relabelLock)
-        {
-            _builder.Reset(labels);
-            foreach (var l in _external.AsSpan())
-                if (_builder.Get(l.Name) is null) _builder.Set(l.Name, l.Value);
-            if (!Relabeler.Process(_builder, _cfg.WriteRelabelConfigs)) return null;
-            return _builder.Changed ? _builder.ToLabels() : labels;
-        }
+        if (_prepared.TryGetValue(labels, out var known)) return known;
+        var b = t_builder ??= new LabelsBuilder();
+        b.Reset(labels);
+        foreach (var l in _external.AsSpan())
+            if (b.Get(l.Name) is null) b.Set(l.Name, l.Value);
+        var result = !Relabeler.Process(b, _cfg.WriteRelabelConfigs) ? null : b.Changed ? b.ToLabels() : labels;
+        if (_prepared.Count > 1_000_000) _prepared.Clear(); // bound memory under series churn
+        _prepared[labels] = result;
+        return result;
     }
 
     /// <summary>Sends everything queued so far, now, and completes when every shard has sent (or given up on) it.</summary>
@@ -288,16 +293,24 @@ public sealed class RemoteWriteSender : IAsyncDisposable
 /// <summary>
 /// An <see cref="ISeriesStore"/> decorator that forwards every committed sample to remote write senders:
 /// give it to the scrape manager in place of the TSDB and the scrape path feeds remote write.
+/// <see cref="SetSenders"/> swaps the senders on a config reload without touching the scrape manager.
 /// </summary>
 public sealed class RemoteWriteStore(ISeriesStore inner, IReadOnlyList<RemoteWriteSender> senders) : ISeriesStore
 {
-    public ISeriesAppender Appender() => new TeeAppender(inner.Appender(), senders);
+    private volatile IReadOnlyList<RemoteWriteSender> _senders = senders;
+
+    public IReadOnlyList<RemoteWriteSender> Senders => _senders;
+
+    /// <summary>Replaces the senders; the caller stops the old ones (after this call, so nothing is lost in between).</summary>
+    public void SetSenders(IReadOnlyList<RemoteWriteSender> senders) => _senders = senders;
+
+    public ISeriesAppender Appender() => new TeeAppender(inner.Appender(), this);
 
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.Select(minT, maxT, matchers);
     public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelNames(minT, maxT, matchers);
     public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelValues(name, minT, maxT, matchers);
 
-    private sealed class TeeAppender(ISeriesAppender inner, IReadOnlyList<RemoteWriteSender> senders) : ISeriesAppender
+    private sealed class TeeAppender(ISeriesAppender inner, RemoteWriteStore store) : ISeriesAppender
     {
         private readonly List<(Labels, long, double)> _pending = [];
 
@@ -311,8 +324,12 @@ public sealed class RemoteWriteStore(ISeriesStore inner, IReadOnlyList<RemoteWri
         public void Commit()
         {
             inner.Commit();
-            foreach (var (l, t, v) in _pending)
-                foreach (var s in senders) s.Enqueue(l, t, v);
+            var senders = store._senders;
+            if (senders.Count > 0)
+            {
+                foreach (var (l, t, v) in _pending)
+                    foreach (var s in senders) s.Enqueue(l, t, v);
+            }
             _pending.Clear();
         }
 

@@ -33,10 +33,11 @@ public sealed class FileSd(FileSdConfig config)
                 present.Add(file);
                 try
                 {
-                    _byFile[file] = Parse(File.ReadAllText(file), file);
+                    var text = File.ReadAllText(file);
+                    _byFile[file] = file.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ParseJson(text, file) : Parse(text, file);
                     _errors.Remove(file);
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or YamlException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or YamlException or System.Text.Json.JsonException)
                 {
                     _errors[file] = e.Message;
                 }
@@ -57,7 +58,47 @@ public sealed class FileSd(FileSdConfig config)
         return Directory.EnumerateFiles(dir, name).Order(StringComparer.Ordinal);
     }
 
-    /// <summary>Parses one file's content (JSON is read as YAML, of which it is a subset).</summary>
+    /// <summary>Parses a JSON file: <c>[{"targets": [...], "labels": {...}}]</c>.</summary>
+    public static List<TargetGroup> ParseJson(string content, string file)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(content, new System.Text.Json.JsonDocumentOptions { AllowTrailingCommas = true });
+        if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Array) throw new FormatException($"{file}: expected a list of target groups");
+        var groups = new List<TargetGroup>();
+        var i = 0;
+        foreach (var g in doc.RootElement.EnumerateArray())
+        {
+            if (g.ValueKind != System.Text.Json.JsonValueKind.Object) throw new FormatException($"{file}: group {i} is not an object");
+            var targets = new List<string>();
+            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in g.EnumerateObject())
+            {
+                switch (p.Name)
+                {
+                    case "targets":
+                        if (p.Value.ValueKind != System.Text.Json.JsonValueKind.Array) throw new FormatException($"{file}: group {i}: targets must be a list");
+                        foreach (var t in p.Value.EnumerateArray())
+                            targets.Add(t.ValueKind == System.Text.Json.JsonValueKind.String ? t.GetString()! : throw new FormatException($"{file}: group {i}: target must be a string"));
+                        break;
+                    case "labels":
+                        if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Null) break;
+                        if (p.Value.ValueKind != System.Text.Json.JsonValueKind.Object) throw new FormatException($"{file}: group {i}: labels must be an object");
+                        foreach (var l in p.Value.EnumerateObject())
+                        {
+                            if (!Relabel.LabelNames.IsValid(l.Name)) throw new FormatException($"{file}: group {i}: \"{l.Name}\" is not a valid label name");
+                            labels[l.Name] = l.Value.ValueKind == System.Text.Json.JsonValueKind.String ? l.Value.GetString()! : throw new FormatException($"{file}: group {i}: label values must be strings");
+                        }
+                        break;
+                    default:
+                        throw new FormatException($"{file}: group {i}: unknown key \"{p.Name}\"");
+                }
+            }
+            labels[FilePathLabel] = file;
+            groups.Add(new TargetGroup(targets, labels, $"file:{file}:{i++}"));
+        }
+        return groups;
+    }
+
+    /// <summary>Parses one YAML file's content.</summary>
     public static List<TargetGroup> Parse(string content, string file)
     {
         var stream = new YamlStream();

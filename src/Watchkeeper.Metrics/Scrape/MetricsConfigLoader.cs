@@ -70,7 +70,7 @@ public static class MetricsConfigLoader
         YamlNode? scrapeNode = null, rwNode = null;
         foreach (var (k, v) in root.Children)
         {
-            var key = ((YamlScalarNode)k).Value;
+            var key = (k as YamlScalarNode)?.Value;
             switch (key)
             {
                 case "global": global = b.Global(v); break;

@@ -39,6 +39,7 @@ public sealed class ScrapeLoop
     private byte[] _buf = new byte[16 * 1024];
     private TargetState _state;
     private IReadOnlyList<MetricMetadata> _metadata = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public ScrapeLoop(ScrapeTarget target, ScrapeConfig cfg, HttpClient client, ISeriesStore store, TimeProvider time,
         Action<TargetState>? onScrape = null)
@@ -97,8 +98,21 @@ public sealed class ScrapeLoop
         }
     }
 
-    /// <summary>Scrapes once, now. Never throws except on cancellation of <paramref name="ct"/>.</summary>
+    /// <summary>Scrapes once, now. Never throws except on cancellation of <paramref name="ct"/>. Calls are serialized.</summary>
     public async Task<TargetState> ScrapeAsync(CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await ScrapeCoreAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<TargetState> ScrapeCoreAsync(CancellationToken ct)
     {
         var start = _time.GetUtcNow();
         var tMs = start.ToUnixTimeMilliseconds();
@@ -179,6 +193,19 @@ public sealed class ScrapeLoop
 
     /// <summary>Writes staleness markers for every series of the last scrape (the target went away).</summary>
     public void MarkStale(long tMs)
+    {
+        _gate.Wait();
+        try
+        {
+            MarkStaleCore(tMs);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void MarkStaleCore(long tMs)
     {
         var app = _store.Appender();
         foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);

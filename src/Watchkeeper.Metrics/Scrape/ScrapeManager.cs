@@ -36,13 +36,23 @@ public sealed class ScrapeManager(ISeriesStore store, TimeProvider time, ScrapeM
         try
         {
             ObjectDisposedException.ThrowIf(_stopped, this);
-            var next = new Dictionary<string, ScrapePool>(StringComparer.Ordinal);
-            foreach (var sc in config.ScrapeConfigs)
+            // Build every pool first (HTTP handlers read TLS files and may fail): a failing config changes nothing.
+            var created = new List<ScrapePool>();
+            try
             {
-                _pools.TryGetValue(sc.JobName, out var old);
-                var pool = new ScrapePool(sc, store, time, _options);
+                foreach (var sc in config.ScrapeConfigs) created.Add(new ScrapePool(sc, store, time, _options));
+            }
+            catch
+            {
+                foreach (var p in created) p.DisposeUnstarted();
+                throw;
+            }
+            var next = new Dictionary<string, ScrapePool>(StringComparer.Ordinal);
+            foreach (var pool in created)
+            {
+                _pools.TryGetValue(pool.Config.JobName, out var old);
                 await pool.StartAsync(old).ConfigureAwait(false);
-                next[sc.JobName] = pool;
+                next[pool.Config.JobName] = pool;
             }
             foreach (var (job, old) in _pools)
             {
@@ -163,9 +173,26 @@ internal sealed class ScrapePool
         _store = store;
         _time = time;
         _options = options;
-        var handler = options.HandlerFactory?.Invoke(cfg) ?? HttpClientFactory.CreateHandler(cfg.Http);
+        HttpMessageHandler handler;
+        try
+        {
+            handler = options.HandlerFactory?.Invoke(cfg) ?? HttpClientFactory.CreateHandler(cfg.Http);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new InvalidOperationException($"scrape config \"{cfg.JobName}\": cannot set up its HTTP client: {e.Message}", e);
+        }
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _fileSds = [.. cfg.FileSdConfigs.Select(f => new FileSd(f))];
+    }
+
+    public ScrapeConfig Config => _cfg;
+
+    /// <summary>Releases a pool that was built but never started (a reload that failed).</summary>
+    public void DisposeUnstarted()
+    {
+        _client.Dispose();
+        _cts.Dispose();
     }
 
     public IEnumerable<TargetState> States()
@@ -212,8 +239,16 @@ internal sealed class ScrapePool
                     w.Created += (_, _) => _signal.Writer.TryWrite(true);
                     w.Deleted += (_, _) => _signal.Writer.TryWrite(true);
                     w.Renamed += (_, _) => _signal.Writer.TryWrite(true);
-                    w.EnableRaisingEvents = true;
-                    _watchers.Add(w);
+                    try
+                    {
+                        w.EnableRaisingEvents = true;
+                        _watchers.Add(w);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+                    {
+                        // Out of inotify instances or similar: refresh_interval polling still re-reads the files.
+                        w.Dispose();
+                    }
                 }
             }
         }
@@ -248,7 +283,14 @@ internal sealed class ScrapePool
 
     private async Task SyncAsync(Dictionary<string, ScrapeLoop>? inherit)
     {
-        await _sync.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _sync.WaitAsync(_cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the pool is stopping
+        }
         try
         {
             if (_cts.IsCancellationRequested) return;
@@ -291,10 +333,11 @@ internal sealed class ScrapePool
     {
         foreach (var w in _watchers) w.Dispose();
         _watchers.Clear();
+        // Cancel first: a discovery refresh waiting for the lock gives up instead of deadlocking with us.
+        await _cts.CancelAsync().ConfigureAwait(false);
         await _sync.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _cts.CancelAsync().ConfigureAwait(false);
             var stopped = new Dictionary<string, ScrapeLoop>(StringComparer.Ordinal);
             foreach (var (key, l) in _loops)
             {

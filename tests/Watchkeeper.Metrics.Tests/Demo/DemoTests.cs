@@ -56,6 +56,53 @@ public sealed class DemoTests
         Assert.Contains(m.Keys, l => l.Get("le") == "10");
     }
 
+    /// <summary>histogram_quantile over bucket increases, interpolating linearly inside a bucket as PromQL does.</summary>
+    private static double Quantile(double q, IReadOnlyList<(double Le, double Count)> buckets)
+    {
+        var total = buckets[^1].Count;
+        var rank = q * total;
+        var prevLe = 0.0;
+        var prevCount = 0.0;
+        foreach (var (le, count) in buckets)
+        {
+            if (count >= rank) return double.IsPositiveInfinity(le) ? prevLe : prevLe + ((le - prevLe) * (rank - prevCount) / (count - prevCount));
+            prevLe = le;
+            prevCount = count;
+        }
+        return prevLe;
+    }
+
+    private static List<(double, double)> BucketIncrease(Dictionary<Labels, double> a, Dictionary<Labels, double> b, string method, string path) =>
+        [.. b.Where(kv => kv.Key.Name == "http_request_duration_seconds_bucket" && kv.Key.Get("method") == method && kv.Key.Get("path") == path)
+            .Select(kv => (Le: kv.Key.Get("le") == "+Inf" ? double.PositiveInfinity : double.Parse(kv.Key.Get("le")!, System.Globalization.CultureInfo.InvariantCulture), Count: kv.Value - a.GetValueOrDefault(kv.Key)))
+            .OrderBy(x => x.Le)];
+
+    [Theory]
+    [InlineData("api-service")]
+    [InlineData("web-interface")]
+    public void Baseline_stays_under_the_manual_alert_thresholds_and_faults_cross_them(string service)
+    {
+        var time = new FakeTimeProvider(Start);
+        var demo = new DemoWorkload(time);
+        var svc = demo.Get(service)!;
+        var a = Parse(svc.Render()!);
+        time.Advance(TimeSpan.FromMinutes(5));
+        var b = Parse(svc.Render()!);
+        foreach (var e in svc.Profile.Endpoints)
+        {
+            Assert.True(Quantile(0.95, BucketIncrease(a, b, e.Method, e.Path)) < 0.5, $"{e.Method} {e.Path} p95 too high");
+            var errors = b.Where(kv => kv.Key.Name == "http_requests_total" && kv.Key.Get("path") == e.Path && kv.Key.Get("method") == e.Method && kv.Key.Get("status")!.StartsWith('5'))
+                .Max(kv => kv.Value - a.GetValueOrDefault(kv.Key)) / 300;
+            Assert.True(errors < 0.1, $"{e.Method} {e.Path} 5xx rate {errors}");
+        }
+        svc.SetAddedLatency(TimeSpan.FromSeconds(1));
+        svc.SetErrorRate(0.5);
+        time.Advance(TimeSpan.FromMinutes(5));
+        var c = Parse(svc.Render()!);
+        Assert.True(svc.Profile.Endpoints.All(e => Quantile(0.95, BucketIncrease(b, c, e.Method, e.Path)) > 0.5));
+        Assert.Contains(c, kv => kv.Key.Name == "http_requests_total" && kv.Key.Get("status") == "500" && (kv.Value - b.GetValueOrDefault(kv.Key)) / 300 > 0.1);
+    }
+
     [Fact]
     public void Error_rate_fault_sets_the_5xx_fraction()
     {
@@ -101,7 +148,7 @@ public sealed class DemoTests
         var demo = new DemoWorkload(time);
         var registry = new InternalTargetRegistry();
         demo.Register(registry);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
         await using (mgr)
         {
@@ -127,7 +174,7 @@ public sealed class DemoTests
     {
         var registry = new InternalTargetRegistry();
         registry.Map("node.internal:9100", new Watchkeeper.Metrics.Host.HostCollector().RenderExposition);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var cfg = new ScrapeConfig { JobName = "node", StaticConfigs = [new TargetGroup(["node.internal:9100"], new Dictionary<string, string>(), "s")] };
         var mgr = new ScrapeManager(store, new FakeTimeProvider(Start), new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
         await using (mgr)

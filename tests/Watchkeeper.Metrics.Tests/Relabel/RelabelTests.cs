@@ -33,6 +33,14 @@ public sealed class RelabelTests
     }
 
     [Fact]
+    public void Groups_are_numbered_left_to_right_as_in_re2()
+    {
+        var l = Labels.Of("v", "xx-(yy)");
+        var r = Run(l, new RelabelConfig { SourceLabels = ["v"], Regex = "(?P<a>x+)-[(](y+)(?:[)])", TargetLabel = "out", Replacement = "$1|$2|${a}|$3" });
+        Assert.Equal("xx|yy|xx|", r!.Get("out"));
+    }
+
+    [Fact]
     public void Regex_is_anchored_and_non_match_leaves_labels_alone()
     {
         var r = Run(Input, new RelabelConfig { SourceLabels = ["job"], Regex = "ap", TargetLabel = "x", Replacement = "hit" });

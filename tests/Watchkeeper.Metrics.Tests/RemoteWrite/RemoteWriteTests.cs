@@ -89,7 +89,7 @@ public sealed class RemoteWriteTests
 
     private static async Task WaitUntil(Func<bool> cond, FakeTimeProvider? time = null, TimeSpan? step = null)
     {
-        for (var i = 0; i < 400 && !cond(); i++)
+        for (var i = 0; i < 2000 && !cond(); i++)
         {
             if (time is not null) time.Advance(step ?? TimeSpan.FromMilliseconds(100));
             await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider.System);
@@ -108,7 +108,7 @@ public sealed class RemoteWriteTests
     public async Task Full_batches_go_at_once_and_partial_ones_at_the_deadline()
     {
         var time = new FakeTimeProvider();
-        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.NoContent));
+        var handler = new StubHttpHandler(_ => new HttpResponseMessage(HttpStatusCode.NoContent));
         await using var sender = new RemoteWriteSender(Config(), time, handler, Labels.Of("cluster", "c1"));
         sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
         sender.Enqueue(Labels.Of("__name__", "a"), 2, 2);
@@ -134,7 +134,7 @@ public sealed class RemoteWriteTests
     {
         var time = new FakeTimeProvider();
         var calls = 0;
-        var handler = new FakeHandler(_ => Interlocked.Increment(ref calls) switch
+        var handler = new StubHttpHandler(_ => Interlocked.Increment(ref calls) switch
         {
             1 => new HttpResponseMessage(HttpStatusCode.InternalServerError),
             2 => new HttpResponseMessage(HttpStatusCode.TooManyRequests),
@@ -150,24 +150,48 @@ public sealed class RemoteWriteTests
         Assert.Equal(0, sender.Stats.SamplesFailed);
     }
 
+    /// <summary>A fake clock that records the due time of every short timer created, so a test can advance exactly to it.</summary>
+    private sealed class TimerRecordingTimeProvider : FakeTimeProvider
+    {
+        private readonly List<TimeSpan> _due = [];
+
+        public int Count { get { lock (_due) return _due.Count; } }
+        public TimeSpan Last { get { lock (_due) return _due[^1]; } }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime > TimeSpan.Zero && dueTime < TimeSpan.FromSeconds(2)) lock (_due) _due.Add(dueTime); // backoffs, not deadlines or timeouts
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
+
     [Fact]
     public async Task Backoff_doubles_up_to_the_maximum()
     {
-        var time = new FakeTimeProvider();
-        var stamps = new List<DateTimeOffset>();
-        var handler = new FakeHandler(_ =>
+        var time = new TimerRecordingTimeProvider();
+        var calls = 0;
+        var handler = new StubHttpHandler(_ =>
         {
-            lock (stamps) stamps.Add(time.GetUtcNow());
+            Interlocked.Increment(ref calls);
             return new HttpResponseMessage(HttpStatusCode.BadGateway);
         });
         await using var sender = new RemoteWriteSender(Config(maxRetries: 6), time, handler);
         sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
         var flush = sender.FlushAsync();
-        await WaitUntil(() => flush.IsCompleted, time, TimeSpan.FromMilliseconds(50));
-        var gaps = stamps.Zip(stamps.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToList();
-        Assert.Equal(5, gaps.Count);
-        // 100, 200, 400, 800, 1000 (capped), each observed at the 50 ms granularity of the test clock
-        Assert.Equal([100, 200, 400, 800, 1000], gaps.Select(g => Math.Round(g / 50) * 50));
+        var waits = new List<double>();
+        for (var i = 0; i < 2000 && !flush.IsCompleted; i++)
+        {
+            if (time.Count > waits.Count)
+            {
+                waits.Add(time.Last.TotalMilliseconds);
+                time.Advance(time.Last);
+                continue;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(2), TimeProvider.System);
+        }
+        await flush.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([100, 200, 400, 800, 1000], waits);
+        Assert.Equal(6, calls);
         Assert.Equal(1, sender.Stats.SamplesFailed);
     }
 
@@ -175,7 +199,7 @@ public sealed class RemoteWriteTests
     public async Task Client_errors_other_than_429_are_not_retried()
     {
         var time = new FakeTimeProvider();
-        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent("out of order sample") });
+        var handler = new StubHttpHandler(_ => new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent("out of order sample") });
         await using var sender = new RemoteWriteSender(Config(), time, handler);
         sender.Enqueue(Labels.Of("__name__", "a"), 1, 1);
         await sender.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -189,7 +213,7 @@ public sealed class RemoteWriteTests
     public async Task Write_relabel_drops_series_and_shards_keep_series_order()
     {
         var time = new FakeTimeProvider();
-        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        var handler = new StubHttpHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
         var cfg = Config(maxPerSend: 1000, shards: 3) with
         {
             WriteRelabelConfigs = [new RelabelConfig { SourceLabels = ["__name__"], Regex = "debug_.*", Action = RelabelAction.Drop }.Compile()],
@@ -213,13 +237,13 @@ public sealed class RemoteWriteTests
     public async Task Scrape_path_feeds_remote_write_through_the_store_decorator()
     {
         var time = new FakeTimeProvider();
-        var handler = new FakeHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        var handler = new StubHttpHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
         await using var sender = new RemoteWriteSender(Config(maxPerSend: 100), time, handler);
-        var inner = new MemoryStore();
+        var inner = new CollectingSeriesStore();
         var store = new RemoteWriteStore(inner, [sender]);
         var cfg = new ScrapeConfig { JobName = "j", StaticConfigs = [new TargetGroup(["h:1"], new Dictionary<string, string>(), "s")] };
         var target = TargetBuilder.Build(cfg, cfg.StaticConfigs).Active[0];
-        var loop = new ScrapeLoop(target, cfg, new HttpClient(new FakeHandler(_ => FakeHandler.Text("m 1\n"))), store, time);
+        var loop = new ScrapeLoop(target, cfg, new HttpClient(new StubHttpHandler(_ => StubHttpHandler.Text("m 1\n"))), store, time);
         await loop.ScrapeAsync();
         await sender.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
         var names = handler.Bodies.SelectMany(Decode).Select(s => s.Labels.Name).ToHashSet();
@@ -234,7 +258,7 @@ public sealed class RemoteWriteReceiverTests
     [Fact]
     public void Valid_request_is_stored_and_answered_204()
     {
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var body = RemoteWriteCodec.Encode([new TimeSeriesData(Labels.Of("__name__", "m", "a", "b"), [new Sample(1, 1), new Sample(2, 2)])]);
         var r = RemoteWriteReceiver.Ingest(body, "application/x-protobuf", "snappy", store);
         Assert.Equal(204, r.StatusCode);
@@ -245,7 +269,7 @@ public sealed class RemoteWriteReceiverTests
     [Fact]
     public void Invalid_series_rejects_the_whole_request()
     {
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var body = RemoteWriteCodec.Encode([
             new TimeSeriesData(Labels.Of("__name__", "ok"), [new Sample(1, 1)]),
             new TimeSeriesData(Labels.FromSorted([new Label("z", "1"), new Label("__name__", "m")]), [new Sample(1, 1)])]);
@@ -260,5 +284,5 @@ public sealed class RemoteWriteReceiverTests
     [InlineData("application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy")]
     [InlineData("application/x-protobuf", "gzip")]
     public void Unsupported_formats_are_415(string type, string encoding) =>
-        Assert.Equal(415, RemoteWriteReceiver.Ingest([], type, encoding, new MemoryStore()).StatusCode);
+        Assert.Equal(415, RemoteWriteReceiver.Ingest([], type, encoding, new CollectingSeriesStore()).StatusCode);
 }

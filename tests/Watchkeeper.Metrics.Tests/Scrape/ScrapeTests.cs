@@ -22,12 +22,12 @@ public sealed class ScrapeTests
         MetricRelabelConfigs = metricRelabel ?? [],
     };
 
-    private static (ScrapeLoop Loop, MemoryStore Store, FakeTimeProvider Time, Func<string> Body) Setup(ScrapeConfig cfg, Func<HttpRequestMessage, HttpResponseMessage> respond)
+    private static (ScrapeLoop Loop, CollectingSeriesStore Store, FakeTimeProvider Time, Func<string> Body) Setup(ScrapeConfig cfg, Func<HttpRequestMessage, HttpResponseMessage> respond)
     {
         var (active, _) = TargetBuilder.Build(cfg, cfg.StaticConfigs);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var time = new FakeTimeProvider(Start);
-        var loop = new ScrapeLoop(active[0], cfg, new HttpClient(new FakeHandler(respond)), store, time);
+        var loop = new ScrapeLoop(active[0], cfg, new HttpClient(new StubHttpHandler(respond)), store, time);
         return (loop, store, time, () => "");
     }
 
@@ -83,7 +83,7 @@ public sealed class ScrapeTests
     public async Task Scrape_appends_samples_with_target_labels_and_synthetic_series()
     {
         HttpRequestMessage? seen = null;
-        var (loop, store, time, _) = Setup(Job(), r => { seen = r; return FakeHandler.Text("# TYPE m counter\nm{code=\"200\"} 5\nm{code=\"500\"} 1\n"); });
+        var (loop, store, time, _) = Setup(Job(), r => { seen = r; return StubHttpHandler.Text("# TYPE m counter\nm{code=\"200\"} 5\nm{code=\"500\"} 1\n"); });
         var state = await loop.ScrapeAsync();
         Assert.Equal(TargetHealth.Up, state.Health);
         Assert.Null(state.LastError);
@@ -109,7 +109,7 @@ public sealed class ScrapeTests
     public async Task Conflicting_labels_are_exported_unless_honor_labels()
     {
         const string body = "m{job=\"inner\",exported_job=\"x\",instance=\"i\"} 1\n";
-        var (loop, store, _, _) = Setup(Job(), _ => FakeHandler.Text(body));
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text(body));
         await loop.ScrapeAsync();
         var s = store.Find("m")!;
         Assert.Equal("api", s.Get("job"));
@@ -117,7 +117,7 @@ public sealed class ScrapeTests
         Assert.Equal("inner", s.Get("exported_exported_job"));
         Assert.Equal("i", s.Get("exported_instance"));
 
-        var (loop2, store2, _, _) = Setup(Job(honorLabels: true), _ => FakeHandler.Text(body));
+        var (loop2, store2, _, _) = Setup(Job(honorLabels: true), _ => StubHttpHandler.Text(body));
         await loop2.ScrapeAsync();
         var h = store2.Find("m")!;
         Assert.Equal("inner", h.Get("job"));
@@ -128,10 +128,10 @@ public sealed class ScrapeTests
     [Fact]
     public async Task Honor_timestamps_controls_explicit_timestamps()
     {
-        var (loop, store, _, _) = Setup(Job(), _ => FakeHandler.Text("m 1 1000\n"));
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text("m 1 1000\n"));
         await loop.ScrapeAsync();
         Assert.Equal(1000, store.Last(store.Find("m")!)!.Value.T);
-        var (loop2, store2, _, _) = Setup(Job(honorTs: false), _ => FakeHandler.Text("m 1 1000\n"));
+        var (loop2, store2, _, _) = Setup(Job(honorTs: false), _ => StubHttpHandler.Text("m 1 1000\n"));
         await loop2.ScrapeAsync();
         Assert.Equal(Start.ToUnixTimeMilliseconds(), store2.Last(store2.Find("m")!)!.Value.T);
     }
@@ -141,7 +141,7 @@ public sealed class ScrapeTests
     {
         var body = "a 1\nb 2\n";
         var fail = false;
-        var (loop, store, time, _) = Setup(Job(), _ => fail ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) : FakeHandler.Text(body));
+        var (loop, store, time, _) = Setup(Job(), _ => fail ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) : StubHttpHandler.Text(body));
         await loop.ScrapeAsync();
         body = "a 1\n";
         time.Advance(TimeSpan.FromSeconds(15));
@@ -164,7 +164,7 @@ public sealed class ScrapeTests
     [Fact]
     public async Task Target_going_away_marks_all_its_series_stale()
     {
-        var (loop, store, time, _) = Setup(Job(), _ => FakeHandler.Text("a 1\n"));
+        var (loop, store, time, _) = Setup(Job(), _ => StubHttpHandler.Text("a 1\n"));
         await loop.ScrapeAsync();
         time.Advance(TimeSpan.FromSeconds(3));
         loop.MarkStale(time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -175,7 +175,7 @@ public sealed class ScrapeTests
     [Fact]
     public async Task Sample_limit_fails_the_scrape_and_stores_nothing_of_it()
     {
-        var (loop, store, _, _) = Setup(Job(limit: 2), _ => FakeHandler.Text("a 1\nb 1\nc 1\n"));
+        var (loop, store, _, _) = Setup(Job(limit: 2), _ => StubHttpHandler.Text("a 1\nb 1\nc 1\n"));
         var st = await loop.ScrapeAsync();
         Assert.Equal(TargetHealth.Down, st.Health);
         Assert.Contains("sample limit", st.LastError);
@@ -188,7 +188,7 @@ public sealed class ScrapeTests
     public async Task Metric_relabeling_drops_before_the_limit_and_is_counted()
     {
         var drop = new RelabelConfig { SourceLabels = ["__name__"], Regex = "go_.*", Action = RelabelAction.Drop }.Compile();
-        var (loop, store, _, _) = Setup(Job(limit: 1, metricRelabel: [drop]), _ => FakeHandler.Text("go_a 1\ngo_b 1\nkeep 1\n"));
+        var (loop, store, _, _) = Setup(Job(limit: 1, metricRelabel: [drop]), _ => StubHttpHandler.Text("go_a 1\ngo_b 1\nkeep 1\n"));
         var st = await loop.ScrapeAsync();
         Assert.Equal(TargetHealth.Up, st.Health);
         Assert.Null(store.Find("go_a"));
@@ -200,7 +200,7 @@ public sealed class ScrapeTests
     [Fact]
     public async Task Malformed_body_fails_the_scrape_with_position_and_stores_nothing()
     {
-        var (loop, store, _, _) = Setup(Job(), _ => FakeHandler.Text("good 1\nbad{ 1\n"));
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text("good 1\nbad{ 1\n"));
         var st = await loop.ScrapeAsync();
         Assert.Equal(TargetHealth.Down, st.Health);
         Assert.Contains("line 2", st.LastError);
@@ -210,7 +210,7 @@ public sealed class ScrapeTests
     [Fact]
     public async Task OpenMetrics_content_type_selects_the_openmetrics_parser()
     {
-        var (loop, store, _, _) = Setup(Job(), _ => FakeHandler.Text("m_total 3 1.5\n# EOF\n", "application/openmetrics-text; version=1.0.0"));
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text("m_total 3 1.5\n# EOF\n", "application/openmetrics-text; version=1.0.0"));
         var st = await loop.ScrapeAsync();
         Assert.Equal(TargetHealth.Up, st.Health);
         Assert.Equal(new Sample(1500, 3), store.Last(store.Find("m_total")!));
@@ -219,7 +219,7 @@ public sealed class ScrapeTests
     [Fact]
     public async Task Duplicate_series_in_one_body_keep_the_first_sample()
     {
-        var (loop, store, _, _) = Setup(Job(), _ => FakeHandler.Text("m{a=\"1\"} 1\nm{a=\"1\"} 2\n"));
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text("m{a=\"1\"} 1\nm{a=\"1\"} 2\n"));
         await loop.ScrapeAsync();
         Assert.Equal(1, Assert.Single(store.Samples(store.Find("m")!)).V);
     }
@@ -231,7 +231,7 @@ public sealed class ScrapeTests
         var cfg = Job();
         var target = TargetBuilder.Build(cfg, cfg.StaticConfigs).Active[0];
         var handler = new BlockingHandler();
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var loop = new ScrapeLoop(target, cfg, new HttpClient(handler), store, time);
         var task = loop.ScrapeAsync();
         await handler.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -257,10 +257,10 @@ public sealed class ScrapeTests
     public async Task Manager_runs_loops_on_the_fake_clock_and_reports_state()
     {
         var time = new FakeTimeProvider(Start);
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var scraped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var count = 0;
-        var handler = new FakeHandler(_ => FakeHandler.Text("m 1\n"));
+        var handler = new StubHttpHandler(_ => StubHttpHandler.Text("m 1\n"));
         var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions
         {
             HandlerFactory = _ => handler,
@@ -270,7 +270,7 @@ public sealed class ScrapeTests
         {
             await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [Job(targets: ["a:1", "b:2"])] });
             Assert.All(mgr.ActiveTargets(), t => Assert.Equal(TargetHealth.Unknown, t.Health));
-            for (var i = 0; i < 20 && !scraped.Task.IsCompleted; i++)
+            for (var i = 0; i < 300 && !scraped.Task.IsCompleted; i++)
             {
                 time.Advance(TimeSpan.FromSeconds(1));
                 await Task.WhenAny(scraped.Task, Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System));
@@ -298,12 +298,12 @@ public sealed class ScrapeTests
         try
         {
             var file = Path.Combine(dir.FullName, "targets.json");
-            await File.WriteAllTextAsync(file, """[{"targets": ["x:1"], "labels": {"team": "a"}}]""");
+            await File.WriteAllTextAsync(file, "[\n\t{\n\t\t\"targets\": [\"x:1\"],\n\t\t\"labels\": {\"team\": \"a\"}\n\t}\n]\n");
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "more.yml"), "- targets: ['y:2']\n");
             var cfg = new ScrapeConfig { JobName = "sd", FileSdConfigs = [new FileSdConfig([Path.Combine(dir.FullName, "*.json"), Path.Combine(dir.FullName, "*.yml")], TimeSpan.FromMinutes(5))] };
-            var mgr = new ScrapeManager(new MemoryStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions
+            var mgr = new ScrapeManager(new CollectingSeriesStore(), new FakeTimeProvider(Start), new ScrapeManagerOptions
             {
-                HandlerFactory = _ => new FakeHandler(_ => FakeHandler.Text("m 1\n")),
+                HandlerFactory = _ => new StubHttpHandler(_ => StubHttpHandler.Text("m 1\n")),
                 WatchFiles = false,
             });
             await using (mgr)
@@ -361,7 +361,7 @@ public sealed class ScrapeTests
         });
         var cfg = Job(targets: [$"127.0.0.1:{port}"]) with { Http = new HttpClientConfig { Authorization = new AuthorizationConfig("Bearer", "tok", null) } };
         var target = TargetBuilder.Build(cfg, cfg.StaticConfigs).Active[0];
-        var store = new MemoryStore();
+        var store = new CollectingSeriesStore();
         var loop = new ScrapeLoop(target, cfg, new HttpClient(HttpClientFactory.CreateHandler(cfg.Http)), store, TimeProvider.System);
         var st = await loop.ScrapeAsync();
         await serve.WaitAsync(TimeSpan.FromSeconds(10));

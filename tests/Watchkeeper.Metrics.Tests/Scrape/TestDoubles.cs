@@ -3,7 +3,7 @@ using Watchkeeper.Metrics.Model;
 namespace Watchkeeper.Metrics.Tests;
 
 /// <summary>A minimal in-memory series store for tests: every committed sample, in order.</summary>
-public sealed class MemoryStore : ISeriesStore
+public sealed class CollectingSeriesStore : ISeriesStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<Labels, List<Sample>> _series = [];
@@ -59,7 +59,7 @@ public sealed class MemoryStore : ISeriesStore
     public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) =>
         [.. Select(minT, maxT, matchers).Select(s => s.Labels.Get(name)).OfType<string>().Distinct().Order(StringComparer.Ordinal)];
 
-    private sealed class App(MemoryStore store) : ISeriesAppender
+    private sealed class App(CollectingSeriesStore store) : ISeriesAppender
     {
         private readonly List<(Labels, Sample)> _pending = [];
 
@@ -88,7 +88,7 @@ public sealed class MemoryStore : ISeriesStore
 }
 
 /// <summary>An HTTP handler answering from a function, recording requests.</summary>
-public sealed class FakeHandler(Func<HttpRequestMessage, HttpResponseMessage> respond) : HttpMessageHandler
+public sealed class StubHttpHandler(Func<HttpRequestMessage, HttpResponseMessage> respond) : HttpMessageHandler
 {
     public List<HttpRequestMessage> Requests { get; } = [];
     public List<byte[]> Bodies { get; } = [];
