@@ -53,38 +53,15 @@ public static class RemoteWriteReceiver
         var rejected = metrics.Counter("watchkeeper_remote_write_rejected_samples_total", "Samples the remote write receiver did not store, by reason.", "reason");
         app.MapPost("/prometheus/api/v1/write", async Task<IResult> (HttpContext ctx, MetricsRuntime runtime) =>
         {
-            if (!string.Equals(ctx.Request.Headers.ContentEncoding, "snappy", StringComparison.OrdinalIgnoreCase))
-                return TypedResults.Problem(Problems.Create(415, "Unsupported media type", "remote write bodies must be snappy-compressed protobuf (Content-Encoding: snappy)"));
             var body = await ReadBodyAsync(ctx.Request, 32 << 20, ctx.RequestAborted);
             if (body is null) return TypedResults.Problem(Problems.Create(413, "Payload too large", "remote write body exceeds 32 MiB"));
-            var result = RemoteWriteCodec.Decode(body);
-            if (!result.IsValid)
-            {
-                return TypedResults.Problem(Problems.Create(400, "Invalid remote write request",
-                    result.InvalidSeriesIndex is { } i ? $"series {i}: {result.Error}" : result.Error));
-            }
-            var app = runtime.Store.Appender();
-            long ok = 0, ooo = 0, dup = 0, old = 0;
-            foreach (var s in result.Series)
-            {
-                foreach (var p in s.Samples)
-                {
-                    switch (app.Append(s.Labels, p.T, p.V))
-                    {
-                        case AppendResult.Ok: ok++; break;
-                        case AppendResult.OutOfOrder: ooo++; break;
-                        case AppendResult.Duplicate: dup++; break;
-                        default: old++; break;
-                    }
-                }
-            }
-            app.Commit();
-            received.Add(ok);
-            if (ooo > 0) rejected.Add(ooo, "out_of_order");
-            if (dup > 0) rejected.Add(dup, "duplicate");
-            if (old > 0) rejected.Add(old, "too_old");
-            // Like Prometheus, samples the store refuses (out of order, too old) are not retried by the sender: 2xx.
-            return TypedResults.NoContent();
+            var r = Watchkeeper.Metrics.RemoteWrite.RemoteWriteReceiver.Ingest(body, ctx.Request.ContentType,
+                ctx.Request.Headers.ContentEncoding.ToString() is { Length: > 0 } enc ? enc : null, runtime.Store);
+            received.Add(r.SamplesAppended);
+            if (r.SamplesRejected > 0) rejected.Add(r.SamplesRejected, "refused_by_store");
+            return r.StatusCode == 204
+                ? TypedResults.NoContent()
+                : TypedResults.Problem(Problems.Create(r.StatusCode, r.StatusCode == 415 ? "Unsupported media type" : "Invalid remote write request", r.Error));
         }).RequireAuthorization(Policies.Responder).DisableAntiforgery().WithTags("prometheus");
     }
 

@@ -157,6 +157,8 @@ public static class PlatformModule
 
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
+            // Domain errors (validation, not found, conflicts) are answers, not failures: no error log for them.
+            SuppressDiagnosticsCallback = c => c.Exception is ValidationException or NotFoundException or ConflictException or ForbiddenException or BadHttpRequestException,
             ExceptionHandler = async ctx =>
             {
                 var ex = ctx.Features.Get<IExceptionHandlerFeature>()?.Error;
