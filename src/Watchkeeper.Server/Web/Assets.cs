@@ -16,6 +16,7 @@ public static class Assets
                   --sev1: #ff4d55; --sev2: #ff8a3d; --sev3: #e8b923; --sev4: #8aa4c2; --ok: #3ccf6e; --bad: #ff4d55; --warn: #e8a23d; --info: #6ea8ff; }
         }
         * { box-sizing: border-box; }
+        [hidden] { display: none !important; }
         html { font-size: 15px; }
         body { margin: 0; background: var(--bg); color: var(--text); font-family: var(--font); line-height: 1.4; }
         a { color: var(--accent); }
@@ -147,6 +148,8 @@ public static class Assets
           document.querySelectorAll('form[method=post]').forEach(f => {
             f.addEventListener('submit', () => setTimeout(() => f.querySelectorAll('button[type=submit]').forEach(b => b.disabled = true), 0));
           });
+          // Pages restored from the back/forward cache get their buttons back.
+          window.addEventListener('pageshow', () => document.querySelectorAll('button[type=submit]').forEach(b => b.disabled = false));
           // Show the description of the chosen severity on the declare form.
           const sevs = document.querySelectorAll('input[name=severity]');
           sevs.forEach(r => r.addEventListener('change', () => {
