@@ -40,8 +40,10 @@ public sealed class AdminUiTests
         Assert.Null(await server.Services.GetRequiredService<Users>().CheckPasswordAsync("priya", "long-enough-password"));
 
         // Admins cannot lock themselves out from the UI.
-        await page.Locator("tr[data-user=admin] button", new() { HasText = "Disable" }).ClickAsync();
-        await Expect(page.Locator("#error")).ToContainTextAsync("cannot disable your own account");
+        await Expect(page.Locator("tr[data-user=admin] button", new() { HasText = "Disable" })).ToHaveCountAsync(0);
+        await page.Locator("tr[data-user=admin] select[name=role]").SelectOptionAsync("viewer");
+        await page.Locator("tr[data-user=admin] button", new() { HasText = "Set role" }).ClickAsync();
+        await Expect(page.Locator("#error")).ToContainTextAsync("You cannot disable your own account or remove your own admin role");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "users.png"), FullPage = true });
     }
 

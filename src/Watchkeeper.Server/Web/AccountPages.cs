@@ -74,6 +74,11 @@ public static class AccountPages
             sb.Append($"<select name=\"role\" aria-label=\"Role of {E(u.Username)}\">").Append(Options(Roles.All.Select(r => (r, r)), u.Role)).Append("</select> ");
             sb.Append("<button type=\"submit\" class=\"secondary\">Set role</button></form></td>");
             sb.Append($"<td class=\"nowrap\">{Time(u.CreatedAt)}</td><td>{(u.Disabled ? "<span class=\"flag bad\">disabled</span>" : "<span class=\"flag ok\">active</span>")}</td><td>");
+            if (u.Username == ctx.UserName)
+            {
+                sb.Append("</td></tr>");
+                continue;
+            }
             sb.Append(ctx.FormStart($"/users/{Url(u.Username)}", "inline"));
             sb.Append(u.Disabled
                 ? "<input type=\"hidden\" name=\"disabled\" value=\"false\"><button type=\"submit\" class=\"secondary\">Enable</button>"

@@ -167,7 +167,13 @@ public static class Html
     }
 
     /// <summary>The readable message for a domain error shown on a page.</summary>
-    public static string ErrorMessage(Exception ex) => ex switch
+    public static string ErrorMessage(Exception ex)
+    {
+        var m = RawMessage(ex);
+        return m.Length > 0 && char.IsLower(m[0]) ? char.ToUpperInvariant(m[0]) + m[1..] : m;
+    }
+
+    private static string RawMessage(Exception ex) => ex switch
     {
         ValidationException v => $"{FieldLabel(v.Field)}: {v.Problem}",
         InvalidTransitionException t => $"Cannot change status from {IncidentStatus.Title(t.From)} to {IncidentStatus.Title(t.To)}. Allowed from {IncidentStatus.Title(t.From)}: "

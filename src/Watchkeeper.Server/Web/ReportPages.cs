@@ -28,8 +28,11 @@ public static class ReportPages
             if (period is { Length: > 0 })
             {
                 var d = Duration.TryParse(period, out var p) && p.Value > TimeSpan.Zero ? p.Value : throw new ValidationException("period", $"'{period}' is not a duration such as 7d");
-                t = ctx.Now;
-                f = ctx.Now - d;
+                // Whole buckets: the period ends at the end of the current hour (hourly trend) or UTC day.
+                var unit = string.Equals(bucket, "hour", StringComparison.OrdinalIgnoreCase) ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1);
+                var ticks = ctx.Now.UtcTicks;
+                t = new DateTimeOffset(ticks - ticks % unit.Ticks, TimeSpan.Zero) + unit;
+                f = t - d;
             }
             else
             {

@@ -11,6 +11,26 @@ public static class WebModule
 {
     public static void AddWeb(this WebApplicationBuilder builder)
     {
+        // A browser that is refused a page by role gets a readable page; API clients keep the problem details.
+        builder.Services.PostConfigure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+        {
+            var inner = o.Events.OnRedirectToAccessDenied;
+            o.Events.OnRedirectToAccessDenied = ctx =>
+                !PlatformModule.IsApi(ctx.Request) && ctx.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
+                    ? Forbidden(ctx.HttpContext)
+                    : inner(ctx);
+        });
+    }
+
+    private static async Task Forbidden(HttpContext http)
+    {
+        var role = http.User.FindFirst(System.Security.Claims.ClaimTypes.Role)?.Value ?? "none";
+        var page = Html.Bare("Not allowed", $"""
+            <div class="panel"><h1>Not allowed</h1>
+            <p class="error" role="alert">Your role ({Html.E(role)}) does not allow this page or action. Nothing was changed.</p>
+            <p>Ask an admin for the responder role to run incidents. <a href="/incidents">Back to incidents</a></p></div>
+            """, 403);
+        await page.ExecuteAsync(http);
     }
 
     public static void MapWeb(this WebApplication app)
