@@ -217,3 +217,52 @@ public sealed class IncidentUiTests
         Assert.DoesNotContain(await server.Incidents.TimelineAsync(i.Id), t => t.Message == "forged note");
     }
 }
+
+public sealed class SessionUiTests
+{
+    [Fact]
+    public async Task Wrong_password_is_refused_and_login_returns_to_the_page_asked_for()
+    {
+        await using var server = await BrowserServer.StartAsync();
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Replica lag", null, "SEV3", null, null, null, null, null, null, null, null, null), "admin");
+        var context = await server.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = server.BaseAddress.ToString().TrimEnd('/') });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"/incidents/{i.Id}");
+        await page.FillAsync("#username", "admin");
+        await page.FillAsync("#password", "not-the-password");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[role=alert]")).ToContainTextAsync("Login failed");
+
+        await page.FillAsync("#username", "admin");
+        await page.FillAsync("#password", BrowserServer.AdminPassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync($"**/incidents/{i.Id}");
+        await Expect(page.Locator("#header h1")).ToContainTextAsync("Replica lag");
+
+        await page.ClickAsync("header.top >> text=Log out");
+        await page.WaitForURLAsync("**/login");
+        var r = await page.GotoAsync("/incidents");
+        Assert.Contains("/login", page.Url, StringComparison.Ordinal);
+        Assert.Equal(200, r!.Status);
+    }
+
+    [Fact]
+    public async Task Incident_page_offers_a_reload_when_someone_else_changes_the_incident()
+    {
+        await using var server = await BrowserServer.StartAsync();
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Cache stampede", null, "SEV2", null, null, null, null, null, null, null, null, null), "admin");
+        var page = await server.LoginAsync();
+        await page.Clock.InstallAsync();
+        await page.GotoAsync($"/incidents/{i.Id}");
+        await page.Clock.FastForwardAsync("00:30");
+        await Expect(page.Locator("#changed")).ToBeHiddenAsync();
+
+        await server.Incidents.AddNoteAsync(i.Id, "Scaled the cache tier.", "sam");
+        await page.Clock.FastForwardAsync("00:30");
+        await Expect(page.Locator("#changed")).ToBeVisibleAsync();
+        await page.ClickAsync("#changed a");
+        await Expect(page.Locator("#timeline")).ToContainTextAsync("Scaled the cache tier.");
+        await Expect(page.Locator("#changed")).ToBeHiddenAsync();
+    }
+}

@@ -118,6 +118,7 @@ public static class Assets
         .sevpick label { font-weight: 400; border: 1px solid var(--line); border-radius: 4px; padding: .5rem .6rem; cursor: pointer; display: block; }
         .sevpick label:has(input:checked) { outline: 3px solid var(--accent); }
         .sevpick .desc { font-size: .82rem; color: var(--muted); display: block; margin-top: .25rem; }
+        .changed { position: sticky; top: 0; z-index: 5; background: #fff4d6; color: #3b2f00; border: 1px solid #e0b84a; border-left: 6px solid var(--warn); padding: .6rem 1rem; border-radius: 4px; margin-bottom: 1rem; font-weight: 600; }
         .token-once { font-family: var(--mono); font-size: 1.05rem; padding: .6rem; background: #fff8d6; color: #3b2f00; border: 2px dashed #b88600; border-radius: 4px; word-break: break-all; }
         .chart { width: 100%; height: auto; }
         .chart text { fill: var(--muted); font-size: 11px; font-family: var(--font); }
@@ -157,6 +158,29 @@ public static class Assets
             if (ua && !ua.dataset.touched) ua.placeholder = r.dataset.users || '';
             if (bi && !bi.dataset.touched) bi.placeholder = r.dataset.business || '';
           }));
+          // The incident page watches for changes made by others and offers a reload (never reloads
+          // by itself, so nothing being typed is lost).
+          const inc = document.querySelector('[data-incident][data-version]');
+          if (inc) {
+            const id = inc.dataset.incident, seen = inc.dataset.version;
+            const poll = async () => {
+              try {
+                const r = await fetch('/api/v1/incidents/' + id, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+                if (r.ok) {
+                  const v = await r.json();
+                  if (String(v.version) !== seen) { document.getElementById('changed').hidden = false; return; }
+                }
+              } catch (e) { /* offline: try again later */ }
+              setTimeout(poll, 20000);
+            };
+            setTimeout(poll, 20000);
+          }
+          // Lists refresh themselves unless someone is typing in a filter.
+          const auto = document.querySelector('[data-autorefresh]');
+          if (auto) setInterval(() => {
+            const a = document.activeElement;
+            if (!a || !['INPUT', 'SELECT', 'TEXTAREA'].includes(a.tagName)) location.reload();
+          }, Number(auto.dataset.autorefresh) * 1000);
           ['users_affected', 'business_impact'].forEach(id => {
             const el = document.getElementById(id);
             if (el) el.addEventListener('input', () => el.dataset.touched = '1');

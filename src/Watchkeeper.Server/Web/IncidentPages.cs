@@ -147,7 +147,7 @@ public static class IncidentPages
 
         if (result is not null)
         {
-            sb.Append("<div class=\"panel\">");
+            sb.Append(cursor is null ? "<div class=\"panel\" data-autorefresh=\"60\">" : "<div class=\"panel\">");
             sb.Append($"<p class=\"muted small\" id=\"count\">{result.Total} incident{(result.Total == 1 ? "" : "s")} match · page {pageNo}</p>");
             if (result.Items.Count == 0)
             {
@@ -280,7 +280,8 @@ public static class IncidentPages
     private static void Header(StringBuilder sb, PageContext ctx, IncidentView i, IReadOnlyList<SlaBreachView> breaches, FormError? err)
     {
         var sev = ctx.Config.Severity(i.Severity);
-        sb.Append("<section class=\"panel\" id=\"header\"><div class=\"head big\">");
+        sb.Append($"<div class=\"changed\" id=\"changed\" role=\"status\" hidden>This incident was changed by someone else. <a href=\"/incidents/{i.Id}\">Reload to see the latest</a></div>");
+        sb.Append($"<section class=\"panel\" id=\"header\" data-incident=\"{i.Id}\" data-version=\"{i.Version}\"><div class=\"head big\">");
         sb.Append($"<h1><span class=\"muted\">#{i.Id}</span> {E(i.Title)}</h1>");
         sb.Append($"<span id=\"severity\">{SeverityBadge(i.Severity)}</span> <span id=\"status\">{StatusBadge(i.Status)}</span></div>");
         sb.Append("<div class=\"facts\">");
@@ -404,13 +405,15 @@ public static class IncidentPages
             sb.Append("<button type=\"submit\">Post update</button></div></form>");
         }
         if (updates.Count == 0) sb.Append("<p class=\"muted\">No status updates yet.</p>");
+        var latest = true;
         foreach (var u in updates.Reverse())
         {
             sb.Append($"<div class=\"update-item\" data-update=\"{u.Id}\"><div class=\"small\"><span class=\"flag {(u.Visibility == "public" ? "info" : "warn")}\">{E(u.Visibility)}</span> ");
             sb.Append($"{TimeTag(u.At)} by <b>{E(u.Author)}</b> · {StatusBadge(u.Status)}");
             if (u.NextUpdateAt is { } n) sb.Append($" · next by {Time(n)}");
             sb.Append($"</div><p class=\"current\">{E(u.CurrentStatus)}</p>");
-            sb.Append($"<details><summary class=\"small\">Rendered update (template)</summary><div class=\"markdown\">{Markdown.ToHtml(u.Body)}</div><pre class=\"update\">{E(u.Body)}</pre></details></div>");
+            sb.Append($"<details{(latest ? " open" : "")}><summary class=\"small\">Rendered update (template)</summary><div class=\"markdown\">{Markdown.ToHtml(u.Body)}</div><pre class=\"update\">{E(u.Body)}</pre></details></div>");
+            latest = false;
         }
         sb.Append("</section>");
     }
