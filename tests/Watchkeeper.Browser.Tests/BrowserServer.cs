@@ -50,12 +50,12 @@ public sealed class BrowserServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Where screenshots go: TestResults next to the test project's output.</summary>
+    /// <summary>Where screenshots go: TestResults/browser at the repository root (kept by CI with the test reports).</summary>
     public static string ResultsDir
     {
         get
         {
-            var d = Path.Combine(RepoRoot, "tests", "Watchkeeper.Browser.Tests", "TestResults");
+            var d = Path.Combine(RepoRoot, "TestResults", "browser");
             Directory.CreateDirectory(d);
             return d;
         }
@@ -92,6 +92,7 @@ public sealed class BrowserServer : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
+        Assertions.SetDefaultExpectTimeout(20_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -129,14 +130,23 @@ public sealed class BrowserServer : IAsyncDisposable
             BaseURL = BaseAddress.ToString().TrimEnd('/'),
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
         });
-        context.SetDefaultTimeout(15_000);
+        // Generous timeouts: CI machines are small and shared; a slow page is not a failure.
+        context.SetDefaultTimeout(30_000);
+        context.SetDefaultNavigationTimeout(60_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/incidents");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
         await page.FillAsync("#username", username);
         await page.FillAsync("#password", password ?? AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**/incidents");
+        try
+        {
+            await page.WaitForURLAsync("**/incidents");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new InvalidOperationException($"login did not reach /incidents; at {page.Url}: {await page.ContentAsync()}", ex);
+        }
         return page;
     }
 

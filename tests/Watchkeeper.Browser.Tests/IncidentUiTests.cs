@@ -226,6 +226,8 @@ public sealed class SessionUiTests
         await using var server = await BrowserServer.StartAsync();
         var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Replica lag", null, "SEV3", null, null, null, null, null, null, null, null, null), "admin");
         var context = await server.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = server.BaseAddress.ToString().TrimEnd('/') });
+        context.SetDefaultTimeout(30_000);
+        context.SetDefaultNavigationTimeout(60_000);
         var page = await context.NewPageAsync();
 
         await page.GotoAsync($"/incidents/{i.Id}");
