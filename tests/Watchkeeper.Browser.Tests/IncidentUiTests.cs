@@ -126,6 +126,9 @@ public sealed class IncidentUiTests
         await Expect(page.Locator("#actions tr[data-action] select")).ToHaveValueAsync("in_progress");
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "incident-open.png"), FullPage = true });
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark });
+        await page.Locator("#header").ScrollIntoViewIfNeededAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "incident-open-dark.png") });
     }
 
     [Fact]

@@ -80,6 +80,11 @@ public static class Assets
         button.go-investigating { background: var(--bad); border-color: var(--bad); }
         button.link { background: none; border: none; padding: 0; color: var(--accent); font-weight: 400; text-decoration: underline; }
         button:disabled { opacity: .5; cursor: not-allowed; }
+        @media (prefers-color-scheme: dark) {
+          button:not(.secondary):not(.link), .button:not(.secondary) { background: #2a5db0; border-color: #3b6fc4; }
+          button.go-resolved { background: #1d7a3e; border-color: #1d7a3e; }
+          button.danger, button.go-investigating { background: #c22a31; border-color: #c22a31; }
+        }
         .grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; align-items: start; }
         @media (max-width: 1000px) { .grid { grid-template-columns: 1fr; } }
         .head { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
