@@ -81,7 +81,7 @@ public static class Assets
         button.link { background: none; border: none; padding: 0; color: var(--accent); font-weight: 400; text-decoration: underline; }
         button:disabled { opacity: .5; cursor: not-allowed; }
         @media (prefers-color-scheme: dark) {
-          button:not(.secondary):not(.link), .button:not(.secondary) { background: #2a5db0; border-color: #3b6fc4; }
+          button:where(:not(.secondary, .link)), .button:where(:not(.secondary)) { background: #2a5db0; border-color: #3b6fc4; }
           button.go-resolved { background: #1d7a3e; border-color: #1d7a3e; }
           button.danger, button.go-investigating { background: #c22a31; border-color: #c22a31; }
         }
