@@ -174,6 +174,23 @@ public sealed class IncidentUiTests
     }
 
     [Fact]
+    public async Task A_status_button_on_a_stale_page_does_not_overwrite_a_newer_change()
+    {
+        await using var server = await BrowserServer.StartAsync();
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("DNS resolution failures", null, "SEV1", null, null, null, null, null, null, null, null, null), "admin");
+        var page = await server.LoginAsync();
+        await page.GotoAsync($"/incidents/{i.Id}");
+
+        // Someone else resolves it while this page is open.
+        await server.Incidents.TransitionAsync(i.Id, IncidentStatus.Resolved, "fixed upstream", null, "sam");
+        await page.ClickAsync("#transitions button[data-status=identified]");
+        await Expect(page.Locator("#error")).ToContainTextAsync("Someone else changed this incident");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Resolved");
+        await Expect(page.Locator("#transitions button")).ToHaveTextAsync(["Reopen"]);
+        Assert.Equal(IncidentStatus.Resolved, (await server.Incidents.GetAsync(i.Id))!.Status);
+    }
+
+    [Fact]
     public async Task Viewer_sees_the_incident_read_only_and_their_writes_are_forbidden()
     {
         await using var server = await BrowserServer.StartAsync();
