@@ -29,7 +29,7 @@ public static class IncidentPages
     public static void Map(RouteGroupBuilder web)
     {
         web.MapGet("/incidents", List).RequireAuthorization(Policies.Viewer);
-        web.MapGet("/incidents/new", (HttpContext http, ConfigHolder cfg) => NewForm(new PageContext(http), null)).RequireAuthorization(Policies.Responder);
+        web.MapGet("/incidents/new", (HttpContext http) => NewForm(new PageContext(http), null)).RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/new", Declare).RequireAuthorization(Policies.Responder);
         web.MapGet("/incidents/{id:long}", async (long id, HttpContext http, IncidentService s) => await Show(new PageContext(http), s, id, null))
             .RequireAuthorization(Policies.Viewer);
