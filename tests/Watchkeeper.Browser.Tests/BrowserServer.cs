@@ -141,7 +141,8 @@ public sealed class BrowserServer : IAsyncDisposable
         await page.ClickAsync("button[type=submit]");
         try
         {
-            await page.WaitForURLAsync("**/incidents");
+            // Only the redirect matters here; the assertions that follow wait for content themselves.
+            await page.WaitForURLAsync("**/incidents", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         }
         catch (TimeoutException ex)
         {

@@ -160,12 +160,13 @@ public static class IncidentPages
                 {
                     var end = i.ResolvedAt ?? ctx.Now;
                     sb.Append($"<tr data-id=\"{i.Id}\"><td class=\"num\">{i.Id}</td><td>{SeverityBadge(i.Severity)}</td>");
-                    sb.Append($"<td><a href=\"/incidents/{i.Id}\">{E(i.Title)}</a></td><td>{StatusBadge(i.Status)}</td><td>{E(i.Kind)}</td>");
+                    sb.Append($"<td><a href=\"/incidents/{i.Id}\">{E(i.Title)}</a></td><td>{StatusBadge(i.Status)}</td><td>{KindLabel(i.Kind)}</td>");
                     sb.Append($"<td>{E(i.Roles.Commander ?? "–")}</td><td class=\"nowrap\">{TimeTag(i.DetectedAt)}</td><td class=\"nowrap\">{Span(end - i.DetectedAt)}</td><td>");
+                    if (i.AcknowledgedAt is null && i.ResolvedAt is null) sb.Append("<span class=\"flag warn\">unacknowledged</span> ");
                     if (i.ResponseSla.Breached) sb.Append("<span class=\"flag bad\">response breached</span> ");
                     if (i.ResolutionSla.Breached) sb.Append("<span class=\"flag bad\">resolution breached</span> ");
                     if (i.StatusUpdateOverdue) sb.Append("<span class=\"flag warn\">update overdue</span> ");
-                    if (!i.ResponseSla.Breached && !i.ResolutionSla.Breached && !i.StatusUpdateOverdue) sb.Append(i.ResolvedAt is null ? "<span class=\"muted\">on track</span>" : "<span class=\"flag ok\">met</span>");
+                    if (i.AcknowledgedAt is not null && !i.ResponseSla.Breached && !i.ResolutionSla.Breached && !i.StatusUpdateOverdue) sb.Append(i.ResolvedAt is null ? "<span class=\"muted\">on track</span>" : "<span class=\"flag ok\">met</span>");
                     sb.Append("</td></tr>");
                 }
                 sb.Append("</tbody></table>");
@@ -178,6 +179,9 @@ public static class IncidentPages
         }
         return Page(ctx, "Incidents", "incidents", sb.ToString(), error is null ? 200 : 400, error);
     }
+
+    private static string KindLabel(string kind) =>
+        kind == IncidentKind.Security ? "<span class=\"flag bad\">security</span>" : E(IncidentStatus.Title(kind));
 
     /// <summary>A date field as the start of that UTC day (or of the next day for an inclusive end); full timestamps pass through.</summary>
     private static DateTimeOffset? DayStart(string? s, string field, bool inclusiveEnd)
@@ -288,7 +292,7 @@ public static class IncidentPages
         Fact(sb, "Commander", i.Roles.Commander is null ? "<span class=\"flag warn\">unassigned</span>" : E(i.Roles.Commander), "commander");
         Fact(sb, "Communications lead", E(i.Roles.CommunicationsLead ?? "–"), "comms");
         Fact(sb, "Scribe", E(i.Roles.Scribe ?? "–"), "scribe");
-        Fact(sb, "Kind", E(IncidentStatus.Title(i.Kind)), "kind");
+        Fact(sb, "Kind", KindLabel(i.Kind), "kind");
         Fact(sb, "Detected", $"{TimeTag(i.DetectedAt)} via {E(i.DetectionSource)}", "detected");
         Fact(sb, "Acknowledged", i.AcknowledgedAt is { } a ? TimeTag(a) : "<span class=\"flag bad\">not yet</span>", "acknowledged");
         Fact(sb, "Resolved", i.ResolvedAt is { } r ? TimeTag(r) : "–", "resolved");
