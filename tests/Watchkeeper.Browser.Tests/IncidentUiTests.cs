@@ -191,6 +191,29 @@ public sealed class IncidentUiTests
     }
 
     [Fact]
+    public async Task User_text_is_shown_as_text_never_as_markup()
+    {
+        await using var server = await BrowserServer.StartAsync();
+        const string Evil = "<img src=x onerror=\"document.title='pwned'\"> **bold** <script>document.title='pwned'</script>";
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest(Evil, null, "SEV2", Evil, Evil, ["<b>svc</b>"], Evil, null, "<i>ic</i>", null, null, null), "admin");
+        await server.Incidents.AddNoteAsync(i.Id, Evil, "admin");
+        await server.Incidents.PostStatusUpdateAsync(i.Id, new StatusUpdateRequest(Evil, "public", null, null), null, "admin");
+        await server.Incidents.SavePostmortemAsync(i.Id, new PostmortemRequest(Evil, Evil, Evil, Evil), "admin");
+        await server.Incidents.AddActionItemAsync(i.Id, new ActionItemRequest(Evil, "<u>me</u>", null, null), "admin");
+        var page = await server.LoginAsync();
+
+        await page.GotoAsync($"/incidents/{i.Id}");
+        await Expect(page.Locator("#header h1")).ToContainTextAsync("<img src=x");
+        await Expect(page.Locator("main img, main script, main b:has-text('svc'), main i:has-text('ic'), main u")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#timeline tr.k-note")).ToContainTextAsync("<script>");
+        await Expect(page).Not.ToHaveTitleAsync("pwned");
+        await page.GotoAsync("/incidents");
+        await Expect(page.Locator("table.incidents")).ToContainTextAsync("<img src=x");
+        await Expect(page.Locator("main img")).ToHaveCountAsync(0);
+        await Expect(page).Not.ToHaveTitleAsync("pwned");
+    }
+
+    [Fact]
     public async Task Viewer_sees_the_incident_read_only_and_their_writes_are_forbidden()
     {
         await using var server = await BrowserServer.StartAsync();
