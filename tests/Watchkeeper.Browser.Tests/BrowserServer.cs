@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Watchkeeper.Server;
 using Watchkeeper.Server.Incidents;
@@ -139,12 +140,13 @@ public sealed class BrowserServer : IAsyncDisposable
         await page.FillAsync("#username", username);
         await page.FillAsync("#password", password ?? AdminPassword);
         await page.ClickAsync("button[type=submit]");
+        // Polls the page's URL rather than waiting for a navigation event: on a loaded machine the
+        // redirect can complete before an event-based wait subscribes, and that wait then never ends.
         try
         {
-            // Only the redirect matters here; the assertions that follow wait for content themselves.
-            await page.WaitForURLAsync("**/incidents", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/incidents$"));
         }
-        catch (TimeoutException ex)
+        catch (PlaywrightException ex)
         {
             throw new InvalidOperationException($"login did not reach /incidents; at {page.Url}: {await page.ContentAsync()}", ex);
         }

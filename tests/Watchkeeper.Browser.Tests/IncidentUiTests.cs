@@ -24,7 +24,7 @@ public sealed class IncidentUiTests
         await page.FillAsync("#services_affected", "policy-api, gateway");
         await page.SelectOptionAsync("#detection_source", "automated");
         await page.ClickAsync("#declare button[type=submit]");
-        await page.WaitForURLAsync(new Regex(@"/incidents/\d+$"));
+        await Expect(page).ToHaveURLAsync(new Regex(@"/incidents/\d+$"));
         await Expect(page.Locator("#header h1")).ToContainTextAsync("Policy API returns 502 for most requests");
         await Expect(page.Locator("#severity")).ToHaveTextAsync("SEV2");
         await Expect(page.Locator("#status")).ToHaveTextAsync("Investigating");
@@ -282,11 +282,11 @@ public sealed class SessionUiTests
         await page.FillAsync("#username", "admin");
         await page.FillAsync("#password", BrowserServer.AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync($"**/incidents/{i.Id}");
+        await Expect(page).ToHaveURLAsync(new Regex($"/incidents/{i.Id}$"));
         await Expect(page.Locator("#header h1")).ToContainTextAsync("Replica lag");
 
         await page.ClickAsync("header.top >> text=Log out");
-        await page.WaitForURLAsync("**/login");
+        await Expect(page).ToHaveURLAsync(new Regex("/login$"));
         var r = await page.GotoAsync("/incidents");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
         Assert.Equal(200, r!.Status);
