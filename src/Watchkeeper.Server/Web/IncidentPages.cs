@@ -416,7 +416,7 @@ public static class IncidentPages
             sb.Append($"{TimeTag(u.At)} by <b>{E(u.Author)}</b> · {StatusBadge(u.Status)}");
             if (u.NextUpdateAt is { } n) sb.Append($" · next by {Time(n)}");
             sb.Append($"</div><p class=\"current\">{E(u.CurrentStatus)}</p>");
-            sb.Append($"<details{(latest ? " open" : "")}><summary class=\"small\">Rendered update (template)</summary><div class=\"markdown\">{Markdown.ToHtml(u.Body)}</div><pre class=\"update\">{E(u.Body)}</pre></details></div>");
+            sb.Append($"<details{(latest ? " open" : "")}><summary class=\"small\">Rendered update (template)</summary><div class=\"markdown\">{Markdown.ToHtml(u.Body)}</div><details><summary class=\"small\">Plain text to copy</summary><pre class=\"update\">{E(u.Body)}</pre></details></details></div>");
             latest = false;
         }
         sb.Append("</section>");
