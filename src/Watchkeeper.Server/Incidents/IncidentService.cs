@@ -125,13 +125,12 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 list.Remove("open");
             }
             foreach (var s in list) if (!IncidentStatus.All.Contains(s)) throw new ValidationException("status", $"unknown status '{s}'; use {string.Join(", ", IncidentStatus.All)} or open");
-            if (list.Count > 0) { where.Add("status IN @statuses"); p.Add("statuses", list); }
+            if (list.Count > 0) where.Add("status IN " + InList(p, "status", list));
         }
         if (!string.IsNullOrWhiteSpace(severity))
         {
             var list = Split(severity).Select(s => SeverityOf(s, "severity").Id).ToList();
-            where.Add("severity IN @severities");
-            p.Add("severities", list);
+            where.Add("severity IN " + InList(p, "severity", list));
         }
         if (!string.IsNullOrWhiteSpace(kind))
         {
@@ -155,6 +154,21 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             if (rows.Count > limit) rows.RemoveAt(limit);
             return new IncidentPage(rows.Select(r => ToView(r, now)).ToList(), total, next);
         });
+    }
+
+    /// <summary>
+    /// Expands a list into "(@name0, @name1, ...)": Dapper's "IN @list" is passed to Npgsql as one array
+    /// parameter, which PostgreSQL rejects in an IN clause.
+    /// </summary>
+    private static string InList(DynamicParameters p, string name, IReadOnlyList<string> values)
+    {
+        var names = new string[values.Count];
+        for (var i = 0; i < values.Count; i++)
+        {
+            names[i] = "@" + name + i.ToString(CultureInfo.InvariantCulture);
+            p.Add(names[i][1..], values[i]);
+        }
+        return "(" + string.Join(", ", names) + ")";
     }
 
     private static List<string> Split(string s) =>
