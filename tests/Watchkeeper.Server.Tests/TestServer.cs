@@ -76,7 +76,7 @@ public sealed class TestServer : IAsyncDisposable
     /// advancing the fake clock never races a worker: tests call <c>IncidentService.CheckSlaAsync</c> themselves.
     /// </summary>
     public static async Task<TestServer> StartAsync(bool postgres = false, Func<string, string>? editConfig = null, DateTimeOffset? start = null,
-        string? dataDir = null, bool workers = false, string? pgDatabase = null)
+        string? dataDir = null, bool workers = false, string? pgDatabase = null, string adminPassword = AdminPassword)
     {
         var time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
         var root = dataDir is null ? Directory.CreateTempSubdirectory("wk-test-").FullName : Path.GetDirectoryName(dataDir)!;
@@ -91,7 +91,7 @@ public sealed class TestServer : IAsyncDisposable
             edit = y => (editConfig ?? (s => s))(y.Replace("storage: {}", $"storage:\n  postgres:\n    connection_string: \"{dbcs}\"", StringComparison.Ordinal));
         }
         var config = CopyConfig(root, edit);
-        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = AdminPassword };
+        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = adminPassword };
         var app = ServerHost.Build(serve, b =>
         {
             b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));

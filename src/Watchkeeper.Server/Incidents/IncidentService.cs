@@ -275,11 +275,13 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
     {
         var note = Required(text, "text", 10_000);
         TimelineEntry? entry = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.note", async (c, tx, row, now) =>
         {
             var tid = await Timeline(c, tx, row.Id, actor, "note", note, now);
             entry = new TimelineEntry(tid, At(now), actor, "note", note);
-        });
+            detail.After = new { note = tid, text = note };
+        }, detail);
         return entry!;
     }
 
@@ -295,6 +297,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             nextIn = d;
         }
         StatusUpdateView? result = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, ifMatch, actor, "incident.status_update", async (c, tx, row, now) =>
         {
             if (r.Status is not null && !string.Equals(r.Status, row.Status, StringComparison.OrdinalIgnoreCase))
@@ -321,7 +324,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 """, new { id = row.Id, now, actor, visibility, status = row.Status, current, next, body }, tx);
             await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
             result = new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
-        });
+            detail.After = new { status_update = uid, visibility, status = row.Status, current_status = current, next_update_at = next };
+        }, detail);
         return result!;
     }
 
@@ -407,15 +411,18 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<ChecklistView> CheckItemAsync(long id, long itemId, bool done, string actor)
     {
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.checklist", async (c, tx, row, now) =>
         {
             var item = await c.QuerySingleOrDefaultAsync<ChecklistRow>("SELECT * FROM checklist_items WHERE id = @itemId AND incident_id = @id", new { itemId, id }, tx)
                 ?? throw new NotFoundException($"checklist item {itemId} not found on incident {id}");
+            detail.Before = new { item = item.Id, phase = item.PhaseKey, item.Text, done = item.DoneAt is not null, done_at = item.DoneAt, done_by = item.DoneBy };
+            detail.After = new { item = item.Id, phase = item.PhaseKey, item.Text, done, done_at = done ? item.DoneAt ?? now : (long?)null, done_by = done ? item.DoneBy ?? actor : null };
             if ((item.DoneAt is not null) == done) return;
             await c.ExecuteAsync("UPDATE checklist_items SET done_at = @at, done_by = @by WHERE id = @itemId",
                 new { at = done ? now : (long?)null, by = done ? actor : null, itemId }, tx);
             await Timeline(c, tx, id, actor, "checklist_item", $"{(done ? "Checked" : "Unchecked")} [{item.PhaseTitle}] {item.Text}", now);
-        });
+        }, detail);
         return await ChecklistAsync(id);
     }
 
@@ -453,9 +460,11 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<PostmortemView> SavePostmortemAsync(long id, PostmortemRequest r, string actor)
     {
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.postmortem", async (c, tx, row, now) =>
         {
             var existing = await c.QuerySingleOrDefaultAsync<PostmortemRow>("SELECT * FROM postmortems WHERE incident_id = @id", new { id }, tx);
+            detail.Before = existing is null ? null : Snapshot(existing);
             var pm = existing ?? new PostmortemRow { IncidentId = id };
             if (r.Summary is not null) pm.Summary = Optional(r.Summary, "summary", 50_000);
             if (r.Impact is not null) pm.Impact = Optional(r.Impact, "impact", 50_000);
@@ -468,7 +477,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             else
                 await c.ExecuteAsync("UPDATE postmortems SET summary = @Summary, impact = @Impact, root_cause = @RootCause, lessons_learned = @LessonsLearned, updated_at = @UpdatedAt, updated_by = @UpdatedBy WHERE incident_id = @IncidentId", pm, tx);
             await Timeline(c, tx, id, actor, "postmortem", existing is null ? "Postmortem started" : "Postmortem updated", now);
-        });
+            detail.After = Snapshot(pm);
+        }, detail);
         return await PostmortemAsync(id);
     }
 
@@ -496,23 +506,27 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         var owner = Required(r.Owner, "owner", 100);
         var status = OneOf(r.Status ?? "open", "status", ActionItemStatus.All);
         ActionItemView? view = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.action_item", async (c, tx, row, now) =>
         {
             var a = new ActionItemRow { IncidentId = id, Title = title, Owner = owner, DueAt = r.DueAt?.ToUnixTimeMilliseconds(), Status = status, CreatedAt = now, UpdatedAt = now, CompletedAt = status == "done" ? now : null };
             a.Id = await c.ExecuteScalarAsync<long>("INSERT INTO action_items (incident_id, title, owner, due_at, status, created_at, updated_at, completed_at) VALUES (@IncidentId, @Title, @Owner, @DueAt, @Status, @CreatedAt, @UpdatedAt, @CompletedAt) RETURNING id", a, tx);
             await Timeline(c, tx, id, actor, "action_item", $"Action item added: {title} (owner {owner})", now);
             view = ToView(a, now);
-        });
+            detail.After = Snapshot(a);
+        }, detail);
         return view!;
     }
 
     public async Task<ActionItemView> UpdateActionItemAsync(long id, long itemId, ActionItemRequest r, string actor)
     {
         ActionItemView? view = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.action_item", async (c, tx, row, now) =>
         {
             var a = await c.QuerySingleOrDefaultAsync<ActionItemRow>("SELECT * FROM action_items WHERE id = @itemId AND incident_id = @id", new { itemId, id }, tx)
                 ?? throw new NotFoundException($"action item {itemId} not found on incident {id}");
+            detail.Before = Snapshot(a);
             if (r.Title is not null) a.Title = Required(r.Title, "title", 500);
             if (r.Owner is not null) a.Owner = Required(r.Owner, "owner", 100);
             if (r.DueAt is not null) a.DueAt = r.DueAt.Value.ToUnixTimeMilliseconds();
@@ -525,7 +539,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             await c.ExecuteAsync("UPDATE action_items SET title = @Title, owner = @Owner, due_at = @DueAt, status = @Status, updated_at = @UpdatedAt, completed_at = @CompletedAt WHERE id = @Id", a, tx);
             await Timeline(c, tx, id, actor, "action_item", $"Action item updated: {a.Title} ({a.Status})", now);
             view = ToView(a, now);
-        });
+            detail.After = Snapshot(a);
+        }, detail);
         return view!;
     }
 
@@ -578,7 +593,17 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     private delegate Task Mutation(DbConnection c, DbTransaction tx, IncidentRow row, long now);
 
-    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate)
+    /// <summary>What a change did besides the incident row (a note, checklist item, postmortem, action item), for its audit record.</summary>
+    private sealed class AuditDetail
+    {
+        public object? Before { get; set; }
+        public object? After { get; set; }
+    }
+
+    private static object Snapshot(ActionItemRow a) => new { action_item = a.Id, a.Title, a.Owner, due_at = a.DueAt, a.Status, completed_at = a.CompletedAt };
+    private static object Snapshot(PostmortemRow p) => new { p.Summary, p.Impact, root_cause = p.RootCause, lessons_learned = p.LessonsLearned };
+
+    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null)
     {
         var now = Now;
         return await db.WriteAsync(async (c, tx) =>
@@ -601,7 +626,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 WHERE id = @Id AND version = @expected
                 """, new DynamicParameters(row).AddAndReturn("expected", expected), tx);
             if (n != 1) throw new VersionMismatchException(expected + 1);
-            await audit.AppendAsync(c, tx, actor, action, "incident", Id(id), ToAudit(before), ToAudit(row));
+            await audit.AppendAsync(c, tx, actor, action, "incident", Id(id), ToAudit(before, detail?.Before), ToAudit(row, detail?.After));
             return ToView(row, now);
         });
     }
@@ -616,10 +641,10 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         await c.ExecuteScalarAsync<long>("INSERT INTO incident_timeline (incident_id, ts, author, kind, message) VALUES (@incidentId, @now, @author, @kind, @message) RETURNING id",
             new { incidentId, now, author, kind, message }, tx);
 
-    private static object ToAudit(IncidentRow r) => new
+    private static object ToAudit(IncidentRow r, object? detail = null) => new
     {
         r.Title, r.Kind, r.Severity, r.Status, r.Summary, r.UsersAffected, r.ServicesAffected, r.BusinessImpact, r.DetectionSource,
-        r.Commander, r.CommunicationsLead, r.Scribe, r.AcknowledgedAt, r.MitigatedAt, r.ResolvedAt, r.Version,
+        r.Commander, r.CommunicationsLead, r.Scribe, r.AcknowledgedAt, r.MitigatedAt, r.ResolvedAt, r.Version, Detail = detail,
     };
 
     public IncidentView ToView(IncidentRow r, long now)
