@@ -33,12 +33,12 @@ if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ]; then
   PG_PORT=$(( 20000 + RANDOM % 20000 ))
   mkdir -p "$WORK/pg" "$WORK/pgsock" && chown postgres "$WORK/pg" "$WORK/pgsock"
   if su postgres -c "$PG_BIN/initdb -A trust -U postgres -D $WORK/pg" >"$WORK/initdb.log" 2>&1 &&
-     su postgres -c "$PG_BIN/pg_ctl -D $WORK/pg -l $WORK/pg.log -w -t 60 -o '-p $PG_PORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c fsync=off'" start >/dev/null 2>&1; then
+     su postgres -c "$PG_BIN/pg_ctl -D $WORK/pg -l $WORK/pg/server.log -w -t 60 -o '-p $PG_PORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c fsync=off'" start >/dev/null 2>&1; then
     PG_STARTED=1
     export WATCHKEEPER_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Pooling=true"
     echo "test.sh: PostgreSQL on 127.0.0.1:$PG_PORT"
   else
-    echo "test.sh: PostgreSQL did not start; see below"; tail -5 "$WORK/initdb.log" "$WORK/pg.log" 2>/dev/null
+    echo "test.sh: PostgreSQL did not start; see below"; tail -5 "$WORK/initdb.log" "$WORK/pg/server.log" 2>/dev/null
   fi
 fi
 

@@ -321,6 +321,50 @@ public sealed partial class AuthTests
     }
 
     [Fact]
+    public async Task Cookie_session_expires_after_the_configured_lifetime_on_the_server_clock()
+    {
+        await using var s = await TestServer.StartAsync(editConfig: y => y.Replace("session_lifetime: 12h", "session_lifetime: 1h", StringComparison.Ordinal));
+        var cookies = new CookieContainer();
+        using var c = NoRedirectClient(s, cookies: cookies);
+        var (field, token) = await FormTokenAsync(c);
+        using var login = await c.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["username"] = "admin", ["password"] = TestServer.AdminPassword, [field] = token,
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        await c.Get("/api/v1/auth/whoami");
+        s.Time.Advance(TimeSpan.FromMinutes(50));
+        await c.Get("/api/v1/auth/whoami");
+        s.Time.Advance(TimeSpan.FromHours(2));
+        await c.Get("/api/v1/auth/whoami", HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task User_management_validates_and_disabled_users_cannot_log_in()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var admin = s.Client(await s.AdminApiTokenAsync());
+        var u = await admin.Post("/api/v1/users", new { username = "dora", password = "dora-password", role = "responder" }, HttpStatusCode.Created);
+        Assert.Equal("responder", u.Str("role"));
+        await admin.Post("/api/v1/users", new { username = "dora", password = "other-password", role = "viewer" }, HttpStatusCode.Conflict);
+        await admin.Post("/api/v1/users", new { username = "bad name!", password = "password-1", role = "viewer" }, HttpStatusCode.BadRequest);
+        await admin.Post("/api/v1/users", new { username = "eve", password = "short", role = "viewer" }, HttpStatusCode.BadRequest);
+        await admin.Post("/api/v1/users", new { username = "eve", password = "long-enough", role = "overlord" }, HttpStatusCode.BadRequest);
+        await admin.Patch("/api/v1/users/nobody", new { role = "viewer" }, HttpStatusCode.NotFound);
+        await admin.Patch("/api/v1/users/dora", new { role = "overlord" }, HttpStatusCode.BadRequest);
+
+        using var anon = s.Client();
+        Assert.Equal("responder", (await anon.Post("/api/v1/auth/login", new { username = "dora", password = "dora-password" })).Str("role"));
+        await admin.Patch("/api/v1/users/dora", new { disabled = true });
+        await anon.Post("/api/v1/auth/login", new { username = "dora", password = "dora-password" }, HttpStatusCode.Unauthorized);
+        await anon.Post("/api/v1/auth/login", new { username = "", password = "x" }, HttpStatusCode.BadRequest);
+        await admin.Patch("/api/v1/users/dora", new { disabled = false, password = "new-dora-password" });
+        await anon.Post("/api/v1/auth/login", new { username = "dora", password = "dora-password" }, HttpStatusCode.Unauthorized);
+        await anon.Post("/api/v1/auth/login", new { username = "dora", password = "new-dora-password" });
+        Assert.Equal(["admin", "dora"], (await admin.Get("/api/v1/users")).Items().Select(x => x.Str("username")));
+    }
+
+    [Fact]
     public async Task Anonymous_html_pages_redirect_to_login()
     {
         await using var s = await TestServer.StartAsync();

@@ -411,6 +411,17 @@ public sealed class IncidentStorageTests
         var kinds = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items().Select(t => t.Str("kind")).ToList();
         Assert.Equal(3, kinds.Count(k => k == "status_update"));
         Assert.Contains("resolved", kinds);
+
+        // A status update can reopen the incident, exactly like the reopen endpoint does.
+        s.Time.Advance(TimeSpan.FromMinutes(5));
+        var again = await c.Post($"/api/v1/incidents/{id}/status-updates", new { current_status = "Errors are back", status = "investigating" }, HttpStatusCode.Created);
+        Assert.Equal(T0.AddMinutes(50), again.Time("next_update_at"));
+        var reopened = await c.Get($"/api/v1/incidents/{id}");
+        Assert.Equal("investigating", reopened.Str("status"));
+        Assert.True(reopened.IsNull("resolved_at"));
+        Assert.Equal(T0.AddMinutes(50), reopened.Time("next_update_due_at"));
+        var last = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items().TakeLast(2).Select(t => t.Str("kind"));
+        Assert.Equal(["reopened", "status_update"], last);
     }
 
     [Theory, MemberData(nameof(Providers))]

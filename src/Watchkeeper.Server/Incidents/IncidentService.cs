@@ -311,7 +311,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 if (target is IncidentStatus.Monitoring or IncidentStatus.Resolved && row.MitigatedAt is null) row.MitigatedAt = now;
                 if (target == IncidentStatus.Resolved) { row.ResolvedAt = now; if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now); }
                 if (from == IncidentStatus.Resolved) row.ResolvedAt = null;
-                await Timeline(c, tx, row.Id, actor, target == IncidentStatus.Resolved ? "resolved" : "status_changed",
+                await Timeline(c, tx, row.Id, actor, target == IncidentStatus.Resolved ? "resolved" : from == IncidentStatus.Resolved ? "reopened" : "status_changed",
                     $"Status changed from {IncidentStatus.Title(from)} to {IncidentStatus.Title(target)}", now);
             }
             var sev = SeverityOf(row.Severity, "severity");
