@@ -50,6 +50,38 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Out_of_range_duration_is_a_config_error()
+    {
+        var (path, line) = Edited(y => y.Replace("response_time: 15m", "response_time: 99999999999999y", StringComparison.Ordinal), "99999999999999y");
+        AssertNames(LoadFails(path), path, line, "severities[1].response_time", "invalid duration");
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000L)]
+    [InlineData("1h30m", 5_400_000L)]
+    [InlineData("2d", 172_800_000L)]
+    [InlineData("1w", 604_800_000L)]
+    [InlineData("250ms", 250L)]
+    [InlineData("0", 0L)]
+    public void Durations_parse_prometheus_style(string text, long ms)
+    {
+        Assert.True(Duration.TryParse(text, out var d));
+        Assert.Equal(TimeSpan.FromMilliseconds(ms), d.Value);
+        if (ms > 0) Assert.Equal(d, Duration.Parse(d.ToString()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("5")]
+    [InlineData("5 minutes")]
+    [InlineData("-5m")]
+    [InlineData("1m1h")]
+    [InlineData("99999999999999999999s")]
+    [InlineData("9223372036854775807ms")]
+    [InlineData("300000y")]
+    public void Invalid_durations_are_rejected_without_throwing(string text) => Assert.False(Duration.TryParse(text, out _));
+
+    [Fact]
     public void Unknown_key_names_file_line_and_key()
     {
         var (path, line) = Edited(y => y.Replace("    name: high\n", "    name: high\n    colour: orange\n", StringComparison.Ordinal), "colour: orange");

@@ -32,6 +32,11 @@ public sealed class ProblemDetailsTests
             Assert.Equal(404, body.GetProperty("status").GetInt32());
             Assert.False(string.IsNullOrEmpty(body.Str("title")));
         }
+        // Anonymous callers get 401 for any path, mapped or not: the route table does not leak.
+        using var anon = s.Client();
+        var (s1, m1, _) = await Raw(anon, HttpMethod.Get, "/api/v1/no-such-thing");
+        Assert.Equal(HttpStatusCode.Unauthorized, s1);
+        Assert.Equal("application/problem+json", m1);
         var (s2, m2, b2) = await Raw(c, HttpMethod.Get, "/api/v1/incidents/4242");
         Assert.Equal(HttpStatusCode.NotFound, s2);
         Assert.Equal("application/problem+json", m2);
@@ -67,6 +72,25 @@ public sealed class ProblemDetailsTests
     }
 
     [Fact]
+    public async Task Out_of_range_values_are_400_problems_not_server_errors()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var c = s.Client(await s.AdminApiTokenAsync());
+        await c.Post("/api/v1/incidents", new { title = "x", severity = "SEV3" }, HttpStatusCode.Created);
+        foreach (var next in new[] { "9999999999999y", "9999y", "99999999999999999999s" })
+        {
+            var p = await c.Post("/api/v1/incidents/1/status-updates", new { current_status = "x", next_update_in = next }, HttpStatusCode.BadRequest);
+            Assert.True(p.GetProperty("errors").TryGetProperty("next_update_in", out _), p.ToString());
+        }
+        foreach (var (url, field) in new[] { ("/api/v1/incidents?from=1e20", "from"), ("/api/v1/incidents?to=-1e20", "to"), ("/api/v1/reports/incidents?from=1e300", "from"), ("/api/v1/incidents?from=NaN", "from") })
+        {
+            var p = await c.Get(url, HttpStatusCode.BadRequest);
+            Assert.True(p.GetProperty("errors").TryGetProperty(field, out _), p.ToString());
+        }
+        Assert.Empty((await c.Get("/api/v1/incidents/1/status-updates")).Items());
+    }
+
+    [Fact]
     public async Task Every_4xx_from_the_api_is_problem_json()
     {
         await using var s = await TestServer.StartAsync();
@@ -81,6 +105,7 @@ public sealed class ProblemDetailsTests
         async Task Check(HttpClient c, string who, HttpMethod method, string url, string? body)
         {
             var (status, media, json) = await Raw(c, method, url, body);
+            if ((int)status >= 500) failures.Add($"{who} {method} {url}: {(int)status}");
             if ((int)status is < 400 or > 499) return;
             fourXx++;
             if (media != "application/problem+json") failures.Add($"{who} {method} {url}: {(int)status} as {media ?? "no body"}");

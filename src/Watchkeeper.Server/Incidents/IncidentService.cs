@@ -294,6 +294,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         {
             if (!Duration.TryParse(r.NextUpdateIn, out var d) || d.Value <= TimeSpan.Zero)
                 throw new ValidationException("next_update_in", $"invalid duration \"{r.NextUpdateIn}\" (use e.g. 30m, 1h)");
+            if (d.Value > TimeSpan.FromDays(365)) throw new ValidationException("next_update_in", "must be at most 365d");
             nextIn = d;
         }
         StatusUpdateView? result = null;
