@@ -271,6 +271,29 @@ public sealed class IncidentStorageTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task Concurrent_changes_without_if_match_all_succeed_and_keep_every_entry(string provider)
+    {
+        await using var s = await Start(provider);
+        var token = await s.AdminApiTokenAsync();
+        using var c = s.Client(token);
+        var id = (await Declare(c, "Busy incident", "SEV2")).Long("id");
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            using var w = s.Client(token);
+            using var r = i % 2 == 0
+                ? await w.PostAsync($"/api/v1/incidents/{id}/notes", System.Net.Http.Json.JsonContent.Create(new { text = $"note {i}" }))
+                : await w.PostAsync($"/api/v1/incidents/{id}/status-updates", System.Net.Http.Json.JsonContent.Create(new { current_status = $"update {i}" }));
+            return (i, r.StatusCode, await r.Content.ReadAsStringAsync());
+        }));
+        Assert.All(results, x => Assert.True(x.StatusCode == HttpStatusCode.Created, $"request {x.i}: {(int)x.StatusCode} {x.Item3}"));
+        var inc = await c.Get($"/api/v1/incidents/{id}");
+        Assert.Equal(17, inc.Long("version"));
+        Assert.Equal(8, (await c.Get($"/api/v1/incidents/{id}/status-updates")).Items().Count);
+        Assert.Equal(8, (await c.Get($"/api/v1/incidents/{id}/timeline")).Items().Count(t => t.Str("kind") == "note"));
+        Assert.True((await s.Get<Watchkeeper.Server.Platform.AuditLog>().VerifyAsync()).Ok);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task Acknowledge_stamps_the_time_once_and_a_second_acknowledge_is_a_conflict(string provider)
     {
         await using var s = await Start(provider);

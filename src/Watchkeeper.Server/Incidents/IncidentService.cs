@@ -607,9 +607,12 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
     private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null)
     {
         var now = Now;
+        // On PostgreSQL concurrent writers to one incident queue on its row lock (SQLite writers are already
+        // serialised); without it, a change without If-Match would fail the version check below with a 412.
+        var lockRow = db.Provider == DbProvider.Postgres ? " FOR NO KEY UPDATE" : "";
         return await db.WriteAsync(async (c, tx) =>
         {
-            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, tx)
+            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + lockRow, new { id }, tx)
                 ?? throw new NotFoundException($"incident {id} not found");
             if (ifMatch is not null && ifMatch.Value != row.Version) throw new VersionMismatchException(row.Version);
             var before = row.Clone();
