@@ -320,6 +320,26 @@ public sealed partial class AuthTests
         await api.Post("/api/v1/incidents", new { title = "from wk", severity = "SEV3" }, HttpStatusCode.Created);
     }
 
+    [Theory]
+    [InlineData("/incidents/1", "/incidents/1")]
+    [InlineData("//evil.example/x", "/")]
+    [InlineData("/\\evil.example/x", "/")]
+    [InlineData("https://evil.example/", "/")]
+    [InlineData("/\t/evil.example", "/")]
+    public async Task Login_form_only_redirects_within_the_site(string returnUrl, string expected)
+    {
+        await using var s = await TestServer.StartAsync();
+        var cookies = new CookieContainer();
+        using var c = NoRedirectClient(s, cookies: cookies);
+        var (field, token) = await FormTokenAsync(c);
+        using var login = await c.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["username"] = "admin", ["password"] = TestServer.AdminPassword, [field] = token, ["returnUrl"] = returnUrl,
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal(expected, login.Headers.Location!.OriginalString);
+    }
+
     [Fact]
     public async Task Cookie_session_expires_after_the_configured_lifetime_on_the_server_clock()
     {

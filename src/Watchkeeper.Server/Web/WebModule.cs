@@ -13,6 +13,13 @@ public static class WebModule
     {
     }
 
+    /// <summary>
+    /// A path on this site: "/x", but not "//host" or "/\host" (browsers read both as another host) and
+    /// nothing with control characters (browsers drop them, turning "/\t/host" into "//host").
+    /// </summary>
+    public static bool IsLocalPath(string? url) =>
+        url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.Any(char.IsControl);
+
     public static void MapWeb(this WebApplication app)
     {
         app.MapGet("/login", (HttpContext http, Microsoft.AspNetCore.Antiforgery.IAntiforgery af, string? error) =>
@@ -36,7 +43,7 @@ public static class WebModule
             var u = string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(username, password);
             if (u is null) return Results.Redirect("/login?error=1");
             await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, Users.Principal(u.Username, u.Role, CookieAuthenticationDefaults.AuthenticationScheme));
-            return Results.Redirect(returnUrl is { Length: > 0 } r && r.StartsWith('/') && !r.StartsWith("//", StringComparison.Ordinal) ? r : "/");
+            return Results.Redirect(IsLocalPath(returnUrl) ? returnUrl! : "/");
         }).AllowAnonymous().RequireRateLimiting(Policies.LoginRateLimit);
 
         app.MapPost("/logout", async (HttpContext http) =>
