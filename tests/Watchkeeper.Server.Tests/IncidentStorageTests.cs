@@ -422,6 +422,8 @@ public sealed class IncidentStorageTests
         Assert.Equal(body, all[0].Str("body"));
         var pub = (await c.Get($"/api/v1/incidents/{id}/status-updates?visibility=public")).Items();
         Assert.Single(pub);
+        await c.Get($"/api/v1/incidents/{id}/status-updates?visibility=secret", HttpStatusCode.BadRequest);
+        await c.Get("/api/v1/incidents/999999/status-updates", HttpStatusCode.NotFound);
 
         s.Time.Advance(TimeSpan.FromMinutes(5));
         var final = await c.Post($"/api/v1/incidents/{id}/status-updates", new { current_status = "Resolved", status = "resolved" }, HttpStatusCode.Created);
@@ -711,6 +713,8 @@ public sealed class IncidentStorageTests
         Assert.Equal([ai2.Long("id")], (await c.Get("/api/v1/action-items?status=in_progress")).Items().Select(x => x.Long("id")));
         Assert.Equal([ai.Long("id")], (await c.Get("/api/v1/action-items?status=done")).Items().Select(x => x.Long("id")));
         Assert.Equal(2, (await c.Get("/api/v1/action-items")).Items().Count);
+        Assert.Single((await c.Get("/api/v1/action-items?status=DONE")).Items());
+        await c.Get("/api/v1/action-items?status=finished", HttpStatusCode.BadRequest);
         Assert.Contains("- [x] Add migration check to CI (owner: alice, due 2026-11-09, done)", (await c.Get($"/api/v1/incidents/{id}/postmortem")).Str("markdown"));
         await c.Get("/api/v1/incidents/999999/postmortem", HttpStatusCode.NotFound);
     }

@@ -369,6 +369,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility)
     {
+        if (visibility is not null) visibility = OneOf(visibility, "visibility", ["internal", "public"]);
         await EnsureExists(id);
         return await db.ReadAsync(async c => (await c.QueryAsync<StatusUpdateRow>(
                 "SELECT * FROM status_updates WHERE incident_id = @id" + (visibility is null ? "" : " AND visibility = @visibility") + " ORDER BY id",
@@ -492,6 +493,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<IReadOnlyList<ActionItemView>> AllActionItemsAsync(string? status)
     {
+        if (status is not null) status = OneOf(status, "status", ActionItemStatus.All);
         var now = Now;
         return await db.ReadAsync(async c => (await c.QueryAsync<ActionItemRow>(
                 "SELECT * FROM action_items" + (status is null ? "" : " WHERE status = @status") + " ORDER BY id", new { status }))
