@@ -140,6 +140,21 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Wrong_value_type_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("login_attempts_per_minute: 10", "login_attempts_per_minute: lots", StringComparison.Ordinal), "login_attempts_per_minute: lots");
+        var ex = LoadFails(path);
+        AssertNames(ex, path, line, "auth.login_attempts_per_minute", "");
+    }
+
+    [Fact]
+    public void Missing_required_field_points_at_the_entry_it_is_missing_from()
+    {
+        var (path, line) = Edited(y => y.Replace("    response_time: 1h\n", "", StringComparison.Ordinal), "  - id: SEV3");
+        AssertNames(LoadFails(path), path, line, "severities[2].response_time", "must be a positive duration");
+    }
+
+    [Fact]
     public void Bad_checklist_file_names_its_own_file_and_line()
     {
         var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;

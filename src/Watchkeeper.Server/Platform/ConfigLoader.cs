@@ -164,8 +164,17 @@ public static partial class ConfigLoader
         return sb.ToString();
     }
 
-    private static int LineOf(Dictionary<string, Mark> index, string key) =>
-        index.TryGetValue(key, out var m) ? (int)m.Line : index.TryGetValue(key + "#key", out m) ? (int)m.Line : 0;
+    /// <summary>The line of a key; for a key that is missing, the line of the nearest entry that holds it.</summary>
+    private static int LineOf(Dictionary<string, Mark> index, string key)
+    {
+        for (var k = key; ;)
+        {
+            if (index.TryGetValue(k, out var m) || index.TryGetValue(k + "#key", out m)) return (int)m.Line;
+            var cut = Math.Max(k.LastIndexOf('.'), k.LastIndexOf('['));
+            if (cut <= 0) return 0;
+            k = k[..cut];
+        }
+    }
 
     private static void Validate(WatchkeeperConfig c, string path, Dictionary<string, Mark> index)
     {
