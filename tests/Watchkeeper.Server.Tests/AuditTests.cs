@@ -127,6 +127,9 @@ public sealed class AuditTests
 
         var verify = await admin.Get("/api/v1/audit/verify");
         Assert.True(verify.Bool("ok"), verify.ToString());
+        // The key that signs checkpoints is readable by the server's user only.
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(s.DataDir, "audit.key")));
     }
 
     public static readonly TheoryData<string, string> Tampering = new()

@@ -87,6 +87,11 @@ public sealed class DurabilityTests
             Assert.Equal(137, _p.ExitCode);
         }
 
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        private static extern int kill(int pid, int sig);
+
+        public void SendSighup() => Assert.Equal(0, kill(_p.Id, 1));
+
         public HttpClient Client(string? token = null)
         {
             var c = new HttpClient { BaseAddress = BaseAddress };
@@ -109,6 +114,16 @@ public sealed class DurabilityTests
             using var l = new TcpListener(IPAddress.Loopback, 0);
             l.Start();
             return ((IPEndPoint)l.LocalEndpoint).Port;
+        }
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(20)) Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(20);
         }
     }
 
@@ -171,6 +186,22 @@ public sealed class DurabilityTests
             Assert.True(verify.Bool("ok"), verify.ToString());
             // The admin was created once, with the password from the environment.
             Assert.Single((await r.Get("/api/v1/users")).Items());
+
+            // SIGHUP reloads the configuration file; a broken file is refused and the running config kept.
+            static async Task<double> Sev1(HttpClient h) => (await h.Get("/api/v1/severities")).Items().Single(x => x.Str("id") == "SEV1").Dbl("response_seconds");
+            var original = await File.ReadAllTextAsync(config);
+            await File.WriteAllTextAsync(config, original.Replace("response_time: 5m", "response_time: five", StringComparison.Ordinal));
+            second.SendSighup();
+            await Until(() => second.Output.Contains("Configuration reload failed", StringComparison.Ordinal), "the failed reload to be logged");
+            Assert.Equal(300, await Sev1(r));
+            await File.WriteAllTextAsync(config, original.Replace("response_time: 5m", "response_time: 7m", StringComparison.Ordinal));
+            second.SendSighup();
+            var sw = Stopwatch.StartNew();
+            while (await Sev1(r) != 420)
+            {
+                if (sw.Elapsed > TimeSpan.FromSeconds(20)) Assert.Fail("SIGHUP did not reload the configuration");
+                await Task.Delay(20);
+            }
         }
         finally
         {
