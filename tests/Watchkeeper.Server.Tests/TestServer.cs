@@ -72,7 +72,7 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a server. Background workers (SLA checker, audit checkpointer) are off unless asked for, so
+    /// Starts a server. The SLA checker and audit checkpointer workers are off unless asked for, so
     /// advancing the fake clock never races a worker: tests call <c>IncidentService.CheckSlaAsync</c> themselves.
     /// </summary>
     public static async Task<TestServer> StartAsync(bool postgres = false, Func<string, string>? editConfig = null, DateTimeOffset? start = null,
@@ -96,7 +96,13 @@ public sealed class TestServer : IAsyncDisposable
         {
             b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
             b.Logging.SetMinimumLevel(LogLevel.Warning);
-            if (!workers) b.Services.RemoveAll<Microsoft.Extensions.Hosting.IHostedService>();
+            if (!workers)
+            {
+                // Only the clock-driven workers whose effects tests assert on; other features' hosted services stay.
+                foreach (var d in b.Services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
+                             && (d.ImplementationType == typeof(Incidents.SlaWorker) || d.ImplementationType == typeof(AuditCheckpointWorker))).ToList())
+                    b.Services.Remove(d);
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
