@@ -563,9 +563,12 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         {
             recorded += await db.WriteAsync(async (c, tx) =>
             {
+                // Decide on the row as it is now, not as the scan saw it: it may have been acknowledged or resolved since.
+                var fresh = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + RowLock, new { id = row.Id }, tx);
+                if (fresh is null) return 0;
                 var n = 0;
-                if (row.AcknowledgedAt is null && row.ResponseDueAt < now && await RecordBreach(c, tx, row, "response", now)) n++;
-                if (row.ResolvedAt is null && row.ResolutionDueAt < now && await RecordBreach(c, tx, row, "resolution", now)) n++;
+                if (fresh.AcknowledgedAt is null && fresh.ResponseDueAt < now && await RecordBreach(c, tx, fresh, "response", now)) n++;
+                if (fresh.ResolvedAt is null && fresh.ResolutionDueAt < now && await RecordBreach(c, tx, fresh, "resolution", now)) n++;
                 return n;
             });
         }
@@ -596,6 +599,13 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     private delegate Task Mutation(DbConnection c, DbTransaction tx, IncidentRow row, long now);
 
+    /// <summary>
+    /// Appended to the SELECT of an incident that a transaction is about to change. On PostgreSQL concurrent writers
+    /// to one incident (API changes, the SLA checker) queue on its row lock; SQLite writers are already serialised.
+    /// Without it a change without If-Match fails the version check with a 412, and the SLA checker acts on a stale row.
+    /// </summary>
+    private string RowLock => db.Provider == DbProvider.Postgres ? " FOR NO KEY UPDATE" : "";
+
     /// <summary>What a change did besides the incident row (a note, checklist item, postmortem, action item), for its audit record.</summary>
     private sealed class AuditDetail
     {
@@ -609,12 +619,9 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
     private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null)
     {
         var now = Now;
-        // On PostgreSQL concurrent writers to one incident queue on its row lock (SQLite writers are already
-        // serialised); without it, a change without If-Match would fail the version check below with a 412.
-        var lockRow = db.Provider == DbProvider.Postgres ? " FOR NO KEY UPDATE" : "";
         return await db.WriteAsync(async (c, tx) =>
         {
-            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + lockRow, new { id }, tx)
+            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + RowLock, new { id }, tx)
                 ?? throw new NotFoundException($"incident {id} not found");
             if (ifMatch is not null && ifMatch.Value != row.Version) throw new VersionMismatchException(row.Version);
             var before = row.Clone();
