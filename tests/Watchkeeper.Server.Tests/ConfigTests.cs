@@ -6,12 +6,26 @@ namespace Watchkeeper.Server.Tests;
 [CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
 public sealed class ConsoleCollection;
 
-public sealed class ConfigTests
+public sealed class ConfigTests : IDisposable
 {
-    /// <summary>Writes the shipped configuration, edited, to a temp folder; returns its path and the 1-based line of <paramref name="marker"/>.</summary>
-    private static (string Path, int Line) Edited(Func<string, string> edit, string marker)
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        foreach (var d in _dirs) try { Directory.Delete(d, true); } catch (IOException) { }
+    }
+
+    private string TempDir()
     {
         var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
+        _dirs.Add(dir);
+        return dir;
+    }
+
+    /// <summary>Writes the shipped configuration, edited, to a temp folder; returns its path and the 1-based line of <paramref name="marker"/>.</summary>
+    private (string Path, int Line) Edited(Func<string, string> edit, string marker)
+    {
+        var dir = TempDir();
         var path = TestServer.CopyConfig(dir, edit);
         var lines = File.ReadAllLines(path);
         var idx = Array.FindIndex(lines, l => l.Contains(marker, StringComparison.Ordinal));
@@ -157,7 +171,7 @@ public sealed class ConfigTests
     [Fact]
     public void Bad_checklist_file_names_its_own_file_and_line()
     {
-        var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
+        var dir = TempDir();
         var path = TestServer.CopyConfig(dir);
         var checklist = Path.Combine(dir, "config", "checklists", "security-incident.md");
         File.WriteAllText(checklist, File.ReadAllText(checklist).Replace("## Assessment (5-15 minutes)", "## Assessment", StringComparison.Ordinal));
@@ -220,23 +234,30 @@ public sealed class StartupTests
     public async Task Server_refuses_to_start_on_a_bad_config_and_says_why()
     {
         var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
-        var path = TestServer.CopyConfig(dir, y => y.Replace("response_time: 4h", "response_time: four hours", StringComparison.Ordinal));
-        var line = Array.FindIndex(File.ReadAllLines(path), l => l.Contains("four hours", StringComparison.Ordinal)) + 1;
-        var err = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(err);
-        int rc;
         try
         {
-            rc = await ServerHost.RunAsync(["serve", "--config", path, "--data", Path.Combine(dir, "data"), "--listen", "127.0.0.1:0"]);
+            var path = TestServer.CopyConfig(dir, y => y.Replace("response_time: 4h", "response_time: four hours", StringComparison.Ordinal));
+            var line = Array.FindIndex(File.ReadAllLines(path), l => l.Contains("four hours", StringComparison.Ordinal)) + 1;
+            var err = new StringWriter();
+            var saved = Console.Error;
+            Console.SetError(err);
+            int rc;
+            try
+            {
+                rc = await ServerHost.RunAsync(["serve", "--config", path, "--data", Path.Combine(dir, "data"), "--listen", "127.0.0.1:0"]);
+            }
+            finally
+            {
+                Console.SetError(saved);
+            }
+            Assert.NotEqual(0, rc);
+            Assert.Contains($"configuration error: {path}:{line}:severities[3].response_time: invalid duration \"four hours\"", err.ToString(), StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(dir, "data", "watchkeeper.db")), "nothing is created when the config is bad");
         }
         finally
         {
-            Console.SetError(saved);
+            Directory.Delete(dir, true);
         }
-        Assert.NotEqual(0, rc);
-        Assert.Contains($"configuration error: {path}:{line}:severities[3].response_time: invalid duration \"four hours\"", err.ToString(), StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(dir, "data", "watchkeeper.db")), "nothing is created when the config is bad");
     }
 
     [Fact]
