@@ -33,6 +33,13 @@ public static class WebModule
         await page.ExecuteAsync(http);
     }
 
+    /// <summary>
+    /// A path on this site: "/x", but not "//host" or "/\host" (browsers read both as another host) and
+    /// nothing with control characters (browsers drop them, turning "/\t/host" into "//host").
+    /// </summary>
+    public static bool IsLocalPath(string? url) =>
+        url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.Any(char.IsControl);
+
     public static void MapWeb(this WebApplication app)
     {
         app.MapAssets();
@@ -105,6 +112,5 @@ public static class WebModule
     }
 
     /// <summary>Only local paths are followed after login, never another site.</summary>
-    public static string SafeReturn(string? r) =>
-        r is { Length: > 0 } && r.StartsWith('/') && !r.StartsWith("//", StringComparison.Ordinal) && !r.StartsWith("/\\", StringComparison.Ordinal) ? r : "/incidents";
+    public static string SafeReturn(string? r) => IsLocalPath(r) ? r! : "/";
 }
