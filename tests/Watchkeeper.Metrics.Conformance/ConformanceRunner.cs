@@ -52,7 +52,7 @@ public static partial class ConformanceRunner
         public string? ExpectString;
         public (long Start, long End, long Step)? ExpectRange;
         public double? ExpectScalar;
-        public List<(Labels Labels, double?[] Values)> Expected = [];
+        public List<(Labels Labels, Value?[] Values)> Expected = [];
         public bool ExpectedHasHistogram;
     }
 
@@ -129,10 +129,11 @@ public static partial class ConformanceRunner
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var interval = Parser.ParseDuration(parts[1]);
+        var block = new List<(Labels Labels, List<Value?> Values)>();
         foreach (var def in body)
         {
             Labels labels;
-            List<double?> values;
+            List<Value?> values;
             bool hasHist;
             try
             {
@@ -144,9 +145,69 @@ public static partial class ConformanceRunner
                 continue; // notation this runner does not support (e.g. start timestamps); affects Tier 2 only
             }
             if (hasHist && labels.Name is { } n) histNames.Add(n);
+            block.Add((labels, values));
             for (var k = 0; k < values.Count; k++)
             {
-                if (values[k] is { } v) store.Add(labels, k * interval, v);
+                if (values[k] is not { } v) continue;
+                if (v.H is not null) store.AddHistogram(labels, k * interval, v.H);
+                else store.Add(labels, k * interval, v.F);
+            }
+        }
+        if (parts[0] == "load_with_nhcb") ConvertToNhcb(store, block, interval);
+    }
+
+    /// <summary>Adds a custom-bucket native histogram for each classic histogram (name_bucket/_count/_sum) in a load block.</summary>
+    private static void ConvertToNhcb(MemorySeriesStore store, List<(Labels Labels, List<Value?> Values)> block, long interval)
+    {
+        var groups = new Dictionary<Labels, List<(double Le, List<Value?> Values)>>();
+        var extra = new Dictionary<(Labels, string), List<Value?>>();
+        foreach (var (labels, values) in block)
+        {
+            var name = labels.Name;
+            if (name is null) continue;
+            if (name.EndsWith("_bucket", StringComparison.Ordinal) && labels.Get("le") is { } le)
+            {
+                var key = Labels.From(labels.Where(l => l.Name != "le").Select(l => l.Name == Labels.MetricName ? new Label(l.Name, name[..^7]) : l));
+                var bound = le.Trim() switch
+                {
+                    var x when x.Equals("+Inf", StringComparison.OrdinalIgnoreCase) || x.Equals("Inf", StringComparison.OrdinalIgnoreCase) => double.PositiveInfinity,
+                    var x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.NaN,
+                };
+                if (double.IsNaN(bound)) continue;
+                if (!groups.TryGetValue(key, out var list)) groups[key] = list = [];
+                list.Add((bound, values));
+            }
+            else if (name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal))
+            {
+                var suffix = name.EndsWith("_count", StringComparison.Ordinal) ? "_count" : "_sum";
+                var key = Labels.From(labels.Select(l => l.Name == Labels.MetricName ? new Label(l.Name, name[..^suffix.Length]) : l));
+                extra[(key, suffix)] = values;
+            }
+        }
+        foreach (var (key, buckets) in groups)
+        {
+            buckets.Sort((a, b) => a.Le.CompareTo(b.Le));
+            var distinct = buckets.Select(b => b.Le).Distinct().Count();
+            if (distinct != buckets.Count || !double.IsPositiveInfinity(buckets[^1].Le)) continue;
+            var bounds = buckets.Take(buckets.Count - 1).Select(b => b.Le).ToArray();
+            extra.TryGetValue((key, "_count"), out var countVals);
+            extra.TryGetValue((key, "_sum"), out var sumVals);
+            var n = buckets.Min(b => b.Values.Count);
+            for (var k = 0; k < n; k++)
+            {
+                var counts = new double[buckets.Count];
+                double prev = 0;
+                var ok = true;
+                for (var i = 0; i < buckets.Count; i++)
+                {
+                    if (buckets[i].Values[k] is not { H: null } v || StaleNaN.Is(v.F)) { ok = false; break; }
+                    counts[i] = v.F - prev;
+                    prev = v.F;
+                }
+                if (!ok) continue;
+                var count = countVals is not null && k < countVals.Count && countVals[k] is { H: null } cv ? cv.F : prev;
+                var sum = sumVals is not null && k < sumVals.Count && sumVals[k] is { H: null } sv ? sv.F : 0;
+                store.AddHistogram(key, k * interval, new FloatHistogram(FloatHistogram.CustomBucketsSchema, count, sum, bounds, counts));
             }
         }
     }
@@ -204,32 +265,87 @@ public static partial class ConformanceRunner
         return res;
     }
 
+    /// <summary>A loaded or expected value: a float or a native histogram.</summary>
+    internal readonly record struct Value(double F, FloatHistogram? H = null);
+
+    /// <summary>Parses {{schema:.. count:.. sum:.. custom_values:[..] buckets:[..]}}; exponential buckets are not kept.</summary>
+    private static FloatHistogram ParseHistogram(string s)
+    {
+        var inner = s.Trim().TrimStart('{').TrimEnd('}');
+        int schema = 0;
+        double count = 0, sum = 0;
+        double[] bounds = [], buckets = [];
+        var m = Regex.Matches(inner, @"(\w+):(\[[^\]]*\]|\S+)");
+        foreach (Match x in m)
+        {
+            var key = x.Groups[1].Value;
+            var val = x.Groups[2].Value;
+            double[] Arr() => val.Trim('[', ']').Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => TryNumber(t, out var d) ? d : double.NaN).ToArray();
+            switch (key)
+            {
+                case "schema": schema = int.Parse(val, CultureInfo.InvariantCulture); break;
+                case "count": TryNumber(val, out count); break;
+                case "sum": TryNumber(val, out sum); break;
+                case "custom_values": bounds = Arr(); break;
+                case "buckets": buckets = Arr(); break;
+            }
+        }
+        if (schema != FloatHistogram.CustomBucketsSchema) return new FloatHistogram(schema, count, sum, [], []);
+        var counts = new double[bounds.Length + 1];
+        for (var i = 0; i < counts.Length && i < buckets.Length; i++) counts[i] = buckets[i];
+        return new FloatHistogram(schema, count, sum, bounds, counts);
+    }
+
+    private static FloatHistogram AddHist(FloatHistogram a, FloatHistogram b, double f)
+    {
+        var counts = new double[Math.Max(a.Counts.Length, b.Counts.Length)];
+        for (var i = 0; i < counts.Length; i++) counts[i] = (i < a.Counts.Length ? a.Counts[i] : 0) + f * (i < b.Counts.Length ? b.Counts[i] : 0);
+        return new FloatHistogram(a.Schema, a.Count + f * b.Count, a.Sum + f * b.Sum, a.Bounds.Length >= b.Bounds.Length ? a.Bounds : b.Bounds, counts);
+    }
+
     /// <summary>Expands the value notation; null entries are missing samples.</summary>
-    internal static List<double?> ExpandValues(string s, out bool hasHistogram)
+    internal static List<Value?> ExpandValues(string s, out bool hasHistogram)
     {
         hasHistogram = false;
-        var res = new List<double?>();
+        var res = new List<Value?>();
         foreach (var tok in ValueTokens(s))
         {
             if (tok.Contains("{{", StringComparison.Ordinal))
             {
                 hasHistogram = true;
-                var xi = tok.LastIndexOf("}}", StringComparison.Ordinal);
-                var count = 1;
-                if (xi + 2 < tok.Length && tok[xi + 2] == 'x') count = int.Parse(tok[(xi + 3)..], CultureInfo.InvariantCulture) + 1;
-                for (var k = 0; k < count; k++) res.Add(null);
+                // {{a}}, {{a}}xN, {{a}}+{{b}}xN, {{a}}-{{b}}xN
+                var firstEnd = tok.IndexOf("}}", StringComparison.Ordinal) + 2;
+                var first = ParseHistogram(tok[..firstEnd]);
+                var restTok = tok[firstEnd..];
+                if (restTok.Length == 0) { res.Add(new Value(0, first)); continue; }
+                if (restTok[0] == 'x')
+                {
+                    var reps = int.Parse(restTok[1..], CultureInfo.InvariantCulture);
+                    for (var k = 0; k <= reps; k++) res.Add(new Value(0, first));
+                    continue;
+                }
+                var sign = restTok[0] == '-' ? -1.0 : 1.0;
+                var incEnd = restTok.IndexOf("}}", StringComparison.Ordinal) + 2;
+                var inc = ParseHistogram(restTok[1..incEnd]);
+                var n2 = int.Parse(restTok[(incEnd + 1)..], CultureInfo.InvariantCulture);
+                var cur = first;
+                for (var k = 0; k <= n2; k++)
+                {
+                    res.Add(new Value(0, cur));
+                    cur = AddHist(cur, inc, sign);
+                }
                 continue;
             }
             if (tok == "_") { res.Add(null); continue; }
-            if (tok == "stale") { res.Add(StaleNaN.Value); continue; }
-            if (TryNumber(tok, out var single)) { res.Add(single); continue; }
+            if (tok == "stale") { res.Add(new Value(StaleNaN.Value)); continue; }
+            if (TryNumber(tok, out var single)) { res.Add(new Value(single)); continue; }
             var x = tok.LastIndexOf('x');
             if (x <= 0) throw new FormatException("bad value: " + tok);
             var n = int.Parse(tok[(x + 1)..], CultureInfo.InvariantCulture);
             var head = tok[..x];
             if (head == "_") { for (var k = 0; k < n; k++) res.Add(null); continue; }
-            if (head == "stale") { for (var k = 0; k < n; k++) res.Add(StaleNaN.Value); continue; }
-            if (TryNumber(head, out var rep)) { for (var k = 0; k <= n; k++) res.Add(rep); continue; }
+            if (head == "stale") { for (var k = 0; k < n; k++) res.Add(new Value(StaleNaN.Value)); continue; }
+            if (TryNumber(head, out var rep)) { for (var k = 0; k <= n; k++) res.Add(new Value(rep)); continue; }
             var opIdx = -1;
             for (var k = 1; k < head.Length; k++)
             {
@@ -238,11 +354,11 @@ public static partial class ConformanceRunner
             if (opIdx < 0) throw new FormatException("bad value: " + tok);
             if (!TryNumber(head[..opIdx], out var start) || !TryNumber(head[(opIdx + 1)..], out var step)) throw new FormatException("bad value: " + tok);
             if (head[opIdx] == '-') step = -step;
-            var cur = start;
+            var curF = start;
             for (var k = 0; k <= n; k++)
             {
-                res.Add(cur);
-                cur += step;
+                res.Add(new Value(curF));
+                curF += step;
             }
         }
         return res;
@@ -468,12 +584,13 @@ public static partial class ConformanceRunner
                     for (var k = 0; k < cmd.Expected.Count; k++)
                     {
                         var (labels, vals) = cmd.Expected[k];
-                        if (vals.Length != 1 || vals[0] is null) return "bad expectation for " + labels;
+                        if (vals.Length != 1 || vals[0] is not { H: null } ev) return "bad or histogram expectation for " + labels;
                         var idx = -1;
                         for (var j = 0; j < vr.Samples.Count; j++) if (vr.Samples[j].Labels == labels) { idx = j; break; }
                         if (idx < 0) return $"expected series {labels} not found in {Describe(vr)}";
                         if (cmd.Ordered && idx != k) return $"expected {labels} at position {k}, got {idx}: {Describe(vr)}";
-                        if (!AlmostEqual(vr.Samples[idx].V, vals[0]!.Value)) return $"{labels}: got {F(vr.Samples[idx].V)}, want {F(vals[0]!.Value)}";
+                        if (vr.Samples[idx].H is not null) return $"{labels}: got histogram {vr.Samples[idx].H}, want {F(ev.F)}";
+                        if (!AlmostEqual(vr.Samples[idx].V, ev.F)) return $"{labels}: got {F(vr.Samples[idx].V)}, want {F(ev.F)}";
                     }
                     return null;
                 }
@@ -483,20 +600,26 @@ public static partial class ConformanceRunner
                     if (cmd.Range) { start = cmd.Start; step = cmd.Step; }
                     else if (cmd.ExpectRange is { } er) { start = er.Start; step = er.Step; }
                     else return "got range vector, expected instant vector";
-                    var nonEmpty = mr.Series.Where(s => s.Samples.Count > 0).ToList();
+                    var nonEmpty = mr.Series.Where(s => s.Floats.Count + s.Histograms.Count > 0).ToList();
                     if (nonEmpty.Count != cmd.Expected.Count) return $"expected {cmd.Expected.Count} series, got {nonEmpty.Count}: {string.Join(", ", nonEmpty.Select(s => s.Labels.ToString()))}";
                     foreach (var (labels, vals) in cmd.Expected)
                     {
                         var s = nonEmpty.FirstOrDefault(x => x.Labels == labels);
                         if (s is null) return $"expected series {labels} not found";
                         var want = new List<Sample>();
-                        for (var k = 0; k < vals.Length; k++) if (vals[k] is { } v) want.Add(new Sample(start + k * step, v));
-                        if (want.Count != s.Samples.Count)
-                            return $"{labels}: expected {want.Count} points, got {s.Samples.Count}: [{string.Join(" ", s.Samples.Select(p => $"{F(p.V)}@{p.T / 1000.0}"))}]";
+                        for (var k = 0; k < vals.Length; k++)
+                        {
+                            if (vals[k] is not { } v) continue;
+                            if (v.H is not null) return $"{labels}: histogram expectations are not compared";
+                            want.Add(new Sample(start + k * step, v.F));
+                        }
+                        if (s.Histograms.Count > 0) return $"{labels}: got histogram points";
+                        if (want.Count != s.Floats.Count)
+                            return $"{labels}: expected {want.Count} points, got {s.Floats.Count}: [{string.Join(" ", s.Floats.Select(p => $"{F(p.V)}@{p.T / 1000.0}"))}]";
                         for (var k = 0; k < want.Count; k++)
                         {
-                            if (want[k].T != s.Samples[k].T || !AlmostEqual(want[k].V, s.Samples[k].V))
-                                return $"{labels}: point {k}: got {F(s.Samples[k].V)}@{s.Samples[k].T / 1000.0}, want {F(want[k].V)}@{want[k].T / 1000.0}";
+                            if (want[k].T != s.Floats[k].T || !AlmostEqual(want[k].V, s.Floats[k].V))
+                                return $"{labels}: point {k}: got {F(s.Floats[k].V)}@{s.Floats[k].T / 1000.0}, want {F(want[k].V)}@{want[k].T / 1000.0}";
                         }
                     }
                     return null;

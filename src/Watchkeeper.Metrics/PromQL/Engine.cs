@@ -42,10 +42,13 @@ public sealed class Engine(EngineOptions? options = null)
 }
 
 /// <summary>An element of an instant vector during evaluation. DropName defers removal of __name__ to the end.</summary>
-internal readonly record struct Elem(Labels Labels, double V, bool DropName = false);
+internal readonly record struct Elem(Labels Labels, double V, bool DropName = false, FloatHistogram? H = null);
 
 /// <summary>A series of a range vector at one evaluation step.</summary>
-internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false);
+internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false, ArraySegment<HistogramSample> Hist = default)
+{
+    public int Total => Samples.Count + Hist.Count;
+}
 
 /// <summary>An evaluated value at one step.</summary>
 internal readonly struct Val
@@ -68,10 +71,11 @@ internal readonly struct Val
 }
 
 /// <summary>A series loaded once per query for a selector, reused at every step.</summary>
-internal sealed class LoadedSeries(Labels labels, Sample[] samples)
+internal sealed class LoadedSeries(Labels labels, Sample[] samples, HistogramSample[] hist)
 {
     public Labels Labels { get; } = labels;
     public Sample[] Samples { get; } = samples;
+    public HistogramSample[] Hist { get; } = hist;
 }
 
 internal sealed partial class Evaluator : IDisposable
@@ -164,7 +168,7 @@ internal sealed partial class Evaluator : IDisposable
         {
             Prepare(expr, _start, _end);
             Load();
-            var series = new Dictionary<Labels, List<Sample>>();
+            var series = new Dictionary<Labels, (List<Sample> F, List<HistogramSample> H, long LastT)>();
             for (var t = _start; t <= _end; t += _interval)
             {
                 CheckCancel();
@@ -172,14 +176,14 @@ internal sealed partial class Evaluator : IDisposable
                 var v = Eval(expr, t);
                 if (v.Kind == ValueKind.Scalar)
                 {
-                    AddPoint(series, Labels.Empty, t, v.Scalar);
+                    AddPoint(series, Labels.Empty, t, v.Scalar, null);
                     continue;
                 }
                 var vec = FinishVector(v.Vec!, t);
-                foreach (var s in vec) AddPoint(series, s.Labels, t, s.V);
+                foreach (var s in vec) AddPoint(series, s.Labels, t, s.V, s.H);
             }
-            var list = new List<SeriesSamples>(series.Count);
-            foreach (var kv in series) list.Add(new SeriesSamples(kv.Key, kv.Value));
+            var list = new List<MatrixSeries>(series.Count);
+            foreach (var kv in series) list.Add(new MatrixSeries(kv.Key, kv.Value.F, kv.Value.H));
             list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             return new QueryResult(new MatrixResult(list), _warnings, _infos);
         }
@@ -189,11 +193,12 @@ internal sealed partial class Evaluator : IDisposable
         }
     }
 
-    private void AddPoint(Dictionary<Labels, List<Sample>> series, Labels l, long t, double v)
+    private void AddPoint(Dictionary<Labels, (List<Sample> F, List<HistogramSample> H, long LastT)> series, Labels l, long t, double v, FloatHistogram? h)
     {
-        if (!series.TryGetValue(l, out var list)) series[l] = list = [];
-        else if (list.Count > 0 && list[^1].T == t) throw new QueryException("vector cannot contain metrics with the same labelset");
-        list.Add(new Sample(t, v));
+        if (!series.TryGetValue(l, out var entry)) entry = ([], [], long.MinValue);
+        else if (entry.LastT == t) throw new QueryException("vector cannot contain metrics with the same labelset");
+        if (h is null) entry.F.Add(new Sample(t, v)); else entry.H.Add(new HistogramSample(t, h));
+        series[l] = (entry.F, entry.H, t);
         _samplesTotalHeld++;
         AddSamples(0);
     }
@@ -213,7 +218,7 @@ internal sealed partial class Evaluator : IDisposable
         foreach (var e in vec)
         {
             if (e.DropName && e.Labels.Name is not null) anyDrop = true;
-            res.Add(new VectorSample(e.DropName ? DropName(e.Labels) : e.Labels, t, e.V));
+            res.Add(new VectorSample(e.DropName ? DropName(e.Labels) : e.Labels, t, e.V, e.H));
         }
         if (anyDrop) CheckDuplicates(res);
         return res;
@@ -226,15 +231,15 @@ internal sealed partial class Evaluator : IDisposable
             if (!seen.Add(s.Labels)) throw new QueryException("vector cannot contain metrics with the same labelset");
     }
 
-    private List<SeriesSamples> FinishMatrix(List<RangeElem> mat)
+    private List<MatrixSeries> FinishMatrix(List<RangeElem> mat)
     {
-        var res = new List<SeriesSamples>(mat.Count);
+        var res = new List<MatrixSeries>(mat.Count);
         var seen = new HashSet<Labels>();
         foreach (var m in mat)
         {
             var l = m.DropName ? DropName(m.Labels) : m.Labels;
             if (!seen.Add(l)) throw new QueryException("vector cannot contain metrics with the same labelset");
-            res.Add(new SeriesSamples(l, m.Samples.ToArray()));
+            res.Add(new MatrixSeries(l, m.Samples.ToArray(), m.Hist.Count > 0 ? m.Hist.ToArray() : []));
         }
         res.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
         return res;
@@ -296,12 +301,26 @@ internal sealed partial class Evaluator : IDisposable
             CheckCancel();
             var list = new List<LoadedSeries>();
             // Both the lookback window and range windows are left-open: (min, max].
+            Dictionary<Labels, HistogramSample[]>? hist = null;
+            if (_querier is IHistogramQuerier hq)
+            {
+                foreach (var s in hq.SelectHistograms(min + 1, max, vs.Matchers))
+                {
+                    if (s.Samples.Count == 0) continue;
+                    hist ??= [];
+                    hist[s.Labels] = s.Samples as HistogramSample[] ?? [.. s.Samples];
+                }
+            }
             foreach (var s in _querier.Select(min + 1, max, vs.Matchers))
             {
                 var arr = s.Samples as Sample[] ?? [.. s.Samples];
-                if (arr.Length == 0) continue;
-                list.Add(new LoadedSeries(s.Labels, arr));
+                HistogramSample[]? h = null;
+                if (hist is not null && hist.Remove(s.Labels, out var hh)) h = hh;
+                if (arr.Length == 0 && h is null) continue;
+                list.Add(new LoadedSeries(s.Labels, arr, h ?? []));
             }
+            if (hist is not null)
+                foreach (var (l, h) in hist) list.Add(new LoadedSeries(l, [], h));
             list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             _data[vs] = [.. list];
         }
@@ -323,7 +342,7 @@ internal sealed partial class Evaluator : IDisposable
                     if (v.Kind == ValueKind.Scalar) return Val.OfScalar(-v.Scalar);
                     var src = v.Vec!;
                     var res = new List<Elem>(src.Count);
-                    foreach (var x in src) res.Add(new Elem(x.Labels, -x.V, true));
+                    foreach (var x in src) if (x.H is null) res.Add(new Elem(x.Labels, -x.V, true));
                     return Val.OfVector(res);
                 }
             case VectorSelector vs: return Val.OfVector(SelectInstant(vs, t, false));
@@ -355,6 +374,16 @@ internal sealed partial class Evaluator : IDisposable
         {
             var arr = s.Samples;
             var i = UpperBound(arr, ts) - 1;
+            if (s.Hist.Length > 0)
+            {
+                var hi = UpperBound(s.Hist, ts) - 1;
+                if (hi >= 0 && (i < 0 || s.Hist[hi].T > arr[i].T))
+                {
+                    var hs = s.Hist[hi];
+                    if (hs.T > minT) res.Add(valueIsTimestamp ? new Elem(s.Labels, hs.T / 1000.0) : new Elem(s.Labels, 0, false, hs.H));
+                    continue;
+                }
+            }
             if (i < 0) continue;
             var smp = arr[i];
             if (smp.T <= minT || StaleNaN.Is(smp.V)) continue;
@@ -365,6 +394,17 @@ internal sealed partial class Evaluator : IDisposable
     }
 
     /// <summary>Index of the first sample with T &gt; t.</summary>
+    internal static int UpperBound(HistogramSample[] arr, long t)
+    {
+        int lo = 0, hi = arr.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (arr[mid].T <= t) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
     internal static int UpperBound(Sample[] arr, long t)
     {
         int lo = 0, hi = arr.Length;
@@ -392,7 +432,7 @@ internal sealed partial class Evaluator : IDisposable
             var clean = new Sample[arr.Length - stale];
             var j = 0;
             foreach (var smp in arr) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
-            d[k] = new LoadedSeries(src[k].Labels, clean);
+            d[k] = new LoadedSeries(src[k].Labels, clean, src[k].Hist);
         }
         _nonStale[vs] = d;
         return d;
@@ -412,9 +452,16 @@ internal sealed partial class Evaluator : IDisposable
             var arr = s.Samples;
             var lo = UpperBound(arr, start);
             var hi = UpperBound(arr, ts);
-            if (hi <= lo) continue;
-            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo)));
-            n += hi - lo;
+            var hseg = default(ArraySegment<HistogramSample>);
+            if (s.Hist.Length > 0)
+            {
+                var hlo = UpperBound(s.Hist, start);
+                var hhi = UpperBound(s.Hist, ts);
+                if (hhi > hlo) hseg = new ArraySegment<HistogramSample>(s.Hist, hlo, hhi - hlo);
+            }
+            if (hi <= lo && hseg.Count == 0) continue;
+            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo), false, hseg));
+            n += hi - lo + hseg.Count;
         }
         AddSamples(n);
         return (res, start, ts);
@@ -427,7 +474,7 @@ internal sealed partial class Evaluator : IDisposable
         var rangeStart = ts - sq.RangeMs;
         var first = step * (rangeStart / step);
         if (first <= rangeStart) first += step;
-        var byLabels = new Dictionary<(Labels, bool), List<Sample>>();
+        var byLabels = new Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)>();
         var order = new List<(Labels, bool)>();
         var saved = _samplesInStep;
         for (var it = first; it <= ts; it += step)
@@ -436,32 +483,33 @@ internal sealed partial class Evaluator : IDisposable
             var v = Eval(sq.Inner, it);
             if (v.Kind == ValueKind.Scalar)
             {
-                AddTo(byLabels, order, (Labels.Empty, false), new Sample(it, v.Scalar));
+                AddTo(byLabels, order, (Labels.Empty, false), it, v.Scalar, null);
                 continue;
             }
-            foreach (var el in v.Vec!) AddTo(byLabels, order, (el.Labels, el.DropName), new Sample(it, el.V));
+            foreach (var el in v.Vec!) AddTo(byLabels, order, (el.Labels, el.DropName), it, el.V, el.H);
         }
         _samplesInStep = saved;
         var res = new List<RangeElem>(order.Count);
         long n = 0;
         foreach (var key in order)
         {
-            var arr = byLabels[key].ToArray();
-            n += arr.Length;
-            res.Add(new RangeElem(key.Item1, new ArraySegment<Sample>(arr), key.Item2));
+            var (fl, hl) = byLabels[key];
+            var arr = fl.ToArray();
+            n += arr.Length + hl.Count;
+            res.Add(new RangeElem(key.Item1, new ArraySegment<Sample>(arr), key.Item2, hl.Count > 0 ? new ArraySegment<HistogramSample>([.. hl]) : default));
         }
         AddSamples(n);
         return (res, rangeStart, ts);
     }
 
-    private static void AddTo(Dictionary<(Labels, bool), List<Sample>> d, List<(Labels, bool)> order, (Labels, bool) key, Sample s)
+    private static void AddTo(Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)> d, List<(Labels, bool)> order, (Labels, bool) key, long t, double v, FloatHistogram? h)
     {
-        if (!d.TryGetValue(key, out var list))
+        if (!d.TryGetValue(key, out var lists))
         {
-            d[key] = list = [];
+            d[key] = lists = ([], []);
             order.Add(key);
         }
-        list.Add(s);
+        if (h is null) lists.F.Add(new Sample(t, v)); else lists.H.Add(new HistogramSample(t, h));
     }
 
     /// <summary>Evaluates a range-vector argument (selector or subquery, maybe in parentheses) with its window.</summary>

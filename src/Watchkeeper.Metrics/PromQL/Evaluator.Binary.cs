@@ -37,6 +37,11 @@ internal sealed partial class Evaluator
         var cmp = BinaryExpr.IsComparison(b.Op);
         foreach (var el in vec)
         {
+            if (el.H is not null)
+            {
+                if (cmp) Info("ignored histogram in comparison operation" + PosText(b));
+                continue;
+            }
             var (v, keep) = swap ? ScalarOp(b.Op, sc, el.V) : ScalarOp(b.Op, el.V, sc);
             if (cmp)
             {
@@ -142,6 +147,8 @@ internal sealed partial class Evaluator
     {
         var m = b.Matching ?? new VectorMatching();
         if (lhsIn.Count == 0 || rhsIn.Count == 0) return [];
+        lhsIn = FloatsOnly(lhsIn);
+        rhsIn = FloatsOnly(rhsIn);
         var card = m.Card;
         var swapped = card == MatchCardinality.OneToMany;
         var many = swapped ? rhsIn : lhsIn;
@@ -185,6 +192,16 @@ internal sealed partial class Evaluator
         }
         AddSamples(res.Count);
         return res;
+    }
+
+    private static List<Elem> FloatsOnly(List<Elem> v)
+    {
+        foreach (var e in v)
+        {
+            if (e.H is null) continue;
+            return v.FindAll(x => x.H is null);
+        }
+        return v;
     }
 
     private static Labels ResultMetric(Labels many, Labels one, VectorMatching m, MatchCardinality card)

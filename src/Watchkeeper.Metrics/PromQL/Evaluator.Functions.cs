@@ -25,7 +25,7 @@ internal sealed partial class Evaluator
             case "scalar":
                 {
                     var v = Eval(c.Args[0], t).Vec!;
-                    return Val.OfScalar(v.Count == 1 ? v[0].V : double.NaN);
+                    return Val.OfScalar(v.Count == 1 && v[0].H is null ? v[0].V : double.NaN);
                 }
             case "timestamp":
                 {
@@ -94,8 +94,24 @@ internal sealed partial class Evaluator
             case "histogram_quantile": return Val.OfVector(HistogramQuantile(c, t));
             case "histogram_fraction": return Val.OfVector(HistogramFraction(c, t));
             case "histogram_count" or "histogram_sum" or "histogram_avg" or "histogram_stddev" or "histogram_stdvar":
-                Eval(c.Args[0], t);
-                return Val.OfVector([]); // native histograms are not stored
+                {
+                    var v = Eval(c.Args[0], t).Vec!;
+                    var res = new List<Elem>(v.Count);
+                    foreach (var e in v)
+                    {
+                        if (e.H is not { } h) continue;
+                        double r = name switch
+                        {
+                            "histogram_count" => h.Count,
+                            "histogram_sum" => h.Sum,
+                            "histogram_avg" => h.Sum / h.Count,
+                            "histogram_stdvar" => HistogramMath.Variance(h),
+                            _ => Math.Sqrt(HistogramMath.Variance(h)),
+                        };
+                        res.Add(new Elem(e.Labels, r, true));
+                    }
+                    return Val.OfVector(res);
+                }
         }
 
         // Instant-vector math functions.
@@ -154,6 +170,7 @@ internal sealed partial class Evaluator
                     var res = new List<Elem>(v.Count);
                     foreach (var e in v)
                     {
+                        if (e.H is not null) continue;
                         if (double.IsNaN(e.V) || double.IsInfinity(e.V)) { res.Add(new Elem(e.Labels, double.NaN, true)); continue; }
                         var dt = DateTimeOffset.UnixEpoch.AddSeconds(Math.Truncate(e.V)).UtcDateTime;
                         double r = name switch
@@ -182,7 +199,7 @@ internal sealed partial class Evaluator
     private List<Elem> Map(List<Elem> v, Func<double, double> f)
     {
         var res = new List<Elem>(v.Count);
-        foreach (var e in v) res.Add(new Elem(e.Labels, f(e.V), true));
+        foreach (var e in v) if (e.H is null) res.Add(new Elem(e.Labels, f(e.V), true));
         AddSamples(res.Count);
         return res;
     }
@@ -366,6 +383,7 @@ internal sealed partial class Evaluator
         var groups = new Dictionary<Labels, List<Bucket>>();
         foreach (var e in v)
         {
+            if (e.H is not null) continue;
             var le = e.Labels.Get("le");
             if (le is null || !TryParseBound(le, out var upper))
             {
@@ -396,14 +414,31 @@ internal sealed partial class Evaluator
             Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(q)}{PosText(c.Args[0])}");
         var groups = GroupBuckets(c.Args[1], v, out var order)!;
         var res = new List<Elem>(order.Count);
+        NativeHistogramResults(c.Args[1], v, groups, res, h => HistogramMath.Quantile(q, h));
         foreach (var key in order)
         {
-            var buckets = groups[key];
+            if (!groups.TryGetValue(key, out var buckets)) continue;
             var r = BucketQuantile(q, buckets, out var forced);
             if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{v.Find(e => DropLabels(e.Labels, ["le"], true) == key).Labels.Name ?? ""}\"{PosText(c.Args[1])}");
             res.Add(new Elem(key, r));
         }
         return res;
+    }
+
+    /// <summary>Adds one result per native (custom-bucket) histogram element, unless a classic histogram has the same labels.</summary>
+    private void NativeHistogramResults(Expr arg, List<Elem> v, Dictionary<Labels, List<Bucket>> classic, List<Elem> res, Func<FloatHistogram, double> f)
+    {
+        foreach (var e in v)
+        {
+            if (e.H is not { } h || !h.UsesCustomBuckets) continue;
+            var key = DropLabels(e.Labels, [], true);
+            if (classic.Remove(key))
+            {
+                Warn($"vector contains a mix of classic and native histograms for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
+                continue;
+            }
+            res.Add(new Elem(key, f(h)));
+        }
     }
 
     private List<Elem> HistogramQuantiles(Call c, long t)
@@ -422,6 +457,13 @@ internal sealed partial class Evaluator
         }
         var groups = GroupBuckets(c.Args[0], v, out var order)!;
         var res = new List<Elem>(order.Count * qs.Count);
+        foreach (var e in v)
+        {
+            if (e.H is not { } h || !h.UsesCustomBuckets) continue;
+            var key = DropLabels(e.Labels, [], true);
+            if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
+            foreach (var q in qs) res.Add(new Elem(SetLabel(key, label, Fmt.FloatPlain(q)), HistogramMath.Quantile(q, h)));
+        }
         foreach (var key in order)
         {
             if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
@@ -505,7 +547,8 @@ internal sealed partial class Evaluator
         var v = Eval(c.Args[2], t).Vec!;
         var groups = GroupBuckets(c.Args[2], v, out var order)!;
         var res = new List<Elem>(order.Count);
-        foreach (var key in order) res.Add(new Elem(key, BucketFraction(lower, upper, groups[key])));
+        NativeHistogramResults(c.Args[2], v, groups, res, h => BucketFraction(lower, upper, [.. HistogramMath.Cumulative(h).Select(x => new Bucket(x.Upper, x.Count))]));
+        foreach (var key in order) if (groups.TryGetValue(key, out var bk)) res.Add(new Elem(key, BucketFraction(lower, upper, bk)));
         return res;
     }
 

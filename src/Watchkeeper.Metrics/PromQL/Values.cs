@@ -21,7 +21,10 @@ public sealed record StringResult(long T, string V) : QueryValue
 }
 
 /// <summary>One element of an instant vector: series labels, evaluation timestamp (ms) and value.</summary>
-public readonly record struct VectorSample(Labels Labels, long T, double V);
+public readonly record struct VectorSample(Labels Labels, long T, double V, FloatHistogram? H = null);
+
+/// <summary>A series of a range result: float points and (for native histograms) histogram points, each in time order.</summary>
+public sealed record MatrixSeries(Labels Labels, IReadOnlyList<Sample> Floats, IReadOnlyList<HistogramSample> Histograms);
 
 public sealed record VectorResult(IReadOnlyList<VectorSample> Samples) : QueryValue
 {
@@ -29,7 +32,7 @@ public sealed record VectorResult(IReadOnlyList<VectorSample> Samples) : QueryVa
 }
 
 /// <summary>A range vector (matrix): series sorted by labels, each with samples in time order.</summary>
-public sealed record MatrixResult(IReadOnlyList<SeriesSamples> Series) : QueryValue
+public sealed record MatrixResult(IReadOnlyList<MatrixSeries> Series) : QueryValue
 {
     public override ValueKind Kind => ValueKind.Matrix;
 }
