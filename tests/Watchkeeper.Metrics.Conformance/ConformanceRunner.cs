@@ -184,11 +184,11 @@ public static partial class ConformanceRunner
                 extra[(key, suffix)] = values;
             }
         }
-        foreach (var (key, buckets) in groups)
+        foreach (var (key, raw) in groups)
         {
-            buckets.Sort((a, b) => a.Le.CompareTo(b.Le));
-            var distinct = buckets.Select(b => b.Le).Distinct().Count();
-            if (distinct != buckets.Count || !double.IsPositiveInfinity(buckets[^1].Le)) continue;
+            // Series with the same bound are one bucket (their counts add up), as for classic histograms.
+            var buckets = raw.GroupBy(b => b.Le).OrderBy(g => g.Key).Select(g => (Le: g.Key, Values: SumValues(g.Select(x => x.Values).ToList()))).ToList();
+            if (!double.IsPositiveInfinity(buckets[^1].Le)) buckets.Add((double.PositiveInfinity, buckets[^1].Values));
             var bounds = buckets.Take(buckets.Count - 1).Select(b => b.Le).ToArray();
             extra.TryGetValue((key, "_count"), out var countVals);
             extra.TryGetValue((key, "_sum"), out var sumVals);
@@ -262,6 +262,24 @@ public static partial class ConformanceRunner
             sb.Append(c);
         }
         if (sb.Length > 0) res.Add(sb.ToString());
+        return res;
+    }
+
+    private static List<Value?> SumValues(List<List<Value?>> lists)
+    {
+        if (lists.Count == 1) return lists[0];
+        var n = lists.Min(l => l.Count);
+        var res = new List<Value?>(n);
+        for (var k = 0; k < n; k++)
+        {
+            double sum = 0;
+            var ok = true;
+            foreach (var l in lists)
+            {
+                if (l[k] is { H: null } v) sum += v.F; else ok = false;
+            }
+            res.Add(ok ? new Value(sum) : null);
+        }
         return res;
     }
 
@@ -372,7 +390,6 @@ public static partial class ConformanceRunner
         else if (t.StartsWith('+')) t = t[1..];
         if (t.Equals("Inf", StringComparison.OrdinalIgnoreCase)) { v = neg ? double.NegativeInfinity : double.PositiveInfinity; return true; }
         if (t.Equals("NaN", StringComparison.OrdinalIgnoreCase)) { v = double.NaN; return true; }
-        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && ulong.TryParse(t[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hx)) { v = neg ? -(double)hx : hx; return true; }
         if (t.Length > 0 && (char.IsAsciiDigit(t[0]) || t[0] == '.') && double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v)) { if (neg) v = -v; return true; }
         v = 0;
         return false;

@@ -25,7 +25,10 @@ internal sealed partial class Evaluator
             case "scalar":
                 {
                     var v = Eval(c.Args[0], t).Vec!;
-                    return Val.OfScalar(v.Count == 1 && v[0].H is null ? v[0].V : double.NaN);
+                    var found = double.NaN;
+                    var floats = 0;
+                    foreach (var e in v) if (e.H is null) { floats++; found = e.V; }
+                    return Val.OfScalar(floats == 1 ? found : double.NaN);
                 }
             case "timestamp":
                 {
@@ -390,7 +393,7 @@ internal sealed partial class Evaluator
                 Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
                 continue;
             }
-            var key = DropLabels(e.Labels, ["le"], true);
+            var key = DropLabels(e.Labels, ["le"], false);
             if (!groups.TryGetValue(key, out var list)) { groups[key] = list = []; order.Add(key); }
             list.Add(new Bucket(upper, e.V));
         }
@@ -419,8 +422,8 @@ internal sealed partial class Evaluator
         {
             if (!groups.TryGetValue(key, out var buckets)) continue;
             var r = BucketQuantile(q, buckets, out var forced);
-            if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{v.Find(e => DropLabels(e.Labels, ["le"], true) == key).Labels.Name ?? ""}\"{PosText(c.Args[1])}");
-            res.Add(new Elem(key, r));
+            if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{key.Name ?? ""}\"{PosText(c.Args[1])}");
+            res.Add(new Elem(key, r, true));
         }
         return res;
     }
@@ -431,13 +434,13 @@ internal sealed partial class Evaluator
         foreach (var e in v)
         {
             if (e.H is not { } h || !h.UsesCustomBuckets) continue;
-            var key = DropLabels(e.Labels, [], true);
+            var key = e.Labels;
             if (classic.Remove(key))
             {
                 Warn($"vector contains a mix of classic and native histograms for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
                 continue;
             }
-            res.Add(new Elem(key, f(h)));
+            res.Add(new Elem(key, f(h), true));
         }
     }
 
@@ -460,9 +463,9 @@ internal sealed partial class Evaluator
         foreach (var e in v)
         {
             if (e.H is not { } h || !h.UsesCustomBuckets) continue;
-            var key = DropLabels(e.Labels, [], true);
+            var key = e.Labels;
             if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
-            foreach (var q in qs) res.Add(new Elem(SetLabel(key, label, Fmt.FloatPlain(q)), HistogramMath.Quantile(q, h)));
+            foreach (var q in qs) res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), HistogramMath.Quantile(q, h), true));
         }
         foreach (var key in order)
         {
@@ -471,7 +474,7 @@ internal sealed partial class Evaluator
             {
                 var r = BucketQuantile(q, [.. groups[key]], out var forced);
                 if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"\"{PosText(c.Args[0])}");
-                res.Add(new Elem(SetLabel(key, label, Fmt.FloatPlain(q)), r));
+                res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), r, true));
             }
         }
         return res;
@@ -548,7 +551,7 @@ internal sealed partial class Evaluator
         var groups = GroupBuckets(c.Args[2], v, out var order)!;
         var res = new List<Elem>(order.Count);
         NativeHistogramResults(c.Args[2], v, groups, res, h => BucketFraction(lower, upper, [.. HistogramMath.Cumulative(h).Select(x => new Bucket(x.Upper, x.Count))]));
-        foreach (var key in order) if (groups.TryGetValue(key, out var bk)) res.Add(new Elem(key, BucketFraction(lower, upper, bk)));
+        foreach (var key in order) if (groups.TryGetValue(key, out var bk)) res.Add(new Elem(key, BucketFraction(lower, upper, bk), true));
         return res;
     }
 

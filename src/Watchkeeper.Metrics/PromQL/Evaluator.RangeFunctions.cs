@@ -164,6 +164,9 @@ internal sealed partial class Evaluator
                         var span = scratch.AsSpan(0, smp.Length);
                         for (var i = 0; i < smp.Length; i++) span[i] = smp[i].V;
                         if (name == "quantile_over_time") { v = MathUtil.Quantile(p0, span); break; }
+                        var anyNaN = false;
+                        foreach (var x in span) if (double.IsNaN(x)) { anyNaN = true; break; }
+                        if (anyNaN) { v = double.NaN; break; }
                         var median = MathUtil.Quantile(0.5, span);
                         for (var i = 0; i < span.Length; i++) span[i] = Math.Abs(span[i] - median);
                         v = MathUtil.Quantile(0.5, span);

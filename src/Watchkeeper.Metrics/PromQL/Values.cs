@@ -91,6 +91,14 @@ internal static class Fmt
         return neg ? "-" + res : res;
     }
 
+    /// <summary>OpenMetrics-style float label value: integral values keep one decimal ("1.0").</summary>
+    public static string QuantileLabel(double v)
+    {
+        var s = FloatPlain(v);
+        if (double.IsFinite(v) && !s.Contains('.', StringComparison.Ordinal)) s += ".0";
+        return s;
+    }
+
     /// <summary>Go's %g-like formatting used in messages.</summary>
     public static string FloatG(double v)
     {
