@@ -48,7 +48,8 @@ public static partial class ConformanceRunner
         public long Start, End, Step;
         public string Expr = "";
         public bool Fail, Ordered, Warn, Info, NoWarn, NoInfo;
-        public string? FailMsg, FailRegex, WarnMsg, WarnRegex, InfoMsg, InfoRegex;
+        public string? FailMsg, FailRegex;
+        public List<(string? Msg, string? Regex)> WarnExpect = [], InfoExpect = [];
         public string? ExpectString;
         public (long Start, long End, long Step)? ExpectRange;
         public double? ExpectScalar;
@@ -186,8 +187,8 @@ public static partial class ConformanceRunner
         }
         foreach (var (key, raw) in groups)
         {
-            // Series with the same bound are one bucket (their counts add up), as for classic histograms.
-            var buckets = raw.GroupBy(b => b.Le).OrderBy(g => g.Key).Select(g => (Le: g.Key, Values: SumValues(g.Select(x => x.Values).ToList()))).ToList();
+            // Series spelling the same bound differently are one bucket; the last one loaded wins.
+            var buckets = raw.GroupBy(b => b.Le).OrderBy(g => g.Key).Select(g => (Le: g.Key, g.Last().Values)).ToList();
             if (!double.IsPositiveInfinity(buckets[^1].Le)) buckets.Add((double.PositiveInfinity, buckets[^1].Values));
             var bounds = buckets.Take(buckets.Count - 1).Select(b => b.Le).ToArray();
             extra.TryGetValue((key, "_count"), out var countVals);
@@ -262,24 +263,6 @@ public static partial class ConformanceRunner
             sb.Append(c);
         }
         if (sb.Length > 0) res.Add(sb.ToString());
-        return res;
-    }
-
-    private static List<Value?> SumValues(List<List<Value?>> lists)
-    {
-        if (lists.Count == 1) return lists[0];
-        var n = lists.Min(l => l.Count);
-        var res = new List<Value?>(n);
-        for (var k = 0; k < n; k++)
-        {
-            double sum = 0;
-            var ok = true;
-            foreach (var l in lists)
-            {
-                if (l[k] is { H: null } v) sum += v.F; else ok = false;
-            }
-            res.Add(ok ? new Value(sum) : null);
-        }
         return res;
     }
 
@@ -468,8 +451,8 @@ public static partial class ConformanceRunner
         switch (word)
         {
             case "fail": cmd.Fail = true; (cmd.FailMsg, cmd.FailRegex) = MsgOf(rest); break;
-            case "warn": cmd.Warn = true; (cmd.WarnMsg, cmd.WarnRegex) = MsgOf(rest); break;
-            case "info": cmd.Info = true; (cmd.InfoMsg, cmd.InfoRegex) = MsgOf(rest); break;
+            case "warn": cmd.Warn = true; cmd.WarnExpect.Add(MsgOf(rest)); break;
+            case "info": cmd.Info = true; cmd.InfoExpect.Add(MsgOf(rest)); break;
             case "no_warn": cmd.NoWarn = true; break;
             case "no_info": cmd.NoInfo = true; break;
             case "ordered": cmd.Ordered = true; break;
@@ -546,21 +529,33 @@ public static partial class ConformanceRunner
         return null;
     }
 
+    /// <summary>
+    /// Every expect line must match at least one annotation of its kind; when any expect line of a kind is present,
+    /// every annotation of that kind must match one of them (a bare "expect warn" matches all).
+    /// </summary>
     private static string? CheckAnnotations(EvalCmd cmd, QueryResult r)
     {
-        string? One(bool expect, bool expectNone, string? msg, string? regex, IReadOnlyList<string> got, string kind)
+        static bool Matches((string? Msg, string? Regex) e, string a) =>
+            e.Msg is not null ? a == e.Msg : e.Regex is null || Regex.IsMatch(a, e.Regex);
+
+        static string? One(bool expect, List<(string? Msg, string? Regex)> exps, bool expectNone, IReadOnlyList<string> got, string kind)
         {
-            if (expect)
+            if (expect && exps.Count == 0) exps = [(null, null)];
+            foreach (var e in exps)
             {
-                if (got.Count == 0) return $"expected {kind} annotation, got none";
-                if (msg is not null && !got.Contains(msg)) return $"expected {kind} \"{msg}\", got [{string.Join("; ", got)}]";
-                if (regex is not null && !got.Any(g => Regex.IsMatch(g, regex))) return $"expected {kind} matching /{regex}/, got [{string.Join("; ", got)}]";
+                if (!got.Any(g => Matches(e, g)))
+                    return $"expected {kind} {(e.Msg ?? e.Regex ?? "annotation")}, got [{string.Join("; ", got)}]";
+            }
+            if (exps.Count > 0)
+            {
+                foreach (var g in got)
+                    if (!exps.Any(e => Matches(e, g))) return $"unexpected {kind}: {g}";
             }
             if (expectNone && got.Count > 0) return $"expected no {kind}, got [{string.Join("; ", got)}]";
             return null;
         }
-        return One(cmd.Warn, cmd.NoWarn, cmd.WarnMsg, cmd.WarnRegex, r.Warnings, "warn")
-            ?? One(cmd.Info, cmd.NoInfo, cmd.InfoMsg, cmd.InfoRegex, r.Infos, "info");
+        return One(cmd.Warn, cmd.WarnExpect, cmd.NoWarn, r.Warnings, "warn")
+            ?? One(cmd.Info, cmd.InfoExpect, cmd.NoInfo, r.Infos, "info");
     }
 
     private static bool AlmostEqual(double a, double b)
