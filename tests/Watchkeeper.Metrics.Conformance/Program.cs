@@ -26,5 +26,5 @@ if (verbose)
         Console.WriteLine($"FAIL tier{o.Tier} {o.File}:{o.Line} {o.Expr}\n     {o.Reason}");
 }
 var ratio = report.Tier1Ratio;
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tier1 pass rate {ratio * 100:F2}% (required 98%)"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"conformance: Tier 1 pass rate {ratio * 100:F2}% (required: 98%)"));
 return ratio >= 0.98 ? 0 : 1;

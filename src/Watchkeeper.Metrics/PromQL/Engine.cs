@@ -86,6 +86,7 @@ internal sealed partial class Evaluator : IDisposable
     private readonly long _lookback;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _ct;
+    private readonly CancellationToken _callerCt;
     private readonly Dictionary<VectorSelector, (long Min, long Max)> _ranges = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<VectorSelector, LoadedSeries[]> _data = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Labels, Labels> _dropNameCache = [];
@@ -103,6 +104,7 @@ internal sealed partial class Evaluator : IDisposable
         _end = end;
         _interval = interval;
         _lookback = (long)opts.LookbackDelta.TotalMilliseconds;
+        _callerCt = ct;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan) _cts.CancelAfter(opts.Timeout);
         _ct = _cts.Token;
@@ -127,8 +129,12 @@ internal sealed partial class Evaluator : IDisposable
     private void CheckCancel()
     {
         if (!_ct.IsCancellationRequested) return;
-        throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+        throw Cancelled();
     }
+
+    private QueryException Cancelled() => _callerCt.IsCancellationRequested
+        ? new QueryException(QueryErrorKind.Canceled, "query was canceled in query execution")
+        : new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
 
     private void AddSamples(long n)
     {
@@ -157,7 +163,7 @@ internal sealed partial class Evaluator : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+            throw Cancelled();
         }
     }
 
@@ -189,7 +195,7 @@ internal sealed partial class Evaluator : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+            throw Cancelled();
         }
     }
 
@@ -330,6 +336,7 @@ internal sealed partial class Evaluator : IDisposable
 
     private Val Eval(Expr e, long t)
     {
+        CheckCancel();
         switch (e)
         {
             case NumberLiteral n: return Val.OfScalar(n.Value);

@@ -10,7 +10,7 @@ public sealed class Parser
     private readonly List<Token> _tokens;
     private int _p;
     private int _depth;
-    private const int MaxDepth = 1000;
+    private const int MaxDepth = 256;
 
     private Parser(string input)
     {
@@ -26,6 +26,7 @@ public sealed class Parser
         if (p.Peek.Kind == TokenKind.Eof) throw new ParseException(0, "no expression found in input");
         var e = p.ParseExpr(0);
         if (p.Peek.Kind != TokenKind.Eof) throw p.Unexpected(p.Peek, "");
+        if (TreeDepth(e, 0) > MaxDepth) throw new ParseException(e.Pos, "expression nested too deeply");
         p.Check(e);
         return e;
     }
@@ -49,7 +50,12 @@ public sealed class Parser
 
     private Token Peek => _tokens[_p];
     private Token PeekAt(int k) => _tokens[Math.Min(_p + k, _tokens.Count - 1)];
-    private Token Next() => _tokens[_p++ < _tokens.Count - 1 ? _p - 1 : _tokens.Count - 1];
+    private Token Next()
+    {
+        var t = _tokens[_p];
+        if (_p < _tokens.Count - 1) _p++;
+        return t;
+    }
 
     private ParseException Unexpected(Token t, string context)
     {
@@ -74,6 +80,22 @@ public sealed class Parser
     }
 
     private static bool IsKeyword(Token t, string kw) => t.Kind == TokenKind.Identifier && string.Equals(t.Text, kw, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Depth of the tree, computed iteratively on left spines so long operator chains cannot overflow the stack.</summary>
+    private static int TreeDepth(Expr root, int _)
+    {
+        var max = 0;
+        var stack = new Stack<(Expr, int)>();
+        stack.Push((root, 1));
+        while (stack.Count > 0)
+        {
+            var (e, d) = stack.Pop();
+            if (d > max) max = d;
+            if (max > MaxDepth) return max;
+            foreach (var c in ExprWalker.Children(e)) stack.Push((c, d + 1));
+        }
+        return max;
+    }
 
     // ---- binary expressions -------------------------------------------------------------
 
