@@ -114,12 +114,14 @@ internal sealed partial class Evaluator : IDisposable
 
     private void Warn(string msg)
     {
+        if (_warnings.Count >= 100) return;
         msg = "PromQL warning: " + msg;
         if (!_warnings.Contains(msg)) _warnings.Add(msg);
     }
 
     private void Info(string msg)
     {
+        if (_infos.Count >= 100) return;
         msg = "PromQL info: " + msg;
         if (!_infos.Contains(msg)) _infos.Add(msg);
     }
@@ -174,7 +176,7 @@ internal sealed partial class Evaluator : IDisposable
         {
             Prepare(expr, _start, _end);
             Load();
-            var series = new Dictionary<Labels, (List<Sample> F, List<HistogramSample> H, long LastT)>();
+            var series = new Dictionary<Labels, SeriesAcc>();
             for (var t = _start; t <= _end; t += _interval)
             {
                 CheckCancel();
@@ -185,11 +187,11 @@ internal sealed partial class Evaluator : IDisposable
                     AddPoint(series, Labels.Empty, t, v.Scalar, null);
                     continue;
                 }
-                var vec = FinishVector(v.Vec!, t);
-                foreach (var s in vec) AddPoint(series, s.Labels, t, s.V, s.H);
+                // Duplicate label sets after dropping names are caught by AddPoint (same series, same step).
+                foreach (var e in v.Vec!) AddPoint(series, e.DropName ? DropName(e.Labels) : e.Labels, t, e.V, e.H);
             }
             var list = new List<MatrixSeries>(series.Count);
-            foreach (var kv in series) list.Add(new MatrixSeries(kv.Key, kv.Value.F, kv.Value.H));
+            foreach (var kv in series) list.Add(new MatrixSeries(kv.Key, kv.Value.F, (IReadOnlyList<HistogramSample>?)kv.Value.H ?? []));
             list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             return new QueryResult(new MatrixResult(list), _warnings, _infos);
         }
@@ -199,12 +201,21 @@ internal sealed partial class Evaluator : IDisposable
         }
     }
 
-    private void AddPoint(Dictionary<Labels, (List<Sample> F, List<HistogramSample> H, long LastT)> series, Labels l, long t, double v, FloatHistogram? h)
+    private sealed class SeriesAcc
     {
-        if (!series.TryGetValue(l, out var entry)) entry = ([], [], long.MinValue);
-        else if (entry.LastT == t) throw new QueryException("vector cannot contain metrics with the same labelset");
-        if (h is null) entry.F.Add(new Sample(t, v)); else entry.H.Add(new HistogramSample(t, h));
-        series[l] = (entry.F, entry.H, t);
+        public readonly List<Sample> F = [];
+        public List<HistogramSample>? H;
+        public long LastT = long.MinValue;
+    }
+
+    private void AddPoint(Dictionary<Labels, SeriesAcc> series, Labels l, long t, double v, FloatHistogram? h)
+    {
+        ref var acc = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(series, l, out _);
+        acc ??= new SeriesAcc();
+        if (acc.LastT == t) throw new QueryException("vector cannot contain metrics with the same labelset");
+        acc.LastT = t;
+        if (h is null) acc.F.Add(new Sample(t, v));
+        else (acc.H ??= []).Add(new HistogramSample(t, h));
         _samplesTotalHeld++;
         AddSamples(0);
     }
@@ -375,7 +386,7 @@ internal sealed partial class Evaluator : IDisposable
     {
         var ts = AtTime(vs.At, t) - vs.OffsetMs;
         var data = _data[vs];
-        var res = new List<Elem>();
+        var res = new List<Elem>(data.Length);
         var minT = ts - _lookback;
         foreach (var s in data)
         {
@@ -452,7 +463,7 @@ internal sealed partial class Evaluator : IDisposable
         var ts = AtTime(vs.At, t) - vs.OffsetMs;
         var start = ts - ms.RangeMs;
         var data = NonStaleData(vs);
-        var res = new List<RangeElem>();
+        var res = new List<RangeElem>(data.Length);
         long n = 0;
         foreach (var s in data)
         {

@@ -5,6 +5,7 @@ namespace Watchkeeper.Metrics.PromQL;
 internal sealed partial class Evaluator
 {
     private readonly Dictionary<(BinaryExpr, bool), Dictionary<Labels, Labels>> _sigCache = [];
+    private readonly Dictionary<BinaryExpr, Dictionary<Labels, Labels>> _resultCache = new(ReferenceEqualityComparer.Instance);
 
     private Val EvalBinary(BinaryExpr b, long t)
     {
@@ -185,7 +186,14 @@ internal sealed partial class Evaluator
                 else if (!keep) continue;
             }
             else drop = true;
-            var metric = ResultMetric(ls.Labels, rs.Labels, m, card);
+            Labels metric;
+            if (m.Include.Count == 0)
+            {
+                // The result labels depend only on the "many" side here: cache them per node.
+                if (!_resultCache.TryGetValue(b, out var rc)) _resultCache[b] = rc = [];
+                if (!rc.TryGetValue(ls.Labels, out metric!)) rc[ls.Labels] = metric = ResultMetric(ls.Labels, rs.Labels, m, card);
+            }
+            else metric = ResultMetric(ls.Labels, rs.Labels, m, card);
             if (outLabels is not null && !outLabels.Add(metric))
                 throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
             res.Add(new Elem(metric, v, drop));

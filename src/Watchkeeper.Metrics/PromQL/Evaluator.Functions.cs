@@ -380,22 +380,29 @@ internal sealed partial class Evaluator
 
     private readonly record struct Bucket(double Upper, double Count);
 
+    private readonly Dictionary<Expr, Dictionary<Labels, (Labels Key, double Upper)?>> _bucketCache = new(ReferenceEqualityComparer.Instance);
+    private static readonly string[] LeLabel = ["le"];
+
+    /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
     private Dictionary<Labels, List<Bucket>>? GroupBuckets(Expr arg, List<Elem> v, out List<Labels> order)
     {
         order = [];
         var groups = new Dictionary<Labels, List<Bucket>>();
+        if (!_bucketCache.TryGetValue(arg, out var cache)) _bucketCache[arg] = cache = [];
         foreach (var e in v)
         {
             if (e.H is not null) continue;
-            var le = e.Labels.Get("le");
-            if (le is null || !TryParseBound(le, out var upper))
+            if (!cache.TryGetValue(e.Labels, out var parsed))
             {
-                Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
-                continue;
+                var le = e.Labels.Get("le");
+                parsed = le is not null && TryParseBound(le, out var upper) ? (DropLabels(e.Labels, LeLabel, false), upper) : null;
+                cache[e.Labels] = parsed;
+                if (parsed is null)
+                    Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
             }
-            var key = DropLabels(e.Labels, ["le"], false);
-            if (!groups.TryGetValue(key, out var list)) { groups[key] = list = []; order.Add(key); }
-            list.Add(new Bucket(upper, e.V));
+            if (parsed is not { } p) continue;
+            if (!groups.TryGetValue(p.Key, out var list)) { groups[p.Key] = list = []; order.Add(p.Key); }
+            list.Add(new Bucket(p.Upper, e.V));
         }
         return groups;
     }
