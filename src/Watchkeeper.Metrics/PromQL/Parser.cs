@@ -443,7 +443,6 @@ public sealed class Parser
             grouping = ParseLabelList();
             hasGrouping = true;
         }
-        var name = AggregateExpr.OpName(op);
         var needsParam = op is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile or AggregateOp.CountValues or AggregateOp.Limitk or AggregateOp.LimitRatio;
         var want = needsParam ? 2 : 1;
         if (args.Count != want)
@@ -452,7 +451,6 @@ public sealed class Parser
                 $"wrong number of arguments for aggregate expression provided, expected {want}, got {args.Count}";
             throw new ParseException(args.Count == 0 ? close.Pos : args[^1].Pos, detail);
         }
-        _ = name;
         var param = needsParam ? args[0] : null;
         return new AggregateExpr(op, args[^1], param, grouping ?? [], without) { Pos = nameTok.Pos, HasGrouping = hasGrouping };
     }
@@ -597,10 +595,6 @@ public sealed class Parser
             var got = arg.Type;
             if (got != want)
                 throw new ParseException(arg.Pos, $"expected type {TypeName(want)} in call to function \"{f.Name}\", got {TypeName(got)}");
-        }
-        if (f.Name is "label_replace" or "label_join" && c.Args.Count > 1 && c.Args[1] is StringLiteral dst)
-        {
-            _ = dst;
         }
     }
 }
