@@ -501,7 +501,27 @@ public static partial class ConformanceRunner
         try { result = engine.Instant(store, pinned, cmd.Start); }
         catch (QueryException ex) { return "with @ added: unexpected error: " + ex.Message; }
         var r2 = Compare(cmd, result.Value);
-        return r2 is null ? null : "with @ added (" + pinned + "): " + r2;
+        if (r2 is not null) return "with @ added (" + pinned + "): " + r2;
+        return RangeCheck ? CheckRangeMode(engine, store, cmd, expr) : null;
+    }
+
+    /// <summary>Diagnostic (off by default): also run instant evals as a range query around the eval time, as promqltest does.</summary>
+    public static bool RangeCheck { get; set; }
+
+    private static string? CheckRangeMode(Engine engine, MemorySeriesStore store, EvalCmd cmd, Expr expr)
+    {
+        if (cmd.Ordered || expr.Type is not (ValueKind.Scalar or ValueKind.Vector) || cmd.ExpectString is not null) return null;
+        QueryResult r;
+        try { r = engine.Range(store, expr, cmd.Start - 60_000, cmd.Start + 60_000, 60_000); }
+        catch (QueryException ex) { return "range mode: unexpected error: " + ex.Message; }
+        var mr = (MatrixResult)r.Value;
+        var samples = new List<VectorSample>();
+        foreach (var series in mr.Series)
+            foreach (var p in series.Floats)
+                if (p.T == cmd.Start) samples.Add(new VectorSample(series.Labels, p.T, p.V));
+        QueryValue v = cmd.ExpectScalar is not null && samples.Count > 0 ? new ScalarResult(cmd.Start, samples[0].V) : new VectorResult(samples);
+        var res = Compare(cmd, v);
+        return res is null ? null : "range mode: " + res;
     }
 
     private static void PinAt(Expr e, long t)

@@ -11,6 +11,7 @@ if (dir is null)
     Console.WriteLine("conformance: PromQL test data folder not found; skipping");
     return 0;
 }
+ConformanceRunner.RangeCheck = args.Contains("--range-check");
 var report = ConformanceRunner.RunDirectory(dir, only);
 Console.WriteLine($"tier1 {report.Passed(1)}/{report.Total(1)}");
 Console.WriteLine($"tier2 {report.Passed(2)}/{report.Total(2)}");

@@ -239,16 +239,25 @@ internal sealed partial class Evaluator
         var repl = Eval(c.Args[2], t).Str!;
         var src = Eval(c.Args[3], t).Str!;
         var pattern = Eval(c.Args[4], t).Str!;
-        Regex re;
-        try { re = new Regex("^(?s:" + GoRegex(pattern) + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5)); }
-        catch (ArgumentException ex) { throw new QueryException("invalid regular expression in label_replace(): " + ex.Message); }
+        if (!_regexCache.TryGetValue(pattern, out var cached))
+        {
+            try
+            {
+                var (plain, names, groups) = NumberGroupsLikeRe2(pattern);
+                var compiled = new Regex("^(?s:" + plain + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5));
+                cached = (compiled, groups + 1, names);
+                _regexCache[pattern] = cached;
+            }
+            catch (ArgumentException ex) { throw new QueryException("invalid regular expression in label_replace(): " + ex.Message); }
+        }
+        var re = cached.Regex;
         if (!Fmt.IsValidLabelName(dst)) throw new QueryException("invalid destination label name in label_replace(): " + dst);
         var res = new List<Elem>(v.Count);
         foreach (var e in v)
         {
             var m = re.Match(e.Labels.GetOrEmpty(src));
             if (!m.Success) { res.Add(e); continue; }
-            var value = ExpandTemplate(repl, m, re);
+            var value = ExpandTemplate(repl, m, cached.GroupCount, cached.GroupNames);
             var drop = e.DropName && dst != Labels.MetricName;
             res.Add(new Elem(SetLabel(e.Labels, dst, value), e.V, drop));
         }
@@ -304,12 +313,78 @@ internal sealed partial class Evaluator
         return Labels.From(list);
     }
 
-    /// <summary>Translates RE2-only syntax to .NET: named groups (?P&lt;n&gt;...).</summary>
-    internal static string GoRegex(string p) => p.Replace("(?P<", "(?<", StringComparison.Ordinal);
 
     /// <summary>Go regexp.Expand semantics: $1, ${1}, $name, ${name}, $$; $name takes the longest word.</summary>
-    private static string ExpandTemplate(string template, Match m, Regex re)
+    private readonly Dictionary<string, (Regex Regex, int GroupCount, Dictionary<string, int> GroupNames)> _regexCache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// RE2 numbers capture groups left to right, named or not; .NET numbers named groups last. Rewrites named
+    /// groups as plain ones and returns the name-to-number map, so $1 and $name mean what they mean in Prometheus.
+    /// </summary>
+    internal static (string Pattern, Dictionary<string, int> Names, int Groups) NumberGroupsLikeRe2(string p)
     {
+        var sb = new StringBuilder(p.Length);
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var groups = 0;
+        var inClass = false;
+        for (var i = 0; i < p.Length; i++)
+        {
+            var c = p[i];
+            if (c == '\\' && i + 1 < p.Length) { sb.Append(c).Append(p[++i]); continue; }
+            if (inClass)
+            {
+                if (c == ']') inClass = false;
+                sb.Append(c);
+                continue;
+            }
+            if (c == '[')
+            {
+                inClass = true;
+                sb.Append(c);
+                // A ']' right after '[' or '[^' is a literal.
+                if (i + 1 < p.Length && p[i + 1] == '^') sb.Append(p[++i]);
+                if (i + 1 < p.Length && p[i + 1] == ']') sb.Append(p[++i]);
+                continue;
+            }
+            if (c == '(')
+            {
+                if (i + 1 < p.Length && p[i + 1] == '?')
+                {
+                    var start = p.AsSpan(i + 2);
+                    var prefix = start.StartsWith("P<") ? 3 : start.StartsWith("<") && !start.StartsWith("<=") && !start.StartsWith("<!") ? 2 : 0;
+                    if (prefix > 0)
+                    {
+                        var close = p.IndexOf('>', i + 1 + prefix);
+                        if (close > 0)
+                        {
+                            groups++;
+                            names[p[(i + 1 + prefix)..close]] = groups;
+                            sb.Append('(');
+                            i = close;
+                            continue;
+                        }
+                    }
+                    sb.Append(c);
+                    continue;
+                }
+                groups++;
+            }
+            sb.Append(c);
+        }
+        return (sb.ToString(), names, groups);
+    }
+
+    private static bool IsWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
+
+    private static bool AllDigits(string s)
+    {
+        foreach (var c in s) if (!char.IsAsciiDigit(c)) return false;
+        return true;
+    }
+
+    private static string ExpandTemplate(string template, Match m, int groupCount, Dictionary<string, int> groupNames)
+    {
+        if (!template.Contains('$', StringComparison.Ordinal)) return template;
         var sb = new StringBuilder();
         for (var i = 0; i < template.Length; i++)
         {
@@ -325,7 +400,9 @@ internal sealed partial class Evaluator
                 if (close > i + 2)
                 {
                     var inner = template[(i + 2)..close];
-                    if (inner.All(x => char.IsAsciiLetterOrDigit(x) || x == '_')) { name = inner; end = close; }
+                    var word = true;
+                    foreach (var x in inner) if (!IsWord(x)) { word = false; break; }
+                    if (word) { name = inner; end = close; }
                 }
             }
             else
@@ -337,15 +414,15 @@ internal sealed partial class Evaluator
             if (name is null) { sb.Append(ch); continue; }
             i = end;
             Group g;
-            if (name.All(char.IsAsciiDigit))
+            if (AllDigits(name))
             {
-                if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var num) || num >= re.GetGroupNumbers().Length) continue;
+                if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var num) || num >= groupCount) continue;
                 g = m.Groups[num];
             }
             else
             {
-                if (Array.IndexOf(re.GetGroupNames(), name) < 0) continue;
-                g = m.Groups[name];
+                if (!groupNames.TryGetValue(name, out var gi)) continue;
+                g = m.Groups[gi];
             }
             if (g.Success) sb.Append(g.Value);
         }

@@ -173,4 +173,18 @@ public sealed class EngineTests
         Assert.Equal(0.2, r.Series[0].Floats[0].V / 10_000 * 1.0, 1e-9);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
     }
+
+    [Theory]
+    [InlineData("(?P<first>a)(b)", "${first}-$2", "a-b")]
+    [InlineData("(a)(?P<second>b)", "$1-${second}", "a-b")]
+    [InlineData("(a)(b)", "$1x", "")]
+    [InlineData("(a)(b)", "${1}x$$", "ax$")]
+    [InlineData("[(](a)", "$1", "a")]
+    public void Label_replace_expands_templates_like_Go(string regex, string replacement, string expected)
+    {
+        var store = Store((Labels.Of("__name__", "m", "src", regex.StartsWith("[(]", StringComparison.Ordinal) ? "(a" : "ab"), 0, 1));
+        var q = $"label_replace(m, \"dst\", \"{replacement.Replace("$", "$", StringComparison.Ordinal)}\", \"src\", \"{regex}\")";
+        var v = Vector(new Engine().Query(store, q, 0));
+        Assert.Equal(expected, Assert.Single(v).Labels.GetOrEmpty("dst"));
+    }
 }
