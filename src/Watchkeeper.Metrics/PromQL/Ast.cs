@@ -73,7 +73,7 @@ public sealed class StringLiteral(string value) : Expr
 {
     public string Value { get; } = value;
     public override ValueKind Type => ValueKind.String;
-    public override string ToString() => "\"" + Value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    public override string ToString() => Fmt.Quote(Value);
 }
 
 public sealed class ParenExpr(Expr inner) : Expr
@@ -155,10 +155,30 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
     public override string ToString()
     {
         var sb = new StringBuilder();
-        if (Name is not null) sb.Append(Name);
-        var rest = Matchers.Where(m => !(Name is not null && m.Name == Labels.MetricName && m.Type == MatchOp.Equal)).ToList();
-        if (rest.Count > 0 || Name is null) sb.Append('{').Append(string.Join(", ", rest)).Append('}');
+        var plainName = Name is not null && IsPlainName(Name) && !ReservedWords.Contains(Name);
+        var rest = new List<string>();
+        foreach (var m in Matchers)
+        {
+            if (plainName && m.Name == Labels.MetricName && m.Type == MatchOp.Equal && m.Value == Name) continue;
+            var op = m.Type switch { MatchOp.Equal => "=", MatchOp.NotEqual => "!=", MatchOp.Regex => "=~", _ => "!~" };
+            rest.Add((IsPlainName(m.Name) && !m.Name.Contains(':', StringComparison.Ordinal) ? m.Name : Fmt.Quote(m.Name)) + op + Fmt.Quote(m.Value));
+        }
+        if (plainName) sb.Append(Name);
+        if (rest.Count > 0 || !plainName) sb.Append('{').Append(string.Join(", ", rest)).Append('}');
         return sb.ToString() + Modifiers();
+    }
+
+    private static readonly HashSet<string> ReservedWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "inf", "nan",
+        "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+    };
+
+    internal static bool IsPlainName(string s)
+    {
+        if (s.Length == 0 || char.IsAsciiDigit(s[0])) return false;
+        foreach (var c in s) if (!(char.IsAsciiLetterOrDigit(c) || c == '_' || c == ':')) return false;
+        return true;
     }
 
     internal string Modifiers() => (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
