@@ -168,9 +168,9 @@ internal sealed partial class Evaluator
             oneBySig[sig] = o;
         }
         var cmp = BinaryExpr.IsComparison(b.Op);
-        var res = new List<Elem>();
-        HashSet<Labels>? matchedSigs = card == MatchCardinality.OneToOne ? [] : null;
-        HashSet<Labels>? outLabels = card != MatchCardinality.OneToOne ? [] : null;
+        var res = new List<Elem>(many.Count);
+        HashSet<Labels>? matchedSigs = card == MatchCardinality.OneToOne ? new(many.Count) : null;
+        HashSet<Labels>? outLabels = card != MatchCardinality.OneToOne ? new(many.Count) : null;
         foreach (var ls in many)
         {
             var sig = Signature(b, swapped, ls.Labels);
