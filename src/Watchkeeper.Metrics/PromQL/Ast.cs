@@ -101,6 +101,11 @@ public sealed class VectorMatching
     public IReadOnlyList<string> MatchingLabels { get; set; } = [];
     /// <summary>Labels listed in group_left(...)/group_right(...).</summary>
     public IReadOnlyList<string> Include { get; set; } = [];
+    /// <summary>fill_left(v) / fill(v): value used for a missing left-hand ("many") side (experimental PromQL).</summary>
+    public double? FillLeft { get; set; }
+    /// <summary>fill_right(v) / fill(v): value used for a missing right-hand ("one") side (experimental PromQL).</summary>
+    public double? FillRight { get; set; }
+    public bool HasFill => FillLeft is not null || FillRight is not null;
 }
 
 public sealed class BinaryExpr(BinaryOp op, Expr lhs, Expr rhs, bool returnBool, VectorMatching? matching) : Expr
@@ -136,6 +141,13 @@ public sealed class BinaryExpr(BinaryOp op, Expr lhs, Expr rhs, bool returnBool,
             if (m.On || m.MatchingLabels.Count > 0) sb.Append(m.On ? " on(" : " ignoring(").Append(string.Join(", ", m.MatchingLabels)).Append(')');
             if (m.Card is MatchCardinality.ManyToOne or MatchCardinality.OneToMany)
                 sb.Append(m.Card == MatchCardinality.ManyToOne ? " group_left(" : " group_right(").Append(string.Join(", ", m.Include)).Append(')');
+            if (m.FillLeft is { } fl && m.FillRight is { } fr && (fl.Equals(fr)))
+                sb.Append(" fill(").Append(new NumberLiteral(fl)).Append(')');
+            else
+            {
+                if (m.FillLeft is { } l) sb.Append(" fill_left(").Append(new NumberLiteral(l)).Append(')');
+                if (m.FillRight is { } r) sb.Append(" fill_right(").Append(new NumberLiteral(r)).Append(')');
+            }
         }
         sb.Append(' ').Append(Rhs);
         return sb.ToString();

@@ -147,7 +147,7 @@ internal sealed partial class Evaluator
     private List<Elem> VectorVector(BinaryExpr b, List<Elem> lhsIn, List<Elem> rhsIn)
     {
         var m = b.Matching ?? new VectorMatching();
-        if (lhsIn.Count == 0 || rhsIn.Count == 0) return [];
+        if ((lhsIn.Count == 0 || rhsIn.Count == 0) && !m.HasFill) return [];
         lhsIn = FloatsOnly(lhsIn);
         rhsIn = FloatsOnly(rhsIn);
         var card = m.Card;
@@ -198,8 +198,52 @@ internal sealed partial class Evaluator
                 throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
             res.Add(new Elem(metric, v, drop));
         }
+        if (m.HasFill) AddFilled(b, m, card, swapped, many, oneBySig, res, outLabels ?? matchedSigs!);
         AddSamples(res.Count);
         return res;
+    }
+
+    /// <summary>
+    /// fill modifiers: fill_right(v) stands in for a missing "one" side, fill_left(v) for a missing "many" side
+    /// (a filled many side yields one series carrying the match group's labels).
+    /// </summary>
+    private void AddFilled(BinaryExpr b, VectorMatching m, MatchCardinality card, bool swapped, List<Elem> many,
+        Dictionary<Labels, Elem> oneBySig, List<Elem> res, HashSet<Labels> seen)
+    {
+        var cmp = BinaryExpr.IsComparison(b.Op);
+        var matchedOne = new HashSet<Labels>();
+        foreach (var ls in many)
+        {
+            var sig = Signature(b, swapped, ls.Labels);
+            if (oneBySig.ContainsKey(sig)) { matchedOne.Add(sig); continue; }
+            if (m.FillRight is not { } fillOne) continue;
+            var (fl, fr) = swapped ? (fillOne, ls.V) : (ls.V, fillOne);
+            var (v, keep) = ScalarOp(b.Op, fl, fr);
+            var drop = ls.DropName;
+            if (cmp)
+            {
+                if (b.ReturnBool) { v = keep ? 1 : 0; drop = true; }
+                else if (!keep) continue;
+            }
+            else drop = true;
+            var metric = ResultMetric(ls.Labels, Labels.Empty, m, card);
+            if (card != MatchCardinality.OneToOne && !seen.Add(metric))
+                throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
+            res.Add(new Elem(metric, v, drop));
+        }
+        if (m.FillLeft is not { } fillMany) return;
+        foreach (var (sig, rs) in oneBySig)
+        {
+            if (matchedOne.Contains(sig)) continue;
+            var (fl, fr) = swapped ? (rs.V, fillMany) : (fillMany, rs.V);
+            var (v, keep) = ScalarOp(b.Op, fl, fr);
+            if (cmp)
+            {
+                if (b.ReturnBool) v = keep ? 1 : 0;
+                else if (!keep) continue;
+            }
+            res.Add(new Elem(sig, v, true));
+        }
     }
 
     private static List<Elem> FloatsOnly(List<Elem> v)

@@ -181,7 +181,41 @@ public sealed class Parser
                 if (m.On && m.MatchingLabels.Contains(l)) throw new ParseException(t.Pos, $"label \"{l}\" must not occur in ON and GROUP clause at once");
             }
         }
+        while (IsKeyword(Peek, "fill") || IsKeyword(Peek, "fill_left") || IsKeyword(Peek, "fill_right"))
+        {
+            if (PeekAt(1).Kind != TokenKind.LParen) break;
+            var t = Next();
+            if (BinaryExpr.IsSetOp(op)) throw new ParseException(t.Pos, $"fill modifiers are not allowed for \"{BinaryExpr.OpText(op)}\" operation");
+            Next();
+            var v = ParseFillValue();
+            Expect(TokenKind.RParen, "in fill modifier, expected \")\"");
+            m ??= new VectorMatching();
+            var kw = t.Text.ToLowerInvariant();
+            if (kw is "fill" or "fill_left")
+            {
+                if (m.FillLeft is not null) throw new ParseException(t.Pos, "fill value for the left side may only be set once");
+                m.FillLeft = v;
+            }
+            if (kw is "fill" or "fill_right")
+            {
+                if (m.FillRight is not null) throw new ParseException(t.Pos, "fill value for the right side may only be set once");
+                m.FillRight = v;
+            }
+        }
         return m;
+    }
+
+    private double ParseFillValue()
+    {
+        var neg = false;
+        if (Peek.Kind is TokenKind.Sub or TokenKind.Add) neg = Next().Kind == TokenKind.Sub;
+        var t = Next();
+        double v;
+        if (t.Kind == TokenKind.Number) v = t.Number;
+        else if (IsKeyword(t, "inf")) v = double.PositiveInfinity;
+        else if (IsKeyword(t, "nan")) v = double.NaN;
+        else throw Unexpected(t, "in fill modifier, expected number");
+        return neg ? -v : v;
     }
 
     private List<string> ParseLabelList()
@@ -571,7 +605,7 @@ public sealed class Parser
         var bothVectors = lt == ValueKind.Vector && rt == ValueKind.Vector;
         if (BinaryExpr.IsSetOp(b.Op) && !bothVectors)
             throw new ParseException(b.OpPos, $"set operator \"{BinaryExpr.OpText(b.Op)}\" not allowed in binary scalar expression");
-        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne))
+        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne || b.Matching.HasFill))
             throw new ParseException(b.OpPos, "vector matching only allowed between instant vectors");
         if (lt == ValueKind.Scalar && rt == ValueKind.Scalar && BinaryExpr.IsComparison(b.Op) && !b.ReturnBool)
             throw new ParseException(b.OpPos, "comparisons between scalars must use BOOL modifier");
