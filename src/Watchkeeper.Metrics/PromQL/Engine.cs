@@ -299,6 +299,14 @@ internal sealed partial class Evaluator : IDisposable
                     Prepare(sq.Inner, lo - sq.OffsetMs - sq.RangeMs, hi - sq.OffsetMs);
                     return;
                 }
+            case Call { Func.Name: "info" } call:
+                {
+                    Prepare(call.Args[0], mint, maxt);
+                    var infoSel = InfoSelector(call);
+                    var (lo, hi) = InfoTimeRange(call, mint, maxt);
+                    Extend(infoSel, lo - _lookback, hi);
+                    return;
+                }
             default:
                 foreach (var c in ExprWalker.Children(e)) Prepare(c, mint, maxt);
                 return;

@@ -56,6 +56,7 @@ internal sealed partial class Evaluator
                     return Val.OfVector([new Elem(AbsentLabels(c.Args[0]), 1)]);
                 }
             case "label_replace": return Val.OfVector(LabelReplace(c, t));
+            case "info": return Val.OfVector(EvalInfo(c, t));
             case "label_join": return Val.OfVector(LabelJoin(c, t));
             case "sort":
             case "sort_desc":

@@ -438,7 +438,15 @@ public sealed class Parser
         var args = new List<Expr>();
         while (Peek.Kind != TokenKind.RParen)
         {
-            args.Add(ParseExpr(0));
+            // info()'s second argument is a label selector that may match the empty string.
+            var selectorArg = fn.Name == "info" && args.Count == 1 && Peek.Kind == TokenKind.LBrace;
+            if (selectorArg)
+            {
+                _allowEmptySelector = true;
+                try { args.Add(ParseSelector(null, Peek.Pos)); }
+                finally { _allowEmptySelector = false; }
+            }
+            else args.Add(ParseExpr(0));
             if (Peek.Kind == TokenKind.Comma)
             {
                 Next();
@@ -524,10 +532,12 @@ public sealed class Parser
             else if (Peek.Kind != TokenKind.RBrace) throw Unexpected(Peek, "in label matching, expected \",\" or \"}\"");
         }
         Next();
-        return MakeSelector(name, matchers, pos);
+        return MakeSelector(name, matchers, pos, _allowEmptySelector);
     }
 
-    private static VectorSelector MakeSelector(string? name, List<LabelMatcher> matchers, int pos)
+    private bool _allowEmptySelector;
+
+    private static VectorSelector MakeSelector(string? name, List<LabelMatcher> matchers, int pos, bool allowEmpty = false)
     {
         if (name is not null)
         {
@@ -545,7 +555,7 @@ public sealed class Parser
         }
         var anyNonEmpty = false;
         foreach (var m in matchers) if (!m.MatchesEmpty) { anyNonEmpty = true; break; }
-        if (!anyNonEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
+        if (!anyNonEmpty && !allowEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
         return new VectorSelector(name, matchers) { Pos = pos };
     }
 
@@ -622,6 +632,8 @@ public sealed class Parser
             if (n < min && !f.Variadic && f.OptionalArgs > 0) expected = $"at least {min}";
             throw new ParseException(c.Pos, $"expected {expected} argument(s) in call to \"{f.Name}\", got {n}");
         }
+        if (f.Name == "info" && n == 2 && c.Args[1] is not VectorSelector)
+            throw new ParseException(c.Args[1].Pos, "expected label selectors as the second argument to \"info\" function");
         for (var i = 0; i < n; i++)
         {
             var want = f.ArgTypes[Math.Min(i, f.ArgTypes.Length - 1)];
