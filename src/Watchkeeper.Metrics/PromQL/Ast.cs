@@ -16,6 +16,9 @@ public enum AggregateOp { Sum, Min, Max, Avg, Group, Stddev, Stdvar, Count, Coun
 /// <summary>Cardinality of vector matching in a binary expression.</summary>
 public enum MatchCardinality { OneToOne, ManyToOne, OneToMany, ManyToMany }
 
+/// <summary>Experimental range modifiers: <c>x[5m] anchored</c>, <c>x[5m] smoothed</c>, <c>x smoothed</c>.</summary>
+public enum RangeModifier { None, Anchored, Smoothed }
+
 /// <summary>How an <c>@</c> modifier was written.</summary>
 public enum AtKind { None, Timestamp, Start, End }
 
@@ -161,6 +164,8 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
     public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
     public long OffsetMs { get; set; }
     public AtModifier At { get; set; }
+    /// <summary>anchored/smoothed (experimental); on a range selector it lives here too.</summary>
+    public RangeModifier Modifier { get; set; }
     internal bool OffsetSet { get; set; }
     public override ValueKind Type => ValueKind.Vector;
 
@@ -193,7 +198,8 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
         return true;
     }
 
-    internal string Modifiers() => (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
+    internal string Modifiers() => (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At +
+        (Modifier == RangeModifier.Anchored ? " anchored" : Modifier == RangeModifier.Smoothed ? " smoothed" : "");
 }
 
 /// <summary>A range vector selector: <c>selector[5m]</c>; offset and @ live on the inner selector.</summary>

@@ -281,7 +281,7 @@ internal sealed partial class Evaluator : IDisposable
                 {
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - _lookback, hi - vs.OffsetMs);
+                    Extend(vs, lo - vs.OffsetMs - _lookback, hi - vs.OffsetMs + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case MatrixSelector ms:
@@ -289,7 +289,8 @@ internal sealed partial class Evaluator : IDisposable
                     var vs = ms.Selector;
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - ms.RangeMs, hi - vs.OffsetMs);
+                    Extend(vs, lo - vs.OffsetMs - ms.RangeMs - (vs.Modifier != RangeModifier.None ? _lookback : 0),
+                        hi - vs.OffsetMs + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case SubqueryExpr sq:
@@ -396,6 +397,16 @@ internal sealed partial class Evaluator : IDisposable
         var data = _data[vs];
         var res = new List<Elem>(data.Length);
         var minT = ts - _lookback;
+        if (vs.Modifier == RangeModifier.Smoothed && !valueIsTimestamp)
+        {
+            foreach (var s in data)
+            {
+                var v = Interpolate(s.Samples, ts, false);
+                if (!double.IsNaN(v.Value)) res.Add(new Elem(s.Labels, v.Value));
+            }
+            AddSamples(res.Count);
+            return res;
+        }
         foreach (var s in data)
         {
             var arr = s.Samples;

@@ -33,6 +33,7 @@ internal sealed partial class Evaluator
                 rangeArg = c.Args[0];
                 break;
         }
+        if (EvalExtendedRange(c, rangeArg, t) is { } extended) return Val.OfVector(extended);
         var (series, rangeStart, rangeEnd) = EvalRangeArg(rangeArg, t);
         var res = new List<Elem>(series.Count);
         var keepName = name is "last_over_time" or "first_over_time";

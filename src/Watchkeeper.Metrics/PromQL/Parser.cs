@@ -276,7 +276,7 @@ public sealed class Parser
                 Expect(TokenKind.RBracket, "in range, expected \"]\" or \":\"");
                 if (e is not VectorSelector vs)
                     throw new ParseException(t.Pos, "ranges only allowed for vector selectors");
-                if (vs.OffsetSet || vs.At.IsSet) throw new ParseException(t.Pos, "no offset or @ modifiers allowed before range");
+                if (vs.OffsetSet || vs.At.IsSet || vs.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "no offset, @ or smoothed modifiers allowed before range");
                 if (range <= 0) throw new ParseException(t.Pos, "range must be positive");
                 e = new MatrixSelector(vs, range) { Pos = e.Pos };
                 continue;
@@ -303,6 +303,17 @@ public sealed class Parser
                     default:
                         throw new ParseException(t.Pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
                 }
+                continue;
+            }
+            if (IsKeyword(t, "anchored") || IsKeyword(t, "smoothed"))
+            {
+                var mod = IsKeyword(t, "anchored") ? RangeModifier.Anchored : RangeModifier.Smoothed;
+                var sel = e switch { VectorSelector v => v, MatrixSelector m => m.Selector, _ => null };
+                if (sel is null) throw new ParseException(t.Pos, $"{t.Text.ToLowerInvariant()} modifier must be preceded by a vector selector");
+                if (sel.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "anchored/smoothed may only be set once");
+                if (e is VectorSelector && mod == RangeModifier.Anchored) throw new ParseException(t.Pos, "anchored modifier can only be used with range vector selectors");
+                Next();
+                sel.Modifier = mod;
                 continue;
             }
             if (t.Kind == TokenKind.At)
