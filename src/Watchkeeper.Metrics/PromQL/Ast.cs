@@ -163,6 +163,8 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
     public string? Name { get; } = name;
     public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
     public long OffsetMs { get; set; }
+    /// <summary>An offset written with step()/range() (experimental); evaluated per query.</summary>
+    public DurationExpr? OffsetExpr { get; set; }
     public AtModifier At { get; set; }
     /// <summary>anchored/smoothed (experimental); on a range selector it lives here too.</summary>
     public RangeModifier Modifier { get; set; }
@@ -198,7 +200,7 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
         return true;
     }
 
-    internal string Modifiers() => (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At +
+    internal string Modifiers() => (OffsetExpr is not null ? " offset " + OffsetExpr : OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At +
         (Modifier == RangeModifier.Anchored ? " anchored" : Modifier == RangeModifier.Smoothed ? " smoothed" : "");
 }
 
@@ -207,13 +209,15 @@ public sealed class MatrixSelector(VectorSelector selector, long rangeMs) : Expr
 {
     public VectorSelector Selector { get; } = selector;
     public long RangeMs { get; } = rangeMs;
+    /// <summary>A range written with step()/range() (experimental); evaluated per query.</summary>
+    public DurationExpr? RangeExpr { get; init; }
     public override ValueKind Type => ValueKind.Matrix;
 
     public override string ToString()
     {
         var s = Selector.ToString();
         var mods = Selector.Modifiers();
-        return s[..(s.Length - mods.Length)] + "[" + FormatDuration(RangeMs) + "]" + mods;
+        return s[..(s.Length - mods.Length)] + "[" + (RangeExpr?.ToString() ?? FormatDuration(RangeMs)) + "]" + mods;
     }
 }
 
@@ -224,10 +228,15 @@ public sealed class SubqueryExpr(Expr inner, long rangeMs, long stepMs) : Expr
     public long RangeMs { get; } = rangeMs;
     public long StepMs { get; } = stepMs;
     public long OffsetMs { get; set; }
+    public DurationExpr? RangeExpr { get; init; }
+    public DurationExpr? StepExpr { get; init; }
+    public DurationExpr? OffsetExpr { get; set; }
     public AtModifier At { get; set; }
     internal bool OffsetSet { get; set; }
     public override ValueKind Type => ValueKind.Matrix;
-    public override string ToString() => Inner + "[" + FormatDuration(RangeMs) + ":" + (StepMs > 0 ? FormatDuration(StepMs) : "") + "]" + (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
+    public override string ToString() => Inner + "[" + (RangeExpr?.ToString() ?? FormatDuration(RangeMs)) + ":" +
+        (StepExpr?.ToString() ?? (StepMs > 0 ? FormatDuration(StepMs) : "")) + "]" +
+        (OffsetExpr is not null ? " offset " + OffsetExpr : OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
 }
 
 public sealed class Call(FunctionInfo func, IReadOnlyList<Expr> args) : Expr

@@ -264,6 +264,23 @@ internal sealed partial class Evaluator : IDisposable
 
     // ---- data loading -----------------------------------------------------------------------
 
+    private double StepSeconds => _interval / 1000.0;
+    private double RangeSeconds => (_end - _start) / 1000.0;
+
+    private long Off(VectorSelector vs) => vs.OffsetExpr is { } d ? d.EvalMs(StepSeconds, RangeSeconds) : vs.OffsetMs;
+    private long Off(SubqueryExpr sq) => sq.OffsetExpr is { } d ? d.EvalMs(StepSeconds, RangeSeconds) : sq.OffsetMs;
+    private long Rng(MatrixSelector ms) => ms.RangeExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "range") : ms.RangeMs;
+    private long Rng(SubqueryExpr sq) => sq.RangeExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "subquery range") : sq.RangeMs;
+
+    private long Stp(SubqueryExpr sq)
+    {
+        var step = sq.StepExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "subquery step") : sq.StepMs;
+        return step > 0 ? step : (long)_opts.DefaultSubqueryStep.TotalMilliseconds;
+    }
+
+    private static long Positive(long ms, string what) =>
+        ms > 0 ? ms : throw new QueryException($"{what} must be positive, got {Expr.FormatDuration(ms)}");
+
     private long AtTime(AtModifier at, long t) => at.Kind switch
     {
         AtKind.Timestamp => at.Ms,
@@ -281,7 +298,7 @@ internal sealed partial class Evaluator : IDisposable
                 {
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - _lookback, hi - vs.OffsetMs + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
+                    Extend(vs, lo - Off(vs) - _lookback, hi - Off(vs) + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case MatrixSelector ms:
@@ -289,15 +306,15 @@ internal sealed partial class Evaluator : IDisposable
                     var vs = ms.Selector;
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - ms.RangeMs - (vs.Modifier != RangeModifier.None ? _lookback : 0),
-                        hi - vs.OffsetMs + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
+                    Extend(vs, lo - Off(vs) - Rng(ms) - (vs.Modifier != RangeModifier.None ? _lookback : 0),
+                        hi - Off(vs) + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case SubqueryExpr sq:
                 {
                     var lo = sq.At.IsSet ? AtTime(sq.At, 0) : mint;
                     var hi = sq.At.IsSet ? AtTime(sq.At, 0) : maxt;
-                    Prepare(sq.Inner, lo - sq.OffsetMs - sq.RangeMs, hi - sq.OffsetMs);
+                    Prepare(sq.Inner, lo - Off(sq) - Rng(sq), hi - Off(sq));
                     return;
                 }
             case Call { Func.Name: "info" } call:
@@ -393,7 +410,7 @@ internal sealed partial class Evaluator : IDisposable
     /// <summary>Latest non-stale sample of each series in the lookback window (ts - lookback, ts].</summary>
     private List<Elem> SelectInstant(VectorSelector vs, long t, bool valueIsTimestamp)
     {
-        var ts = AtTime(vs.At, t) - vs.OffsetMs;
+        var ts = AtTime(vs.At, t) - Off(vs);
         var data = _data[vs];
         var res = new List<Elem>(data.Length);
         var minT = ts - _lookback;
@@ -479,8 +496,8 @@ internal sealed partial class Evaluator : IDisposable
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) SelectRange(MatrixSelector ms, long t)
     {
         var vs = ms.Selector;
-        var ts = AtTime(vs.At, t) - vs.OffsetMs;
-        var start = ts - ms.RangeMs;
+        var ts = AtTime(vs.At, t) - Off(vs);
+        var start = ts - Rng(ms);
         var data = NonStaleData(vs);
         var res = new List<RangeElem>(data.Length);
         long n = 0;
@@ -506,9 +523,9 @@ internal sealed partial class Evaluator : IDisposable
 
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalSubquery(SubqueryExpr sq, long t)
     {
-        var ts = AtTime(sq.At, t) - sq.OffsetMs;
-        var step = sq.StepMs > 0 ? sq.StepMs : (long)_opts.DefaultSubqueryStep.TotalMilliseconds;
-        var rangeStart = ts - sq.RangeMs;
+        var ts = AtTime(sq.At, t) - Off(sq);
+        var step = Stp(sq);
+        var rangeStart = ts - Rng(sq);
         var first = step * (rangeStart / step);
         if (first <= rangeStart) first += step;
         var byLabels = new Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)>();

@@ -41,8 +41,8 @@ internal sealed partial class Evaluator
         if (Array.IndexOf(allowed, name) < 0)
             throw new QueryException($"{(mod == RangeModifier.Anchored ? "anchored" : "smoothed")} modifier can only be used with: {string.Join(", ", allowed)} - not with {name}");
         var vs = ms.Selector;
-        var e = AtTime(vs.At, t) - vs.OffsetMs;
-        var s = e - ms.RangeMs;
+        var e = AtTime(vs.At, t) - Off(vs);
+        var s = e - Rng(ms);
         var counter = name is "increase" or "rate";
         var res = new List<Elem>();
         var points = new List<Sample>();
@@ -109,7 +109,7 @@ internal sealed partial class Evaluator
                         var inc = points[^1].V - points[0].V;
                         for (var k = 1; k < points.Count; k++)
                             if (points[k].V < points[k - 1].V) inc += points[k - 1].V;
-                        v = name == "rate" ? inc / (ms.RangeMs / 1000.0) : inc;
+                        v = name == "rate" ? inc / (Rng(ms) / 1000.0) : inc;
                         break;
                     }
             }
