@@ -220,10 +220,13 @@ internal sealed partial class Evaluator : IDisposable
         AddSamples(0);
     }
 
+    /// <summary>Type-and-unit labels go with the metric name when it is dropped.</summary>
+    private static readonly string[] TypeAndUnit = ["__type__", "__unit__"];
+
     private Labels DropName(Labels l)
     {
         if (l.Name is null) return l;
-        if (!_dropNameCache.TryGetValue(l, out var d)) _dropNameCache[l] = d = l.WithoutName();
+        if (!_dropNameCache.TryGetValue(l, out var d)) _dropNameCache[l] = d = DropLabels(l, TypeAndUnit, true);
         return d;
     }
 

@@ -111,6 +111,9 @@ internal sealed partial class Evaluator
         return Labels.FromSorted(arr);
     }
 
+    /// <summary>__name__ and the type-and-unit labels (__type__, __unit__) that travel with it.</summary>
+    internal static bool IsNameLike(string n) => n is Labels.MetricName or "__type__" or "__unit__";
+
     private static bool Contains(IReadOnlyList<string> names, string n)
     {
         for (var i = 0; i < names.Count; i++) if (string.Equals(names[i], n, StringComparison.Ordinal)) return true;
