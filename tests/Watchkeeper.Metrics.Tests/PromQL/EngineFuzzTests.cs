@@ -13,6 +13,8 @@ public sealed class EngineFuzzTests
         "max_over_time(deriv(y[2m])[5m:30s])", "absent(nope{a=\"b\"})", "predict_linear(y[5m], 60)", "sort_by_label(y, \"job\")",
         "y @ 100 offset -1m", "time() - timestamp(y)", "-y ^ 2 % 3 atan2 y", "rate(h[1m])", "sum(h)", "histogram_count(h)",
         "histogram_fraction(0, 1, x)", "changes(h[5m])", "irate(y[1m]) / idelta(y[1m])", "limitk(1, y) or limit_ratio(0.5, x)",
+        "x + on(i) group_left fill(0) y", "info(y, {job=~\".+\"})", "increase(y[1m] smoothed)", "resets(x[2m] anchored)",
+        "y smoothed", "rate(y[step() * 2 + 1m])", "y offset (1m - step())", "sum_over_time(y[5m:step()])",
     ];
 
     private const string Alphabet = "(){}[],:=!~<>+-*/%^@\" .0123456789xyhijobsumrate_";
