@@ -276,6 +276,7 @@ public static partial class ConformanceRunner
         int schema = 0;
         double count = 0, sum = 0;
         double[] bounds = [], buckets = [];
+        var offset = 0;
         var m = Regex.Matches(inner, @"(\w+):(\[[^\]]*\]|\S+)");
         foreach (Match x in m)
         {
@@ -289,11 +290,12 @@ public static partial class ConformanceRunner
                 case "sum": TryNumber(val, out sum); break;
                 case "custom_values": bounds = Arr(); break;
                 case "buckets": buckets = Arr(); break;
+                case "offset": offset = int.Parse(val, CultureInfo.InvariantCulture); break;
             }
         }
         if (schema != FloatHistogram.CustomBucketsSchema) return new FloatHistogram(schema, count, sum, [], []);
         var counts = new double[bounds.Length + 1];
-        for (var i = 0; i < counts.Length && i < buckets.Length; i++) counts[i] = buckets[i];
+        for (var i = 0; i < buckets.Length && i + offset < counts.Length; i++) counts[i + offset] = buckets[i];
         return new FloatHistogram(schema, count, sum, bounds, counts);
     }
 
@@ -616,13 +618,12 @@ public static partial class ConformanceRunner
                     for (var k = 0; k < cmd.Expected.Count; k++)
                     {
                         var (labels, vals) = cmd.Expected[k];
-                        if (vals.Length != 1 || vals[0] is not { H: null } ev) return "bad or histogram expectation for " + labels;
+                        if (vals.Length != 1 || vals[0] is not { } ev) return "bad expectation for " + labels;
                         var idx = -1;
                         for (var j = 0; j < vr.Samples.Count; j++) if (vr.Samples[j].Labels == labels) { idx = j; break; }
                         if (idx < 0) return $"expected series {labels} not found in {Describe(vr)}";
                         if (cmd.Ordered && idx != k) return $"expected {labels} at position {k}, got {idx}: {Describe(vr)}";
-                        if (vr.Samples[idx].H is not null) return $"{labels}: got histogram {vr.Samples[idx].H}, want {F(ev.F)}";
-                        if (!AlmostEqual(vr.Samples[idx].V, ev.F)) return $"{labels}: got {F(vr.Samples[idx].V)}, want {F(ev.F)}";
+                        if (CompareValue(vr.Samples[idx].V, vr.Samples[idx].H, ev) is { } diff) return $"{labels}: {diff}";
                     }
                     return null;
                 }
@@ -638,26 +639,45 @@ public static partial class ConformanceRunner
                     {
                         var s = nonEmpty.FirstOrDefault(x => x.Labels == labels);
                         if (s is null) return $"expected series {labels} not found";
-                        var want = new List<Sample>();
-                        for (var k = 0; k < vals.Length; k++)
-                        {
-                            if (vals[k] is not { } v) continue;
-                            if (v.H is not null) return $"{labels}: histogram expectations are not compared";
-                            want.Add(new Sample(start + k * step, v.F));
-                        }
-                        if (s.Histograms.Count > 0) return $"{labels}: got histogram points";
-                        if (want.Count != s.Floats.Count)
-                            return $"{labels}: expected {want.Count} points, got {s.Floats.Count}: [{string.Join(" ", s.Floats.Select(p => $"{F(p.V)}@{p.T / 1000.0}"))}]";
+                        // Merge the series' float and histogram points in time order and compare with the expectation.
+                        var got = s.Floats.Select(p => (p.T, p.V, (FloatHistogram?)null))
+                            .Concat(s.Histograms.Select(p => (p.T, 0.0, (FloatHistogram?)p.H))).OrderBy(p => p.T).ToList();
+                        var want = new List<(long T, Value V)>();
+                        for (var k = 0; k < vals.Length; k++) if (vals[k] is { } v) want.Add((start + k * step, v));
+                        if (want.Count != got.Count)
+                            return $"{labels}: expected {want.Count} points, got {got.Count}: [{string.Join(" ", got.Select(p => $"{(p.Item3?.ToString() ?? F(p.Item2))}@{p.T / 1000.0}"))}]";
                         for (var k = 0; k < want.Count; k++)
                         {
-                            if (want[k].T != s.Floats[k].T || !AlmostEqual(want[k].V, s.Floats[k].V))
-                                return $"{labels}: point {k}: got {F(s.Floats[k].V)}@{s.Floats[k].T / 1000.0}, want {F(want[k].V)}@{want[k].T / 1000.0}";
+                            if (want[k].T != got[k].T) return $"{labels}: point {k} at {got[k].T / 1000.0}, want {want[k].T / 1000.0}";
+                            if (CompareValue(got[k].Item2, got[k].Item3, want[k].V) is { } diff) return $"{labels}: point {k}: {diff}";
                         }
                     }
                     return null;
                 }
         }
         return "unexpected result type";
+    }
+
+    /// <summary>Null when equal; custom-bucket histograms are compared field by field, exponential ones only by count and sum.</summary>
+    private static string? CompareValue(double f, FloatHistogram? h, Value want)
+    {
+        if (want.H is null)
+        {
+            if (h is not null) return $"got histogram {h}, want {F(want.F)}";
+            return AlmostEqual(f, want.F) ? null : $"got {F(f)}, want {F(want.F)}";
+        }
+        if (h is null) return $"got {F(f)}, want histogram {want.H}";
+        var w = want.H;
+        if (!w.UsesCustomBuckets) return "exponential histogram expectations are not compared";
+        if (!h.UsesCustomBuckets || !AlmostEqual(h.Count, w.Count) || !AlmostEqual(h.Sum, w.Sum) || !h.Bounds.SequenceEqual(w.Bounds))
+            return $"got histogram {h}, want {w}";
+        for (var i = 0; i < Math.Max(h.Counts.Length, w.Counts.Length); i++)
+        {
+            var a = i < h.Counts.Length ? h.Counts[i] : 0;
+            var b = i < w.Counts.Length ? w.Counts[i] : 0;
+            if (!AlmostEqual(a, b)) return $"got histogram {h}, want {w}";
+        }
+        return null;
     }
 
     private static string Describe(VectorResult vr) =>

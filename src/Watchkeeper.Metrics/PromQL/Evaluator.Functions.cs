@@ -64,7 +64,7 @@ internal sealed partial class Evaluator
                     if (_isRangeQuery) Warn("sort is ineffective for range queries since results are always ordered by labels" + PosText(c));
                     var v = Eval(c.Args[0], t).Vec!;
                     var desc = name == "sort_desc";
-                    var res = new List<Elem>(v);
+                    var res = v.FindAll(static e => e.H is null); // histograms have no order
                     res.Sort((x, y) =>
                     {
                         if (double.IsNaN(x.V)) return double.IsNaN(y.V) ? 0 : 1;

@@ -45,9 +45,18 @@ internal sealed partial class Evaluator
             var smp = s.Samples.AsSpan();
             if (s.Hist.Count > 0)
             {
-                if (HistogramRangeFunction(name, s, rangeStart, rangeEnd, rangeArg) is { } he)
-                    res.Add(he with { DropName = keepName ? s.DropName : true });
-                continue;
+                if (FloatOnlyRangeFunctions.Contains(name))
+                {
+                    // Histograms are ignored; a range holding both kinds is flagged.
+                    if (smp.Length == 0) continue;
+                    Info($"ignored histograms in a range containing both floats and histograms for metric name \"{s.Labels.Name ?? ""}\"{PosText(rangeArg)}");
+                }
+                else
+                {
+                    if (HistogramRangeFunction(name, s, rangeStart, rangeEnd, rangeArg) is { } he)
+                        res.Add(he with { DropName = keepName ? s.DropName : true });
+                    continue;
+                }
             }
             if (smp.Length == 0) continue;
             double v;
@@ -197,6 +206,12 @@ internal sealed partial class Evaluator
         return Val.OfVector(res);
     }
 
+    private static readonly HashSet<string> FloatOnlyRangeFunctions = new(StringComparer.Ordinal)
+    {
+        "deriv", "predict_linear", "holt_winters", "double_exponential_smoothing", "min_over_time", "max_over_time",
+        "stddev_over_time", "stdvar_over_time", "quantile_over_time", "mad_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
+    };
+
     /// <summary>Range functions over a series holding histogram samples (possibly mixed with floats).</summary>
     private Elem? HistogramRangeFunction(string name, RangeElem s, long rangeStart, long rangeEnd, Expr arg)
     {
@@ -240,6 +255,26 @@ internal sealed partial class Evaluator
                         }
                     }
                     return new Elem(s.Labels, n);
+                }
+            case "sum_over_time":
+            case "avg_over_time":
+                {
+                    if (f.Length > 0)
+                    {
+                        Warn($"encountered a mix of histograms and floats for metric name \"{s.Labels.Name ?? ""}\"{PosText(arg)}");
+                        return null;
+                    }
+                    var acc = h[0].H;
+                    for (var k = 1; k < h.Length; k++)
+                    {
+                        if (HistogramMath.Add(acc, h[k].H) is not { } next)
+                        {
+                            Warn($"vector contains histograms with incompatible bucket layouts for metric name \"{s.Labels.Name ?? ""}\"{PosText(arg)}");
+                            return null;
+                        }
+                        acc = next;
+                    }
+                    return new Elem(s.Labels, 0, false, name == "avg_over_time" ? HistogramMath.Scale(acc, 1.0 / h.Length) : acc);
                 }
             case "rate":
             case "increase":
