@@ -389,7 +389,7 @@ internal sealed partial class Evaluator : IDisposable
                     if (v.Kind == ValueKind.Scalar) return Val.OfScalar(-v.Scalar);
                     var src = v.Vec!;
                     var res = new List<Elem>(src.Count);
-                    foreach (var x in src) if (x.H is null) res.Add(new Elem(x.Labels, -x.V, true));
+                    foreach (var x in src) res.Add(x.H is null ? new Elem(x.Labels, -x.V, true) : new Elem(x.Labels, 0, true, HistogramMath.Scale(x.H, -1)));
                     return Val.OfVector(res);
                 }
             case VectorSelector vs: return Val.OfVector(SelectInstant(vs, t, false));

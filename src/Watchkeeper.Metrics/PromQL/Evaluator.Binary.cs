@@ -41,6 +41,7 @@ internal sealed partial class Evaluator
             if (el.H is not null)
             {
                 if (cmp) Info("ignored histogram in comparison operation" + PosText(b));
+                else if ((swap ? HistOp(b.Op, sc, null, 0, el.H) : HistOp(b.Op, 0, el.H, sc, null)) is { } h) res.Add(new Elem(el.Labels, 0, true, h));
                 continue;
             }
             var (v, keep) = swap ? ScalarOp(b.Op, sc, el.V) : ScalarOp(b.Op, el.V, sc);
@@ -151,8 +152,7 @@ internal sealed partial class Evaluator
     {
         var m = b.Matching ?? new VectorMatching();
         if ((lhsIn.Count == 0 || rhsIn.Count == 0) && !m.HasFill) return [];
-        lhsIn = FloatsOnly(lhsIn);
-        rhsIn = FloatsOnly(rhsIn);
+
         var card = m.Card;
         var swapped = card == MatchCardinality.OneToMany;
         var many = swapped ? rhsIn : lhsIn;
@@ -181,6 +181,14 @@ internal sealed partial class Evaluator
             if (matchedSigs is not null && !matchedSigs.Add(sig))
                 throw new QueryException("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
             var (fl, fr) = swapped ? (rs.V, ls.V) : (ls.V, rs.V);
+            FloatHistogram? hist = null;
+            if (ls.H is not null || rs.H is not null)
+            {
+                if (cmp) { Info("ignored histogram in comparison operation" + PosText(b)); continue; }
+                var (lh, rh) = swapped ? (rs.H, ls.H) : (ls.H, rs.H);
+                hist = HistOp(b.Op, fl, lh, fr, rh);
+                if (hist is null) continue;
+            }
             var (v, keep) = ScalarOp(b.Op, fl, fr);
             var drop = ls.DropName;
             if (cmp)
@@ -199,7 +207,7 @@ internal sealed partial class Evaluator
             else metric = ResultMetric(ls.Labels, rs.Labels, m, card);
             if (outLabels is not null && !outLabels.Add(metric))
                 throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
-            res.Add(new Elem(metric, v, drop));
+            res.Add(new Elem(metric, hist is null ? v : 0, drop, hist));
         }
         if (m.HasFill) AddFilled(b, m, card, swapped, many, oneBySig, res, outLabels ?? matchedSigs!);
         AddSamples(res.Count);
@@ -249,14 +257,25 @@ internal sealed partial class Evaluator
         }
     }
 
-    private static List<Elem> FloatsOnly(List<Elem> v)
+    /// <summary>Arithmetic involving custom-bucket histograms: h+h, h-h, h*f, f*h, h/f. Null when undefined.</summary>
+    internal static FloatHistogram? HistOp(BinaryOp op, double lf, FloatHistogram? lh, double rf, FloatHistogram? rh)
     {
-        foreach (var e in v)
-        {
-            if (e.H is null) continue;
-            return v.FindAll(x => x.H is null);
-        }
-        return v;
+        if (lh is not null && rh is not null)
+            return op switch
+            {
+                BinaryOp.Add => HistogramMath.Add(lh, rh),
+                BinaryOp.Sub => HistogramMath.Add(lh, rh, -1),
+                _ => null,
+            };
+        if (lh is not null)
+            return op switch
+            {
+                BinaryOp.Mul => HistogramMath.Scale(lh, rf),
+                BinaryOp.Div => HistogramMath.Scale(lh, 1 / rf),
+                _ => null,
+            };
+        if (rh is not null && op == BinaryOp.Mul) return HistogramMath.Scale(rh, lf);
+        return null;
     }
 
     private static Labels ResultMetric(Labels many, Labels one, VectorMatching m, MatchCardinality card)
