@@ -182,6 +182,16 @@ internal sealed partial class Evaluator
                 throw new QueryException("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
             var (fl, fr) = swapped ? (rs.V, ls.V) : (ls.V, rs.V);
             FloatHistogram? hist = null;
+            if (ls.H is not null && rs.H is not null && b.Op is BinaryOp.Eq or BinaryOp.Ne)
+            {
+                // Histograms compare for (in)equality only.
+                var same = HistogramMath.Equal(ls.H, rs.H);
+                var holds = b.Op == BinaryOp.Eq ? same : !same;
+                var lhsEl = swapped ? rs : ls;
+                if (b.ReturnBool) res.Add(new Elem(ResultMetric(ls.Labels, rs.Labels, m, card), holds ? 1 : 0, true));
+                else if (holds) res.Add(new Elem(ResultMetric(ls.Labels, rs.Labels, m, card), 0, ls.DropName, lhsEl.H));
+                continue;
+            }
             if (ls.H is not null || rs.H is not null)
             {
                 if (cmp) { Info("ignored histogram in comparison operation" + PosText(b)); continue; }
