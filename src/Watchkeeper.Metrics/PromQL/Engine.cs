@@ -524,6 +524,8 @@ internal sealed partial class Evaluator : IDisposable
         return (res, start, ts);
     }
 
+    private readonly Dictionary<SubqueryExpr, Dictionary<long, Val>> _subqueryCache = new(ReferenceEqualityComparer.Instance);
+
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalSubquery(SubqueryExpr sq, long t)
     {
         var ts = AtTime(sq.At, t) - Off(sq);
@@ -534,10 +536,23 @@ internal sealed partial class Evaluator : IDisposable
         var byLabels = new Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)>();
         var order = new List<(Labels, bool)>();
         var saved = _samplesInStep;
+        // Inner steps sit on absolute multiples of the step, so consecutive outer steps share most of them:
+        // results are kept per subquery and inner timestamp, and dropped once they fall out of the window.
+        if (!_subqueryCache.TryGetValue(sq, out var cache)) _subqueryCache[sq] = cache = [];
+        if (cache.Count > 0)
+        {
+            List<long>? stale = null;
+            foreach (var k in cache.Keys) if (k < first || k > ts) (stale ??= []).Add(k);
+            if (stale is not null) foreach (var k in stale) cache.Remove(k);
+        }
         for (var it = first; it <= ts; it += step)
         {
             CheckCancel();
-            var v = Eval(sq.Inner, it);
+            if (!cache.TryGetValue(it, out var v))
+            {
+                v = Eval(sq.Inner, it);
+                cache[it] = v;
+            }
             if (v.Kind == ValueKind.Scalar)
             {
                 AddTo(byLabels, order, (Labels.Empty, false), it, v.Scalar, null);
