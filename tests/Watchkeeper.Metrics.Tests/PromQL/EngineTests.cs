@@ -187,4 +187,32 @@ public sealed class EngineTests
         var v = Vector(new Engine().Query(store, q, 0));
         Assert.Equal(expected, Assert.Single(v).Labels.GetOrEmpty("dst"));
     }
+
+    [Theory]
+    [InlineData("max_over_time(rate(c_total[1m])[5m:30s])")]
+    [InlineData("sum_over_time(deriv(c_total[2m])[3m:20s] offset 1m)")]
+    [InlineData("avg_over_time(max_over_time(c_total[1m])[2m:15s])[10m:1m]")]
+    public void Range_queries_with_subqueries_match_instant_queries_at_each_step(string query)
+    {
+        var store = new MemorySeriesStore();
+        for (var s = 0; s < 3; s++)
+        {
+            var l = Labels.Of("__name__", "c_total", "s", s.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            for (var k = 0; k < 200; k++) store.Add(l, k * 10_000L, k * (s + 1) % 37);
+        }
+        var e = new Engine();
+        var expr = Parser.Parse(query);
+        if (expr.Type == ValueKind.Matrix) expr = Parser.Parse("last_over_time((" + query + "))");
+        var range = Assert.IsType<MatrixResult>(e.Range(store, expr, 600_000, 1_500_000, 45_000, TestContext.Current.CancellationToken).Value);
+        for (var t = 600_000L; t <= 1_500_000; t += 45_000)
+        {
+            var inst = Vector(e.Instant(store, expr, t, TestContext.Current.CancellationToken));
+            foreach (var smp in inst)
+            {
+                var series = Assert.Single(range.Series, x => x.Labels == smp.Labels);
+                Assert.Equal(smp.V, Assert.Single(series.Floats, p => p.T == t).V, 1e-9);
+            }
+            Assert.Equal(inst.Count, range.Series.Count(x => x.Floats.Any(p => p.T == t)));
+        }
+    }
 }
