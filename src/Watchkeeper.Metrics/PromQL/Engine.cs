@@ -6,9 +6,12 @@ namespace Watchkeeper.Metrics.PromQL;
 /// Evaluates PromQL against an <see cref="ISeriesQuerier"/>. Thread-safe: each call gets its own evaluator state.
 /// Times are Unix milliseconds.
 /// </summary>
-public sealed class Engine(EngineOptions? options = null)
+public sealed class Engine(EngineOptions? options = null, TimeProvider? timeProvider = null)
 {
     public EngineOptions Options { get; } = options ?? new EngineOptions();
+
+    /// <summary>Clock for query timeouts (inject a fake one in tests).</summary>
+    public TimeProvider TimeProvider { get; } = timeProvider ?? TimeProvider.System;
 
     /// <summary>Parses and evaluates <paramref name="query"/> at <paramref name="timeMs"/>.</summary>
     public QueryResult Instant(ISeriesQuerier querier, string query, long timeMs, CancellationToken cancellationToken = default)
@@ -19,7 +22,7 @@ public sealed class Engine(EngineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(querier);
         ArgumentNullException.ThrowIfNull(expr);
-        using var ev = new Evaluator(querier, Options, timeMs, timeMs, 0, cancellationToken);
+        using var ev = new Evaluator(querier, Options, TimeProvider, timeMs, timeMs, 0, cancellationToken);
         return ev.RunInstant(expr);
     }
 
@@ -36,7 +39,7 @@ public sealed class Engine(EngineOptions? options = null)
         if (endMs < startMs) throw new QueryException("end timestamp must not be before start time");
         if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
             throw new QueryException($"invalid expression type \"{Parser.TypeName(expr.Type)}\" for range query, must be Scalar or instant Vector");
-        using var ev = new Evaluator(querier, Options, startMs, endMs, stepMs, cancellationToken);
+        using var ev = new Evaluator(querier, Options, TimeProvider, startMs, endMs, stepMs, cancellationToken);
         return ev.RunRange(expr);
     }
 }
@@ -96,7 +99,9 @@ internal sealed partial class Evaluator : IDisposable
     private long _samplesTotalHeld;
     private bool _isRangeQuery;
 
-    public Evaluator(ISeriesQuerier querier, EngineOptions opts, long start, long end, long interval, CancellationToken ct)
+    private readonly CancellationTokenSource? _timeoutCts;
+
+    public Evaluator(ISeriesQuerier querier, EngineOptions opts, TimeProvider clock, long start, long end, long interval, CancellationToken ct)
     {
         _querier = querier;
         _opts = opts;
@@ -105,12 +110,20 @@ internal sealed partial class Evaluator : IDisposable
         _interval = interval;
         _lookback = (long)opts.LookbackDelta.TotalMilliseconds;
         _callerCt = ct;
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan) _cts.CancelAfter(opts.Timeout);
+        if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            _timeoutCts = new CancellationTokenSource(opts.Timeout, clock);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(ct, _timeoutCts.Token);
+        }
+        else _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _ct = _cts.Token;
     }
 
-    public void Dispose() => _cts.Dispose();
+    public void Dispose()
+    {
+        _cts.Dispose();
+        _timeoutCts?.Dispose();
+    }
 
     private void Warn(string msg)
     {

@@ -215,4 +215,28 @@ public sealed class EngineTests
             Assert.Equal(inst.Count, range.Series.Count(x => x.Floats.Any(p => p.T == t)));
         }
     }
+
+    [Fact]
+    public void Query_timeouts_use_the_injected_clock()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var store = new SlowQuerier(clock, TimeSpan.FromSeconds(31), Store((Labels.Of("__name__", "m"), 0, 1)));
+        var e = new Engine(new EngineOptions { Timeout = TimeSpan.FromSeconds(30) }, clock);
+        var ex = Assert.Throws<QueryException>(() => e.Query(store, "m + m", 0));
+        Assert.Equal(QueryErrorKind.Timeout, ex.Kind);
+        Assert.Single(Vector(new Engine(new EngineOptions { Timeout = TimeSpan.FromMinutes(5) }, clock).Query(store, "m", 0)));
+    }
+
+    /// <summary>A querier whose reads advance a fake clock, standing in for slow storage.</summary>
+    private sealed class SlowQuerier(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, TimeSpan perSelect, ISeriesQuerier inner) : ISeriesQuerier
+    {
+        public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
+        {
+            clock.Advance(perSelect);
+            return inner.Select(minT, maxT, matchers);
+        }
+
+        public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelNames(minT, maxT, matchers);
+        public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelValues(name, minT, maxT, matchers);
+    }
 }
