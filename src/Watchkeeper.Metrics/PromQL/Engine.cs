@@ -537,7 +537,66 @@ internal sealed partial class Evaluator : IDisposable
         return (res, start, ts);
     }
 
-    private readonly Dictionary<SubqueryExpr, Dictionary<long, Val>> _subqueryCache = new(ReferenceEqualityComparer.Instance);
+    /// <summary>
+    /// Per-subquery state kept across the outer steps of a query. Inner steps sit on absolute multiples of the
+    /// subquery step, so consecutive outer steps share most of them: each outer step evaluates only the inner
+    /// steps it has not seen, appends them to per-series buffers, and drops points that left the window.
+    /// </summary>
+    private sealed class SubqueryState
+    {
+        public long NextT = long.MinValue;
+        public long LastFirst = long.MinValue;
+        public long LastEnd = long.MinValue;
+        public readonly Dictionary<(Labels, bool), SeriesBuffer> Series = [];
+        public readonly List<SeriesBuffer> Order = [];
+    }
+
+    private sealed class SeriesBuffer(Labels labels, bool dropName)
+    {
+        public readonly Labels Labels = labels;
+        public readonly bool DropName = dropName;
+        public Sample[] F = new Sample[8];
+        public int FStart, FEnd;
+        public HistogramSample[]? H;
+        public int HStart, HEnd;
+
+        public void Add(long t, double v, FloatHistogram? h)
+        {
+            if (h is null)
+            {
+                if (FEnd == F.Length) F = Grow(F, ref FStart, ref FEnd);
+                F[FEnd++] = new Sample(t, v);
+            }
+            else
+            {
+                H ??= new HistogramSample[4];
+                if (HEnd == H.Length) H = Grow(H, ref HStart, ref HEnd);
+                H[HEnd++] = new HistogramSample(t, h);
+            }
+        }
+
+        public void DropBefore(long first)
+        {
+            while (FStart < FEnd && F[FStart].T < first) FStart++;
+            if (H is not null) while (HStart < HEnd && H[HStart].T < first) HStart++;
+        }
+
+        public int Count => FEnd - FStart + HEnd - HStart;
+
+        private static T[] Grow<T>(T[] arr, ref int start, ref int end)
+        {
+            var live = end - start;
+            // Compact when at least half the buffer is dead; otherwise double it. Slices handed out earlier
+            // are never read again after this point (they belong to previous outer steps).
+            var dest = live * 2 <= arr.Length ? arr : new T[arr.Length * 2];
+            Array.Copy(arr, start, dest, 0, live);
+            start = 0;
+            end = live;
+            return dest;
+        }
+    }
+
+    private readonly Dictionary<SubqueryExpr, SubqueryState> _subqueries = new(ReferenceEqualityComparer.Instance);
 
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalSubquery(SubqueryExpr sq, long t)
     {
@@ -546,55 +605,57 @@ internal sealed partial class Evaluator : IDisposable
         var rangeStart = ts - Rng(sq);
         var first = step * (rangeStart / step);
         if (first <= rangeStart) first += step;
-        var byLabels = new Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)>();
-        var order = new List<(Labels, bool)>();
-        var saved = _samplesInStep;
-        // Inner steps sit on absolute multiples of the step, so consecutive outer steps share most of them:
-        // results are kept per subquery and inner timestamp, and dropped once they fall out of the window.
-        if (!_subqueryCache.TryGetValue(sq, out var cache)) _subqueryCache[sq] = cache = [];
-        if (cache.Count > 0)
+        if (!_subqueries.TryGetValue(sq, out var st) || first < st.LastFirst || ts < st.LastEnd)
         {
-            List<long>? stale = null;
-            foreach (var k in cache.Keys) if (k < first || k > ts) (stale ??= []).Add(k);
-            if (stale is not null) foreach (var k in stale) cache.Remove(k);
+            // First use, or time went backwards (a subquery nested in another one): start over.
+            st = new SubqueryState();
+            _subqueries[sq] = st;
         }
-        for (var it = first; it <= ts; it += step)
+        st.LastFirst = first;
+        st.LastEnd = ts;
+        if (st.NextT < first) st.NextT = first;
+        var saved = _samplesInStep;
+        for (var it = st.NextT; it <= ts; it += step)
         {
             CheckCancel();
-            if (!cache.TryGetValue(it, out var v))
-            {
-                v = Eval(sq.Inner, it);
-                cache[it] = v;
-            }
-            if (v.Kind == ValueKind.Scalar)
-            {
-                AddTo(byLabels, order, (Labels.Empty, false), it, v.Scalar, null);
-                continue;
-            }
-            foreach (var el in v.Vec!) AddTo(byLabels, order, (el.Labels, el.DropName), it, el.V, el.H);
+            var v = Eval(sq.Inner, it);
+            if (v.Kind == ValueKind.Scalar) Append(st, Labels.Empty, false, it, v.Scalar, null);
+            else foreach (var el in v.Vec!) Append(st, el.Labels, el.DropName, it, el.V, el.H);
+            st.NextT = it + step;
         }
         _samplesInStep = saved;
-        var res = new List<RangeElem>(order.Count);
+        var res = new List<RangeElem>(st.Order.Count);
         long n = 0;
-        foreach (var key in order)
+        var emptied = false;
+        foreach (var buf in st.Order)
         {
-            var (fl, hl) = byLabels[key];
-            var arr = fl.ToArray();
-            n += arr.Length + hl.Count;
-            res.Add(new RangeElem(key.Item1, new ArraySegment<Sample>(arr), key.Item2, hl.Count > 0 ? new ArraySegment<HistogramSample>([.. hl]) : default));
+            buf.DropBefore(first);
+            var count = buf.Count;
+            if (count == 0) { emptied = true; continue; }
+            n += count;
+            res.Add(new RangeElem(buf.Labels, new ArraySegment<Sample>(buf.F, buf.FStart, buf.FEnd - buf.FStart), buf.DropName,
+                buf.H is null || buf.HEnd == buf.HStart ? default : new ArraySegment<HistogramSample>(buf.H, buf.HStart, buf.HEnd - buf.HStart)));
+        }
+        if (emptied)
+        {
+            st.Order.RemoveAll(static b => b.Count == 0);
+            List<(Labels, bool)>? dead = null;
+            foreach (var (key, buf) in st.Series) if (buf.Count == 0) (dead ??= []).Add(key);
+            if (dead is not null) foreach (var key in dead) st.Series.Remove(key);
         }
         AddSamples(n);
         return (res, rangeStart, ts);
     }
 
-    private static void AddTo(Dictionary<(Labels, bool), (List<Sample> F, List<HistogramSample> H)> d, List<(Labels, bool)> order, (Labels, bool) key, long t, double v, FloatHistogram? h)
+    private static void Append(SubqueryState st, Labels labels, bool dropName, long t, double v, FloatHistogram? h)
     {
-        if (!d.TryGetValue(key, out var lists))
+        if (!st.Series.TryGetValue((labels, dropName), out var buf))
         {
-            d[key] = lists = ([], []);
-            order.Add(key);
+            buf = new SeriesBuffer(labels, dropName);
+            st.Series[(labels, dropName)] = buf;
+            st.Order.Add(buf);
         }
-        if (h is null) lists.F.Add(new Sample(t, v)); else lists.H.Add(new HistogramSample(t, h));
+        buf.Add(t, v, h);
     }
 
     /// <summary>Evaluates a range-vector argument (selector or subquery, maybe in parentheses) with its window.</summary>
