@@ -13,7 +13,7 @@ namespace Watchkeeper.Interop.Tests;
 public sealed class PromtoolTests
 {
     /// <summary>Known data: two counters and a gauge every 15 s for 10 minutes, ending on a whole minute before now.</summary>
-    private static (long BaseSeconds, List<TimeSeriesData> Series) KnownData()
+    internal static (long BaseSeconds, List<TimeSeriesData> Series) KnownData()
     {
         var @base = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60 - 600;
         List<Sample> Points(Func<int, double> f) => [.. Enumerable.Range(0, 41).Select(i => new Sample((@base + i * 15) * 1000, f(i)))];
@@ -25,7 +25,7 @@ public sealed class PromtoolTests
         ]);
     }
 
-    private static async Task WriteAsync(Uri url, string? bearer, List<TimeSeriesData> series)
+    internal static async Task WriteAsync(Uri url, string? bearer, List<TimeSeriesData> series)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         using var content = new ByteArrayContent(RemoteWriteCodec.Encode(series));
@@ -60,34 +60,6 @@ public sealed class PromtoolTests
         return stdout.TrimEnd();
     }
 
-    /// <summary>
-    /// Known gap, pinned: Prometheus 2.42 range selectors are closed at the left ([t - range, t]); Watchkeeper's engine follows
-    /// Prometheus 3 (left-open, (t - range, t]), as its conformance suite does. On data whose timestamps fall exactly on
-    /// t - range, 2.42 counts one more sample. Scraped data rarely does (scrape timestamps carry a per-target offset);
-    /// grid-aligned data (backfills, recording rules evaluated on the same grid) does. If the engine gains a 2.42 mode,
-    /// this test is where to flip the expectation.
-    /// </summary>
-    [Fact]
-    public async Task Range_selector_boundary_differs_from_prometheus_2_42()
-    {
-        var promBin = Peers.Require(Peers.Prometheus, "prometheus (Debian package prometheus)");
-        var (b, data) = KnownData();
-        await using var wk = await WatchkeeperHost.StartAsync();
-        await WriteAsync(new Uri(wk.BaseAddress, "/prometheus/api/v1/write"), await wk.TokenAsync("responder"), data);
-        await using var prom = await PrometheusPeer.StartAsync(promBin, "global:\n  scrape_interval: 15s\n", "--web.enable-remote-write-receiver");
-        await WriteAsync(new Uri(prom.BaseAddress, "/api/v1/write"), null, data);
-        using var p = new PromClient(new Uri(prom.BaseAddress, "/")) { Name = "prometheus" };
-        using var w = new PromClient(wk.PrometheusApi, await wk.TokenAsync("viewer")) { Name = "watchkeeper" };
-
-        const string count = """count_over_time(interop_requests_total{instance="a"}[5m])""";
-        Assert.Equal(21, (await p.InstantAsync(count, b + 600)).Series.Single().Points[0].V); // b+300 .. b+600
-        Assert.Equal(20, (await w.InstantAsync(count, b + 600)).Series.Single().Points[0].V); // b+315 .. b+600
-        // Off the grid both see the same samples and agree exactly.
-        Assert.Empty(ResultComparer.Diff(await p.InstantAsync(count, b + 600.5), await w.InstantAsync(count, b + 600.5), 0));
-        const string rate = "rate(interop_requests_total[5m])";
-        Assert.Empty(ResultComparer.Diff(await p.InstantAsync(rate, b + 600.5), await w.InstantAsync(rate, b + 600.5), 0));
-    }
-
     [Fact]
     public async Task Promtool_queries_print_the_known_values_and_what_prometheus_prints()
     {
@@ -119,7 +91,7 @@ public sealed class PromtoolTests
             var sum = await Both("sum(interop_requests_total)", "query", "instant", $"--time={b + 300}");
             Assert.Equal($"{{}} => 300 @[{b + 300}]", sum);
 
-            // Off the 15 s grid: see Range_selector_boundary_differs_from_prometheus_2_42 for evaluation on it.
+            // Off the 15 s grid: see KnownGapsTests for evaluation on it.
             var rate = await Both("rate(interop_requests_total[5m])", "query", "instant", $"--time={b + 607.5}");
             Assert.Equal(
                 $"{{instance=\"a\", job=\"promtool\"}} => 0.6666666666666666 @[{b + 607.5}]\n{{instance=\"b\", job=\"promtool\"}} => 0.3333333333333333 @[{b + 607.5}]",

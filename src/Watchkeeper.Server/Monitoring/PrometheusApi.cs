@@ -170,10 +170,17 @@ public static class PrometheusApi
         if (end < start) throw new ApiError("bad_data", 400, "end timestamp must not be before start time");
         if ((end - start) / step > 11_000)
             throw new ApiError("bad_data", 400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        var expr = Parser.Parse(q);
+        // As Prometheus's API: a range query of a range vector or string is bad data (400), not an execution error.
+        if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
+        {
+            throw new ApiError("bad_data", 400,
+                $"invalid expression type \"{(expr.Type == ValueKind.Matrix ? "range vector" : "string")}\" for range query, must be Scalar or instant Vector");
+        }
         var ct = Timeout(ctx, out var cts);
         using (cts)
         {
-            var r = m.Engine.Range(m.Querier, q, start, end, step, ct);
+            var r = m.Engine.Range(m.Querier, expr, start, end, step, ct);
             WriteResult(w, r.Value, end);
             AddWarnings(ctx, r);
         }
