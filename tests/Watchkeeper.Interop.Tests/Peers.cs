@@ -53,6 +53,15 @@ public static class Peers
         return path;
     }
 
+    /// <summary>Skips the test when the shared synthetic exporter (or python3) is absent.</summary>
+    public static string RequireSynthExporter()
+    {
+        var path = SynthExporter;
+        if (path is null)
+            Assert.Skip("the shared synthetic exporter is absent: this test runs ../shared/bench/peers/synth_exporter.py (next to the repository) with python3");
+        return path;
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

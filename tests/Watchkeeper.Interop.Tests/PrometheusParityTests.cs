@@ -70,7 +70,7 @@ public sealed class PrometheusParityTests
     public async Task Remote_written_copy_answers_every_expression_like_prometheus_itself()
     {
         var promBin = Peers.Require(Peers.Prometheus, "prometheus (Debian package prometheus)");
-        var synth = Peers.Require(Peers.SynthExporter, "python3 with ../shared/bench/peers/synth_exporter.py");
+        var synth = Peers.RequireSynthExporter();
 
         await using var api = await SynthExporter.StartAsync(synth, "api-service", "p0", seed: 1);
         await using var web = await SynthExporter.StartAsync(synth, "web-interface", "p1", seed: 2);
