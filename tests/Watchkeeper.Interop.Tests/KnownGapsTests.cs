@@ -10,15 +10,8 @@ namespace Watchkeeper.Interop.Tests;
 /// </summary>
 public sealed class KnownGapsTests
 {
-    private static async Task<(WatchkeeperHost Wk, PrometheusPeer Prom, PromClient W, PromClient P)> StartAsync(string promBin, List<TimeSeriesData> data)
-    {
-        var wk = await WatchkeeperHost.StartAsync();
-        await PromtoolTests.WriteAsync(new Uri(wk.BaseAddress, "/prometheus/api/v1/write"), await wk.TokenAsync("responder"), data);
-        var prom = await PrometheusPeer.StartAsync(promBin, "global:\n  scrape_interval: 15s\n", "--web.enable-remote-write-receiver");
-        await PromtoolTests.WriteAsync(new Uri(prom.BaseAddress, "/api/v1/write"), null, data);
-        return (wk, prom, new PromClient(wk.PrometheusApi, await wk.TokenAsync("viewer")) { Name = "watchkeeper" },
-            new PromClient(new Uri(prom.BaseAddress, "/")) { Name = "prometheus" });
-    }
+    private static Task<(WatchkeeperHost Wk, PrometheusPeer Prom, PromClient W, PromClient P)> StartAsync(string promBin, List<TimeSeriesData> data) =>
+        PromtoolTests.StartPairAsync(promBin, data);
 
     /// <summary>
     /// 2.42 range selectors are closed at the left ([t - range, t]); Prometheus 3 and Watchkeeper are left-open

@@ -38,6 +38,17 @@ public sealed class PromtoolTests
         Assert.True(r.IsSuccessStatusCode, $"remote write to {url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>Watchkeeper and a Prometheus with the remote write receiver, both given <paramref name="data"/>, and clients of both APIs.</summary>
+    internal static async Task<(WatchkeeperHost Wk, PrometheusPeer Prom, PromClient W, PromClient P)> StartPairAsync(string promBin, List<TimeSeriesData> data)
+    {
+        var wk = await WatchkeeperHost.StartAsync();
+        await WriteAsync(new Uri(wk.BaseAddress, "/prometheus/api/v1/write"), await wk.TokenAsync("responder"), data);
+        var prom = await PrometheusPeer.StartAsync(promBin, "global:\n  scrape_interval: 15s\n", "--web.enable-remote-write-receiver");
+        await WriteAsync(new Uri(prom.BaseAddress, "/api/v1/write"), null, data);
+        return (wk, prom, new PromClient(wk.PrometheusApi, await wk.TokenAsync("viewer")) { Name = "watchkeeper" },
+            new PromClient(new Uri(prom.BaseAddress, "/")) { Name = "prometheus" });
+    }
+
     /// <summary>promtool 2.42 has no --http.config.file: the token goes as the Basic password in the URL (newer promtool: a config file).</summary>
     private static async Task<Func<string[], string[]>> AuthArgsAsync(string promtool, Uri api, string token, string dir)
     {
