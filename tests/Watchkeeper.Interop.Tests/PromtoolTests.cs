@@ -129,6 +129,10 @@ public sealed class PromtoolTests
             var labels = await Both("instance", "query", "labels", $"--start={b}", $"--end={b + 600}");
             Assert.Equal("a\nb", labels);
 
+            // Without --start/--end promtool sends its minimum and maximum times (about +-292 million years).
+            Assert.Equal(series, await Both("", "query", "series", "--match=interop_requests_total"));
+            Assert.Equal(labels, await Both("instance", "query", "labels", "--match=interop_requests_total"));
+
             // The bearer token as a header (promtool 2.42 query range --header) works too; no credentials do not.
             var withHeader = await RunAsync(promtool,
                 ["query", "range", "--header=Authorization=Bearer " + viewer, $"--start={b}", $"--end={b + 60}", "--step=15s", wk.PrometheusApi.ToString()],
