@@ -217,7 +217,7 @@ public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions
 {
     public const string SchemeName = "Token";
 
-    /// <summary>The token an Authorization header carries: "" for a malformed Basic header, null when it is neither Bearer nor Basic.</summary>
+    /// <summary>The token an Authorization header carries ("" when empty or a malformed Basic header); null when it is neither Bearer nor Basic.</summary>
     public static string? TokenFrom(string header)
     {
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
@@ -238,7 +238,7 @@ public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions
     {
         var token = TokenFrom(Request.Headers.Authorization.ToString());
         if (token is null) return AuthenticateResult.NoResult();
-        if (token.Length == 0) return AuthenticateResult.Fail("malformed Basic authorization header");
+        if (token.Length == 0) return AuthenticateResult.Fail("empty API token or malformed Basic authorization header");
         var row = await users.FindTokenAsync(token);
         if (row is null) return AuthenticateResult.Fail("invalid, revoked or expired API token");
         return AuthenticateResult.Success(new AuthenticationTicket(Users.Principal(row.Username, row.Role, SchemeName), SchemeName));
