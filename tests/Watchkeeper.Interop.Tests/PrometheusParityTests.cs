@@ -177,6 +177,22 @@ public sealed class PrometheusParityTests
         var rateDiff = ResultComparer.Diff(await p.InstantAsync(rates, end),
             await w.InstantAsync(Own(rates), end), relErr: 0.02);
         Assert.True(rateDiff.Count == 0, string.Join("\n", rateDiff));
+
+        // Metadata (Grafana's autocompletion) and targets from the two scrapers of the same exporters.
+        foreach (var metric in new[] { "http_requests_total", "http_request_duration_seconds", "node_load", "up" })
+        {
+            var pm = (await p.GetJsonAsync("api/v1/metadata", [("metric", metric)])).GetRawText();
+            var wm = (await w.GetJsonAsync("api/v1/metadata", [("metric", metric)])).GetRawText();
+            Assert.Equal(pm, wm);
+        }
+        static List<string> Targets(System.Text.Json.JsonElement data) =>
+        [
+            .. data.GetProperty("activeTargets").EnumerateArray()
+                .Where(t => t.GetProperty("scrapePool").GetString() is "api-service" or "web-interface")
+                .Select(t => $"{t.GetProperty("labels").GetRawText()} {t.GetProperty("scrapeUrl").GetString()} {t.GetProperty("health").GetString()}")
+                .Order(StringComparer.Ordinal),
+        ];
+        Assert.Equal(Targets(await p.GetJsonAsync("api/v1/targets", [])), Targets(await w.GetJsonAsync("api/v1/targets", [])));
     }
 
     private static double Now() => Parity.Now();
