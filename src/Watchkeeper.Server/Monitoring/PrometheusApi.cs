@@ -49,13 +49,19 @@ public static class PrometheusApi
         }));
     }
 
+    /// <summary>
+    /// Strings as Prometheus (Go) writes them: UTF-8 as is and <c>\"</c> for quotes, not <c>\u00E9</c> and <c>\u0022</c>
+    /// (the response is application/json, never embedded in HTML).
+    /// </summary>
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static async Task Run(HttpContext ctx, Func<Utf8JsonWriter, Task> writeData)
     {
         if (ctx.Request.HasFormContentType) await ctx.Request.ReadFormAsync(ctx.RequestAborted);
         var ms = new MemoryStream();
         var warnings = new List<string>();
         ctx.Items["warnings"] = warnings;
-        await using (var w = new Utf8JsonWriter(ms))
+        await using (var w = new Utf8JsonWriter(ms, JsonOptions))
         {
             try
             {
@@ -85,7 +91,7 @@ public static class PrometheusApi
                 };
                 ctx.Response.StatusCode = status;
                 ctx.Response.ContentType = "application/json";
-                await using var ew = new Utf8JsonWriter(ctx.Response.Body);
+                await using var ew = new Utf8JsonWriter(ctx.Response.Body, JsonOptions);
                 ew.WriteStartObject();
                 ew.WriteString("status", "error");
                 ew.WriteString("errorType", type);
@@ -170,10 +176,17 @@ public static class PrometheusApi
         if (end < start) throw new ApiError("bad_data", 400, "end timestamp must not be before start time");
         if ((end - start) / step > 11_000)
             throw new ApiError("bad_data", 400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        var expr = Parser.Parse(q);
+        // As Prometheus's API: a range query of a range vector or string is bad data (400), not an execution error.
+        if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
+        {
+            throw new ApiError("bad_data", 400,
+                $"invalid expression type \"{(expr.Type == ValueKind.Matrix ? "range vector" : "string")}\" for range query, must be Scalar or instant Vector");
+        }
         var ct = Timeout(ctx, out var cts);
         using (cts)
         {
-            var r = m.Engine.Range(m.Querier, q, start, end, step, ct);
+            var r = m.Engine.Range(m.Querier, expr, start, end, step, ct);
             WriteResult(w, r.Value, end);
             AddWarnings(ctx, r);
         }
@@ -336,14 +349,65 @@ public static class PrometheusApi
         w.WriteEndObject();
     }
 
-    public static string FormatValue(double v) =>
-        double.IsNaN(v) ? "NaN" : double.IsPositiveInfinity(v) ? "+Inf" : double.IsNegativeInfinity(v) ? "-Inf" : v.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A sample value as Prometheus 2.42 writes it: the shortest digits that round-trip, in fixed notation; a vector or
+    /// matrix point (<paramref name="point"/>) switches to exponent notation ("1e-07", "1e+21") below 1e-6 and from 1e21
+    /// on, a scalar never does.
+    /// </summary>
+    public static string FormatValue(double v, bool point = true)
+    {
+        if (double.IsNaN(v)) return "NaN";
+        if (double.IsInfinity(v)) return v > 0 ? "+Inf" : "-Inf";
+        var r = v.ToString("R", CultureInfo.InvariantCulture);
+        var abs = Math.Abs(v);
+        var exponent = point && abs != 0 && (abs < 1e-6 || abs >= 1e21);
+        if (!exponent && !r.Contains('E', StringComparison.Ordinal)) return r;
 
-    private static void WritePoint(Utf8JsonWriter w, long t, double v)
+        // Shortest round-trip digits and the position of the decimal point relative to them.
+        var neg = r[0] == '-';
+        var body = neg ? r[1..] : r;
+        var e = body.IndexOf('E', StringComparison.Ordinal);
+        var mantissa = e < 0 ? body : body[..e];
+        var pow = e < 0 ? 0 : int.Parse(body[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var digits = dot < 0 ? mantissa : mantissa.Remove(dot, 1);
+        var pointPos = (dot < 0 ? mantissa.Length : dot) + pow;
+        var lead = 0;
+        while (lead < digits.Length - 1 && digits[lead] == '0') lead++;
+        digits = digits[lead..].TrimEnd('0');
+        pointPos -= lead;
+        if (digits.Length == 0) return r; // zero
+
+        string text;
+        if (exponent)
+        {
+            var x = pointPos - 1;
+            text = (digits.Length > 1 ? digits[..1] + "." + digits[1..] : digits) + (x < 0 ? "e-" : "e+")
+                + Math.Abs(x).ToString("00", CultureInfo.InvariantCulture);
+        }
+        else if (pointPos <= 0) text = "0." + new string('0', -pointPos) + digits;
+        else if (pointPos >= digits.Length) text = digits + new string('0', pointPos - digits.Length);
+        else text = digits[..pointPos] + "." + digits[pointPos..];
+        return neg ? "-" + text : text;
+    }
+
+    /// <summary>
+    /// Timestamps in seconds: a vector or matrix point with all three millisecond digits when it has any ("12.250"), as
+    /// Prometheus writes points; a scalar as the shortest number ("12.25"), as Prometheus writes scalars.
+    /// </summary>
+    private static void WritePoint(Utf8JsonWriter w, long t, double v, bool point = true)
     {
         w.WriteStartArray();
-        w.WriteRawValue((t / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
-        w.WriteStringValue(FormatValue(v));
+        if (point && t % 1000 != 0)
+        {
+            var abs = Math.Abs(t);
+            w.WriteRawValue((t < 0 ? "-" : "") + (abs / 1000).ToString(CultureInfo.InvariantCulture) + "." + (abs % 1000).ToString("000", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            w.WriteRawValue((t / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
+        }
+        w.WriteStringValue(FormatValue(v, point));
         w.WriteEndArray();
     }
 
@@ -355,7 +419,7 @@ public static class PrometheusApi
             case ScalarResult s:
                 w.WriteString("resultType", "scalar");
                 w.WritePropertyName("result");
-                WritePoint(w, s.T, s.V);
+                WritePoint(w, s.T, s.V, point: false);
                 break;
             case StringResult s:
                 w.WriteString("resultType", "string");

@@ -207,17 +207,38 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         new(new ClaimsIdentity([new Claim(ClaimTypes.Name, username), new Claim(ClaimTypes.Role, role)], scheme, ClaimTypes.Name, ClaimTypes.Role));
 }
 
-/// <summary>Authenticates <c>Authorization: Bearer wk_...</c> API tokens.</summary>
+/// <summary>
+/// Authenticates API tokens sent as <c>Authorization: Bearer wk_...</c>, or as the password of HTTP Basic
+/// authentication (any user name), which is how clients without a bearer option authenticate, e.g. promtool 2.42
+/// with <c>http://user:TOKEN@host/prometheus</c> or a Grafana data source with basic auth.
+/// </summary>
 public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Users users)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Token";
 
+    /// <summary>The token an Authorization header carries ("" when empty or a malformed Basic header); null when it is neither Bearer nor Basic.</summary>
+    public static string? TokenFrom(string header)
+    {
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return null;
+        try
+        {
+            var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            return colon < 0 ? "" : pair[(colon + 1)..];
+        }
+        catch (FormatException)
+        {
+            return "";
+        }
+    }
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
-        var token = header["Bearer ".Length..].Trim();
+        var token = TokenFrom(Request.Headers.Authorization.ToString());
+        if (token is null) return AuthenticateResult.NoResult();
+        if (token.Length == 0) return AuthenticateResult.Fail("empty API token or malformed Basic authorization header");
         var row = await users.FindTokenAsync(token);
         if (row is null) return AuthenticateResult.Fail("invalid, revoked or expired API token");
         return AuthenticateResult.Success(new AuthenticationTicket(Users.Principal(row.Username, row.Role, SchemeName), SchemeName));

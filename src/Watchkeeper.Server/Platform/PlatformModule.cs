@@ -58,7 +58,7 @@ public static class PlatformModule
             .AddPolicyScheme(SmartScheme, "API token or cookie", o =>
             {
                 o.ForwardDefaultSelector = ctx =>
-                    ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    TokenAuthHandler.TokenFrom(ctx.Request.Headers.Authorization.ToString()) is not null
                         ? TokenAuthHandler.SchemeName
                         : CookieAuthenticationDefaults.AuthenticationScheme;
             })

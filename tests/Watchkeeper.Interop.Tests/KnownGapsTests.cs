@@ -1,0 +1,72 @@
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Metrics.RemoteWrite;
+
+namespace Watchkeeper.Interop.Tests;
+
+/// <summary>
+/// Known differences from Prometheus 2.42, pinned with the same remote-written data in both. Watchkeeper's PromQL engine
+/// follows Prometheus 3 semantics where 3 changed them (its conformance suite is Prometheus 3's). Each test asserts what
+/// both servers really answer; if the engine gains a 2.42 compatibility mode, these are where to flip the expectations.
+/// </summary>
+public sealed class KnownGapsTests
+{
+    private static Task<(WatchkeeperHost Wk, PrometheusPeer Prom, PromClient W, PromClient P)> StartAsync(string promBin, List<TimeSeriesData> data) =>
+        PromtoolTests.StartPairAsync(promBin, data);
+
+    /// <summary>
+    /// 2.42 range selectors are closed at the left ([t - range, t]); Prometheus 3 and Watchkeeper are left-open
+    /// ((t - range, t]). A sample exactly on t - range counts in 2.42 only. Scraped data rarely lies there (scrape
+    /// timestamps carry a per-target offset); grid-aligned data (backfills, rules evaluated on the sample grid) does.
+    /// </summary>
+    [Fact]
+    public async Task Range_selector_left_boundary_is_open_unlike_prometheus_2_42()
+    {
+        var promBin = Peers.Require(Peers.Prometheus, "prometheus (Debian package prometheus)");
+        var (b, data) = PromtoolTests.KnownData();
+        var (wk, prom, w, p) = await StartAsync(promBin, data);
+        await using (wk)
+        await using (prom)
+        using (w)
+        using (p)
+        {
+            const string count = """count_over_time(interop_requests_total{instance="a"}[5m])""";
+            Assert.Equal(21, (await p.InstantAsync(count, b + 600)).Series.Single().Points[0].V); // b+300 .. b+600
+            Assert.Equal(20, (await w.InstantAsync(count, b + 600)).Series.Single().Points[0].V); // b+315 .. b+600
+            // Off the grid both see the same samples and agree exactly.
+            Assert.Empty(ResultComparer.Diff(await p.InstantAsync(count, b + 600.5), await w.InstantAsync(count, b + 600.5), 0));
+            const string rate = "rate(interop_requests_total[5m])";
+            Assert.Empty(ResultComparer.Diff(await p.InstantAsync(rate, b + 600.5), await w.InstantAsync(rate, b + 600.5), 0));
+        }
+    }
+
+    /// <summary>
+    /// A counter that starts inside the window at a small value: 2.42 first limits the extrapolation towards the window
+    /// start by the counter's zero point and then applies the 1.1-interval threshold to that; Prometheus 3 and Watchkeeper
+    /// apply the threshold first (extrapolating by half an interval) and then the zero point. Here, samples every 15 s from
+    /// b+240 (value 1, 2, ...): increase over (b+187.5, b+307.5] is 4 over 60 s sampled; the zero point is 15 s before the
+    /// first sample, within the threshold (16.5 s), so 2.42 extrapolates by 15 s + 7.5 s (5.5) and Watchkeeper by 7.5 s + 7.5 s (5).
+    /// </summary>
+    [Fact]
+    public async Task Rate_extrapolation_of_a_new_counter_follows_prometheus_3()
+    {
+        var promBin = Peers.Require(Peers.Prometheus, "prometheus (Debian package prometheus)");
+        var b = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60 - 600;
+        List<TimeSeriesData> data =
+        [
+            new(Labels.Of("__name__", "interop_new_total", "job", "gaps"),
+                [.. Enumerable.Range(0, 20).Select(i => new Sample((b + 240 + i * 15) * 1000, 1 + i))]),
+        ];
+        var (wk, prom, w, p) = await StartAsync(promBin, data);
+        await using (wk)
+        await using (prom)
+        using (w)
+        using (p)
+        {
+            const string increase = "increase(interop_new_total[2m])";
+            Assert.Equal(5.5, (await p.InstantAsync(increase, b + 307.5)).Series.Single().Points[0].V, 9);
+            Assert.Equal(5, (await w.InstantAsync(increase, b + 307.5)).Series.Single().Points[0].V, 9);
+            // Once the counter's first sample is out of the window, both agree exactly.
+            Assert.Empty(ResultComparer.Diff(await p.InstantAsync(increase, b + 457.5), await w.InstantAsync(increase, b + 457.5), 0));
+        }
+    }
+}
