@@ -17,10 +17,22 @@ public sealed partial class AuthTests
     [
         "GET /-/healthy", "GET /-/ready", "GET /metrics", "GET /openapi/{documentName}.json",
         "POST /api/v1/auth/login", "GET /login", "POST /login",
+        // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login) and UI assets.
+        "GET /-/node/metrics", "GET /-/demo/{service}/metrics", "GET /ui/app.css", "GET /ui/app.js",
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>
-    private static readonly HashSet<string> ViewerWrites = ["POST /api/v1/tokens/", "DELETE /api/v1/tokens/{id:long}", "POST /logout"];
+    private static readonly HashSet<string> ViewerWrites =
+    [
+        "POST /api/v1/tokens/", "DELETE /api/v1/tokens/{id:long}", "POST /logout", "POST /tokens", "POST /tokens/{id:long}/revoke",
+        // Prometheus's form-POST reads (what promtool and Grafana send); they change nothing.
+        "POST /prometheus/api/v1/query", "POST /prometheus/api/v1/query_range", "POST /prometheus/api/v1/series", "POST /prometheus/api/v1/labels",
+    ];
+
+    /// <summary>Server-rendered UI routes answer with HTML pages; everything else with problem details.</summary>
+    private static bool IsUi(MappedEndpoint e) =>
+        !e.Route.StartsWith("/api/", StringComparison.Ordinal) && !e.Route.StartsWith("/-/", StringComparison.Ordinal)
+        && !e.Route.StartsWith("/prometheus/", StringComparison.Ordinal) && !e.Route.StartsWith("/alertmanager/", StringComparison.Ordinal);
 
     private static readonly string[] AdminPrefixes = ["/api/v1/users", "/api/v1/audit", "/-/reload"];
 
@@ -38,7 +50,10 @@ public sealed partial class AuthTests
     private static async Task<HttpResponseMessage> Call(HttpClient c, MappedEndpoint e, string? url = null)
     {
         using var req = new HttpRequestMessage(new HttpMethod(e.Method), url ?? e.Url);
-        if (e.IsWrite) req.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+        if (e.IsWrite)
+            req.Content = e.AcceptsForm || IsUi(e)
+                ? new FormUrlEncodedContent(new Dictionary<string, string> { ["probe"] = "1" })
+                : new StringContent("{}", Encoding.UTF8, "application/json");
         return await c.SendAsync(req);
     }
 
@@ -68,7 +83,7 @@ public sealed partial class AuthTests
                 failures.Add($"{e}: anonymous got {(int)r.StatusCode}");
             }
         }
-        Assert.Empty(failures);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
 
         // The public ones really are public.
         Assert.Equal(HttpStatusCode.OK, (await anon.GetAsync("/-/healthy")).StatusCode);
@@ -100,7 +115,7 @@ public sealed partial class AuthTests
         {
             using var r = await Call(viewer, e);
             if (r.StatusCode != HttpStatusCode.Forbidden) failures.Add($"{e}: viewer got {(int)r.StatusCode}");
-            else if (r.Content.Headers.ContentType?.MediaType != "application/problem+json") failures.Add($"{e}: 403 without problem+json");
+            else if (!IsUi(e) && r.Content.Headers.ContentType?.MediaType != "application/problem+json") failures.Add($"{e}: 403 without problem+json");
         }
         foreach (var e in adminOnly)
         {
@@ -113,7 +128,7 @@ public sealed partial class AuthTests
             using var r = await Call(viewer, e);
             if (r.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) failures.Add($"{e}: viewer refused with {(int)r.StatusCode}");
         }
-        Assert.Empty(failures);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
 
         // The responder can write incidents; the viewer's writes changed nothing.
         await s.Client((await s.NewUserAsync("responder")).Token).Post("/api/v1/incidents", new { title = "y", severity = "SEV4" }, HttpStatusCode.Created);
@@ -266,9 +281,9 @@ public sealed partial class AuthTests
     [GeneratedRegex("name=\"([^\"]+)\" value=\"([^\"]+)\"")]
     private static partial Regex HiddenField();
 
-    private static async Task<(string Field, string Token)> FormTokenAsync(HttpClient c)
+    private static async Task<(string Field, string Token)> FormTokenAsync(HttpClient c, string page = "/login")
     {
-        var html = await c.GetStringAsync("/login");
+        var html = await c.GetStringAsync(page);
         var m = HiddenField().Match(html);
         Assert.True(m.Success, "login page has no antiforgery field");
         return (m.Groups[1].Value, m.Groups[2].Value);
@@ -298,14 +313,16 @@ public sealed partial class AuthTests
         foreach (var e in Endpoints.All(s.Services).Where(e => e.IsWrite && e.Route is not "/login" and not "/logout" and not "/api/v1/auth/login"))
         {
             using var r = await Call(c, e);
+            // API endpoints answer with problem details; UI form endpoints with a readable HTML page.
+            var expectedType = IsUi(e) ? "text/html" : "application/problem+json";
             if (r.StatusCode != HttpStatusCode.BadRequest) failures.Add($"{e}: cookie write without antiforgery got {(int)r.StatusCode}");
-            else if (r.Content.Headers.ContentType?.MediaType != "application/problem+json") failures.Add($"{e}: 400 without problem+json");
+            else if (r.Content.Headers.ContentType?.MediaType != expectedType) failures.Add($"{e}: 400 with {r.Content.Headers.ContentType?.MediaType} instead of {expectedType}");
         }
-        Assert.Empty(failures);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(0, (await c.Get("/api/v1/incidents")).Long("total"));
 
-        // With the header (a token issued to the logged-in user) the same write succeeds.
-        var (_, userToken) = await FormTokenAsync(c);
+        // With the header (a token issued to the logged-in user, here from a UI form) the same write succeeds.
+        var (_, userToken) = await FormTokenAsync(c, "/incidents/new");
         using var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents") { Content = JsonContent.Create(new { title = "from the UI", severity = "SEV3" }) };
         req.Headers.Add("X-CSRF-Token", userToken);
         using var ok = await c.SendAsync(req);

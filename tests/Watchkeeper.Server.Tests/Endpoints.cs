@@ -8,7 +8,7 @@ using Watchkeeper.Server.Platform;
 namespace Watchkeeper.Server.Tests;
 
 /// <summary>One mapped endpoint per HTTP method, with its route filled with plausible values.</summary>
-public sealed record MappedEndpoint(string Method, string Route, string Url, bool AllowAnonymous, int RequiredRank)
+public sealed record MappedEndpoint(string Method, string Route, string Url, bool AllowAnonymous, int RequiredRank, bool AcceptsForm = false)
 {
     public bool IsWrite => Method is "POST" or "PUT" or "PATCH" or "DELETE";
     public override string ToString() => $"{Method} {Route}";
@@ -34,7 +34,10 @@ public static partial class Endpoints
                 _ => 1,
             });
             var raw = e.RoutePattern.RawText ?? "/";
-            foreach (var m in methods) list.Add(new MappedEndpoint(m, raw, Fill(raw), anonymous, rank));
+            // UI endpoints take HTML forms; routing answers 415 to any other body before authorization runs.
+            var form = e.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes
+                .Any(t => t.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal) || t.StartsWith("multipart/form-data", StringComparison.Ordinal)) == true;
+            foreach (var m in methods) list.Add(new MappedEndpoint(m, raw, Fill(raw), anonymous, rank, form));
         }
         return list.OrderBy(x => x.Route, StringComparer.Ordinal).ThenBy(x => x.Method, StringComparer.Ordinal).ToList();
     }

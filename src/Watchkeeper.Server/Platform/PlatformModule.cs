@@ -189,11 +189,13 @@ public static class PlatformModule
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        // Cookie-authenticated writes to the JSON API and the /-/ operator endpoints must carry the antiforgery
-        // header (the UI's forms post to their own endpoints, which validate the form token).
+        // Cookie-authenticated POSTs to the JSON APIs (own, Prometheus, Alertmanager) and the /-/ operator endpoints
+        // must carry the antiforgery header (the UI's forms post to their own endpoints, which validate the form token).
         app.Use(async (ctx, next) =>
         {
-            if ((ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/-")) && !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method)
+            var p = ctx.Request.Path;
+            if ((p.StartsWithSegments("/api") || p.StartsWithSegments("/-") || p.StartsWithSegments("/prometheus") || p.StartsWithSegments("/alertmanager"))
+                && !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method)
                 && ctx.User.Identity is { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
             {
                 var af = ctx.RequestServices.GetRequiredService<IAntiforgery>();
