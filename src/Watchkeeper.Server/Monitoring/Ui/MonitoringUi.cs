@@ -9,8 +9,8 @@ public static class MonitoringUi
     {
         app.MapMonitoringAssets();
         var pages = app.MapGroup("").RequireAuthorization(Policies.Viewer).ExcludeFromDescription();
-        pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, TimeProvider time, string? state, int? refresh) =>
-            TargetsPage.Handle(http, runtime, time, state, refresh));
+        pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, TimeProvider time, string? state, string? refresh) =>
+            TargetsPage.Handle(http, runtime, time, state, int.TryParse(refresh, out var r) ? r : null));
         pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, TimeProvider time, string? expr, string? range, string? step, string? tab) =>
             QueryPage.Handle(http, runtime, time, expr, range, step, tab));
     }

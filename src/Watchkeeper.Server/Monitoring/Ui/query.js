@@ -85,6 +85,8 @@
       height: 360,
       series: series,
       scales: { x: { time: true } },
+      // Times in UTC, like the rest of Watchkeeper's pages.
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       axes: [{}, { size: 70 }],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
