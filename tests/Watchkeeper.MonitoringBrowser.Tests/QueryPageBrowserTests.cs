@@ -124,6 +124,8 @@ public sealed class QueryPageBrowserTests
         Assert.Contains("Parse error: invalid parameter \"query\": parse error at char", alert);
         var caret = await page.Locator("#wk-graph pre.wk-caret").InnerTextAsync();
         Assert.Matches(@"^sum\(rate\(wk_x\[5m\]\) by\n *\^$", caret);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("graph-parse-error.png") });
+        TestContext.Current.TestOutputHelper?.WriteLine(alert);
     }
 
     [Fact]
