@@ -7,13 +7,15 @@ namespace Watchkeeper.Server.Monitoring.Ui;
 /// <summary>
 /// The page shell of the monitoring pages (head, navigation, base styles). It is the only place
 /// that knows about the surrounding layout: swap its body for the shared layout when there is one.
+/// The pages put their own stylesheet and script tags at the start of the body, so any layout that
+/// takes a title and a body can host them.
 /// </summary>
 public static class MonitoringPage
 {
     private static readonly (string Href, string Label)[] Nav = [("/incidents", "Incidents"), ("/targets", "Targets"), ("/query", "Query")];
 
-    /// <summary>A complete HTML document. <paramref name="bodyHtml"/> and <paramref name="headHtml"/> must already be encoded.</summary>
-    public static IResult Render(HttpContext http, string title, string bodyHtml, string? headHtml = null)
+    /// <summary>A complete HTML document. <paramref name="bodyHtml"/> must already be encoded.</summary>
+    public static IResult Render(HttpContext http, string title, string bodyHtml)
     {
         var path = http.Request.Path.Value ?? "";
         var user = http.User.FindFirstValue(ClaimTypes.Name) ?? http.User.Identity?.Name;
@@ -31,7 +33,6 @@ public static class MonitoringPage
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{Html.Encode(title)} · Watchkeeper</title>
             <style>{ShellCss}</style>
-            {headHtml}
             </head>
             <body>
             <header class="wk-top"><a class="wk-brand" href="/">Watchkeeper</a><nav aria-label="Main">{nav}</nav>{account}</header>
@@ -42,11 +43,18 @@ public static class MonitoringPage
             </html>
             """;
         http.Response.Headers.CacheControl = "no-store";
+        // As the other UI pages: no framing, scripts only from the app itself.
+        http.Response.Headers.ContentSecurityPolicy =
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+        http.Response.Headers.XFrameOptions = "DENY";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers["Referrer-Policy"] = "same-origin";
         return Results.Content(html, "text/html; charset=utf-8");
     }
 
     private const string ShellCss = """
-        :root{--fg:#1d2329;--muted:#5d6875;--line:#d9dee4;--bg:#f6f7f9;--card:#fff;--accent:#1f5fbf;--ok:#1b7f3b;--bad:#b42318;--warn:#9a6700}
+        :root{--fg:#1d2329;--muted:#5d6875;--line:#d9dee4;--bg:#f6f7f9;--card:#fff;--accent:#1f5fbf;--ok:#1b7f3b;--bad:#b42318;--warn:#9a6700;color-scheme:light dark}
+        @media (prefers-color-scheme: dark){:root{--fg:#e6e8eb;--muted:#9aa3af;--line:#2e343d;--bg:#111418;--card:#1a1e24;--accent:#6ea8ff;--ok:#3ccf6e;--bad:#ff5a5f;--warn:#e8a23d}}
         *{box-sizing:border-box}
         body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
         .wk-top{display:flex;align-items:center;gap:1.5rem;padding:.6rem 1.25rem;background:#16202c;color:#fff}
@@ -60,7 +68,7 @@ public static class MonitoringPage
         a{color:var(--accent)}
         table{border-collapse:collapse;width:100%;background:var(--card)}
         th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
-        th{font-weight:600;color:var(--muted);background:#eef1f4}
+        th{font-weight:600;color:var(--muted);background:color-mix(in srgb,var(--card) 92%,var(--fg))}
         code,pre,textarea,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
         """;
 }

@@ -26,9 +26,9 @@ public static class QueryPage
 
     public static IResult Handle(HttpContext http, MetricsRuntime runtime, TimeProvider time, string? expr, string? range, string? step, string? tab)
     {
-        var body = Body(runtime, time.GetUtcNow().ToUnixTimeMilliseconds(), expr, range, step, tab, http.RequestAborted);
-        var head = MonitoringAssets.Tags("uplot.min.css", "monitoring.css", "uplot.min.js", "query.js");
-        return MonitoringPage.Render(http, string.IsNullOrWhiteSpace(expr) ? "Query" : "Query: " + Truncate(expr.Trim(), 60), body, head);
+        var body = MonitoringAssets.Tags("uplot.min.css", "monitoring.css", "uplot.min.js", "query.js")
+            + Body(runtime, time.GetUtcNow().ToUnixTimeMilliseconds(), expr, range, step, tab, http.RequestAborted);
+        return MonitoringPage.Render(http, string.IsNullOrWhiteSpace(expr) ? "Query" : "Query: " + Truncate(expr.Trim(), 60), body);
     }
 
     internal static string Body(MetricsRuntime runtime, long nowMs, string? expr, string? range, string? step, string? tab, CancellationToken ct)

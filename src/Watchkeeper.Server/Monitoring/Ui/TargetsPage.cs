@@ -12,10 +12,9 @@ public static class TargetsPage
     {
         var unhealthyOnly = state == "unhealthy";
         var refreshSeconds = refresh is > 0 ? Math.Clamp(refresh.Value, 5, 3600) : 0;
-        var body = Body(runtime.Scrape, time.GetUtcNow(), unhealthyOnly, refreshSeconds);
-        var head = MonitoringAssets.Tags("monitoring.css")
-            + (refreshSeconds > 0 ? $"""<meta http-equiv="refresh" content="{refreshSeconds}">""" : "");
-        return MonitoringPage.Render(http, "Targets", body, head);
+        var body = MonitoringAssets.Tags("monitoring.css") + Body(runtime.Scrape, time.GetUtcNow(), unhealthyOnly, refreshSeconds);
+        if (refreshSeconds > 0) http.Response.Headers["Refresh"] = refreshSeconds.ToString(CultureInfo.InvariantCulture);
+        return MonitoringPage.Render(http, "Targets", body);
     }
 
     internal static string Body(ScrapeManager? scrape, DateTimeOffset now, bool unhealthyOnly, int refreshSeconds)

@@ -80,6 +80,11 @@
       series.push({ label: seriesName(s.metric), stroke: PALETTE[idx % PALETTE.length], width: 1.5, points: { show: false } });
     });
 
+    // Axis and grid colours follow the page's (light or dark) colours.
+    var css = getComputedStyle(document.documentElement);
+    var fg = getComputedStyle(chartEl).color;
+    var line = css.getPropertyValue("--line").trim() || "rgba(128,128,128,0.3)";
+    function axis(extra) { return Object.assign({ stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } }, extra); }
     var opts = {
       width: Math.max(chartEl.clientWidth, 300),
       height: 360,
@@ -87,7 +92,7 @@
       scales: { x: { time: true } },
       // Times in UTC, like the rest of Watchkeeper's pages.
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
-      axes: [{}, { size: 70 }],
+      axes: [axis({}), axis({ size: 70 })],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
     };
