@@ -171,6 +171,26 @@ public sealed class MonitoringUiTests
         Assert.Contains("&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;", html);
     }
 
+    [Fact]
+    public async Task Pages_send_the_ui_security_headers_and_refresh_only_when_asked()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var c = s.Client(await s.AdminTokenAsync());
+
+        var r = await c.GetAsync("/targets?refresh=15", TestContext.Current.CancellationToken);
+        var q = await c.GetAsync("/query?expr=up", TestContext.Current.CancellationToken);
+
+        Assert.Equal("15", r.Headers.GetValues("Refresh").Single());
+        Assert.False(q.Headers.Contains("Refresh"));
+        foreach (var page in new[] { r, q })
+        {
+            Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
+            Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        }
+    }
+
     [Theory]
     [InlineData("/targets")]
     [InlineData("/query?expr=up")]
