@@ -48,11 +48,12 @@ public static partial class ConformanceRunner
         public long Start, End, Step;
         public string Expr = "";
         public bool Fail, Ordered, Warn, Info, NoWarn, NoInfo;
-        public string? FailMsg, FailRegex, WarnMsg, WarnRegex, InfoMsg, InfoRegex;
+        public string? FailMsg, FailRegex;
+        public List<(string? Msg, string? Regex)> WarnExpect = [], InfoExpect = [];
         public string? ExpectString;
         public (long Start, long End, long Step)? ExpectRange;
         public double? ExpectScalar;
-        public List<(Labels Labels, double?[] Values)> Expected = [];
+        public List<(Labels Labels, Value?[] Values)> Expected = [];
         public bool ExpectedHasHistogram;
     }
 
@@ -129,10 +130,11 @@ public static partial class ConformanceRunner
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var interval = Parser.ParseDuration(parts[1]);
+        var block = new List<(Labels Labels, List<Value?> Values)>();
         foreach (var def in body)
         {
             Labels labels;
-            List<double?> values;
+            List<Value?> values;
             bool hasHist;
             try
             {
@@ -144,9 +146,69 @@ public static partial class ConformanceRunner
                 continue; // notation this runner does not support (e.g. start timestamps); affects Tier 2 only
             }
             if (hasHist && labels.Name is { } n) histNames.Add(n);
+            block.Add((labels, values));
             for (var k = 0; k < values.Count; k++)
             {
-                if (values[k] is { } v) store.Add(labels, k * interval, v);
+                if (values[k] is not { } v) continue;
+                if (v.H is not null) store.AddHistogram(labels, k * interval, v.H);
+                else store.Add(labels, k * interval, v.F);
+            }
+        }
+        if (parts[0] == "load_with_nhcb") ConvertToNhcb(store, block, interval);
+    }
+
+    /// <summary>Adds a custom-bucket native histogram for each classic histogram (name_bucket/_count/_sum) in a load block.</summary>
+    private static void ConvertToNhcb(MemorySeriesStore store, List<(Labels Labels, List<Value?> Values)> block, long interval)
+    {
+        var groups = new Dictionary<Labels, List<(double Le, List<Value?> Values)>>();
+        var extra = new Dictionary<(Labels, string), List<Value?>>();
+        foreach (var (labels, values) in block)
+        {
+            var name = labels.Name;
+            if (name is null) continue;
+            if (name.EndsWith("_bucket", StringComparison.Ordinal) && labels.Get("le") is { } le)
+            {
+                var key = Labels.From(labels.Where(l => l.Name != "le").Select(l => l.Name == Labels.MetricName ? new Label(l.Name, name[..^7]) : l));
+                var bound = le.Trim() switch
+                {
+                    var x when x.Equals("+Inf", StringComparison.OrdinalIgnoreCase) || x.Equals("Inf", StringComparison.OrdinalIgnoreCase) => double.PositiveInfinity,
+                    var x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.NaN,
+                };
+                if (double.IsNaN(bound)) continue;
+                if (!groups.TryGetValue(key, out var list)) groups[key] = list = [];
+                list.Add((bound, values));
+            }
+            else if (name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal))
+            {
+                var suffix = name.EndsWith("_count", StringComparison.Ordinal) ? "_count" : "_sum";
+                var key = Labels.From(labels.Select(l => l.Name == Labels.MetricName ? new Label(l.Name, name[..^suffix.Length]) : l));
+                extra[(key, suffix)] = values;
+            }
+        }
+        foreach (var (key, raw) in groups)
+        {
+            // Series spelling the same bound differently are one bucket; the last one loaded wins.
+            var buckets = raw.GroupBy(b => b.Le).OrderBy(g => g.Key).Select(g => (Le: g.Key, g.Last().Values)).ToList();
+            if (!double.IsPositiveInfinity(buckets[^1].Le)) buckets.Add((double.PositiveInfinity, buckets[^1].Values));
+            var bounds = buckets.Take(buckets.Count - 1).Select(b => b.Le).ToArray();
+            extra.TryGetValue((key, "_count"), out var countVals);
+            extra.TryGetValue((key, "_sum"), out var sumVals);
+            var n = buckets.Min(b => b.Values.Count);
+            for (var k = 0; k < n; k++)
+            {
+                var counts = new double[buckets.Count];
+                double prev = 0;
+                var ok = true;
+                for (var i = 0; i < buckets.Count; i++)
+                {
+                    if (buckets[i].Values[k] is not { H: null } v || StaleNaN.Is(v.F)) { ok = false; break; }
+                    counts[i] = v.F - prev;
+                    prev = v.F;
+                }
+                if (!ok) continue;
+                var count = countVals is not null && k < countVals.Count && countVals[k] is { H: null } cv ? cv.F : prev;
+                var sum = sumVals is not null && k < sumVals.Count && sumVals[k] is { H: null } sv ? sv.F : 0;
+                store.AddHistogram(key, k * interval, new FloatHistogram(FloatHistogram.CustomBucketsSchema, count, sum, bounds, counts));
             }
         }
     }
@@ -204,32 +266,89 @@ public static partial class ConformanceRunner
         return res;
     }
 
+    /// <summary>A loaded or expected value: a float or a native histogram.</summary>
+    internal readonly record struct Value(double F, FloatHistogram? H = null);
+
+    /// <summary>Parses {{schema:.. count:.. sum:.. custom_values:[..] buckets:[..]}}; exponential buckets are not kept.</summary>
+    private static FloatHistogram ParseHistogram(string s)
+    {
+        var inner = s.Trim().TrimStart('{').TrimEnd('}');
+        int schema = 0;
+        double count = 0, sum = 0;
+        double[] bounds = [], buckets = [];
+        var offset = 0;
+        var m = Regex.Matches(inner, @"(\w+):(\[[^\]]*\]|\S+)");
+        foreach (Match x in m)
+        {
+            var key = x.Groups[1].Value;
+            var val = x.Groups[2].Value;
+            double[] Arr() => val.Trim('[', ']').Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => TryNumber(t, out var d) ? d : double.NaN).ToArray();
+            switch (key)
+            {
+                case "schema": schema = int.Parse(val, CultureInfo.InvariantCulture); break;
+                case "count": TryNumber(val, out count); break;
+                case "sum": TryNumber(val, out sum); break;
+                case "custom_values": bounds = Arr(); break;
+                case "buckets": buckets = Arr(); break;
+                case "offset": offset = int.Parse(val, CultureInfo.InvariantCulture); break;
+            }
+        }
+        if (schema != FloatHistogram.CustomBucketsSchema) return new FloatHistogram(schema, count, sum, [], []);
+        var counts = new double[bounds.Length + 1];
+        for (var i = 0; i < buckets.Length && i + offset < counts.Length; i++) counts[i + offset] = buckets[i];
+        return new FloatHistogram(schema, count, sum, bounds, counts);
+    }
+
+    private static FloatHistogram AddHist(FloatHistogram a, FloatHistogram b, double f)
+    {
+        var counts = new double[Math.Max(a.Counts.Length, b.Counts.Length)];
+        for (var i = 0; i < counts.Length; i++) counts[i] = (i < a.Counts.Length ? a.Counts[i] : 0) + f * (i < b.Counts.Length ? b.Counts[i] : 0);
+        return new FloatHistogram(a.Schema, a.Count + f * b.Count, a.Sum + f * b.Sum, a.Bounds.Length >= b.Bounds.Length ? a.Bounds : b.Bounds, counts);
+    }
+
     /// <summary>Expands the value notation; null entries are missing samples.</summary>
-    internal static List<double?> ExpandValues(string s, out bool hasHistogram)
+    internal static List<Value?> ExpandValues(string s, out bool hasHistogram)
     {
         hasHistogram = false;
-        var res = new List<double?>();
+        var res = new List<Value?>();
         foreach (var tok in ValueTokens(s))
         {
             if (tok.Contains("{{", StringComparison.Ordinal))
             {
                 hasHistogram = true;
-                var xi = tok.LastIndexOf("}}", StringComparison.Ordinal);
-                var count = 1;
-                if (xi + 2 < tok.Length && tok[xi + 2] == 'x') count = int.Parse(tok[(xi + 3)..], CultureInfo.InvariantCulture) + 1;
-                for (var k = 0; k < count; k++) res.Add(null);
+                // {{a}}, {{a}}xN, {{a}}+{{b}}xN, {{a}}-{{b}}xN
+                var firstEnd = tok.IndexOf("}}", StringComparison.Ordinal) + 2;
+                var first = ParseHistogram(tok[..firstEnd]);
+                var restTok = tok[firstEnd..];
+                if (restTok.Length == 0) { res.Add(new Value(0, first)); continue; }
+                if (restTok[0] == 'x')
+                {
+                    var reps = int.Parse(restTok[1..], CultureInfo.InvariantCulture);
+                    for (var k = 0; k <= reps; k++) res.Add(new Value(0, first));
+                    continue;
+                }
+                var sign = restTok[0] == '-' ? -1.0 : 1.0;
+                var incEnd = restTok.IndexOf("}}", StringComparison.Ordinal) + 2;
+                var inc = ParseHistogram(restTok[1..incEnd]);
+                var n2 = int.Parse(restTok[(incEnd + 1)..], CultureInfo.InvariantCulture);
+                var cur = first;
+                for (var k = 0; k <= n2; k++)
+                {
+                    res.Add(new Value(0, cur));
+                    cur = AddHist(cur, inc, sign);
+                }
                 continue;
             }
             if (tok == "_") { res.Add(null); continue; }
-            if (tok == "stale") { res.Add(StaleNaN.Value); continue; }
-            if (TryNumber(tok, out var single)) { res.Add(single); continue; }
+            if (tok == "stale") { res.Add(new Value(StaleNaN.Value)); continue; }
+            if (TryNumber(tok, out var single)) { res.Add(new Value(single)); continue; }
             var x = tok.LastIndexOf('x');
             if (x <= 0) throw new FormatException("bad value: " + tok);
             var n = int.Parse(tok[(x + 1)..], CultureInfo.InvariantCulture);
             var head = tok[..x];
             if (head == "_") { for (var k = 0; k < n; k++) res.Add(null); continue; }
-            if (head == "stale") { for (var k = 0; k < n; k++) res.Add(StaleNaN.Value); continue; }
-            if (TryNumber(head, out var rep)) { for (var k = 0; k <= n; k++) res.Add(rep); continue; }
+            if (head == "stale") { for (var k = 0; k < n; k++) res.Add(new Value(StaleNaN.Value)); continue; }
+            if (TryNumber(head, out var rep)) { for (var k = 0; k <= n; k++) res.Add(new Value(rep)); continue; }
             var opIdx = -1;
             for (var k = 1; k < head.Length; k++)
             {
@@ -238,11 +357,11 @@ public static partial class ConformanceRunner
             if (opIdx < 0) throw new FormatException("bad value: " + tok);
             if (!TryNumber(head[..opIdx], out var start) || !TryNumber(head[(opIdx + 1)..], out var step)) throw new FormatException("bad value: " + tok);
             if (head[opIdx] == '-') step = -step;
-            var cur = start;
+            var curF = start;
             for (var k = 0; k <= n; k++)
             {
-                res.Add(cur);
-                cur += step;
+                res.Add(new Value(curF));
+                curF += step;
             }
         }
         return res;
@@ -256,7 +375,6 @@ public static partial class ConformanceRunner
         else if (t.StartsWith('+')) t = t[1..];
         if (t.Equals("Inf", StringComparison.OrdinalIgnoreCase)) { v = neg ? double.NegativeInfinity : double.PositiveInfinity; return true; }
         if (t.Equals("NaN", StringComparison.OrdinalIgnoreCase)) { v = double.NaN; return true; }
-        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && ulong.TryParse(t[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var hx)) { v = neg ? -(double)hx : hx; return true; }
         if (t.Length > 0 && (char.IsAsciiDigit(t[0]) || t[0] == '.') && double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v)) { if (neg) v = -v; return true; }
         v = 0;
         return false;
@@ -335,8 +453,8 @@ public static partial class ConformanceRunner
         switch (word)
         {
             case "fail": cmd.Fail = true; (cmd.FailMsg, cmd.FailRegex) = MsgOf(rest); break;
-            case "warn": cmd.Warn = true; (cmd.WarnMsg, cmd.WarnRegex) = MsgOf(rest); break;
-            case "info": cmd.Info = true; (cmd.InfoMsg, cmd.InfoRegex) = MsgOf(rest); break;
+            case "warn": cmd.Warn = true; cmd.WarnExpect.Add(MsgOf(rest)); break;
+            case "info": cmd.Info = true; cmd.InfoExpect.Add(MsgOf(rest)); break;
             case "no_warn": cmd.NoWarn = true; break;
             case "no_info": cmd.NoInfo = true; break;
             case "ordered": cmd.Ordered = true; break;
@@ -385,7 +503,27 @@ public static partial class ConformanceRunner
         try { result = engine.Instant(store, pinned, cmd.Start); }
         catch (QueryException ex) { return "with @ added: unexpected error: " + ex.Message; }
         var r2 = Compare(cmd, result.Value);
-        return r2 is null ? null : "with @ added (" + pinned + "): " + r2;
+        if (r2 is not null) return "with @ added (" + pinned + "): " + r2;
+        return RangeCheck ? CheckRangeMode(engine, store, cmd, expr) : null;
+    }
+
+    /// <summary>Diagnostic (off by default): also run instant evals as a range query around the eval time, as promqltest does.</summary>
+    public static bool RangeCheck { get; set; }
+
+    private static string? CheckRangeMode(Engine engine, MemorySeriesStore store, EvalCmd cmd, Expr expr)
+    {
+        if (cmd.Ordered || expr.Type is not (ValueKind.Scalar or ValueKind.Vector) || cmd.ExpectString is not null) return null;
+        QueryResult r;
+        try { r = engine.Range(store, expr, cmd.Start - 60_000, cmd.Start + 60_000, 60_000); }
+        catch (QueryException ex) { return "range mode: unexpected error: " + ex.Message; }
+        var mr = (MatrixResult)r.Value;
+        var samples = new List<VectorSample>();
+        foreach (var series in mr.Series)
+            foreach (var p in series.Floats)
+                if (p.T == cmd.Start) samples.Add(new VectorSample(series.Labels, p.T, p.V));
+        QueryValue v = cmd.ExpectScalar is not null && samples.Count > 0 ? new ScalarResult(cmd.Start, samples[0].V) : new VectorResult(samples);
+        var res = Compare(cmd, v);
+        return res is null ? null : "range mode: " + res;
     }
 
     private static void PinAt(Expr e, long t)
@@ -413,21 +551,33 @@ public static partial class ConformanceRunner
         return null;
     }
 
+    /// <summary>
+    /// Every expect line must match at least one annotation of its kind; when any expect line of a kind is present,
+    /// every annotation of that kind must match one of them (a bare "expect warn" matches all).
+    /// </summary>
     private static string? CheckAnnotations(EvalCmd cmd, QueryResult r)
     {
-        string? One(bool expect, bool expectNone, string? msg, string? regex, IReadOnlyList<string> got, string kind)
+        static bool Matches((string? Msg, string? Regex) e, string a) =>
+            e.Msg is not null ? a == e.Msg : e.Regex is null || Regex.IsMatch(a, e.Regex);
+
+        static string? One(bool expect, List<(string? Msg, string? Regex)> exps, bool expectNone, IReadOnlyList<string> got, string kind)
         {
-            if (expect)
+            if (expect && exps.Count == 0) exps = [(null, null)];
+            foreach (var e in exps)
             {
-                if (got.Count == 0) return $"expected {kind} annotation, got none";
-                if (msg is not null && !got.Contains(msg)) return $"expected {kind} \"{msg}\", got [{string.Join("; ", got)}]";
-                if (regex is not null && !got.Any(g => Regex.IsMatch(g, regex))) return $"expected {kind} matching /{regex}/, got [{string.Join("; ", got)}]";
+                if (!got.Any(g => Matches(e, g)))
+                    return $"expected {kind} {(e.Msg ?? e.Regex ?? "annotation")}, got [{string.Join("; ", got)}]";
+            }
+            if (exps.Count > 0)
+            {
+                foreach (var g in got)
+                    if (!exps.Any(e => Matches(e, g))) return $"unexpected {kind}: {g}";
             }
             if (expectNone && got.Count > 0) return $"expected no {kind}, got [{string.Join("; ", got)}]";
             return null;
         }
-        return One(cmd.Warn, cmd.NoWarn, cmd.WarnMsg, cmd.WarnRegex, r.Warnings, "warn")
-            ?? One(cmd.Info, cmd.NoInfo, cmd.InfoMsg, cmd.InfoRegex, r.Infos, "info");
+        return One(cmd.Warn, cmd.WarnExpect, cmd.NoWarn, r.Warnings, "warn")
+            ?? One(cmd.Info, cmd.InfoExpect, cmd.NoInfo, r.Infos, "info");
     }
 
     private static bool AlmostEqual(double a, double b)
@@ -468,12 +618,12 @@ public static partial class ConformanceRunner
                     for (var k = 0; k < cmd.Expected.Count; k++)
                     {
                         var (labels, vals) = cmd.Expected[k];
-                        if (vals.Length != 1 || vals[0] is null) return "bad expectation for " + labels;
+                        if (vals.Length != 1 || vals[0] is not { } ev) return "bad expectation for " + labels;
                         var idx = -1;
                         for (var j = 0; j < vr.Samples.Count; j++) if (vr.Samples[j].Labels == labels) { idx = j; break; }
                         if (idx < 0) return $"expected series {labels} not found in {Describe(vr)}";
                         if (cmd.Ordered && idx != k) return $"expected {labels} at position {k}, got {idx}: {Describe(vr)}";
-                        if (!AlmostEqual(vr.Samples[idx].V, vals[0]!.Value)) return $"{labels}: got {F(vr.Samples[idx].V)}, want {F(vals[0]!.Value)}";
+                        if (CompareValue(vr.Samples[idx].V, vr.Samples[idx].H, ev) is { } diff) return $"{labels}: {diff}";
                     }
                     return null;
                 }
@@ -483,26 +633,51 @@ public static partial class ConformanceRunner
                     if (cmd.Range) { start = cmd.Start; step = cmd.Step; }
                     else if (cmd.ExpectRange is { } er) { start = er.Start; step = er.Step; }
                     else return "got range vector, expected instant vector";
-                    var nonEmpty = mr.Series.Where(s => s.Samples.Count > 0).ToList();
+                    var nonEmpty = mr.Series.Where(s => s.Floats.Count + s.Histograms.Count > 0).ToList();
                     if (nonEmpty.Count != cmd.Expected.Count) return $"expected {cmd.Expected.Count} series, got {nonEmpty.Count}: {string.Join(", ", nonEmpty.Select(s => s.Labels.ToString()))}";
                     foreach (var (labels, vals) in cmd.Expected)
                     {
                         var s = nonEmpty.FirstOrDefault(x => x.Labels == labels);
                         if (s is null) return $"expected series {labels} not found";
-                        var want = new List<Sample>();
-                        for (var k = 0; k < vals.Length; k++) if (vals[k] is { } v) want.Add(new Sample(start + k * step, v));
-                        if (want.Count != s.Samples.Count)
-                            return $"{labels}: expected {want.Count} points, got {s.Samples.Count}: [{string.Join(" ", s.Samples.Select(p => $"{F(p.V)}@{p.T / 1000.0}"))}]";
+                        // Merge the series' float and histogram points in time order and compare with the expectation.
+                        var got = s.Floats.Select(p => (p.T, p.V, (FloatHistogram?)null))
+                            .Concat(s.Histograms.Select(p => (p.T, 0.0, (FloatHistogram?)p.H))).OrderBy(p => p.T).ToList();
+                        var want = new List<(long T, Value V)>();
+                        for (var k = 0; k < vals.Length; k++) if (vals[k] is { } v) want.Add((start + k * step, v));
+                        if (want.Count != got.Count)
+                            return $"{labels}: expected {want.Count} points, got {got.Count}: [{string.Join(" ", got.Select(p => $"{(p.Item3?.ToString() ?? F(p.Item2))}@{p.T / 1000.0}"))}]";
                         for (var k = 0; k < want.Count; k++)
                         {
-                            if (want[k].T != s.Samples[k].T || !AlmostEqual(want[k].V, s.Samples[k].V))
-                                return $"{labels}: point {k}: got {F(s.Samples[k].V)}@{s.Samples[k].T / 1000.0}, want {F(want[k].V)}@{want[k].T / 1000.0}";
+                            if (want[k].T != got[k].T) return $"{labels}: point {k} at {got[k].T / 1000.0}, want {want[k].T / 1000.0}";
+                            if (CompareValue(got[k].Item2, got[k].Item3, want[k].V) is { } diff) return $"{labels}: point {k}: {diff}";
                         }
                     }
                     return null;
                 }
         }
         return "unexpected result type";
+    }
+
+    /// <summary>Null when equal; custom-bucket histograms are compared field by field, exponential ones only by count and sum.</summary>
+    private static string? CompareValue(double f, FloatHistogram? h, Value want)
+    {
+        if (want.H is null)
+        {
+            if (h is not null) return $"got histogram {h}, want {F(want.F)}";
+            return AlmostEqual(f, want.F) ? null : $"got {F(f)}, want {F(want.F)}";
+        }
+        if (h is null) return $"got {F(f)}, want histogram {want.H}";
+        var w = want.H;
+        if (!w.UsesCustomBuckets) return "exponential histogram expectations are not compared";
+        if (!h.UsesCustomBuckets || !AlmostEqual(h.Count, w.Count) || !AlmostEqual(h.Sum, w.Sum) || !h.Bounds.SequenceEqual(w.Bounds))
+            return $"got histogram {h}, want {w}";
+        for (var i = 0; i < Math.Max(h.Counts.Length, w.Counts.Length); i++)
+        {
+            var a = i < h.Counts.Length ? h.Counts[i] : 0;
+            var b = i < w.Counts.Length ? w.Counts[i] : 0;
+            if (!AlmostEqual(a, b)) return $"got histogram {h}, want {w}";
+        }
+        return null;
     }
 
     private static string Describe(VectorResult vr) =>

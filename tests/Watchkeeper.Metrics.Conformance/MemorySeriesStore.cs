@@ -3,14 +3,19 @@ using Watchkeeper.Metrics.Model;
 namespace Watchkeeper.Metrics.Conformance;
 
 /// <summary>A simple in-memory <see cref="ISeriesStore"/> for tests: series in a dictionary, samples sorted by time.</summary>
-public sealed class MemorySeriesStore : ISeriesStore
+public sealed class MemorySeriesStore : ISeriesStore, IHistogramQuerier
 {
     private readonly Dictionary<Labels, List<Sample>> _series = [];
+    private readonly Dictionary<Labels, List<HistogramSample>> _hist = [];
     private readonly Lock _lock = new();
 
     public void Clear()
     {
-        lock (_lock) _series.Clear();
+        lock (_lock)
+        {
+            _series.Clear();
+            _hist.Clear();
+        }
     }
 
     /// <summary>Adds (or replaces at the same timestamp) one sample.</summary>
@@ -24,6 +29,35 @@ public sealed class MemorySeriesStore : ISeriesStore
             if (list[i].T == t) list[i] = new Sample(t, v);
             else list.Insert(i, new Sample(t, v));
         }
+    }
+
+    /// <summary>Adds (or replaces at the same timestamp) one native histogram sample.</summary>
+    public void AddHistogram(Labels labels, long t, FloatHistogram h)
+    {
+        lock (_lock)
+        {
+            if (!_hist.TryGetValue(labels, out var list)) _hist[labels] = list = [];
+            var i = list.FindIndex(s => s.T >= t);
+            if (i < 0) list.Add(new HistogramSample(t, h));
+            else if (list[i].T == t) list[i] = new HistogramSample(t, h);
+            else list.Insert(i, new HistogramSample(t, h));
+        }
+    }
+
+    public IEnumerable<HistogramSeriesSamples> SelectHistograms(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
+    {
+        var res = new List<HistogramSeriesSamples>();
+        lock (_lock)
+        {
+            foreach (var (labels, samples) in _hist)
+            {
+                if (!Matches(labels, matchers)) continue;
+                var sel = samples.FindAll(s => s.T >= minT && s.T <= maxT);
+                if (sel.Count > 0) res.Add(new HistogramSeriesSamples(labels, sel));
+            }
+        }
+        res.Sort((a, b) => a.Labels.CompareTo(b.Labels));
+        return res;
     }
 
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)

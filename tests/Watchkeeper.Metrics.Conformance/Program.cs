@@ -11,6 +11,7 @@ if (dir is null)
     Console.WriteLine("conformance: PromQL test data folder not found; skipping");
     return 0;
 }
+ConformanceRunner.RangeCheck = args.Contains("--range-check");
 var report = ConformanceRunner.RunDirectory(dir, only);
 Console.WriteLine($"tier1 {report.Passed(1)}/{report.Total(1)}");
 Console.WriteLine($"tier2 {report.Passed(2)}/{report.Total(2)}");
@@ -26,5 +27,5 @@ if (verbose)
         Console.WriteLine($"FAIL tier{o.Tier} {o.File}:{o.Line} {o.Expr}\n     {o.Reason}");
 }
 var ratio = report.Tier1Ratio;
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tier1 pass rate {ratio * 100:F2}% (required 98%)"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"conformance: Tier 1 pass rate {ratio * 100:F2}% (required: 98%)"));
 return ratio >= 0.98 ? 0 : 1;

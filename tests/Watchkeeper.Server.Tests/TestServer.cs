@@ -71,8 +71,12 @@ public sealed class TestServer : IAsyncDisposable
         return path;
     }
 
+    /// <summary>
+    /// Starts a server. The SLA checker and audit checkpointer workers are off unless asked for, so
+    /// advancing the fake clock never races a worker: tests call <c>IncidentService.CheckSlaAsync</c> themselves.
+    /// </summary>
     public static async Task<TestServer> StartAsync(bool postgres = false, Func<string, string>? editConfig = null, DateTimeOffset? start = null,
-        string? dataDir = null)
+        string? dataDir = null, bool workers = false, string? pgDatabase = null, string adminPassword = AdminPassword)
     {
         var time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
         var root = dataDir is null ? Directory.CreateTempSubdirectory("wk-test-").FullName : Path.GetDirectoryName(dataDir)!;
@@ -82,27 +86,81 @@ public sealed class TestServer : IAsyncDisposable
         if (postgres)
         {
             var cs = PostgresConnectionString ?? throw new InvalidOperationException("WATCHKEEPER_TEST_POSTGRES is not set: run the suite with ./scripts/test.sh");
-            pgDb = "wk_" + Guid.NewGuid().ToString("N")[..12];
-            await using (var c = new NpgsqlConnection(cs))
-            {
-                await c.OpenAsync();
-                await using var cmd = new NpgsqlCommand($"CREATE DATABASE {pgDb}", c);
-                await cmd.ExecuteNonQueryAsync();
-            }
+            pgDb = pgDatabase ?? await CreatePostgresDatabaseAsync();
             var dbcs = new NpgsqlConnectionStringBuilder(cs) { Database = pgDb }.ToString();
             edit = y => (editConfig ?? (s => s))(y.Replace("storage: {}", $"storage:\n  postgres:\n    connection_string: \"{dbcs}\"", StringComparison.Ordinal));
         }
         var config = CopyConfig(root, edit);
-        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = AdminPassword };
+        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = adminPassword };
         var app = ServerHost.Build(serve, b =>
         {
             b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
             b.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (!workers)
+            {
+                // Only the clock-driven workers whose effects tests assert on; other features' hosted services stay.
+                foreach (var d in b.Services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
+                             && (d.ImplementationType == typeof(Incidents.SlaWorker) || d.ImplementationType == typeof(AuditCheckpointWorker))).ToList())
+                    b.Services.Remove(d);
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestServer(app, time, data, config, new Uri(address), pgDb);
+        return new TestServer(app, time, data, config, new Uri(address), pgDatabase is null ? pgDb : null) { _tempRoot = dataDir is null ? root : null };
     }
+
+    /// <summary>Skips the calling test when PostgreSQL is asked for but not available.</summary>
+    public static void SkipUnlessAvailable(bool postgres)
+    {
+        if (postgres && PostgresConnectionString is null)
+            Assert.Skip("PostgreSQL not available: set WATCHKEEPER_TEST_POSTGRES (./scripts/test.sh starts one)");
+    }
+
+    /// <summary>Creates an empty database on the test PostgreSQL and returns its name.</summary>
+    public static async Task<string> CreatePostgresDatabaseAsync()
+    {
+        var cs = PostgresConnectionString ?? throw new InvalidOperationException("WATCHKEEPER_TEST_POSTGRES is not set: run the suite with ./scripts/test.sh");
+        var name = "wk_" + Guid.NewGuid().ToString("N")[..12];
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", c);
+        await cmd.ExecuteNonQueryAsync();
+        return name;
+    }
+
+    public static string PostgresConnectionStringFor(string database) =>
+        new NpgsqlConnectionStringBuilder(PostgresConnectionString) { Database = database }.ToString();
+
+    public static async Task DropPostgresDatabaseAsync(string database)
+    {
+        if (PostgresConnectionString is not { } cs) return;
+        NpgsqlConnection.ClearAllPools();
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    /// <summary>Creates a user with the role directly (no login, so the login rate limit is untouched) and returns name and API token.</summary>
+    public async Task<(string Username, string Token)> NewUserAsync(string role, string? username = null)
+    {
+        var users = Get<Users>();
+        var name = username ?? role + "-" + Guid.NewGuid().ToString("N")[..6];
+        await users.CreateAsync(name, "password-" + name, role, "admin");
+        var t = await users.CreateTokenAsync(name, "test", name);
+        return (name, t.Token);
+    }
+
+    private string? _adminToken;
+    private string? _tempRoot;
+
+    /// <summary>An admin API token created without the login endpoint (cached per server).</summary>
+    public async Task<string> AdminApiTokenAsync() => _adminToken ??= (await Get<Users>().CreateTokenAsync("admin", "test", "admin")).Token;
+
+    /// <summary>An HTTP client authenticated with a fresh token for a new user of the role.</summary>
+    public async Task<HttpClient> ClientAsAsync(string role) => Client((await NewUserAsync(role)).Token);
 
     public HttpClient Client(string? token = null)
     {
@@ -137,13 +195,11 @@ public sealed class TestServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        if (_pgDatabase is not null && PostgresConnectionString is { } cs)
+        if (_pgDatabase is not null) await DropPostgresDatabaseAsync(_pgDatabase);
+        if (_tempRoot is not null)
         {
-            NpgsqlConnection.ClearAllPools();
-            await using var c = new NpgsqlConnection(cs);
-            await c.OpenAsync();
-            await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_pgDatabase} WITH (FORCE)", c);
-            await cmd.ExecuteNonQueryAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(_tempRoot, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 }

@@ -16,6 +16,9 @@ public enum AggregateOp { Sum, Min, Max, Avg, Group, Stddev, Stdvar, Count, Coun
 /// <summary>Cardinality of vector matching in a binary expression.</summary>
 public enum MatchCardinality { OneToOne, ManyToOne, OneToMany, ManyToMany }
 
+/// <summary>Experimental range modifiers: <c>x[5m] anchored</c>, <c>x[5m] smoothed</c>, <c>x smoothed</c>.</summary>
+public enum RangeModifier { None, Anchored, Smoothed }
+
 /// <summary>How an <c>@</c> modifier was written.</summary>
 public enum AtKind { None, Timestamp, Start, End }
 
@@ -73,7 +76,7 @@ public sealed class StringLiteral(string value) : Expr
 {
     public string Value { get; } = value;
     public override ValueKind Type => ValueKind.String;
-    public override string ToString() => "\"" + Value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    public override string ToString() => Fmt.Quote(Value);
 }
 
 public sealed class ParenExpr(Expr inner) : Expr
@@ -101,6 +104,11 @@ public sealed class VectorMatching
     public IReadOnlyList<string> MatchingLabels { get; set; } = [];
     /// <summary>Labels listed in group_left(...)/group_right(...).</summary>
     public IReadOnlyList<string> Include { get; set; } = [];
+    /// <summary>fill_left(v) / fill(v): value used for a missing left-hand ("many") side (experimental PromQL).</summary>
+    public double? FillLeft { get; set; }
+    /// <summary>fill_right(v) / fill(v): value used for a missing right-hand ("one") side (experimental PromQL).</summary>
+    public double? FillRight { get; set; }
+    public bool HasFill => FillLeft is not null || FillRight is not null;
 }
 
 public sealed class BinaryExpr(BinaryOp op, Expr lhs, Expr rhs, bool returnBool, VectorMatching? matching) : Expr
@@ -136,6 +144,13 @@ public sealed class BinaryExpr(BinaryOp op, Expr lhs, Expr rhs, bool returnBool,
             if (m.On || m.MatchingLabels.Count > 0) sb.Append(m.On ? " on(" : " ignoring(").Append(string.Join(", ", m.MatchingLabels)).Append(')');
             if (m.Card is MatchCardinality.ManyToOne or MatchCardinality.OneToMany)
                 sb.Append(m.Card == MatchCardinality.ManyToOne ? " group_left(" : " group_right(").Append(string.Join(", ", m.Include)).Append(')');
+            if (m.FillLeft is { } fl && m.FillRight is { } fr && (fl.Equals(fr)))
+                sb.Append(" fill(").Append(new NumberLiteral(fl)).Append(')');
+            else
+            {
+                if (m.FillLeft is { } l) sb.Append(" fill_left(").Append(new NumberLiteral(l)).Append(')');
+                if (m.FillRight is { } r) sb.Append(" fill_right(").Append(new NumberLiteral(r)).Append(')');
+            }
         }
         sb.Append(' ').Append(Rhs);
         return sb.ToString();
@@ -148,20 +163,45 @@ public sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> mat
     public string? Name { get; } = name;
     public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
     public long OffsetMs { get; set; }
+    /// <summary>An offset written with step()/range() (experimental); evaluated per query.</summary>
+    public DurationExpr? OffsetExpr { get; set; }
     public AtModifier At { get; set; }
+    /// <summary>anchored/smoothed (experimental); on a range selector it lives here too.</summary>
+    public RangeModifier Modifier { get; set; }
     internal bool OffsetSet { get; set; }
     public override ValueKind Type => ValueKind.Vector;
 
     public override string ToString()
     {
         var sb = new StringBuilder();
-        if (Name is not null) sb.Append(Name);
-        var rest = Matchers.Where(m => !(Name is not null && m.Name == Labels.MetricName && m.Type == MatchOp.Equal)).ToList();
-        if (rest.Count > 0 || Name is null) sb.Append('{').Append(string.Join(", ", rest)).Append('}');
+        var plainName = Name is not null && IsPlainName(Name) && !ReservedWords.Contains(Name);
+        var rest = new List<string>();
+        foreach (var m in Matchers)
+        {
+            if (plainName && m.Name == Labels.MetricName && m.Type == MatchOp.Equal && m.Value == Name) continue;
+            var op = m.Type switch { MatchOp.Equal => "=", MatchOp.NotEqual => "!=", MatchOp.Regex => "=~", _ => "!~" };
+            rest.Add((IsPlainName(m.Name) && !m.Name.Contains(':', StringComparison.Ordinal) ? m.Name : Fmt.Quote(m.Name)) + op + Fmt.Quote(m.Value));
+        }
+        if (plainName) sb.Append(Name);
+        if (rest.Count > 0 || !plainName) sb.Append('{').Append(string.Join(", ", rest)).Append('}');
         return sb.ToString() + Modifiers();
     }
 
-    internal string Modifiers() => (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
+    private static readonly HashSet<string> ReservedWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "inf", "nan",
+        "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+    };
+
+    internal static bool IsPlainName(string s)
+    {
+        if (s.Length == 0 || char.IsAsciiDigit(s[0])) return false;
+        foreach (var c in s) if (!(char.IsAsciiLetterOrDigit(c) || c == '_' || c == ':')) return false;
+        return true;
+    }
+
+    internal string Modifiers() => (OffsetExpr is not null ? " offset " + OffsetExpr : OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At +
+        (Modifier == RangeModifier.Anchored ? " anchored" : Modifier == RangeModifier.Smoothed ? " smoothed" : "");
 }
 
 /// <summary>A range vector selector: <c>selector[5m]</c>; offset and @ live on the inner selector.</summary>
@@ -169,13 +209,15 @@ public sealed class MatrixSelector(VectorSelector selector, long rangeMs) : Expr
 {
     public VectorSelector Selector { get; } = selector;
     public long RangeMs { get; } = rangeMs;
+    /// <summary>A range written with step()/range() (experimental); evaluated per query.</summary>
+    public DurationExpr? RangeExpr { get; init; }
     public override ValueKind Type => ValueKind.Matrix;
 
     public override string ToString()
     {
         var s = Selector.ToString();
         var mods = Selector.Modifiers();
-        return s[..(s.Length - mods.Length)] + "[" + FormatDuration(RangeMs) + "]" + mods;
+        return s[..(s.Length - mods.Length)] + "[" + (RangeExpr?.ToString() ?? FormatDuration(RangeMs)) + "]" + mods;
     }
 }
 
@@ -186,10 +228,15 @@ public sealed class SubqueryExpr(Expr inner, long rangeMs, long stepMs) : Expr
     public long RangeMs { get; } = rangeMs;
     public long StepMs { get; } = stepMs;
     public long OffsetMs { get; set; }
+    public DurationExpr? RangeExpr { get; init; }
+    public DurationExpr? StepExpr { get; init; }
+    public DurationExpr? OffsetExpr { get; set; }
     public AtModifier At { get; set; }
     internal bool OffsetSet { get; set; }
     public override ValueKind Type => ValueKind.Matrix;
-    public override string ToString() => Inner + "[" + FormatDuration(RangeMs) + ":" + (StepMs > 0 ? FormatDuration(StepMs) : "") + "]" + (OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
+    public override string ToString() => Inner + "[" + (RangeExpr?.ToString() ?? FormatDuration(RangeMs)) + ":" +
+        (StepExpr?.ToString() ?? (StepMs > 0 ? FormatDuration(StepMs) : "")) + "]" +
+        (OffsetExpr is not null ? " offset " + OffsetExpr : OffsetMs != 0 ? " offset " + FormatDuration(OffsetMs) : "") + At;
 }
 
 public sealed class Call(FunctionInfo func, IReadOnlyList<Expr> args) : Expr

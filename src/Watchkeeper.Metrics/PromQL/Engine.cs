@@ -6,9 +6,12 @@ namespace Watchkeeper.Metrics.PromQL;
 /// Evaluates PromQL against an <see cref="ISeriesQuerier"/>. Thread-safe: each call gets its own evaluator state.
 /// Times are Unix milliseconds.
 /// </summary>
-public sealed class Engine(EngineOptions? options = null)
+public sealed class Engine(EngineOptions? options = null, TimeProvider? timeProvider = null)
 {
     public EngineOptions Options { get; } = options ?? new EngineOptions();
+
+    /// <summary>Clock for query timeouts (inject a fake one in tests).</summary>
+    public TimeProvider TimeProvider { get; } = timeProvider ?? TimeProvider.System;
 
     /// <summary>Parses and evaluates <paramref name="query"/> at <paramref name="timeMs"/>.</summary>
     public QueryResult Instant(ISeriesQuerier querier, string query, long timeMs, CancellationToken cancellationToken = default)
@@ -19,7 +22,7 @@ public sealed class Engine(EngineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(querier);
         ArgumentNullException.ThrowIfNull(expr);
-        using var ev = new Evaluator(querier, Options, timeMs, timeMs, 0, cancellationToken);
+        using var ev = new Evaluator(querier, Options, TimeProvider, timeMs, timeMs, 0, cancellationToken);
         return ev.RunInstant(expr);
     }
 
@@ -36,16 +39,19 @@ public sealed class Engine(EngineOptions? options = null)
         if (endMs < startMs) throw new QueryException("end timestamp must not be before start time");
         if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
             throw new QueryException($"invalid expression type \"{Parser.TypeName(expr.Type)}\" for range query, must be Scalar or instant Vector");
-        using var ev = new Evaluator(querier, Options, startMs, endMs, stepMs, cancellationToken);
+        using var ev = new Evaluator(querier, Options, TimeProvider, startMs, endMs, stepMs, cancellationToken);
         return ev.RunRange(expr);
     }
 }
 
 /// <summary>An element of an instant vector during evaluation. DropName defers removal of __name__ to the end.</summary>
-internal readonly record struct Elem(Labels Labels, double V, bool DropName = false);
+internal readonly record struct Elem(Labels Labels, double V, bool DropName = false, FloatHistogram? H = null);
 
 /// <summary>A series of a range vector at one evaluation step.</summary>
-internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false);
+internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false, ArraySegment<HistogramSample> Hist = default)
+{
+    public int Total => Samples.Count + Hist.Count;
+}
 
 /// <summary>An evaluated value at one step.</summary>
 internal readonly struct Val
@@ -68,10 +74,11 @@ internal readonly struct Val
 }
 
 /// <summary>A series loaded once per query for a selector, reused at every step.</summary>
-internal sealed class LoadedSeries(Labels labels, Sample[] samples)
+internal sealed class LoadedSeries(Labels labels, Sample[] samples, HistogramSample[] hist)
 {
     public Labels Labels { get; } = labels;
     public Sample[] Samples { get; } = samples;
+    public HistogramSample[] Hist { get; } = hist;
 }
 
 internal sealed partial class Evaluator : IDisposable
@@ -82,6 +89,7 @@ internal sealed partial class Evaluator : IDisposable
     private readonly long _lookback;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _ct;
+    private readonly CancellationToken _callerCt;
     private readonly Dictionary<VectorSelector, (long Min, long Max)> _ranges = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<VectorSelector, LoadedSeries[]> _data = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Labels, Labels> _dropNameCache = [];
@@ -91,7 +99,9 @@ internal sealed partial class Evaluator : IDisposable
     private long _samplesTotalHeld;
     private bool _isRangeQuery;
 
-    public Evaluator(ISeriesQuerier querier, EngineOptions opts, long start, long end, long interval, CancellationToken ct)
+    private readonly CancellationTokenSource? _timeoutCts;
+
+    public Evaluator(ISeriesQuerier querier, EngineOptions opts, TimeProvider clock, long start, long end, long interval, CancellationToken ct)
     {
         _querier = querier;
         _opts = opts;
@@ -99,21 +109,32 @@ internal sealed partial class Evaluator : IDisposable
         _end = end;
         _interval = interval;
         _lookback = (long)opts.LookbackDelta.TotalMilliseconds;
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan) _cts.CancelAfter(opts.Timeout);
+        _callerCt = ct;
+        if (opts.Timeout > TimeSpan.Zero && opts.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            _timeoutCts = new CancellationTokenSource(opts.Timeout, clock);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(ct, _timeoutCts.Token);
+        }
+        else _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _ct = _cts.Token;
     }
 
-    public void Dispose() => _cts.Dispose();
+    public void Dispose()
+    {
+        _cts.Dispose();
+        _timeoutCts?.Dispose();
+    }
 
     private void Warn(string msg)
     {
+        if (_warnings.Count >= 100) return;
         msg = "PromQL warning: " + msg;
         if (!_warnings.Contains(msg)) _warnings.Add(msg);
     }
 
     private void Info(string msg)
     {
+        if (_infos.Count >= 100) return;
         msg = "PromQL info: " + msg;
         if (!_infos.Contains(msg)) _infos.Add(msg);
     }
@@ -123,8 +144,12 @@ internal sealed partial class Evaluator : IDisposable
     private void CheckCancel()
     {
         if (!_ct.IsCancellationRequested) return;
-        throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+        throw Cancelled();
     }
+
+    private QueryException Cancelled() => _callerCt.IsCancellationRequested
+        ? new QueryException(QueryErrorKind.Canceled, "query was canceled in query execution")
+        : new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
 
     private void AddSamples(long n)
     {
@@ -153,7 +178,7 @@ internal sealed partial class Evaluator : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+            throw Cancelled();
         }
     }
 
@@ -164,7 +189,7 @@ internal sealed partial class Evaluator : IDisposable
         {
             Prepare(expr, _start, _end);
             Load();
-            var series = new Dictionary<Labels, List<Sample>>();
+            var series = new Dictionary<Labels, SeriesAcc>();
             for (var t = _start; t <= _end; t += _interval)
             {
                 CheckCancel();
@@ -172,36 +197,49 @@ internal sealed partial class Evaluator : IDisposable
                 var v = Eval(expr, t);
                 if (v.Kind == ValueKind.Scalar)
                 {
-                    AddPoint(series, Labels.Empty, t, v.Scalar);
+                    AddPoint(series, Labels.Empty, t, v.Scalar, null);
                     continue;
                 }
-                var vec = FinishVector(v.Vec!, t);
-                foreach (var s in vec) AddPoint(series, s.Labels, t, s.V);
+                // Duplicate label sets after dropping names are caught by AddPoint (same series, same step).
+                foreach (var e in v.Vec!) AddPoint(series, e.DropName ? DropName(e.Labels) : e.Labels, t, e.V, e.H);
             }
-            var list = new List<SeriesSamples>(series.Count);
-            foreach (var kv in series) list.Add(new SeriesSamples(kv.Key, kv.Value));
+            var list = new List<MatrixSeries>(series.Count);
+            foreach (var kv in series) list.Add(new MatrixSeries(kv.Key, kv.Value.F, (IReadOnlyList<HistogramSample>?)kv.Value.H ?? []));
             list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             return new QueryResult(new MatrixResult(list), _warnings, _infos);
         }
         catch (OperationCanceledException)
         {
-            throw new QueryException(QueryErrorKind.Timeout, "query timed out in query execution");
+            throw Cancelled();
         }
     }
 
-    private void AddPoint(Dictionary<Labels, List<Sample>> series, Labels l, long t, double v)
+    private sealed class SeriesAcc
     {
-        if (!series.TryGetValue(l, out var list)) series[l] = list = [];
-        else if (list.Count > 0 && list[^1].T == t) throw new QueryException("vector cannot contain metrics with the same labelset");
-        list.Add(new Sample(t, v));
+        public readonly List<Sample> F = [];
+        public List<HistogramSample>? H;
+        public long LastT = long.MinValue;
+    }
+
+    private void AddPoint(Dictionary<Labels, SeriesAcc> series, Labels l, long t, double v, FloatHistogram? h)
+    {
+        ref var acc = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(series, l, out _);
+        acc ??= new SeriesAcc();
+        if (acc.LastT == t) throw new QueryException("vector cannot contain metrics with the same labelset");
+        acc.LastT = t;
+        if (h is null) acc.F.Add(new Sample(t, v));
+        else (acc.H ??= []).Add(new HistogramSample(t, h));
         _samplesTotalHeld++;
         AddSamples(0);
     }
 
+    /// <summary>Type-and-unit labels go with the metric name when it is dropped.</summary>
+    private static readonly string[] TypeAndUnit = ["__type__", "__unit__"];
+
     private Labels DropName(Labels l)
     {
         if (l.Name is null) return l;
-        if (!_dropNameCache.TryGetValue(l, out var d)) _dropNameCache[l] = d = l.WithoutName();
+        if (!_dropNameCache.TryGetValue(l, out var d)) _dropNameCache[l] = d = DropLabels(l, TypeAndUnit, true);
         return d;
     }
 
@@ -213,7 +251,7 @@ internal sealed partial class Evaluator : IDisposable
         foreach (var e in vec)
         {
             if (e.DropName && e.Labels.Name is not null) anyDrop = true;
-            res.Add(new VectorSample(e.DropName ? DropName(e.Labels) : e.Labels, t, e.V));
+            res.Add(new VectorSample(e.DropName ? DropName(e.Labels) : e.Labels, t, e.V, e.H));
         }
         if (anyDrop) CheckDuplicates(res);
         return res;
@@ -226,21 +264,38 @@ internal sealed partial class Evaluator : IDisposable
             if (!seen.Add(s.Labels)) throw new QueryException("vector cannot contain metrics with the same labelset");
     }
 
-    private List<SeriesSamples> FinishMatrix(List<RangeElem> mat)
+    private List<MatrixSeries> FinishMatrix(List<RangeElem> mat)
     {
-        var res = new List<SeriesSamples>(mat.Count);
+        var res = new List<MatrixSeries>(mat.Count);
         var seen = new HashSet<Labels>();
         foreach (var m in mat)
         {
             var l = m.DropName ? DropName(m.Labels) : m.Labels;
             if (!seen.Add(l)) throw new QueryException("vector cannot contain metrics with the same labelset");
-            res.Add(new SeriesSamples(l, m.Samples.ToArray()));
+            res.Add(new MatrixSeries(l, m.Samples.ToArray(), m.Hist.Count > 0 ? m.Hist.ToArray() : []));
         }
         res.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
         return res;
     }
 
     // ---- data loading -----------------------------------------------------------------------
+
+    private double StepSeconds => _interval / 1000.0;
+    private double RangeSeconds => (_end - _start) / 1000.0;
+
+    private long Off(VectorSelector vs) => vs.OffsetExpr is { } d ? d.EvalMs(StepSeconds, RangeSeconds) : vs.OffsetMs;
+    private long Off(SubqueryExpr sq) => sq.OffsetExpr is { } d ? d.EvalMs(StepSeconds, RangeSeconds) : sq.OffsetMs;
+    private long Rng(MatrixSelector ms) => ms.RangeExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "range") : ms.RangeMs;
+    private long Rng(SubqueryExpr sq) => sq.RangeExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "subquery range") : sq.RangeMs;
+
+    private long Stp(SubqueryExpr sq)
+    {
+        var step = sq.StepExpr is { } d ? Positive(d.EvalMs(StepSeconds, RangeSeconds), "subquery step") : sq.StepMs;
+        return step > 0 ? step : (long)_opts.DefaultSubqueryStep.TotalMilliseconds;
+    }
+
+    private static long Positive(long ms, string what) =>
+        ms > 0 ? ms : throw new QueryException($"{what} must be positive, got {Expr.FormatDuration(ms)}");
 
     private long AtTime(AtModifier at, long t) => at.Kind switch
     {
@@ -259,7 +314,7 @@ internal sealed partial class Evaluator : IDisposable
                 {
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - _lookback, hi - vs.OffsetMs);
+                    Extend(vs, lo - Off(vs) - _lookback, hi - Off(vs) + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case MatrixSelector ms:
@@ -267,14 +322,23 @@ internal sealed partial class Evaluator : IDisposable
                     var vs = ms.Selector;
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
-                    Extend(vs, lo - vs.OffsetMs - ms.RangeMs, hi - vs.OffsetMs);
+                    Extend(vs, lo - Off(vs) - Rng(ms) - (vs.Modifier != RangeModifier.None ? _lookback : 0),
+                        hi - Off(vs) + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
                     return;
                 }
             case SubqueryExpr sq:
                 {
                     var lo = sq.At.IsSet ? AtTime(sq.At, 0) : mint;
                     var hi = sq.At.IsSet ? AtTime(sq.At, 0) : maxt;
-                    Prepare(sq.Inner, lo - sq.OffsetMs - sq.RangeMs, hi - sq.OffsetMs);
+                    Prepare(sq.Inner, lo - Off(sq) - Rng(sq), hi - Off(sq));
+                    return;
+                }
+            case Call { Func.Name: "info" } call:
+                {
+                    Prepare(call.Args[0], mint, maxt);
+                    var infoSel = InfoSelector(call);
+                    var (lo, hi) = InfoTimeRange(call, mint, maxt);
+                    Extend(infoSel, lo - _lookback, hi);
                     return;
                 }
             default:
@@ -296,12 +360,26 @@ internal sealed partial class Evaluator : IDisposable
             CheckCancel();
             var list = new List<LoadedSeries>();
             // Both the lookback window and range windows are left-open: (min, max].
+            Dictionary<Labels, HistogramSample[]>? hist = null;
+            if (_querier is IHistogramQuerier hq)
+            {
+                foreach (var s in hq.SelectHistograms(min + 1, max, vs.Matchers))
+                {
+                    if (s.Samples.Count == 0) continue;
+                    hist ??= [];
+                    hist[s.Labels] = s.Samples as HistogramSample[] ?? [.. s.Samples];
+                }
+            }
             foreach (var s in _querier.Select(min + 1, max, vs.Matchers))
             {
                 var arr = s.Samples as Sample[] ?? [.. s.Samples];
-                if (arr.Length == 0) continue;
-                list.Add(new LoadedSeries(s.Labels, arr));
+                HistogramSample[]? h = null;
+                if (hist is not null && hist.Remove(s.Labels, out var hh)) h = hh;
+                if (arr.Length == 0 && h is null) continue;
+                list.Add(new LoadedSeries(s.Labels, arr, h ?? []));
             }
+            if (hist is not null)
+                foreach (var (l, h) in hist) list.Add(new LoadedSeries(l, [], h));
             list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             _data[vs] = [.. list];
         }
@@ -311,6 +389,7 @@ internal sealed partial class Evaluator : IDisposable
 
     private Val Eval(Expr e, long t)
     {
+        CheckCancel();
         switch (e)
         {
             case NumberLiteral n: return Val.OfScalar(n.Value);
@@ -323,7 +402,7 @@ internal sealed partial class Evaluator : IDisposable
                     if (v.Kind == ValueKind.Scalar) return Val.OfScalar(-v.Scalar);
                     var src = v.Vec!;
                     var res = new List<Elem>(src.Count);
-                    foreach (var x in src) res.Add(new Elem(x.Labels, -x.V, true));
+                    foreach (var x in src) res.Add(x.H is null ? new Elem(x.Labels, -x.V, true) : new Elem(x.Labels, 0, true, HistogramMath.Scale(x.H, -1)));
                     return Val.OfVector(res);
                 }
             case VectorSelector vs: return Val.OfVector(SelectInstant(vs, t, false));
@@ -347,14 +426,34 @@ internal sealed partial class Evaluator : IDisposable
     /// <summary>Latest non-stale sample of each series in the lookback window (ts - lookback, ts].</summary>
     private List<Elem> SelectInstant(VectorSelector vs, long t, bool valueIsTimestamp)
     {
-        var ts = AtTime(vs.At, t) - vs.OffsetMs;
+        var ts = AtTime(vs.At, t) - Off(vs);
         var data = _data[vs];
-        var res = new List<Elem>();
+        var res = new List<Elem>(data.Length);
         var minT = ts - _lookback;
+        if (vs.Modifier == RangeModifier.Smoothed && !valueIsTimestamp)
+        {
+            foreach (var s in data)
+            {
+                var v = Interpolate(s.Samples, ts, false);
+                if (!double.IsNaN(v.Value)) res.Add(new Elem(s.Labels, v.Value));
+            }
+            AddSamples(res.Count);
+            return res;
+        }
         foreach (var s in data)
         {
             var arr = s.Samples;
             var i = UpperBound(arr, ts) - 1;
+            if (s.Hist.Length > 0)
+            {
+                var hi = UpperBound(s.Hist, ts) - 1;
+                if (hi >= 0 && (i < 0 || s.Hist[hi].T > arr[i].T))
+                {
+                    var hs = s.Hist[hi];
+                    if (hs.T > minT) res.Add(valueIsTimestamp ? new Elem(s.Labels, hs.T / 1000.0) : new Elem(s.Labels, 0, false, hs.H));
+                    continue;
+                }
+            }
             if (i < 0) continue;
             var smp = arr[i];
             if (smp.T <= minT || StaleNaN.Is(smp.V)) continue;
@@ -365,6 +464,17 @@ internal sealed partial class Evaluator : IDisposable
     }
 
     /// <summary>Index of the first sample with T &gt; t.</summary>
+    internal static int UpperBound(HistogramSample[] arr, long t)
+    {
+        int lo = 0, hi = arr.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (arr[mid].T <= t) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
     internal static int UpperBound(Sample[] arr, long t)
     {
         int lo = 0, hi = arr.Length;
@@ -392,7 +502,7 @@ internal sealed partial class Evaluator : IDisposable
             var clean = new Sample[arr.Length - stale];
             var j = 0;
             foreach (var smp in arr) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
-            d[k] = new LoadedSeries(src[k].Labels, clean);
+            d[k] = new LoadedSeries(src[k].Labels, clean, src[k].Hist);
         }
         _nonStale[vs] = d;
         return d;
@@ -402,66 +512,150 @@ internal sealed partial class Evaluator : IDisposable
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) SelectRange(MatrixSelector ms, long t)
     {
         var vs = ms.Selector;
-        var ts = AtTime(vs.At, t) - vs.OffsetMs;
-        var start = ts - ms.RangeMs;
+        var ts = AtTime(vs.At, t) - Off(vs);
+        var start = ts - Rng(ms);
         var data = NonStaleData(vs);
-        var res = new List<RangeElem>();
+        var res = new List<RangeElem>(data.Length);
         long n = 0;
         foreach (var s in data)
         {
             var arr = s.Samples;
             var lo = UpperBound(arr, start);
             var hi = UpperBound(arr, ts);
-            if (hi <= lo) continue;
-            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo)));
-            n += hi - lo;
+            var hseg = default(ArraySegment<HistogramSample>);
+            if (s.Hist.Length > 0)
+            {
+                var hlo = UpperBound(s.Hist, start);
+                var hhi = UpperBound(s.Hist, ts);
+                if (hhi > hlo) hseg = new ArraySegment<HistogramSample>(s.Hist, hlo, hhi - hlo);
+            }
+            if (hi <= lo && hseg.Count == 0) continue;
+            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo), false, hseg));
+            n += hi - lo + hseg.Count;
         }
         AddSamples(n);
         return (res, start, ts);
     }
 
+    /// <summary>
+    /// Per-subquery state kept across the outer steps of a query. Inner steps sit on absolute multiples of the
+    /// subquery step, so consecutive outer steps share most of them: each outer step evaluates only the inner
+    /// steps it has not seen, appends them to per-series buffers, and drops points that left the window.
+    /// </summary>
+    private sealed class SubqueryState
+    {
+        public long NextT = long.MinValue;
+        public long LastFirst = long.MinValue;
+        public long LastEnd = long.MinValue;
+        public readonly Dictionary<(Labels, bool), SeriesBuffer> Series = [];
+        public readonly List<SeriesBuffer> Order = [];
+    }
+
+    private sealed class SeriesBuffer(Labels labels, bool dropName)
+    {
+        public readonly Labels Labels = labels;
+        public readonly bool DropName = dropName;
+        public Sample[] F = new Sample[8];
+        public int FStart, FEnd;
+        public HistogramSample[]? H;
+        public int HStart, HEnd;
+
+        public void Add(long t, double v, FloatHistogram? h)
+        {
+            if (h is null)
+            {
+                if (FEnd == F.Length) F = Grow(F, ref FStart, ref FEnd);
+                F[FEnd++] = new Sample(t, v);
+            }
+            else
+            {
+                H ??= new HistogramSample[4];
+                if (HEnd == H.Length) H = Grow(H, ref HStart, ref HEnd);
+                H[HEnd++] = new HistogramSample(t, h);
+            }
+        }
+
+        public void DropBefore(long first)
+        {
+            while (FStart < FEnd && F[FStart].T < first) FStart++;
+            if (H is not null) while (HStart < HEnd && H[HStart].T < first) HStart++;
+        }
+
+        public int Count => FEnd - FStart + HEnd - HStart;
+
+        private static T[] Grow<T>(T[] arr, ref int start, ref int end)
+        {
+            var live = end - start;
+            // Compact when at least half the buffer is dead; otherwise double it. Slices handed out earlier
+            // are never read again after this point (they belong to previous outer steps).
+            var dest = live * 2 <= arr.Length ? arr : new T[arr.Length * 2];
+            Array.Copy(arr, start, dest, 0, live);
+            start = 0;
+            end = live;
+            return dest;
+        }
+    }
+
+    private readonly Dictionary<SubqueryExpr, SubqueryState> _subqueries = new(ReferenceEqualityComparer.Instance);
+
     private (List<RangeElem> Series, long RangeStart, long RangeEnd) EvalSubquery(SubqueryExpr sq, long t)
     {
-        var ts = AtTime(sq.At, t) - sq.OffsetMs;
-        var step = sq.StepMs > 0 ? sq.StepMs : (long)_opts.DefaultSubqueryStep.TotalMilliseconds;
-        var rangeStart = ts - sq.RangeMs;
+        var ts = AtTime(sq.At, t) - Off(sq);
+        var step = Stp(sq);
+        var rangeStart = ts - Rng(sq);
         var first = step * (rangeStart / step);
         if (first <= rangeStart) first += step;
-        var byLabels = new Dictionary<(Labels, bool), List<Sample>>();
-        var order = new List<(Labels, bool)>();
+        if (!_subqueries.TryGetValue(sq, out var st) || first < st.LastFirst || ts < st.LastEnd)
+        {
+            // First use, or time went backwards (a subquery nested in another one): start over.
+            st = new SubqueryState();
+            _subqueries[sq] = st;
+        }
+        st.LastFirst = first;
+        st.LastEnd = ts;
+        if (st.NextT < first) st.NextT = first;
         var saved = _samplesInStep;
-        for (var it = first; it <= ts; it += step)
+        for (var it = st.NextT; it <= ts; it += step)
         {
             CheckCancel();
             var v = Eval(sq.Inner, it);
-            if (v.Kind == ValueKind.Scalar)
-            {
-                AddTo(byLabels, order, (Labels.Empty, false), new Sample(it, v.Scalar));
-                continue;
-            }
-            foreach (var el in v.Vec!) AddTo(byLabels, order, (el.Labels, el.DropName), new Sample(it, el.V));
+            if (v.Kind == ValueKind.Scalar) Append(st, Labels.Empty, false, it, v.Scalar, null);
+            else foreach (var el in v.Vec!) Append(st, el.Labels, el.DropName, it, el.V, el.H);
+            st.NextT = it + step;
         }
         _samplesInStep = saved;
-        var res = new List<RangeElem>(order.Count);
+        var res = new List<RangeElem>(st.Order.Count);
         long n = 0;
-        foreach (var key in order)
+        var emptied = false;
+        foreach (var buf in st.Order)
         {
-            var arr = byLabels[key].ToArray();
-            n += arr.Length;
-            res.Add(new RangeElem(key.Item1, new ArraySegment<Sample>(arr), key.Item2));
+            buf.DropBefore(first);
+            var count = buf.Count;
+            if (count == 0) { emptied = true; continue; }
+            n += count;
+            res.Add(new RangeElem(buf.Labels, new ArraySegment<Sample>(buf.F, buf.FStart, buf.FEnd - buf.FStart), buf.DropName,
+                buf.H is null || buf.HEnd == buf.HStart ? default : new ArraySegment<HistogramSample>(buf.H, buf.HStart, buf.HEnd - buf.HStart)));
+        }
+        if (emptied)
+        {
+            st.Order.RemoveAll(static b => b.Count == 0);
+            List<(Labels, bool)>? dead = null;
+            foreach (var (key, buf) in st.Series) if (buf.Count == 0) (dead ??= []).Add(key);
+            if (dead is not null) foreach (var key in dead) st.Series.Remove(key);
         }
         AddSamples(n);
         return (res, rangeStart, ts);
     }
 
-    private static void AddTo(Dictionary<(Labels, bool), List<Sample>> d, List<(Labels, bool)> order, (Labels, bool) key, Sample s)
+    private static void Append(SubqueryState st, Labels labels, bool dropName, long t, double v, FloatHistogram? h)
     {
-        if (!d.TryGetValue(key, out var list))
+        if (!st.Series.TryGetValue((labels, dropName), out var buf))
         {
-            d[key] = list = [];
-            order.Add(key);
+            buf = new SeriesBuffer(labels, dropName);
+            st.Series[(labels, dropName)] = buf;
+            st.Order.Add(buf);
         }
-        list.Add(s);
+        buf.Add(t, v, h);
     }
 
     /// <summary>Evaluates a range-vector argument (selector or subquery, maybe in parentheses) with its window.</summary>

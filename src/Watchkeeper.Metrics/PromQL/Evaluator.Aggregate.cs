@@ -25,6 +25,8 @@ internal sealed partial class Evaluator
         public MathUtil.VarianceAccumulator Var;
         public List<double>? Values;
         public bool DropName;
+        public FloatHistogram? H;
+        public bool HasFloat, HasHist, Incompatible;
     }
 
     private Val EvalAggregate(AggregateExpr a, long t)
@@ -39,6 +41,17 @@ internal sealed partial class Evaluator
         var vec = Eval(a.Expr, t).Vec!;
         // Pending name drops are not applied before grouping (as Prometheus does): a group drops its
         // name at the end if any member would have.
+        // Only sum, avg, count, group and the limit operators take histograms; the rest ignore them.
+        if (a.Op is not (AggregateOp.Sum or AggregateOp.Avg or AggregateOp.Count or AggregateOp.Group or AggregateOp.Limitk or AggregateOp.LimitRatio))
+        {
+            var anyHist = false;
+            foreach (var e in vec) if (e.H is not null) { anyHist = true; break; }
+            if (anyHist)
+            {
+                Info($"ignored histogram in {AggregateExpr.OpName(a.Op)} aggregation{PosText(a)}");
+                vec = vec.FindAll(e => e.H is null);
+            }
+        }
         switch (a.Op)
         {
             case AggregateOp.Topk:
@@ -95,11 +108,24 @@ internal sealed partial class Evaluator
                 g.Mean.Add(e.V);
                 g.Var.Add(e.V);
                 g.DropName = e.DropName;
+                if (e.H is not null) { g.HasHist = true; g.H = e.H; } else g.HasFloat = true;
                 if (a.Op == AggregateOp.Quantile) g.Values = [e.V];
                 continue;
             }
             g.Count++;
             g.DropName |= e.DropName;
+            if (e.H is not null)
+            {
+                g.HasHist = true;
+                if (a.Op is AggregateOp.Sum or AggregateOp.Avg)
+                {
+                    if (g.H is null) g.H = e.H;
+                    else if (HistogramMath.Add(g.H, e.H) is { } sum) g.H = sum;
+                    else g.Incompatible = true;
+                }
+                continue;
+            }
+            g.HasFloat = true;
             switch (a.Op)
             {
                 case AggregateOp.Sum: (g.Value, g.C) = MathUtil.KahanInc(e.V, g.Value, g.C); break;
@@ -114,6 +140,21 @@ internal sealed partial class Evaluator
         var outList = new List<Elem>(order.Count);
         foreach (var g in order)
         {
+            if (g.HasHist && a.Op is AggregateOp.Sum or AggregateOp.Avg)
+            {
+                if (g.HasFloat)
+                {
+                    Warn($"encountered a mix of histograms and floats for aggregation{PosText(a)}");
+                    continue;
+                }
+                if (g.Incompatible)
+                {
+                    Warn($"vector contains histograms with incompatible bucket layouts{PosText(a)}");
+                    continue;
+                }
+                outList.Add(new Elem(g.Key, 0, g.DropName && g.Key.Name is not null, a.Op == AggregateOp.Avg ? HistogramMath.Scale(g.H!, 1.0 / g.Count) : g.H));
+                continue;
+            }
             var v = a.Op switch
             {
                 AggregateOp.Sum => g.Value + g.C,
@@ -161,6 +202,7 @@ internal sealed partial class Evaluator
         var order = new List<Labels>();
         foreach (var e in vec)
         {
+            if (e.H is not null) continue;
             var key = GroupKey(a, e.Labels);
             var lbls = new List<Label>(key.Count + 1);
             foreach (var l in key) if (l.Name != label) lbls.Add(l);

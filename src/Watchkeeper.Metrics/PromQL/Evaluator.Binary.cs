@@ -5,6 +5,7 @@ namespace Watchkeeper.Metrics.PromQL;
 internal sealed partial class Evaluator
 {
     private readonly Dictionary<(BinaryExpr, bool), Dictionary<Labels, Labels>> _sigCache = [];
+    private readonly Dictionary<BinaryExpr, Dictionary<Labels, Labels>> _resultCache = new(ReferenceEqualityComparer.Instance);
 
     private Val EvalBinary(BinaryExpr b, long t)
     {
@@ -37,6 +38,12 @@ internal sealed partial class Evaluator
         var cmp = BinaryExpr.IsComparison(b.Op);
         foreach (var el in vec)
         {
+            if (el.H is not null)
+            {
+                if (cmp) Info("ignored histogram in comparison operation" + PosText(b));
+                else if ((swap ? HistOp(b.Op, sc, null, 0, el.H) : HistOp(b.Op, 0, el.H, sc, null)) is { } h) res.Add(new Elem(el.Labels, 0, true, h));
+                continue;
+            }
             var (v, keep) = swap ? ScalarOp(b.Op, sc, el.V) : ScalarOp(b.Op, el.V, sc);
             if (cmp)
             {
@@ -105,6 +112,9 @@ internal sealed partial class Evaluator
         return Labels.FromSorted(arr);
     }
 
+    /// <summary>__name__ and the type-and-unit labels (__type__, __unit__) that travel with it.</summary>
+    internal static bool IsNameLike(string n) => n is Labels.MetricName or "__type__" or "__unit__";
+
     private static bool Contains(IReadOnlyList<string> names, string n)
     {
         for (var i = 0; i < names.Count; i++) if (string.Equals(names[i], n, StringComparison.Ordinal)) return true;
@@ -141,7 +151,8 @@ internal sealed partial class Evaluator
     private List<Elem> VectorVector(BinaryExpr b, List<Elem> lhsIn, List<Elem> rhsIn)
     {
         var m = b.Matching ?? new VectorMatching();
-        if (lhsIn.Count == 0 || rhsIn.Count == 0) return [];
+        if ((lhsIn.Count == 0 || rhsIn.Count == 0) && !m.HasFill) return [];
+
         var card = m.Card;
         var swapped = card == MatchCardinality.OneToMany;
         var many = swapped ? rhsIn : lhsIn;
@@ -160,9 +171,9 @@ internal sealed partial class Evaluator
             oneBySig[sig] = o;
         }
         var cmp = BinaryExpr.IsComparison(b.Op);
-        var res = new List<Elem>();
-        HashSet<Labels>? matchedSigs = card == MatchCardinality.OneToOne ? [] : null;
-        HashSet<Labels>? outLabels = card != MatchCardinality.OneToOne ? [] : null;
+        var res = new List<Elem>(many.Count);
+        HashSet<Labels>? matchedSigs = card == MatchCardinality.OneToOne ? new(many.Count) : null;
+        HashSet<Labels>? outLabels = card != MatchCardinality.OneToOne ? new(many.Count) : null;
         foreach (var ls in many)
         {
             var sig = Signature(b, swapped, ls.Labels);
@@ -170,6 +181,24 @@ internal sealed partial class Evaluator
             if (matchedSigs is not null && !matchedSigs.Add(sig))
                 throw new QueryException("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
             var (fl, fr) = swapped ? (rs.V, ls.V) : (ls.V, rs.V);
+            FloatHistogram? hist = null;
+            if (ls.H is not null && rs.H is not null && b.Op is BinaryOp.Eq or BinaryOp.Ne)
+            {
+                // Histograms compare for (in)equality only.
+                var same = HistogramMath.Equal(ls.H, rs.H);
+                var holds = b.Op == BinaryOp.Eq ? same : !same;
+                var lhsEl = swapped ? rs : ls;
+                if (b.ReturnBool) res.Add(new Elem(ResultMetric(ls.Labels, rs.Labels, m, card), holds ? 1 : 0, true));
+                else if (holds) res.Add(new Elem(ResultMetric(ls.Labels, rs.Labels, m, card), 0, ls.DropName, lhsEl.H));
+                continue;
+            }
+            if (ls.H is not null || rs.H is not null)
+            {
+                if (cmp) { Info("ignored histogram in comparison operation" + PosText(b)); continue; }
+                var (lh, rh) = swapped ? (rs.H, ls.H) : (ls.H, rs.H);
+                hist = HistOp(b.Op, fl, lh, fr, rh);
+                if (hist is null) continue;
+            }
             var (v, keep) = ScalarOp(b.Op, fl, fr);
             var drop = ls.DropName;
             if (cmp)
@@ -178,13 +207,85 @@ internal sealed partial class Evaluator
                 else if (!keep) continue;
             }
             else drop = true;
-            var metric = ResultMetric(ls.Labels, rs.Labels, m, card);
+            Labels metric;
+            if (m.Include.Count == 0)
+            {
+                // The result labels depend only on the "many" side here: cache them per node.
+                if (!_resultCache.TryGetValue(b, out var rc)) _resultCache[b] = rc = [];
+                if (!rc.TryGetValue(ls.Labels, out metric!)) rc[ls.Labels] = metric = ResultMetric(ls.Labels, rs.Labels, m, card);
+            }
+            else metric = ResultMetric(ls.Labels, rs.Labels, m, card);
             if (outLabels is not null && !outLabels.Add(metric))
+                throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
+            res.Add(new Elem(metric, hist is null ? v : 0, drop, hist));
+        }
+        if (m.HasFill) AddFilled(b, m, card, swapped, many, oneBySig, res, outLabels ?? matchedSigs!);
+        AddSamples(res.Count);
+        return res;
+    }
+
+    /// <summary>
+    /// fill modifiers: fill_right(v) stands in for a missing "one" side, fill_left(v) for a missing "many" side
+    /// (a filled many side yields one series carrying the match group's labels).
+    /// </summary>
+    private void AddFilled(BinaryExpr b, VectorMatching m, MatchCardinality card, bool swapped, List<Elem> many,
+        Dictionary<Labels, Elem> oneBySig, List<Elem> res, HashSet<Labels> seen)
+    {
+        var cmp = BinaryExpr.IsComparison(b.Op);
+        var matchedOne = new HashSet<Labels>();
+        foreach (var ls in many)
+        {
+            var sig = Signature(b, swapped, ls.Labels);
+            if (oneBySig.ContainsKey(sig)) { matchedOne.Add(sig); continue; }
+            if (m.FillRight is not { } fillOne) continue;
+            var (fl, fr) = swapped ? (fillOne, ls.V) : (ls.V, fillOne);
+            var (v, keep) = ScalarOp(b.Op, fl, fr);
+            var drop = ls.DropName;
+            if (cmp)
+            {
+                if (b.ReturnBool) { v = keep ? 1 : 0; drop = true; }
+                else if (!keep) continue;
+            }
+            else drop = true;
+            var metric = ResultMetric(ls.Labels, Labels.Empty, m, card);
+            if (card != MatchCardinality.OneToOne && !seen.Add(metric))
                 throw new QueryException("multiple matches for labels: grouping labels must ensure unique matches");
             res.Add(new Elem(metric, v, drop));
         }
-        AddSamples(res.Count);
-        return res;
+        if (m.FillLeft is not { } fillMany) return;
+        foreach (var (sig, rs) in oneBySig)
+        {
+            if (matchedOne.Contains(sig)) continue;
+            var (fl, fr) = swapped ? (rs.V, fillMany) : (fillMany, rs.V);
+            var (v, keep) = ScalarOp(b.Op, fl, fr);
+            if (cmp)
+            {
+                if (b.ReturnBool) v = keep ? 1 : 0;
+                else if (!keep) continue;
+            }
+            res.Add(new Elem(sig, v, true));
+        }
+    }
+
+    /// <summary>Arithmetic involving custom-bucket histograms: h+h, h-h, h*f, f*h, h/f. Null when undefined.</summary>
+    internal static FloatHistogram? HistOp(BinaryOp op, double lf, FloatHistogram? lh, double rf, FloatHistogram? rh)
+    {
+        if (lh is not null && rh is not null)
+            return op switch
+            {
+                BinaryOp.Add => HistogramMath.Add(lh, rh),
+                BinaryOp.Sub => HistogramMath.Add(lh, rh, -1),
+                _ => null,
+            };
+        if (lh is not null)
+            return op switch
+            {
+                BinaryOp.Mul => HistogramMath.Scale(lh, rf),
+                BinaryOp.Div => HistogramMath.Scale(lh, 1 / rf),
+                _ => null,
+            };
+        if (rh is not null && op == BinaryOp.Mul) return HistogramMath.Scale(rh, lf);
+        return null;
     }
 
     private static Labels ResultMetric(Labels many, Labels one, VectorMatching m, MatchCardinality card)

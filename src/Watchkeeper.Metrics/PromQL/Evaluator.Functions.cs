@@ -25,7 +25,10 @@ internal sealed partial class Evaluator
             case "scalar":
                 {
                     var v = Eval(c.Args[0], t).Vec!;
-                    return Val.OfScalar(v.Count == 1 ? v[0].V : double.NaN);
+                    var found = double.NaN;
+                    var floats = 0;
+                    foreach (var e in v) if (e.H is null) { floats++; found = e.V; }
+                    return Val.OfScalar(floats == 1 ? found : double.NaN);
                 }
             case "timestamp":
                 {
@@ -53,6 +56,7 @@ internal sealed partial class Evaluator
                     return Val.OfVector([new Elem(AbsentLabels(c.Args[0]), 1)]);
                 }
             case "label_replace": return Val.OfVector(LabelReplace(c, t));
+            case "info": return Val.OfVector(EvalInfo(c, t));
             case "label_join": return Val.OfVector(LabelJoin(c, t));
             case "sort":
             case "sort_desc":
@@ -60,7 +64,7 @@ internal sealed partial class Evaluator
                     if (_isRangeQuery) Warn("sort is ineffective for range queries since results are always ordered by labels" + PosText(c));
                     var v = Eval(c.Args[0], t).Vec!;
                     var desc = name == "sort_desc";
-                    var res = new List<Elem>(v);
+                    var res = v.FindAll(static e => e.H is null); // histograms have no order
                     res.Sort((x, y) =>
                     {
                         if (double.IsNaN(x.V)) return double.IsNaN(y.V) ? 0 : 1;
@@ -94,8 +98,24 @@ internal sealed partial class Evaluator
             case "histogram_quantile": return Val.OfVector(HistogramQuantile(c, t));
             case "histogram_fraction": return Val.OfVector(HistogramFraction(c, t));
             case "histogram_count" or "histogram_sum" or "histogram_avg" or "histogram_stddev" or "histogram_stdvar":
-                Eval(c.Args[0], t);
-                return Val.OfVector([]); // native histograms are not stored
+                {
+                    var v = Eval(c.Args[0], t).Vec!;
+                    var res = new List<Elem>(v.Count);
+                    foreach (var e in v)
+                    {
+                        if (e.H is not { } h) continue;
+                        double r = name switch
+                        {
+                            "histogram_count" => h.Count,
+                            "histogram_sum" => h.Sum,
+                            "histogram_avg" => h.Sum / h.Count,
+                            "histogram_stdvar" => HistogramMath.Variance(h),
+                            _ => Math.Sqrt(HistogramMath.Variance(h)),
+                        };
+                        res.Add(new Elem(e.Labels, r, true));
+                    }
+                    return Val.OfVector(res);
+                }
         }
 
         // Instant-vector math functions.
@@ -154,6 +174,7 @@ internal sealed partial class Evaluator
                     var res = new List<Elem>(v.Count);
                     foreach (var e in v)
                     {
+                        if (e.H is not null) continue;
                         if (double.IsNaN(e.V) || double.IsInfinity(e.V)) { res.Add(new Elem(e.Labels, double.NaN, true)); continue; }
                         var dt = DateTimeOffset.UnixEpoch.AddSeconds(Math.Truncate(e.V)).UtcDateTime;
                         double r = name switch
@@ -182,7 +203,7 @@ internal sealed partial class Evaluator
     private List<Elem> Map(List<Elem> v, Func<double, double> f)
     {
         var res = new List<Elem>(v.Count);
-        foreach (var e in v) res.Add(new Elem(e.Labels, f(e.V), true));
+        foreach (var e in v) if (e.H is null) res.Add(new Elem(e.Labels, f(e.V), true));
         AddSamples(res.Count);
         return res;
     }
@@ -219,16 +240,25 @@ internal sealed partial class Evaluator
         var repl = Eval(c.Args[2], t).Str!;
         var src = Eval(c.Args[3], t).Str!;
         var pattern = Eval(c.Args[4], t).Str!;
-        Regex re;
-        try { re = new Regex("^(?s:" + GoRegex(pattern) + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5)); }
-        catch (ArgumentException ex) { throw new QueryException("invalid regular expression in label_replace(): " + ex.Message); }
+        if (!_regexCache.TryGetValue(pattern, out var cached))
+        {
+            try
+            {
+                var (plain, names, groups) = NumberGroupsLikeRe2(pattern);
+                var compiled = new Regex("^(?s:" + plain + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5));
+                cached = (compiled, groups + 1, names);
+                _regexCache[pattern] = cached;
+            }
+            catch (ArgumentException ex) { throw new QueryException("invalid regular expression in label_replace(): " + ex.Message); }
+        }
+        var re = cached.Regex;
         if (!Fmt.IsValidLabelName(dst)) throw new QueryException("invalid destination label name in label_replace(): " + dst);
         var res = new List<Elem>(v.Count);
         foreach (var e in v)
         {
             var m = re.Match(e.Labels.GetOrEmpty(src));
             if (!m.Success) { res.Add(e); continue; }
-            var value = ExpandTemplate(repl, m, re);
+            var value = ExpandTemplate(repl, m, cached.GroupCount, cached.GroupNames);
             var drop = e.DropName && dst != Labels.MetricName;
             res.Add(new Elem(SetLabel(e.Labels, dst, value), e.V, drop));
         }
@@ -284,12 +314,78 @@ internal sealed partial class Evaluator
         return Labels.From(list);
     }
 
-    /// <summary>Translates RE2-only syntax to .NET: named groups (?P&lt;n&gt;...).</summary>
-    internal static string GoRegex(string p) => p.Replace("(?P<", "(?<", StringComparison.Ordinal);
 
     /// <summary>Go regexp.Expand semantics: $1, ${1}, $name, ${name}, $$; $name takes the longest word.</summary>
-    private static string ExpandTemplate(string template, Match m, Regex re)
+    private readonly Dictionary<string, (Regex Regex, int GroupCount, Dictionary<string, int> GroupNames)> _regexCache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// RE2 numbers capture groups left to right, named or not; .NET numbers named groups last. Rewrites named
+    /// groups as plain ones and returns the name-to-number map, so $1 and $name mean what they mean in Prometheus.
+    /// </summary>
+    internal static (string Pattern, Dictionary<string, int> Names, int Groups) NumberGroupsLikeRe2(string p)
     {
+        var sb = new StringBuilder(p.Length);
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var groups = 0;
+        var inClass = false;
+        for (var i = 0; i < p.Length; i++)
+        {
+            var c = p[i];
+            if (c == '\\' && i + 1 < p.Length) { sb.Append(c).Append(p[++i]); continue; }
+            if (inClass)
+            {
+                if (c == ']') inClass = false;
+                sb.Append(c);
+                continue;
+            }
+            if (c == '[')
+            {
+                inClass = true;
+                sb.Append(c);
+                // A ']' right after '[' or '[^' is a literal.
+                if (i + 1 < p.Length && p[i + 1] == '^') sb.Append(p[++i]);
+                if (i + 1 < p.Length && p[i + 1] == ']') sb.Append(p[++i]);
+                continue;
+            }
+            if (c == '(')
+            {
+                if (i + 1 < p.Length && p[i + 1] == '?')
+                {
+                    var start = p.AsSpan(i + 2);
+                    var prefix = start.StartsWith("P<") ? 3 : start.StartsWith("<") && !start.StartsWith("<=") && !start.StartsWith("<!") ? 2 : 0;
+                    if (prefix > 0)
+                    {
+                        var close = p.IndexOf('>', i + 1 + prefix);
+                        if (close > 0)
+                        {
+                            groups++;
+                            names[p[(i + 1 + prefix)..close]] = groups;
+                            sb.Append('(');
+                            i = close;
+                            continue;
+                        }
+                    }
+                    sb.Append(c);
+                    continue;
+                }
+                groups++;
+            }
+            sb.Append(c);
+        }
+        return (sb.ToString(), names, groups);
+    }
+
+    private static bool IsWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
+
+    private static bool AllDigits(string s)
+    {
+        foreach (var c in s) if (!char.IsAsciiDigit(c)) return false;
+        return true;
+    }
+
+    private static string ExpandTemplate(string template, Match m, int groupCount, Dictionary<string, int> groupNames)
+    {
+        if (!template.Contains('$', StringComparison.Ordinal)) return template;
         var sb = new StringBuilder();
         for (var i = 0; i < template.Length; i++)
         {
@@ -305,7 +401,9 @@ internal sealed partial class Evaluator
                 if (close > i + 2)
                 {
                     var inner = template[(i + 2)..close];
-                    if (inner.All(x => char.IsAsciiLetterOrDigit(x) || x == '_')) { name = inner; end = close; }
+                    var word = true;
+                    foreach (var x in inner) if (!IsWord(x)) { word = false; break; }
+                    if (word) { name = inner; end = close; }
                 }
             }
             else
@@ -317,15 +415,15 @@ internal sealed partial class Evaluator
             if (name is null) { sb.Append(ch); continue; }
             i = end;
             Group g;
-            if (name.All(char.IsAsciiDigit))
+            if (AllDigits(name))
             {
-                if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var num) || num >= re.GetGroupNumbers().Length) continue;
+                if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var num) || num >= groupCount) continue;
                 g = m.Groups[num];
             }
             else
             {
-                if (Array.IndexOf(re.GetGroupNames(), name) < 0) continue;
-                g = m.Groups[name];
+                if (!groupNames.TryGetValue(name, out var gi)) continue;
+                g = m.Groups[gi];
             }
             if (g.Success) sb.Append(g.Value);
         }
@@ -360,21 +458,29 @@ internal sealed partial class Evaluator
 
     private readonly record struct Bucket(double Upper, double Count);
 
+    private readonly Dictionary<Expr, Dictionary<Labels, (Labels Key, double Upper)?>> _bucketCache = new(ReferenceEqualityComparer.Instance);
+    private static readonly string[] LeLabel = ["le"];
+
+    /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
     private Dictionary<Labels, List<Bucket>>? GroupBuckets(Expr arg, List<Elem> v, out List<Labels> order)
     {
         order = [];
         var groups = new Dictionary<Labels, List<Bucket>>();
+        if (!_bucketCache.TryGetValue(arg, out var cache)) _bucketCache[arg] = cache = [];
         foreach (var e in v)
         {
-            var le = e.Labels.Get("le");
-            if (le is null || !TryParseBound(le, out var upper))
+            if (e.H is not null) continue;
+            if (!cache.TryGetValue(e.Labels, out var parsed))
             {
-                Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
-                continue;
+                var le = e.Labels.Get("le");
+                parsed = le is not null && TryParseBound(le, out var upper) ? (DropLabels(e.Labels, LeLabel, false), upper) : null;
+                cache[e.Labels] = parsed;
+                if (parsed is null)
+                    Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
             }
-            var key = DropLabels(e.Labels, ["le"], true);
-            if (!groups.TryGetValue(key, out var list)) { groups[key] = list = []; order.Add(key); }
-            list.Add(new Bucket(upper, e.V));
+            if (parsed is not { } p) continue;
+            if (!groups.TryGetValue(p.Key, out var list)) { groups[p.Key] = list = []; order.Add(p.Key); }
+            list.Add(new Bucket(p.Upper, e.V));
         }
         return groups;
     }
@@ -396,14 +502,31 @@ internal sealed partial class Evaluator
             Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(q)}{PosText(c.Args[0])}");
         var groups = GroupBuckets(c.Args[1], v, out var order)!;
         var res = new List<Elem>(order.Count);
+        NativeHistogramResults(c.Args[1], v, groups, res, h => HistogramMath.Quantile(q, h));
         foreach (var key in order)
         {
-            var buckets = groups[key];
+            if (!groups.TryGetValue(key, out var buckets)) continue;
             var r = BucketQuantile(q, buckets, out var forced);
-            if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{v.Find(e => DropLabels(e.Labels, ["le"], true) == key).Labels.Name ?? ""}\"{PosText(c.Args[1])}");
-            res.Add(new Elem(key, r));
+            if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{key.Name ?? ""}\"{PosText(c.Args[1])}");
+            res.Add(new Elem(key, r, true));
         }
         return res;
+    }
+
+    /// <summary>Adds one result per native (custom-bucket) histogram element, unless a classic histogram has the same labels.</summary>
+    private void NativeHistogramResults(Expr arg, List<Elem> v, Dictionary<Labels, List<Bucket>> classic, List<Elem> res, Func<FloatHistogram, double> f)
+    {
+        foreach (var e in v)
+        {
+            if (e.H is not { } h || !h.UsesCustomBuckets) continue;
+            var key = e.Labels;
+            if (classic.Remove(key))
+            {
+                Warn($"vector contains a mix of classic and native histograms for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
+                continue;
+            }
+            res.Add(new Elem(key, f(h), true));
+        }
     }
 
     private List<Elem> HistogramQuantiles(Call c, long t)
@@ -422,6 +545,13 @@ internal sealed partial class Evaluator
         }
         var groups = GroupBuckets(c.Args[0], v, out var order)!;
         var res = new List<Elem>(order.Count * qs.Count);
+        foreach (var e in v)
+        {
+            if (e.H is not { } h || !h.UsesCustomBuckets) continue;
+            var key = e.Labels;
+            if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
+            foreach (var q in qs) res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), HistogramMath.Quantile(q, h), true));
+        }
         foreach (var key in order)
         {
             if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
@@ -429,7 +559,7 @@ internal sealed partial class Evaluator
             {
                 var r = BucketQuantile(q, [.. groups[key]], out var forced);
                 if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"\"{PosText(c.Args[0])}");
-                res.Add(new Elem(SetLabel(key, label, Fmt.FloatPlain(q)), r));
+                res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), r, true));
             }
         }
         return res;
@@ -505,7 +635,8 @@ internal sealed partial class Evaluator
         var v = Eval(c.Args[2], t).Vec!;
         var groups = GroupBuckets(c.Args[2], v, out var order)!;
         var res = new List<Elem>(order.Count);
-        foreach (var key in order) res.Add(new Elem(key, BucketFraction(lower, upper, groups[key])));
+        NativeHistogramResults(c.Args[2], v, groups, res, h => BucketFraction(lower, upper, [.. HistogramMath.Cumulative(h).Select(x => new Bucket(x.Upper, x.Count))]));
+        foreach (var key in order) if (groups.TryGetValue(key, out var bk)) res.Add(new Elem(key, BucketFraction(lower, upper, bk), true));
         return res;
     }
 

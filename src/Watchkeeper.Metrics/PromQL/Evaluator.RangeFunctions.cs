@@ -33,6 +33,7 @@ internal sealed partial class Evaluator
                 rangeArg = c.Args[0];
                 break;
         }
+        if (EvalExtendedRange(c, rangeArg, t) is { } extended) return Val.OfVector(extended);
         var (series, rangeStart, rangeEnd) = EvalRangeArg(rangeArg, t);
         var res = new List<Elem>(series.Count);
         var keepName = name is "last_over_time" or "first_over_time";
@@ -42,6 +43,21 @@ internal sealed partial class Evaluator
         foreach (var s in series)
         {
             var smp = s.Samples.AsSpan();
+            if (s.Hist.Count > 0)
+            {
+                if (FloatOnlyRangeFunctions.Contains(name))
+                {
+                    // Histograms are ignored; a range holding both kinds is flagged.
+                    if (smp.Length == 0) continue;
+                    Info($"ignored histograms in a range containing both floats and histograms for metric name \"{s.Labels.Name ?? ""}\"{PosText(rangeArg)}");
+                }
+                else
+                {
+                    if (HistogramRangeFunction(name, s, rangeStart, rangeEnd, rangeArg) is { } he)
+                        res.Add(he with { DropName = keepName ? s.DropName : true });
+                    continue;
+                }
+            }
             if (smp.Length == 0) continue;
             double v;
             switch (name)
@@ -158,6 +174,9 @@ internal sealed partial class Evaluator
                         var span = scratch.AsSpan(0, smp.Length);
                         for (var i = 0; i < smp.Length; i++) span[i] = smp[i].V;
                         if (name == "quantile_over_time") { v = MathUtil.Quantile(p0, span); break; }
+                        var anyNaN = false;
+                        foreach (var x in span) if (double.IsNaN(x)) { anyNaN = true; break; }
+                        if (anyNaN) { v = double.NaN; break; }
                         var median = MathUtil.Quantile(0.5, span);
                         for (var i = 0; i < span.Length; i++) span[i] = Math.Abs(span[i] - median);
                         v = MathUtil.Quantile(0.5, span);
@@ -185,6 +204,114 @@ internal sealed partial class Evaluator
         }
         AddSamples(res.Count);
         return Val.OfVector(res);
+    }
+
+    private static readonly HashSet<string> FloatOnlyRangeFunctions = new(StringComparer.Ordinal)
+    {
+        "deriv", "predict_linear", "holt_winters", "double_exponential_smoothing", "min_over_time", "max_over_time",
+        "stddev_over_time", "stdvar_over_time", "quantile_over_time", "mad_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
+    };
+
+    /// <summary>Range functions over a series holding histogram samples (possibly mixed with floats).</summary>
+    private Elem? HistogramRangeFunction(string name, RangeElem s, long rangeStart, long rangeEnd, Expr arg)
+    {
+        var h = s.Hist.AsSpan();
+        var f = s.Samples.AsSpan();
+        var total = h.Length + f.Length;
+        switch (name)
+        {
+            case "count_over_time": return new Elem(s.Labels, total);
+            case "present_over_time": return new Elem(s.Labels, 1);
+            case "last_over_time":
+                if (f.Length > 0 && f[^1].T > h[^1].T) return new Elem(s.Labels, f[^1].V);
+                return new Elem(s.Labels, 0, false, h[^1].H);
+            case "first_over_time":
+                if (f.Length > 0 && f[0].T < h[0].T) return new Elem(s.Labels, f[0].V);
+                return new Elem(s.Labels, 0, false, h[0].H);
+            case "ts_of_last_over_time": return new Elem(s.Labels, Math.Max(h[^1].T, f.Length > 0 ? f[^1].T : long.MinValue) / 1000.0);
+            case "ts_of_first_over_time": return new Elem(s.Labels, Math.Min(h[0].T, f.Length > 0 ? f[0].T : long.MaxValue) / 1000.0);
+            case "resets":
+            case "changes":
+                {
+                    // Walk floats and histograms merged in time order; a switch between the two counts too.
+                    int i = 0, j = 0, n = 0;
+                    double? prevF = null;
+                    FloatHistogram? prevH = null;
+                    while (i < f.Length || j < h.Length)
+                    {
+                        if (j >= h.Length || (i < f.Length && f[i].T < h[j].T))
+                        {
+                            var cur = f[i++].V;
+                            if (prevH is not null) n++;
+                            else if (prevF is { } p && (name == "resets" ? cur < p : cur != p && !(double.IsNaN(cur) && double.IsNaN(p)))) n++;
+                            prevF = cur; prevH = null;
+                        }
+                        else
+                        {
+                            var cur = h[j++].H;
+                            if (prevF is not null) n++;
+                            else if (prevH is not null && (name == "resets" ? HistogramMath.DetectReset(prevH, cur) : !HistogramMath.Equal(prevH, cur))) n++;
+                            prevH = cur; prevF = null;
+                        }
+                    }
+                    return new Elem(s.Labels, n);
+                }
+            case "sum_over_time":
+            case "avg_over_time":
+                {
+                    if (f.Length > 0)
+                    {
+                        Warn($"encountered a mix of histograms and floats for metric name \"{s.Labels.Name ?? ""}\"{PosText(arg)}");
+                        return null;
+                    }
+                    var acc = h[0].H;
+                    for (var k = 1; k < h.Length; k++)
+                    {
+                        if (HistogramMath.Add(acc, h[k].H) is not { } next)
+                        {
+                            Warn($"vector contains histograms with incompatible bucket layouts for metric name \"{s.Labels.Name ?? ""}\"{PosText(arg)}");
+                            return null;
+                        }
+                        acc = next;
+                    }
+                    return new Elem(s.Labels, 0, false, name == "avg_over_time" ? HistogramMath.Scale(acc, 1.0 / h.Length) : acc);
+                }
+            case "rate":
+            case "increase":
+            case "delta":
+                {
+                    if (f.Length > 0)
+                    {
+                        Warn($"encountered a mix of histograms and floats for metric name \"{s.Labels.Name ?? ""}\"{PosText(arg)}");
+                        return null;
+                    }
+                    if (h.Length < 2) return null;
+                    var first = h[0];
+                    var last = h[^1];
+                    var result = HistogramMath.Add(last.H, first.H, -1);
+                    if (result is null) return null;
+                    if (name != "delta")
+                    {
+                        for (var k = 1; k < h.Length; k++)
+                        {
+                            if (!HistogramMath.DetectReset(h[k - 1].H, h[k].H)) continue;
+                            result = HistogramMath.Add(result, h[k - 1].H);
+                            if (result is null) return null;
+                        }
+                    }
+                    var durationToStart = (first.T - rangeStart) / 1000.0;
+                    var durationToEnd = (rangeEnd - last.T) / 1000.0;
+                    var sampled = (last.T - first.T) / 1000.0;
+                    var avg = sampled / (h.Length - 1);
+                    if (durationToStart >= avg * 1.1) durationToStart = avg / 2;
+                    if (durationToEnd >= avg * 1.1) durationToEnd = avg / 2;
+                    var factor = (sampled + durationToStart + durationToEnd) / sampled;
+                    if (name == "rate") factor /= (rangeEnd - rangeStart) / 1000.0;
+                    return new Elem(s.Labels, 0, false, HistogramMath.Scale(result, factor));
+                }
+            default:
+                return null;
+        }
     }
 
     /// <summary>rate/increase/delta: the change over the window, extrapolated towards the window edges.</summary>

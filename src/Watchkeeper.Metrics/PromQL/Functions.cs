@@ -46,6 +46,7 @@ public sealed record FunctionInfo(string Name, ValueKind[] ArgTypes, int Optiona
         Add("max_of", S, 0, S, S);
         AddVariadic("histogram_quantiles", V, 3, V, Str, S);
         Add("timestamp", V, 0, V);
+        Add("info", V, 1, V, V);
         Add("predict_linear", V, 0, M, S);
         Add("quantile_over_time", V, 0, S, M);
         Add("holt_winters", V, 0, M, S, S);

@@ -144,8 +144,10 @@ internal static class Lexer
                 var (unitMs, len, rank) = Unit(s, k);
                 if (rank >= lastUnit) throw new ParseException(start, "bad duration syntax: \"" + s[start..(k + len)] + "\" (units out of order)");
                 lastUnit = rank;
-                if (!long.TryParse(s.AsSpan(ds, k - ds), NumberStyles.None, CultureInfo.InvariantCulture, out var num)) throw new ParseException(start, "duration out of range");
-                total = checked(total + num * unitMs);
+                if (!long.TryParse(s.AsSpan(ds, k - ds), NumberStyles.None, CultureInfo.InvariantCulture, out var num) ||
+                    num > long.MaxValue / unitMs || total > long.MaxValue - num * unitMs)
+                    throw new ParseException(start, "duration out of range");
+                total += num * unitMs;
                 k += len;
             }
             if (k < n && (char.IsAsciiLetterOrDigit(s[k]) || s[k] == '_' || s[k] == '.')) throw new ParseException(start, "bad duration syntax: \"" + s[start..(k + 1)] + "\"");
@@ -239,11 +241,12 @@ internal static class Lexer
     private static int ReadHex(string s, ref int i, int digits, int start)
     {
         if (i + digits > s.Length) throw new ParseException(start, "unterminated escape sequence");
-        if (!int.TryParse(s.AsSpan(i, digits), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v) && digits < 8)
-            throw new ParseException(i, "illegal character in escape sequence");
-        if (digits == 8 && !uint.TryParse(s.AsSpan(i, digits), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var uv)) throw new ParseException(i, "illegal character in escape sequence");
+        var span = s.AsSpan(i, digits);
+        foreach (var ch in span)
+            if (!char.IsAsciiHexDigit(ch)) throw new ParseException(i, "illegal character in escape sequence");
+        var v = uint.Parse(span, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         i += digits;
-        return v;
+        return v > 0x10FFFF ? -1 : (int)v;
     }
 
     private static void AppendCodePoint(StringBuilder sb, int cp, int pos)

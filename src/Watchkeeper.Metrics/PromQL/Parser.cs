@@ -10,7 +10,7 @@ public sealed class Parser
     private readonly List<Token> _tokens;
     private int _p;
     private int _depth;
-    private const int MaxDepth = 1000;
+    private const int MaxDepth = 256;
 
     private Parser(string input)
     {
@@ -26,6 +26,7 @@ public sealed class Parser
         if (p.Peek.Kind == TokenKind.Eof) throw new ParseException(0, "no expression found in input");
         var e = p.ParseExpr(0);
         if (p.Peek.Kind != TokenKind.Eof) throw p.Unexpected(p.Peek, "");
+        if (TreeDepth(e, 0) > MaxDepth) throw new ParseException(e.Pos, "expression nested too deeply");
         p.Check(e);
         return e;
     }
@@ -49,7 +50,12 @@ public sealed class Parser
 
     private Token Peek => _tokens[_p];
     private Token PeekAt(int k) => _tokens[Math.Min(_p + k, _tokens.Count - 1)];
-    private Token Next() => _tokens[_p++ < _tokens.Count - 1 ? _p - 1 : _tokens.Count - 1];
+    private Token Next()
+    {
+        var t = _tokens[_p];
+        if (_p < _tokens.Count - 1) _p++;
+        return t;
+    }
 
     private ParseException Unexpected(Token t, string context)
     {
@@ -74,6 +80,22 @@ public sealed class Parser
     }
 
     private static bool IsKeyword(Token t, string kw) => t.Kind == TokenKind.Identifier && string.Equals(t.Text, kw, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Depth of the tree, computed iteratively on left spines so long operator chains cannot overflow the stack.</summary>
+    private static int TreeDepth(Expr root, int _)
+    {
+        var max = 0;
+        var stack = new Stack<(Expr, int)>();
+        stack.Push((root, 1));
+        while (stack.Count > 0)
+        {
+            var (e, d) = stack.Pop();
+            if (d > max) max = d;
+            if (max > MaxDepth) return max;
+            foreach (var c in ExprWalker.Children(e)) stack.Push((c, d + 1));
+        }
+        return max;
+    }
 
     // ---- binary expressions -------------------------------------------------------------
 
@@ -159,7 +181,41 @@ public sealed class Parser
                 if (m.On && m.MatchingLabels.Contains(l)) throw new ParseException(t.Pos, $"label \"{l}\" must not occur in ON and GROUP clause at once");
             }
         }
+        while (IsKeyword(Peek, "fill") || IsKeyword(Peek, "fill_left") || IsKeyword(Peek, "fill_right"))
+        {
+            if (PeekAt(1).Kind != TokenKind.LParen) break;
+            var t = Next();
+            if (BinaryExpr.IsSetOp(op)) throw new ParseException(t.Pos, $"fill modifiers are not allowed for \"{BinaryExpr.OpText(op)}\" operation");
+            Next();
+            var v = ParseFillValue();
+            Expect(TokenKind.RParen, "in fill modifier, expected \")\"");
+            m ??= new VectorMatching();
+            var kw = t.Text.ToLowerInvariant();
+            if (kw is "fill" or "fill_left")
+            {
+                if (m.FillLeft is not null) throw new ParseException(t.Pos, "fill value for the left side may only be set once");
+                m.FillLeft = v;
+            }
+            if (kw is "fill" or "fill_right")
+            {
+                if (m.FillRight is not null) throw new ParseException(t.Pos, "fill value for the right side may only be set once");
+                m.FillRight = v;
+            }
+        }
         return m;
+    }
+
+    private double ParseFillValue()
+    {
+        var neg = false;
+        if (Peek.Kind is TokenKind.Sub or TokenKind.Add) neg = Next().Kind == TokenKind.Sub;
+        var t = Next();
+        double v;
+        if (t.Kind == TokenKind.Number) v = t.Number;
+        else if (IsKeyword(t, "inf")) v = double.PositiveInfinity;
+        else if (IsKeyword(t, "nan")) v = double.NaN;
+        else throw Unexpected(t, "in fill modifier, expected number");
+        return neg ? -v : v;
     }
 
     private List<string> ParseLabelList()
@@ -204,49 +260,57 @@ public sealed class Parser
             if (t.Kind == TokenKind.LBracket)
             {
                 Next();
-                var range = ParseDurationValue("in range");
+                var (range, rangeExpr) = ParseDurationExpr("in range", false);
                 if (Peek.Kind == TokenKind.Colon)
                 {
                     Next();
                     long step = 0;
-                    if (Peek.Kind != TokenKind.RBracket) step = ParseDurationValue("in subquery step");
+                    DurationExpr? stepExpr = null;
+                    if (Peek.Kind != TokenKind.RBracket) (step, stepExpr) = ParseDurationExpr("in subquery step", false);
                     Expect(TokenKind.RBracket, "in subquery, expected \"]\"");
                     if (e.Type != ValueKind.Vector) throw new ParseException(t.Pos, $"subquery is only allowed on instant vector, got {TypeName(e.Type)} instead");
-                    if (range <= 0) throw new ParseException(t.Pos, "subquery range must be positive");
-                    if (step < 0) throw new ParseException(t.Pos, "subquery step must be positive");
-                    e = new SubqueryExpr(e, range, step) { Pos = e.Pos };
+                    if (rangeExpr is null && range <= 0) throw new ParseException(t.Pos, "subquery range must be positive");
+                    if (stepExpr is null && step < 0) throw new ParseException(t.Pos, "subquery step must be positive");
+                    e = new SubqueryExpr(e, range, step) { Pos = e.Pos, RangeExpr = rangeExpr, StepExpr = stepExpr };
                     continue;
                 }
                 Expect(TokenKind.RBracket, "in range, expected \"]\" or \":\"");
                 if (e is not VectorSelector vs)
                     throw new ParseException(t.Pos, "ranges only allowed for vector selectors");
-                if (vs.OffsetSet || vs.At.IsSet) throw new ParseException(t.Pos, "no offset or @ modifiers allowed before range");
-                if (range <= 0) throw new ParseException(t.Pos, "range must be positive");
-                e = new MatrixSelector(vs, range) { Pos = e.Pos };
+                if (vs.OffsetSet || vs.At.IsSet || vs.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "no offset, @ or smoothed modifiers allowed before range");
+                if (rangeExpr is null && range <= 0) throw new ParseException(t.Pos, "range must be positive");
+                e = new MatrixSelector(vs, range) { Pos = e.Pos, RangeExpr = rangeExpr };
                 continue;
             }
             if (IsKeyword(t, "offset"))
             {
                 Next();
-                var neg = false;
-                if (Peek.Kind == TokenKind.Sub) { Next(); neg = true; }
-                else if (Peek.Kind == TokenKind.Add) Next();
-                var d = ParseDurationValue("in offset");
-                if (neg) d = -d;
+                var (d, dExpr) = ParseDurationExpr("in offset", true);
                 switch (e)
                 {
                     case VectorSelector v:
                         if (v.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        v.OffsetMs = d; v.OffsetSet = true; break;
+                        v.OffsetMs = d; v.OffsetExpr = dExpr; v.OffsetSet = true; break;
                     case MatrixSelector m:
                         if (m.Selector.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        m.Selector.OffsetMs = d; m.Selector.OffsetSet = true; break;
+                        m.Selector.OffsetMs = d; m.Selector.OffsetExpr = dExpr; m.Selector.OffsetSet = true; break;
                     case SubqueryExpr s:
                         if (s.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        s.OffsetMs = d; s.OffsetSet = true; break;
+                        s.OffsetMs = d; s.OffsetExpr = dExpr; s.OffsetSet = true; break;
                     default:
                         throw new ParseException(t.Pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
                 }
+                continue;
+            }
+            if (IsKeyword(t, "anchored") || IsKeyword(t, "smoothed"))
+            {
+                var mod = IsKeyword(t, "anchored") ? RangeModifier.Anchored : RangeModifier.Smoothed;
+                var sel = e switch { VectorSelector v => v, MatrixSelector m => m.Selector, _ => null };
+                if (sel is null) throw new ParseException(t.Pos, $"{t.Text.ToLowerInvariant()} modifier must be preceded by a vector selector");
+                if (sel.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "anchored/smoothed may only be set once");
+                if (e is VectorSelector && mod == RangeModifier.Anchored) throw new ParseException(t.Pos, "anchored modifier can only be used with range vector selectors");
+                Next();
+                sel.Modifier = mod;
                 continue;
             }
             if (t.Kind == TokenKind.At)
@@ -296,17 +360,92 @@ public sealed class Parser
         return new AtModifier(AtKind.Timestamp, (long)Math.Round(v * 1000));
     }
 
-    private long ParseDurationValue(string context)
+    /// <summary>
+    /// A duration: a literal (1h30m), a number of seconds, or (experimental) arithmetic over them with step(),
+    /// range(), min_of() and max_of(). After offset only one (signed) term is taken, so "x offset 1m + 2" adds 2
+    /// to the selector. Constant expressions are folded; others are evaluated per query.
+    /// </summary>
+    private (long Ms, DurationExpr? Dynamic) ParseDurationExpr(string context, bool singleTerm)
     {
+        var start = Peek;
+        var d = singleTerm ? ParseDurUnary(context, true) : ParseDurBinary(context, 0);
+        if (d.IsDynamic) return (0, d);
+        var sec = d.Eval(0, 0);
+        if (double.IsNaN(sec) || double.IsInfinity(sec) || Math.Abs(sec) > 9e15) throw new ParseException(start.Pos, "duration out of range");
+        return ((long)Math.Round(sec * 1000), null);
+    }
+
+    private DurationExpr ParseDurBinary(string context, int minPrec)
+    {
+        if (++_depth > MaxDepth) throw new ParseException(Peek.Pos, "expression nested too deeply");
+        try
+        {
+            var lhs = ParseDurUnary(context, false);
+            while (true)
+            {
+                BinaryOp op;
+                switch (Peek.Kind)
+                {
+                    case TokenKind.Add: op = BinaryOp.Add; break;
+                    case TokenKind.Sub: op = BinaryOp.Sub; break;
+                    case TokenKind.Mul: op = BinaryOp.Mul; break;
+                    case TokenKind.Div: op = BinaryOp.Div; break;
+                    case TokenKind.Mod: op = BinaryOp.Mod; break;
+                    case TokenKind.Pow: op = BinaryOp.Pow; break;
+                    default: return lhs;
+                }
+                var prec = Precedence(op);
+                if (prec < minPrec) return lhs;
+                Next();
+                var rhs = ParseDurBinary(context, op == BinaryOp.Pow ? prec : prec + 1);
+                lhs = DurationExpr.Bin(op, lhs, rhs);
+            }
+        }
+        finally { _depth--; }
+    }
+
+    private DurationExpr ParseDurUnary(string context, bool singleTerm)
+    {
+        if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+        {
+            var neg = Next().Kind == TokenKind.Sub;
+            // As in PromQL, unary minus binds looser than ^ (-2^2 is -4), except for a bare offset term.
+            var operand = singleTerm ? ParseDurUnary(context, true) : ParseDurBinary(context, 6);
+            return neg ? DurationExpr.Neg(operand) : operand;
+        }
         var t = Next();
         switch (t.Kind)
         {
             case TokenKind.Duration:
-                return t.DurationMs;
+                return DurationExpr.Const(t.DurationMs / 1000.0);
             case TokenKind.Number:
-                if (double.IsNaN(t.Number) || double.IsInfinity(t.Number) || t.Number * 1000 > long.MaxValue / 2)
-                    throw new ParseException(t.Pos, "duration out of range");
-                return (long)Math.Round(t.Number * 1000);
+                return DurationExpr.Const(t.Number);
+            case TokenKind.LParen:
+                {
+                    var inner = ParseDurBinary(context, 0);
+                    Expect(TokenKind.RParen, context + ", expected \")\"");
+                    return inner;
+                }
+            case TokenKind.Identifier when Peek.Kind == TokenKind.LParen:
+                {
+                    var fn = t.Text.ToLowerInvariant();
+                    if (fn is "step" or "range")
+                    {
+                        Next();
+                        Expect(TokenKind.RParen, context + ", expected \")\"");
+                        return fn == "step" ? DurationExpr.StepFn() : DurationExpr.RangeFn();
+                    }
+                    if (fn is "min_of" or "max_of")
+                    {
+                        Next();
+                        var a = ParseDurBinary(context, 0);
+                        Expect(TokenKind.Comma, context + ", expected \",\"");
+                        var b = ParseDurBinary(context, 0);
+                        Expect(TokenKind.RParen, context + ", expected \")\"");
+                        return fn == "min_of" ? DurationExpr.MinOf(a, b) : DurationExpr.MaxOf(a, b);
+                    }
+                    throw Unexpected(t, context + ", expected duration");
+                }
             default:
                 throw Unexpected(t, context + ", expected duration");
         }
@@ -382,7 +521,15 @@ public sealed class Parser
         var args = new List<Expr>();
         while (Peek.Kind != TokenKind.RParen)
         {
-            args.Add(ParseExpr(0));
+            // info()'s second argument is a label selector that may match the empty string.
+            var selectorArg = fn.Name == "info" && args.Count == 1 && Peek.Kind == TokenKind.LBrace;
+            if (selectorArg)
+            {
+                _allowEmptySelector = true;
+                try { args.Add(ParseSelector(null, Peek.Pos)); }
+                finally { _allowEmptySelector = false; }
+            }
+            else args.Add(ParseExpr(0));
             if (Peek.Kind == TokenKind.Comma)
             {
                 Next();
@@ -421,7 +568,6 @@ public sealed class Parser
             grouping = ParseLabelList();
             hasGrouping = true;
         }
-        var name = AggregateExpr.OpName(op);
         var needsParam = op is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile or AggregateOp.CountValues or AggregateOp.Limitk or AggregateOp.LimitRatio;
         var want = needsParam ? 2 : 1;
         if (args.Count != want)
@@ -430,7 +576,6 @@ public sealed class Parser
                 $"wrong number of arguments for aggregate expression provided, expected {want}, got {args.Count}";
             throw new ParseException(args.Count == 0 ? close.Pos : args[^1].Pos, detail);
         }
-        _ = name;
         var param = needsParam ? args[0] : null;
         return new AggregateExpr(op, args[^1], param, grouping ?? [], without) { Pos = nameTok.Pos, HasGrouping = hasGrouping };
     }
@@ -470,10 +615,12 @@ public sealed class Parser
             else if (Peek.Kind != TokenKind.RBrace) throw Unexpected(Peek, "in label matching, expected \",\" or \"}\"");
         }
         Next();
-        return MakeSelector(name, matchers, pos);
+        return MakeSelector(name, matchers, pos, _allowEmptySelector);
     }
 
-    private static VectorSelector MakeSelector(string? name, List<LabelMatcher> matchers, int pos)
+    private bool _allowEmptySelector;
+
+    private static VectorSelector MakeSelector(string? name, List<LabelMatcher> matchers, int pos, bool allowEmpty = false)
     {
         if (name is not null)
         {
@@ -491,7 +638,7 @@ public sealed class Parser
         }
         var anyNonEmpty = false;
         foreach (var m in matchers) if (!m.MatchesEmpty) { anyNonEmpty = true; break; }
-        if (!anyNonEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
+        if (!anyNonEmpty && !allowEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
         return new VectorSelector(name, matchers) { Pos = pos };
     }
 
@@ -551,7 +698,7 @@ public sealed class Parser
         var bothVectors = lt == ValueKind.Vector && rt == ValueKind.Vector;
         if (BinaryExpr.IsSetOp(b.Op) && !bothVectors)
             throw new ParseException(b.OpPos, $"set operator \"{BinaryExpr.OpText(b.Op)}\" not allowed in binary scalar expression");
-        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne))
+        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne || b.Matching.HasFill))
             throw new ParseException(b.OpPos, "vector matching only allowed between instant vectors");
         if (lt == ValueKind.Scalar && rt == ValueKind.Scalar && BinaryExpr.IsComparison(b.Op) && !b.ReturnBool)
             throw new ParseException(b.OpPos, "comparisons between scalars must use BOOL modifier");
@@ -568,6 +715,8 @@ public sealed class Parser
             if (n < min && !f.Variadic && f.OptionalArgs > 0) expected = $"at least {min}";
             throw new ParseException(c.Pos, $"expected {expected} argument(s) in call to \"{f.Name}\", got {n}");
         }
+        if (f.Name == "info" && n == 2 && c.Args[1] is not VectorSelector)
+            throw new ParseException(c.Args[1].Pos, "expected label selectors as the second argument to \"info\" function");
         for (var i = 0; i < n; i++)
         {
             var want = f.ArgTypes[Math.Min(i, f.ArgTypes.Length - 1)];
@@ -575,10 +724,6 @@ public sealed class Parser
             var got = arg.Type;
             if (got != want)
                 throw new ParseException(arg.Pos, $"expected type {TypeName(want)} in call to function \"{f.Name}\", got {TypeName(got)}");
-        }
-        if (f.Name is "label_replace" or "label_join" && c.Args.Count > 1 && c.Args[1] is StringLiteral dst)
-        {
-            _ = dst;
         }
     }
 }

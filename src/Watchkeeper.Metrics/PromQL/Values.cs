@@ -21,7 +21,10 @@ public sealed record StringResult(long T, string V) : QueryValue
 }
 
 /// <summary>One element of an instant vector: series labels, evaluation timestamp (ms) and value.</summary>
-public readonly record struct VectorSample(Labels Labels, long T, double V);
+public readonly record struct VectorSample(Labels Labels, long T, double V, FloatHistogram? H = null);
+
+/// <summary>A series of a range result: float points and (for native histograms) histogram points, each in time order.</summary>
+public sealed record MatrixSeries(Labels Labels, IReadOnlyList<Sample> Floats, IReadOnlyList<HistogramSample> Histograms);
 
 public sealed record VectorResult(IReadOnlyList<VectorSample> Samples) : QueryValue
 {
@@ -29,7 +32,7 @@ public sealed record VectorResult(IReadOnlyList<VectorSample> Samples) : QueryVa
 }
 
 /// <summary>A range vector (matrix): series sorted by labels, each with samples in time order.</summary>
-public sealed record MatrixResult(IReadOnlyList<SeriesSamples> Series) : QueryValue
+public sealed record MatrixResult(IReadOnlyList<MatrixSeries> Series) : QueryValue
 {
     public override ValueKind Kind => ValueKind.Matrix;
 }
@@ -86,6 +89,14 @@ internal static class Fmt
         else if (intLen >= digits.Length) res = digits + new string('0', intLen - digits.Length);
         else res = digits[..intLen] + "." + digits[intLen..];
         return neg ? "-" + res : res;
+    }
+
+    /// <summary>OpenMetrics-style float label value: integral values keep one decimal ("1.0").</summary>
+    public static string QuantileLabel(double v)
+    {
+        var s = FloatPlain(v);
+        if (double.IsFinite(v) && !s.Contains('.', StringComparison.Ordinal)) s += ".0";
+        return s;
     }
 
     /// <summary>Go's %g-like formatting used in messages.</summary>

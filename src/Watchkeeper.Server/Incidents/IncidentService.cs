@@ -125,13 +125,12 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 list.Remove("open");
             }
             foreach (var s in list) if (!IncidentStatus.All.Contains(s)) throw new ValidationException("status", $"unknown status '{s}'; use {string.Join(", ", IncidentStatus.All)} or open");
-            if (list.Count > 0) { where.Add("status IN @statuses"); p.Add("statuses", list); }
+            if (list.Count > 0) where.Add("status IN " + InList(p, "status", list));
         }
         if (!string.IsNullOrWhiteSpace(severity))
         {
             var list = Split(severity).Select(s => SeverityOf(s, "severity").Id).ToList();
-            where.Add("severity IN @severities");
-            p.Add("severities", list);
+            where.Add("severity IN " + InList(p, "severity", list));
         }
         if (!string.IsNullOrWhiteSpace(kind))
         {
@@ -155,6 +154,21 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             if (rows.Count > limit) rows.RemoveAt(limit);
             return new IncidentPage(rows.Select(r => ToView(r, now)).ToList(), total, next);
         });
+    }
+
+    /// <summary>
+    /// Expands a list into "(@name0, @name1, ...)": Dapper's "IN @list" is passed to Npgsql as one array
+    /// parameter, which PostgreSQL rejects in an IN clause.
+    /// </summary>
+    private static string InList(DynamicParameters p, string name, IReadOnlyList<string> values)
+    {
+        var names = new string[values.Count];
+        for (var i = 0; i < values.Count; i++)
+        {
+            names[i] = "@" + name + i.ToString(CultureInfo.InvariantCulture);
+            p.Add(names[i][1..], values[i]);
+        }
+        return "(" + string.Join(", ", names) + ")";
     }
 
     private static List<string> Split(string s) =>
@@ -261,11 +275,13 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
     {
         var note = Required(text, "text", 10_000);
         TimelineEntry? entry = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.note", async (c, tx, row, now) =>
         {
             var tid = await Timeline(c, tx, row.Id, actor, "note", note, now);
             entry = new TimelineEntry(tid, At(now), actor, "note", note);
-        });
+            detail.After = new { note = tid, text = note };
+        }, detail);
         return entry!;
     }
 
@@ -278,9 +294,11 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         {
             if (!Duration.TryParse(r.NextUpdateIn, out var d) || d.Value <= TimeSpan.Zero)
                 throw new ValidationException("next_update_in", $"invalid duration \"{r.NextUpdateIn}\" (use e.g. 30m, 1h)");
+            if (d.Value > TimeSpan.FromDays(365)) throw new ValidationException("next_update_in", "must be at most 365d");
             nextIn = d;
         }
         StatusUpdateView? result = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, ifMatch, actor, "incident.status_update", async (c, tx, row, now) =>
         {
             if (r.Status is not null && !string.Equals(r.Status, row.Status, StringComparison.OrdinalIgnoreCase))
@@ -294,7 +312,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 if (target is IncidentStatus.Monitoring or IncidentStatus.Resolved && row.MitigatedAt is null) row.MitigatedAt = now;
                 if (target == IncidentStatus.Resolved) { row.ResolvedAt = now; if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now); }
                 if (from == IncidentStatus.Resolved) row.ResolvedAt = null;
-                await Timeline(c, tx, row.Id, actor, target == IncidentStatus.Resolved ? "resolved" : "status_changed",
+                await Timeline(c, tx, row.Id, actor, target == IncidentStatus.Resolved ? "resolved" : from == IncidentStatus.Resolved ? "reopened" : "status_changed",
                     $"Status changed from {IncidentStatus.Title(from)} to {IncidentStatus.Title(target)}", now);
             }
             var sev = SeverityOf(row.Severity, "severity");
@@ -307,7 +325,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 """, new { id = row.Id, now, actor, visibility, status = row.Status, current, next, body }, tx);
             await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
             result = new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
-        });
+            detail.After = new { status_update = uid, visibility, status = row.Status, current_status = current, next_update_at = next };
+        }, detail);
         return result!;
     }
 
@@ -350,6 +369,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility)
     {
+        if (visibility is not null) visibility = OneOf(visibility, "visibility", ["internal", "public"]);
         await EnsureExists(id);
         return await db.ReadAsync(async c => (await c.QueryAsync<StatusUpdateRow>(
                 "SELECT * FROM status_updates WHERE incident_id = @id" + (visibility is null ? "" : " AND visibility = @visibility") + " ORDER BY id",
@@ -393,15 +413,18 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<ChecklistView> CheckItemAsync(long id, long itemId, bool done, string actor)
     {
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.checklist", async (c, tx, row, now) =>
         {
             var item = await c.QuerySingleOrDefaultAsync<ChecklistRow>("SELECT * FROM checklist_items WHERE id = @itemId AND incident_id = @id", new { itemId, id }, tx)
                 ?? throw new NotFoundException($"checklist item {itemId} not found on incident {id}");
+            detail.Before = new { item = item.Id, phase = item.PhaseKey, item.Text, done = item.DoneAt is not null, done_at = item.DoneAt, done_by = item.DoneBy };
+            detail.After = new { item = item.Id, phase = item.PhaseKey, item.Text, done, done_at = done ? item.DoneAt ?? now : (long?)null, done_by = done ? item.DoneBy ?? actor : null };
             if ((item.DoneAt is not null) == done) return;
             await c.ExecuteAsync("UPDATE checklist_items SET done_at = @at, done_by = @by WHERE id = @itemId",
                 new { at = done ? now : (long?)null, by = done ? actor : null, itemId }, tx);
             await Timeline(c, tx, id, actor, "checklist_item", $"{(done ? "Checked" : "Unchecked")} [{item.PhaseTitle}] {item.Text}", now);
-        });
+        }, detail);
         return await ChecklistAsync(id);
     }
 
@@ -439,9 +462,11 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<PostmortemView> SavePostmortemAsync(long id, PostmortemRequest r, string actor)
     {
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.postmortem", async (c, tx, row, now) =>
         {
             var existing = await c.QuerySingleOrDefaultAsync<PostmortemRow>("SELECT * FROM postmortems WHERE incident_id = @id", new { id }, tx);
+            detail.Before = existing is null ? null : Snapshot(existing);
             var pm = existing ?? new PostmortemRow { IncidentId = id };
             if (r.Summary is not null) pm.Summary = Optional(r.Summary, "summary", 50_000);
             if (r.Impact is not null) pm.Impact = Optional(r.Impact, "impact", 50_000);
@@ -454,7 +479,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             else
                 await c.ExecuteAsync("UPDATE postmortems SET summary = @Summary, impact = @Impact, root_cause = @RootCause, lessons_learned = @LessonsLearned, updated_at = @UpdatedAt, updated_by = @UpdatedBy WHERE incident_id = @IncidentId", pm, tx);
             await Timeline(c, tx, id, actor, "postmortem", existing is null ? "Postmortem started" : "Postmortem updated", now);
-        });
+            detail.After = Snapshot(pm);
+        }, detail);
         return await PostmortemAsync(id);
     }
 
@@ -467,6 +493,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     public async Task<IReadOnlyList<ActionItemView>> AllActionItemsAsync(string? status)
     {
+        if (status is not null) status = OneOf(status, "status", ActionItemStatus.All);
         var now = Now;
         return await db.ReadAsync(async c => (await c.QueryAsync<ActionItemRow>(
                 "SELECT * FROM action_items" + (status is null ? "" : " WHERE status = @status") + " ORDER BY id", new { status }))
@@ -482,23 +509,27 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         var owner = Required(r.Owner, "owner", 100);
         var status = OneOf(r.Status ?? "open", "status", ActionItemStatus.All);
         ActionItemView? view = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.action_item", async (c, tx, row, now) =>
         {
             var a = new ActionItemRow { IncidentId = id, Title = title, Owner = owner, DueAt = r.DueAt?.ToUnixTimeMilliseconds(), Status = status, CreatedAt = now, UpdatedAt = now, CompletedAt = status == "done" ? now : null };
             a.Id = await c.ExecuteScalarAsync<long>("INSERT INTO action_items (incident_id, title, owner, due_at, status, created_at, updated_at, completed_at) VALUES (@IncidentId, @Title, @Owner, @DueAt, @Status, @CreatedAt, @UpdatedAt, @CompletedAt) RETURNING id", a, tx);
             await Timeline(c, tx, id, actor, "action_item", $"Action item added: {title} (owner {owner})", now);
             view = ToView(a, now);
-        });
+            detail.After = Snapshot(a);
+        }, detail);
         return view!;
     }
 
     public async Task<ActionItemView> UpdateActionItemAsync(long id, long itemId, ActionItemRequest r, string actor)
     {
         ActionItemView? view = null;
+        var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.action_item", async (c, tx, row, now) =>
         {
             var a = await c.QuerySingleOrDefaultAsync<ActionItemRow>("SELECT * FROM action_items WHERE id = @itemId AND incident_id = @id", new { itemId, id }, tx)
                 ?? throw new NotFoundException($"action item {itemId} not found on incident {id}");
+            detail.Before = Snapshot(a);
             if (r.Title is not null) a.Title = Required(r.Title, "title", 500);
             if (r.Owner is not null) a.Owner = Required(r.Owner, "owner", 100);
             if (r.DueAt is not null) a.DueAt = r.DueAt.Value.ToUnixTimeMilliseconds();
@@ -511,7 +542,8 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             await c.ExecuteAsync("UPDATE action_items SET title = @Title, owner = @Owner, due_at = @DueAt, status = @Status, updated_at = @UpdatedAt, completed_at = @CompletedAt WHERE id = @Id", a, tx);
             await Timeline(c, tx, id, actor, "action_item", $"Action item updated: {a.Title} ({a.Status})", now);
             view = ToView(a, now);
-        });
+            detail.After = Snapshot(a);
+        }, detail);
         return view!;
     }
 
@@ -531,9 +563,12 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         {
             recorded += await db.WriteAsync(async (c, tx) =>
             {
+                // Decide on the row as it is now, not as the scan saw it: it may have been acknowledged or resolved since.
+                var fresh = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + RowLock, new { id = row.Id }, tx);
+                if (fresh is null) return 0;
                 var n = 0;
-                if (row.AcknowledgedAt is null && row.ResponseDueAt < now && await RecordBreach(c, tx, row, "response", now)) n++;
-                if (row.ResolvedAt is null && row.ResolutionDueAt < now && await RecordBreach(c, tx, row, "resolution", now)) n++;
+                if (fresh.AcknowledgedAt is null && fresh.ResponseDueAt < now && await RecordBreach(c, tx, fresh, "response", now)) n++;
+                if (fresh.ResolvedAt is null && fresh.ResolutionDueAt < now && await RecordBreach(c, tx, fresh, "resolution", now)) n++;
                 return n;
             });
         }
@@ -564,12 +599,29 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
 
     private delegate Task Mutation(DbConnection c, DbTransaction tx, IncidentRow row, long now);
 
-    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate)
+    /// <summary>
+    /// Appended to the SELECT of an incident that a transaction is about to change. On PostgreSQL concurrent writers
+    /// to one incident (API changes, the SLA checker) queue on its row lock; SQLite writers are already serialised.
+    /// Without it a change without If-Match fails the version check with a 412, and the SLA checker acts on a stale row.
+    /// </summary>
+    private string RowLock => db.Provider == DbProvider.Postgres ? " FOR NO KEY UPDATE" : "";
+
+    /// <summary>What a change did besides the incident row (a note, checklist item, postmortem, action item), for its audit record.</summary>
+    private sealed class AuditDetail
+    {
+        public object? Before { get; set; }
+        public object? After { get; set; }
+    }
+
+    private static object Snapshot(ActionItemRow a) => new { action_item = a.Id, a.Title, a.Owner, due_at = a.DueAt, a.Status, completed_at = a.CompletedAt };
+    private static object Snapshot(PostmortemRow p) => new { p.Summary, p.Impact, root_cause = p.RootCause, lessons_learned = p.LessonsLearned };
+
+    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null)
     {
         var now = Now;
         return await db.WriteAsync(async (c, tx) =>
         {
-            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, tx)
+            var row = await c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id" + RowLock, new { id }, tx)
                 ?? throw new NotFoundException($"incident {id} not found");
             if (ifMatch is not null && ifMatch.Value != row.Version) throw new VersionMismatchException(row.Version);
             var before = row.Clone();
@@ -587,7 +639,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
                 WHERE id = @Id AND version = @expected
                 """, new DynamicParameters(row).AddAndReturn("expected", expected), tx);
             if (n != 1) throw new VersionMismatchException(expected + 1);
-            await audit.AppendAsync(c, tx, actor, action, "incident", Id(id), ToAudit(before), ToAudit(row));
+            await audit.AppendAsync(c, tx, actor, action, "incident", Id(id), ToAudit(before, detail?.Before), ToAudit(row, detail?.After));
             return ToView(row, now);
         });
     }
@@ -602,10 +654,10 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         await c.ExecuteScalarAsync<long>("INSERT INTO incident_timeline (incident_id, ts, author, kind, message) VALUES (@incidentId, @now, @author, @kind, @message) RETURNING id",
             new { incidentId, now, author, kind, message }, tx);
 
-    private static object ToAudit(IncidentRow r) => new
+    private static object ToAudit(IncidentRow r, object? detail = null) => new
     {
         r.Title, r.Kind, r.Severity, r.Status, r.Summary, r.UsersAffected, r.ServicesAffected, r.BusinessImpact, r.DetectionSource,
-        r.Commander, r.CommunicationsLead, r.Scribe, r.AcknowledgedAt, r.MitigatedAt, r.ResolvedAt, r.Version,
+        r.Commander, r.CommunicationsLead, r.Scribe, r.AcknowledgedAt, r.MitigatedAt, r.ResolvedAt, r.Version, Detail = detail,
     };
 
     public IncidentView ToView(IncidentRow r, long now)

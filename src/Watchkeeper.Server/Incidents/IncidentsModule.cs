@@ -124,7 +124,13 @@ public static class IncidentsModule
     {
         if (string.IsNullOrWhiteSpace(s)) return null;
         if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)) return t;
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var unix)) return DateTimeOffset.FromUnixTimeMilliseconds((long)(unix * 1000));
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var unix))
+        {
+            // Within what a DateTimeOffset can hold (years 1 to 9999); NaN and infinities are not times.
+            if (double.IsFinite(unix) && unix >= DateTimeOffset.MinValue.ToUnixTimeSeconds() && unix <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+                return DateTimeOffset.FromUnixTimeMilliseconds((long)(unix * 1000));
+            throw new ValidationException(field, $"'{s}' is outside the representable time range");
+        }
         throw new ValidationException(field, $"'{s}' is not an RFC 3339 time or Unix timestamp");
     }
 

@@ -388,7 +388,7 @@ public static class PrometheusApi
                     w.WritePropertyName("metric");
                     WriteLabels(w, s.Labels);
                     w.WriteStartArray("values");
-                    foreach (var p in s.Samples) WritePoint(w, p.T, p.V);
+                    foreach (var p in s.Floats) WritePoint(w, p.T, p.V);
                     w.WriteEndArray();
                     w.WriteEndObject();
                 }

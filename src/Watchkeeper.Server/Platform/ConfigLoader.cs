@@ -36,15 +36,23 @@ public static partial class ConfigLoader
     public static WatchkeeperConfig Parse(string text, string path)
     {
         var index = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        var scanner = new Scanner(new StringReader(text));
         try
         {
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            stream.Load(new Parser(scanner));
             if (stream.Documents.Count > 0) IndexNode(stream.Documents[0].RootNode, "", index);
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(path, (int)ex.Start.Line, KeyAt(index, ex.Start), Clean(ex));
+            // The document did not parse, so there is no node index: name the key from the text.
+            throw new ConfigException(path, (int)ex.Start.Line, KeyFromText(text, (int)ex.Start.Line), Clean(ex));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's scanner throws this for some malformed input (e.g. an unclosed '[' flow sequence).
+            var line = (int)scanner.CurrentPosition.Line;
+            throw new ConfigException(path, line, KeyFromText(text, line), "YAML syntax error: " + ex.Message);
         }
 
         WatchkeeperConfig config;
@@ -104,12 +112,13 @@ public static partial class ConfigLoader
 
     private static string KeyAt(Dictionary<string, Mark> index, Mark mark)
     {
-        // The deepest key whose node starts at or before the error, on the same or an earlier line.
+        // The deepest key whose node (or the key itself: an unknown key is reported at the key) starts at or
+        // before the error, on the same or an earlier line.
         string best = "";
         var bestMark = new Mark();
-        foreach (var (k, m) in index)
+        foreach (var (entry, m) in index)
         {
-            if (k.EndsWith("#key", StringComparison.Ordinal)) continue;
+            var k = entry.EndsWith("#key", StringComparison.Ordinal) ? entry[..^4] : entry;
             if (m.Line < mark.Line || (m.Line == mark.Line && m.Column <= mark.Column))
             {
                 if (m.Line > bestMark.Line || (m.Line == bestMark.Line && k.Length > best.Length))
@@ -122,8 +131,58 @@ public static partial class ConfigLoader
         return best;
     }
 
-    private static int LineOf(Dictionary<string, Mark> index, string key) =>
-        index.TryGetValue(key, out var m) ? (int)m.Line : index.TryGetValue(key + "#key", out m) ? (int)m.Line : 0;
+    /// <summary>
+    /// The dotted key path of the mapping key on or before <paramref name="line"/>, from indentation alone;
+    /// used when the YAML does not parse. Sequence items are numbered like the node index does.
+    /// </summary>
+    private static string KeyFromText(string text, int line)
+    {
+        var stack = new List<(int Indent, string Key, int Items)>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < Math.Min(line, lines.Length); i++)
+        {
+            var raw = lines[i].TrimEnd('\r');
+            var content = raw.TrimStart();
+            if (content.Length == 0 || content.StartsWith('#')) continue;
+            var indent = raw.Length - content.Length;
+            if (content.StartsWith("- ", StringComparison.Ordinal) || content == "-")
+            {
+                while (stack.Count > 0 && stack[^1].Indent >= indent) stack.RemoveAt(stack.Count - 1);
+                var n = 0;
+                if (stack.Count > 0)
+                {
+                    n = stack[^1].Items;
+                    stack[^1] = stack[^1] with { Items = n + 1 };
+                }
+                stack.Add((indent, $"[{n}]", 0));
+                content = content[1..].TrimStart();
+                indent = raw.Length - content.Length;
+            }
+            var colon = content.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || content[0] is '"' or '\'' or '[' or '{') continue;
+            while (stack.Count > 0 && stack[^1].Indent >= indent) stack.RemoveAt(stack.Count - 1);
+            stack.Add((indent, content[..colon].Trim(), 0));
+        }
+        var sb = new System.Text.StringBuilder();
+        foreach (var (_, k, _) in stack)
+        {
+            if (sb.Length > 0 && !k.StartsWith('[')) sb.Append('.');
+            sb.Append(k);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The line of a key; for a key that is missing, the line of the nearest entry that holds it.</summary>
+    private static int LineOf(Dictionary<string, Mark> index, string key)
+    {
+        for (var k = key; ;)
+        {
+            if (index.TryGetValue(k, out var m) || index.TryGetValue(k + "#key", out m)) return (int)m.Line;
+            var cut = Math.Max(k.LastIndexOf('.'), k.LastIndexOf('['));
+            if (cut <= 0) return 0;
+            k = k[..cut];
+        }
+    }
 
     private static void Validate(WatchkeeperConfig c, string path, Dictionary<string, Mark> index)
     {

@@ -27,7 +27,10 @@ public readonly partial record struct Duration(TimeSpan Value)
             if (!g.Success) continue;
             any = true;
             if (!long.TryParse(g.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return false;
-            total = checked(total + n * unitMs[i]);
+            // Too large to represent is "not a duration", never an exception.
+            if (n > (long)TimeSpan.MaxValue.TotalMilliseconds / unitMs[i]) return false;
+            total += n * unitMs[i];
+            if (total > (long)TimeSpan.MaxValue.TotalMilliseconds) return false;
         }
         if (!any) return false;
         d = new Duration(TimeSpan.FromMilliseconds(total));

@@ -43,6 +43,9 @@ public static class PlatformModule
         services.AddDataProtection().SetApplicationName("watchkeeper")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(builder.Configuration["Watchkeeper:DataDir"] ?? "./data"), "keys")));
         services.AddProblemDetails();
+        // Malformed or missing request bodies raise BadHttpRequestException, which becomes a problem naming the cause
+        // (otherwise minimal APIs answer a bare 400 in production).
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddOpenApi();
         services.AddAntiforgery(o => { o.HeaderName = "X-CSRF-Token"; o.Cookie.Name = "wk.csrf"; });
         services.ConfigureHttpJsonOptions(o =>
@@ -157,15 +160,15 @@ public static class PlatformModule
 
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            // Domain errors (validation, not found, conflicts) are answers, not failures: no error log for them.
-            SuppressDiagnosticsCallback = c => c.Exception is ValidationException or NotFoundException or ConflictException or ForbiddenException or BadHttpRequestException,
             ExceptionHandler = async ctx =>
             {
                 var ex = ctx.Features.Get<IExceptionHandlerFeature>()?.Error;
-                if (ex is not null && ex is not ValidationException and not NotFoundException and not ConflictException and not ForbiddenException and not BadHttpRequestException)
+                if (ex is not null && !IsClientError(ex))
                     log.LogError(ex, "Unhandled error on {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
                 await Problems.Handle(ctx, ex ?? new InvalidOperationException());
             },
+            // Client errors (4xx) are answered with a problem, not logged as server errors with a stack trace.
+            SuppressDiagnosticsCallback = c => IsClientError(c.Exception),
         });
         app.UseStatusCodePages(async ctx =>
         {
@@ -186,11 +189,11 @@ public static class PlatformModule
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        // Cookie-authenticated writes to the JSON API must carry the antiforgery header (the UI's
-        // forms post to their own endpoints, which validate the form token).
+        // Cookie-authenticated writes to the JSON API and the /-/ operator endpoints must carry the antiforgery
+        // header (the UI's forms post to their own endpoints, which validate the form token).
         app.Use(async (ctx, next) =>
         {
-            if (ctx.Request.Path.StartsWithSegments("/api") && !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method)
+            if ((ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/-")) && !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method)
                 && ctx.User.Identity is { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
             {
                 var af = ctx.RequestServices.GetRequiredService<IAntiforgery>();
@@ -203,6 +206,9 @@ public static class PlatformModule
             await next();
         });
     }
+
+    private static bool IsClientError(Exception ex) =>
+        ex is ValidationException or NotFoundException or ConflictException or ForbiddenException or BadHttpRequestException;
 
     private static async Task BootstrapAdminAsync(Users users, string? fromEnv, ILogger log)
     {

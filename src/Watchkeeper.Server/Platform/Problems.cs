@@ -74,7 +74,10 @@ public static class Problems
             case NotFoundException nf: await WriteAsync(ctx, 404, "Not found", nf.Message); break;
             case ConflictException c: await WriteAsync(ctx, 409, "Conflict", c.Message); break;
             case ForbiddenException f: await WriteAsync(ctx, 403, "Forbidden", f.Message); break;
-            case BadHttpRequestException b: await WriteAsync(ctx, b.StatusCode, "Bad request", b.InnerException is JsonException je ? "malformed JSON: " + je.Message : b.Message); break;
+            case BadHttpRequestException b:
+                await WriteAsync(ctx, b.StatusCode, b.StatusCode == 415 ? "Unsupported media type" : "Bad request",
+                    b.InnerException is JsonException je ? "malformed JSON: " + je.Message : b.Message);
+                break;
             case JsonException j: await WriteAsync(ctx, 400, "Bad request", "malformed JSON: " + j.Message); break;
             default: await WriteAsync(ctx, 500, "Internal server error", "The server failed to handle the request; see its log."); break;
         }

@@ -1,0 +1,281 @@
+using System.Net;
+using Watchkeeper.Server.Platform;
+
+namespace Watchkeeper.Server.Tests;
+
+[CollectionDefinition(nameof(ConsoleCollection), DisableParallelization = true)]
+public sealed class ConsoleCollection;
+
+public sealed class ConfigTests : IDisposable
+{
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        foreach (var d in _dirs) try { Directory.Delete(d, true); } catch (IOException) { }
+    }
+
+    private string TempDir()
+    {
+        var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
+        _dirs.Add(dir);
+        return dir;
+    }
+
+    /// <summary>Writes the shipped configuration, edited, to a temp folder; returns its path and the 1-based line of <paramref name="marker"/>.</summary>
+    private (string Path, int Line) Edited(Func<string, string> edit, string marker)
+    {
+        var dir = TempDir();
+        var path = TestServer.CopyConfig(dir, edit);
+        var lines = File.ReadAllLines(path);
+        var idx = Array.FindIndex(lines, l => l.Contains(marker, StringComparison.Ordinal));
+        Assert.True(idx >= 0, $"marker '{marker}' not in the edited config");
+        return (path, idx + 1);
+    }
+
+    private static ConfigException LoadFails(string path) => Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+
+    private static void AssertNames(ConfigException ex, string path, int line, string key, string problem)
+    {
+        Assert.Equal(path, ex.File);
+        Assert.Equal(line, ex.Line);
+        Assert.Equal(key, ex.Key);
+        Assert.Contains(problem, ex.Problem, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}:{line}:{key}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_configuration_loads()
+    {
+        var c = ConfigLoader.Load(TestServer.DefaultConfig);
+        Assert.Equal(["SEV1", "SEV2", "SEV3", "SEV4"], c.Severities.Select(s => s.Id));
+        Assert.Equal(TimeSpan.FromMinutes(5), c.Severities[0].ResponseTime.Value);
+        Assert.Equal(TimeSpan.FromHours(72), c.Severities[3].ResolutionTime.Value);
+        Assert.Equal(5, c.Checklists["operational"].Phases.Count);
+        Assert.Equal(5, c.Checklists["security"].Phases.Count);
+        Assert.Contains("{{current_status}}", c.StatusUpdateTemplate, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_duration_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("response_time: 15m", "response_time: 15 minutes", StringComparison.Ordinal), "response_time: 15 minutes");
+        AssertNames(LoadFails(path), path, line, "severities[1].response_time", "invalid duration \"15 minutes\"");
+    }
+
+    [Fact]
+    public void Out_of_range_duration_is_a_config_error()
+    {
+        var (path, line) = Edited(y => y.Replace("response_time: 15m", "response_time: 99999999999999y", StringComparison.Ordinal), "99999999999999y");
+        AssertNames(LoadFails(path), path, line, "severities[1].response_time", "invalid duration");
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000L)]
+    [InlineData("1h30m", 5_400_000L)]
+    [InlineData("2d", 172_800_000L)]
+    [InlineData("1w", 604_800_000L)]
+    [InlineData("250ms", 250L)]
+    [InlineData("0", 0L)]
+    public void Durations_parse_prometheus_style(string text, long ms)
+    {
+        Assert.True(Duration.TryParse(text, out var d));
+        Assert.Equal(TimeSpan.FromMilliseconds(ms), d.Value);
+        if (ms > 0) Assert.Equal(d, Duration.Parse(d.ToString()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("5")]
+    [InlineData("5 minutes")]
+    [InlineData("-5m")]
+    [InlineData("1m1h")]
+    [InlineData("99999999999999999999s")]
+    [InlineData("9223372036854775807ms")]
+    [InlineData("300000y")]
+    public void Invalid_durations_are_rejected_without_throwing(string text) => Assert.False(Duration.TryParse(text, out _));
+
+    [Fact]
+    public void Unknown_key_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("    name: high\n", "    name: high\n    colour: orange\n", StringComparison.Ordinal), "colour: orange");
+        AssertNames(LoadFails(path), path, line, "severities[1].colour", "unknown key 'colour'");
+    }
+
+    [Fact]
+    public void Unknown_top_level_key_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("auth:\n", "authentication_mode: strict\nauth:\n", StringComparison.Ordinal), "authentication_mode");
+        AssertNames(LoadFails(path), path, line, "authentication_mode", "unknown key 'authentication_mode'");
+    }
+
+    [Fact]
+    public void Duplicate_severity_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("  - id: SEV3", "  - id: SEV2", StringComparison.Ordinal), "  - id: SEV2\n".Trim('\n'));
+        // The marker finds the first SEV2; the duplicate is the next one.
+        var lines = File.ReadAllLines(path);
+        var dup = Array.FindIndex(lines, line, l => l.Contains("- id: SEV2", StringComparison.Ordinal)) + 1;
+        AssertNames(LoadFails(path), path, dup, "severities[2].id", "duplicate severity id 'SEV2'");
+    }
+
+    [Fact]
+    public void Missing_checklist_file_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("checklists/security-incident.md", "checklists/no-such-file.md", StringComparison.Ordinal), "no-such-file.md");
+        AssertNames(LoadFails(path), path, line, "incidents.checklists.security", "checklist file 'checklists/no-such-file.md' not found");
+    }
+
+    [Fact]
+    public void Missing_template_file_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("templates/status-update.md", "templates/gone.md", StringComparison.Ordinal), "templates/gone.md");
+        AssertNames(LoadFails(path), path, line, "incidents.status_update_template", "template file 'templates/gone.md' not found");
+    }
+
+    [Fact]
+    public void Yaml_syntax_error_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("  scrape_interval: 15s", "  scrape_interval: [15s", StringComparison.Ordinal), "scrape_interval: [15s");
+        var ex = LoadFails(path);
+        Assert.Equal(path, ex.File);
+        Assert.InRange(ex.Line, line, line + 1);
+        Assert.StartsWith("global", ex.Key, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}:{ex.Line}:{ex.Key}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Semantic_errors_name_the_key()
+    {
+        var (p1, l1) = Edited(y => y.Replace("resolution_time: 1h\n", "resolution_time: 1m\n", StringComparison.Ordinal), "resolution_time: 1m");
+        AssertNames(LoadFails(p1), p1, l1, "severities[0].resolution_time", "must not be shorter than response_time");
+        var (p2, l2) = Edited(y => y.Replace("login_attempts_per_minute: 10", "login_attempts_per_minute: 0", StringComparison.Ordinal), "login_attempts_per_minute: 0");
+        AssertNames(LoadFails(p2), p2, l2, "auth.login_attempts_per_minute", "must be positive");
+    }
+
+    [Fact]
+    public void Wrong_value_type_names_file_line_and_key()
+    {
+        var (path, line) = Edited(y => y.Replace("login_attempts_per_minute: 10", "login_attempts_per_minute: lots", StringComparison.Ordinal), "login_attempts_per_minute: lots");
+        var ex = LoadFails(path);
+        AssertNames(ex, path, line, "auth.login_attempts_per_minute", "");
+    }
+
+    [Fact]
+    public void Missing_required_field_points_at_the_entry_it_is_missing_from()
+    {
+        var (path, line) = Edited(y => y.Replace("    response_time: 1h\n", "", StringComparison.Ordinal), "  - id: SEV3");
+        AssertNames(LoadFails(path), path, line, "severities[2].response_time", "must be a positive duration");
+    }
+
+    [Fact]
+    public void Bad_checklist_file_names_its_own_file_and_line()
+    {
+        var dir = TempDir();
+        var path = TestServer.CopyConfig(dir);
+        var checklist = Path.Combine(dir, "config", "checklists", "security-incident.md");
+        File.WriteAllText(checklist, File.ReadAllText(checklist).Replace("## Assessment (5-15 minutes)", "## Assessment", StringComparison.Ordinal));
+        var ex = LoadFails(path);
+        Assert.Equal(checklist, ex.File);
+        Assert.Equal(Array.IndexOf(File.ReadAllLines(checklist), "## Assessment") + 1, ex.Line);
+        Assert.Contains("time window", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reload_with_a_broken_file_keeps_the_running_config_and_a_good_one_applies()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var c = s.Client(await s.AdminApiTokenAsync());
+        using var anon = s.Client();
+        static double Sev1Response(System.Text.Json.JsonElement sevs) => sevs.Items().Single(x => x.Str("id") == "SEV1").Dbl("response_seconds");
+        Assert.Equal(300, Sev1Response(await c.Get("/api/v1/severities")));
+        var original = await File.ReadAllTextAsync(s.ConfigPath);
+
+        await File.WriteAllTextAsync(s.ConfigPath, original.Replace("response_time: 5m", "response_time: 10 minutes", StringComparison.Ordinal));
+        using (var r = await c.PostAsync("/-/reload", null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
+            var p = System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+            var line = Array.FindIndex(original.Split('\n'), l => l.Contains("response_time: 5m", StringComparison.Ordinal)) + 1;
+            Assert.StartsWith($"{s.ConfigPath}:{line}:severities[0].response_time: invalid duration", p.Str("detail"), StringComparison.Ordinal);
+        }
+        Assert.Equal(300, Sev1Response(await c.Get("/api/v1/severities")));
+        Assert.Equal(0, IncidentStorageTests.ParseMetrics(await anon.GetStringAsync("/metrics"))["watchkeeper_config_last_reload_successful"]);
+        var before = await c.Post("/api/v1/incidents", new { title = "still on the old matrix", severity = "SEV1" }, HttpStatusCode.Created);
+        Assert.Equal(300, before.GetProperty("response_sla").Dbl("target_seconds"));
+
+        // Storage cannot change on reload.
+        await File.WriteAllTextAsync(s.ConfigPath, original.Replace("storage: {}", "storage:\n  postgres:\n    connection_string: \"Host=elsewhere\"", StringComparison.Ordinal));
+        using (var r = await c.PostAsync("/-/reload", null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains("storage settings cannot change on reload", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await File.WriteAllTextAsync(s.ConfigPath, original.Replace("response_time: 5m", "response_time: 10m", StringComparison.Ordinal));
+        using (var r = await c.PostAsync("/-/reload", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        Assert.Equal(600, Sev1Response(await c.Get("/api/v1/severities")));
+        Assert.Equal(1, IncidentStorageTests.ParseMetrics(await anon.GetStringAsync("/metrics"))["watchkeeper_config_last_reload_successful"]);
+        var after = await c.Post("/api/v1/incidents", new { title = "on the new matrix", severity = "SEV1" }, HttpStatusCode.Created);
+        Assert.Equal(600, after.GetProperty("response_sla").Dbl("target_seconds"));
+        // Incidents declared before keep the clock they were declared with.
+        Assert.Equal(300, (await c.Get($"/api/v1/incidents/{before.Long("id")}")).GetProperty("response_sla").Dbl("target_seconds"));
+    }
+}
+
+[Collection(nameof(ConsoleCollection))]
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task Server_refuses_to_start_on_a_bad_config_and_says_why()
+    {
+        var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
+        try
+        {
+            var path = TestServer.CopyConfig(dir, y => y.Replace("response_time: 4h", "response_time: four hours", StringComparison.Ordinal));
+            var line = Array.FindIndex(File.ReadAllLines(path), l => l.Contains("four hours", StringComparison.Ordinal)) + 1;
+            var err = new StringWriter();
+            var saved = Console.Error;
+            Console.SetError(err);
+            int rc;
+            try
+            {
+                rc = await ServerHost.RunAsync(["serve", "--config", path, "--data", Path.Combine(dir, "data"), "--listen", "127.0.0.1:0"]);
+            }
+            finally
+            {
+                Console.SetError(saved);
+            }
+            Assert.NotEqual(0, rc);
+            Assert.Contains($"configuration error: {path}:{line}:severities[3].response_time: invalid duration \"four hours\"", err.ToString(), StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(dir, "data", "watchkeeper.db")), "nothing is created when the config is bad");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Missing_config_file_and_bad_arguments_are_refused()
+    {
+        var err = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            Assert.NotEqual(0, await ServerHost.RunAsync(["serve", "--config", "/nonexistent/watchkeeper.yml", "--listen", "127.0.0.1:0"]));
+            Assert.Contains("/nonexistent/watchkeeper.yml:0:: file not found", err.ToString(), StringComparison.Ordinal);
+            Assert.Equal(2, await ServerHost.RunAsync(["serve", "--listen", "nowhere"]));
+            Assert.Equal(2, await ServerHost.RunAsync(["serve", "--bogus"]));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+    }
+}
