@@ -146,7 +146,7 @@ public static class QueryPage
                 if (v.Samples.Count == 0) { sb.Append("""<p class="wk-note">Empty result: no series matched at this time.</p>"""); break; }
                 sb.Append("""<table class="wk-result"><thead><tr><th>Series</th><th>Value</th></tr></thead><tbody>""");
                 foreach (var x in v.Samples.Take(MaxRows))
-                    sb.Append($"""<tr><td class="mono">{SeriesHtml(x.Labels)}</td><td class="mono">{Html.Encode(PrometheusApi.FormatValue(x.V))}</td></tr>""");
+                    sb.Append($"""<tr><td class="mono">{SeriesHtml(x.Labels)}</td><td class="mono">{Html.Encode(x.H is { } h ? HistogramText(h) : PrometheusApi.FormatValue(x.V))}</td></tr>""");
                 sb.Append("</tbody></table>");
                 Truncated(sb, v.Samples.Count);
                 break;
@@ -157,8 +157,10 @@ public static class QueryPage
                 foreach (var x in m.Series.Take(MaxRows))
                 {
                     sb.Append($"""<tr><td class="mono">{SeriesHtml(x.Labels)}</td><td class="mono">""");
-                    foreach (var p in x.Samples)
+                    foreach (var p in x.Floats)
                         sb.Append(Html.Encode(PrometheusApi.FormatValue(p.V))).Append(" @").Append((p.T / 1000.0).ToString("0.###", CultureInfo.InvariantCulture)).Append("<br>");
+                    foreach (var p in x.Histograms)
+                        sb.Append(Html.Encode(HistogramText(p.H))).Append(" @").Append((p.T / 1000.0).ToString("0.###", CultureInfo.InvariantCulture)).Append("<br>");
                     sb.Append("</td></tr>");
                 }
                 sb.Append("</tbody></table>");
@@ -166,6 +168,10 @@ public static class QueryPage
                 break;
         }
     }
+
+    /// <summary>A native histogram as its count and sum (the graph draws float series only).</summary>
+    internal static string HistogramText(FloatHistogram h) =>
+        $"histogram: count {PrometheusApi.FormatValue(h.Count)}, sum {PrometheusApi.FormatValue(h.Sum)}";
 
     private static void Meta(StringBuilder sb, string kind, int count, string evalAt) =>
         sb.Append(CultureInfo.InvariantCulture, $"""<p class="wk-meta">{Html.Encode(kind)} · {count} {(count == 1 ? "result" : "results")} · evaluated at {Html.Encode(evalAt)}</p>""");
