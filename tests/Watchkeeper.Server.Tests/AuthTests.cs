@@ -17,6 +17,7 @@ public sealed partial class AuthTests
     [
         "GET /-/healthy", "GET /-/ready", "GET /metrics", "GET /openapi/{documentName}.json",
         "POST /api/v1/auth/login", "GET /login", "POST /login",
+        "GET /assets/monitoring/{name}", // uPlot and the monitoring pages' own script and stylesheet: library code, no data
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>
