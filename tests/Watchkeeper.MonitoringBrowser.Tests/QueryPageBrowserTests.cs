@@ -53,9 +53,10 @@ public sealed class QueryPageBrowserTests
         await page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
     }
 
+    /// <summary>Screenshots go to TestResults/monitoring-browser at the repository root (kept by CI with the test reports).</summary>
     private static string ScreenshotPath(string name)
     {
-        var dir = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        var dir = Path.Combine(TestServer.RepoRoot, "TestResults", "monitoring-browser");
         Directory.CreateDirectory(dir);
         return Path.Combine(dir, name);
     }
