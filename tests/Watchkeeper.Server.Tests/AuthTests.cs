@@ -19,6 +19,7 @@ public sealed partial class AuthTests
         "POST /api/v1/auth/login", "GET /login", "POST /login",
         // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login) and UI assets.
         "GET /-/node/metrics", "GET /-/demo/{service}/metrics", "GET /ui/app.css", "GET /ui/app.js",
+        "GET /assets/monitoring/{name}", // uPlot and the monitoring pages' own script and stylesheet: library code, no data
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>

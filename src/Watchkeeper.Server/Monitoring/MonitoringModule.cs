@@ -1,3 +1,4 @@
+using Watchkeeper.Server.Monitoring.Ui;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Monitoring;
@@ -41,5 +42,6 @@ public static class MonitoringModule
         app.MapPrometheusApi();
         app.MapRemoteWrite();
         app.MapBuiltInTargets();
+        app.MapMonitoringUi();
     }
 }
