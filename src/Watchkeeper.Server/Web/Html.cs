@@ -61,6 +61,8 @@ public static class Html
         NavLink(sb, "/incidents", "Incidents", active == "incidents");
         if (ctx.CanWrite) NavLink(sb, "/incidents/new", "Declare incident", active == "new");
         NavLink(sb, "/reports", "Reports", active == "reports");
+        NavLink(sb, "/targets", "Targets", active == "targets");
+        NavLink(sb, "/query", "Query", active == "query");
         if (ctx.IsAdmin) NavLink(sb, "/users", "Users", active == "users");
         NavLink(sb, "/tokens", "API tokens", active == "tokens");
         sb.Append("</nav><div class=\"who\">");

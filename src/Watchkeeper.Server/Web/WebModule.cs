@@ -49,12 +49,7 @@ public static class WebModule
         var web = app.MapGroup("").DisableAntiforgery().AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
-            // No framing (one-click actions must not be clickjacked), scripts only from the app itself.
-            http.Response.Headers.ContentSecurityPolicy =
-                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-            http.Response.Headers.XFrameOptions = "DENY";
-            http.Response.Headers.XContentTypeOptions = "nosniff";
-            http.Response.Headers["Referrer-Policy"] = "same-origin";
+            SecurityHeaders(http);
             if (HttpMethods.IsPost(http.Request.Method) && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
             {
                 return Html.Bare("Form expired", """
@@ -109,6 +104,16 @@ public static class WebModule
         IncidentPages.Map(web);
         ReportPages.Map(web);
         AccountPages.Map(web);
+    }
+
+    /// <summary>UI response headers: no framing (one-click actions must not be clickjacked), scripts only from the app itself.</summary>
+    public static void SecurityHeaders(HttpContext http)
+    {
+        http.Response.Headers.ContentSecurityPolicy =
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+        http.Response.Headers.XFrameOptions = "DENY";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers["Referrer-Policy"] = "same-origin";
     }
 
     /// <summary>Only local paths are followed after login, never another site.</summary>
