@@ -244,7 +244,7 @@ internal sealed partial class Evaluator
         {
             try
             {
-                var (plain, names, groups) = NumberGroupsLikeRe2(pattern);
+                var (plain, names, groups) = Re2Groups.Translate(pattern);
                 var compiled = new Regex("^(?s:" + plain + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5));
                 cached = (compiled, groups + 1, names);
                 _regexCache[pattern] = cached;
@@ -317,63 +317,6 @@ internal sealed partial class Evaluator
 
     /// <summary>Go regexp.Expand semantics: $1, ${1}, $name, ${name}, $$; $name takes the longest word.</summary>
     private readonly Dictionary<string, (Regex Regex, int GroupCount, Dictionary<string, int> GroupNames)> _regexCache = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// RE2 numbers capture groups left to right, named or not; .NET numbers named groups last. Rewrites named
-    /// groups as plain ones and returns the name-to-number map, so $1 and $name mean what they mean in Prometheus.
-    /// </summary>
-    internal static (string Pattern, Dictionary<string, int> Names, int Groups) NumberGroupsLikeRe2(string p)
-    {
-        var sb = new StringBuilder(p.Length);
-        var names = new Dictionary<string, int>(StringComparer.Ordinal);
-        var groups = 0;
-        var inClass = false;
-        for (var i = 0; i < p.Length; i++)
-        {
-            var c = p[i];
-            if (c == '\\' && i + 1 < p.Length) { sb.Append(c).Append(p[++i]); continue; }
-            if (inClass)
-            {
-                if (c == ']') inClass = false;
-                sb.Append(c);
-                continue;
-            }
-            if (c == '[')
-            {
-                inClass = true;
-                sb.Append(c);
-                // A ']' right after '[' or '[^' is a literal.
-                if (i + 1 < p.Length && p[i + 1] == '^') sb.Append(p[++i]);
-                if (i + 1 < p.Length && p[i + 1] == ']') sb.Append(p[++i]);
-                continue;
-            }
-            if (c == '(')
-            {
-                if (i + 1 < p.Length && p[i + 1] == '?')
-                {
-                    var start = p.AsSpan(i + 2);
-                    var prefix = start.StartsWith("P<") ? 3 : start.StartsWith("<") && !start.StartsWith("<=") && !start.StartsWith("<!") ? 2 : 0;
-                    if (prefix > 0)
-                    {
-                        var close = p.IndexOf('>', i + 1 + prefix);
-                        if (close > 0)
-                        {
-                            groups++;
-                            names[p[(i + 1 + prefix)..close]] = groups;
-                            sb.Append('(');
-                            i = close;
-                            continue;
-                        }
-                    }
-                    sb.Append(c);
-                    continue;
-                }
-                groups++;
-            }
-            sb.Append(c);
-        }
-        return (sb.ToString(), names, groups);
-    }
 
     private static bool IsWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
 

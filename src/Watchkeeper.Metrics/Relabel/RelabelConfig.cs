@@ -51,7 +51,7 @@ public sealed record RelabelConfig
     public RelabelRule Compile()
     {
         Regex re;
-        var (pattern, groups) = TranslateRegex(Regex);
+        var (pattern, groups, _) = Re2Groups.Translate(Regex);
         try
         {
             re = new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
@@ -82,65 +82,6 @@ public sealed record RelabelConfig
             (Regex != DefaultRegex || Modulus != 0 || Separator != DefaultSeparator || Replacement != DefaultReplacement))
             throw new ArgumentException($"{Action.ToString().ToLowerInvariant()} action requires only 'source_labels' and 'target_label', and no other fields");
         return new RelabelRule(this, re, groups);
-    }
-
-    /// <summary>
-    /// Rewrites an RE2 pattern for .NET: named groups <c>(?P&lt;n&gt;...)</c> / <c>(?&lt;n&gt;...)</c> become plain groups,
-    /// because .NET numbers named groups after all unnamed ones while RE2 numbers every group left to right.
-    /// Returns the names with their RE2 group numbers.
-    /// </summary>
-    internal static (string Pattern, Dictionary<string, int> Groups) TranslateRegex(string re)
-    {
-        var groups = new Dictionary<string, int>(StringComparer.Ordinal);
-        var sb = new StringBuilder(re.Length);
-        var number = 0;
-        var inClass = false;
-        for (var i = 0; i < re.Length; i++)
-        {
-            var c = re[i];
-            if (c == '\\' && i + 1 < re.Length)
-            {
-                sb.Append(c).Append(re[i + 1]);
-                i++;
-                continue;
-            }
-            if (inClass)
-            {
-                if (c == ']') inClass = false;
-                sb.Append(c);
-                continue;
-            }
-            if (c == '[')
-            {
-                inClass = true;
-                sb.Append(c);
-                if (i + 1 < re.Length && re[i + 1] == '^') sb.Append(re[++i]);
-                if (i + 1 < re.Length && re[i + 1] == ']') sb.Append(re[++i]); // a leading ] is literal
-                continue;
-            }
-            if (c == '(')
-            {
-                if (i + 1 < re.Length && re[i + 1] == '?')
-                {
-                    var nameStart = re.AsSpan(i).StartsWith("(?P<") ? i + 4 : re.AsSpan(i).StartsWith("(?<") && i + 3 < re.Length && re[i + 3] is not ('=' or '!') ? i + 3 : -1;
-                    var close = nameStart < 0 ? -1 : re.IndexOf('>', nameStart);
-                    if (close > nameStart)
-                    {
-                        number++;
-                        groups.TryAdd(re[nameStart..close], number);
-                        sb.Append('(');
-                        i = close;
-                        continue;
-                    }
-                }
-                else
-                {
-                    number++;
-                }
-            }
-            sb.Append(c);
-        }
-        return (sb.ToString(), groups);
     }
 
     private static bool IsValidTargetTemplate(string s)
