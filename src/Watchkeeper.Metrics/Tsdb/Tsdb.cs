@@ -287,7 +287,9 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             }
             var s = db.GetOrCreate(labels);
             var buf = _buf ??= db._appendPool.TryTake(out var pooled) ? pooled : new AppendBuffers();
-            var last = buf.Last.TryGetValue(s, out var pending) ? pending : s.MaxT;
+            // One hash lookup: the entry is the series' last timestamp in this batch, or its head max time.
+            ref var last = ref CollectionsMarshal.GetValueRefOrAddDefault(buf.Last, s, out var inBatch);
+            if (!inBatch) last = s.MaxT;
             if (t <= last)
             {
                 if (t == last)
@@ -299,7 +301,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 return AppendResult.OutOfOrder;
             }
             buf.Batch.Add(new PendingSample(s, t, v));
-            buf.Last[s] = t;
+            last = t;
             return AppendResult.Ok;
         }
 
