@@ -11,7 +11,7 @@
 #   4. latency at half of each measured maximum: paced wrk (api.lua RATE=...), PACED_CONNS connections, one per
 #      thread, fixed schedule, latency counted from the scheduled send time (coordinated omission corrected)
 # Env: PORT (18480), SEED_N (200), THREADS (1), CONNS (32), READ_REQ (300000), READ_S (30), WRITE_REQ (60000),
-#      WRITE_S (30), PACED_CONNS (16), PACED_S (30), WARMUP_S (5), SKIP_BUILD (0), RESULTS_DIR (/tmp/wk-bench-results),
+#      WRITE_S (30), PACED_CONNS (16), PACED_S (30), WARMUP_S (5), SKIP_BUILD (0), WK_DLL (another build), RESULTS_DIR (/tmp/wk-bench-results),
 #      KEEP_WD (0).
 # Everything binds 127.0.0.1; state lives in a mktemp dir; the trap kills only the PIDs this script started.
 set -euo pipefail
@@ -56,7 +56,7 @@ if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" 2>/dev/null; then
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
 fi
-DLL="$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"
+DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
 cp -r "$ROOT/config/openpolicy" "$WD/config"
 python3 - "$WD/config/watchkeeper.yml" <<'EOF'
 import re, sys

@@ -14,7 +14,7 @@
 #    (probe.py measure), then runs the query benchmark (QUERY_N calls per expression and kind, alternating).
 # 4. Report with ratios Watchkeeper/Prometheus to $RESULTS_DIR/side_by_side.txt. Bytes per sample in blocks come
 #    from the offline measurement (blocks.sh), merged into the report when $RESULTS_DIR/blocks.json exists.
-# Env: QUERY_N (20; 0 skips), PORT_BASE (19200), PROM_PORT (19390), WK_PORT (19391), SKIP_BUILD (0),
+# Env: QUERY_N (20; 0 skips), PORT_BASE (19200), PROM_PORT (19390), WK_PORT (19391), SKIP_BUILD (0), WK_DLL (another build),
 #      RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS (../shared/bench/peers relative to the repo).
 # Everything binds 127.0.0.1; state lives in a mktemp dir; the trap kills only the PIDs this script started.
 set -euo pipefail
@@ -57,7 +57,7 @@ done
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
 fi
-DLL="$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"
+DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
 
 # --- exporters ---------------------------------------------------------------------------------
 PER=$(( SERIES / EXPORTERS )); API_T=(); WEB_T=()
