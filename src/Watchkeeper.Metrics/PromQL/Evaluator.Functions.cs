@@ -366,18 +366,28 @@ internal sealed partial class Evaluator
         var groups = new Dictionary<Labels, List<Bucket>>();
         foreach (var e in v)
         {
-            var le = e.Labels.Get("le");
-            if (le is null || !TryParseBound(le, out var upper))
+            // A range query sees the same bucket series at every step: parse `le` and build the group key once.
+            if (!_bucketKeys.TryGetValue(e.Labels, out var info))
             {
-                Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
+                var bound = e.Labels.Get("le");
+                info = bound is not null && TryParseBound(bound, out var ub) ? new BucketKey(DropLabels(e.Labels, ["le"], true), ub) : new BucketKey(null, 0);
+                _bucketKeys[e.Labels] = info;
+            }
+            if (info.Group is not { } key)
+            {
+                Warn($"bucket label \"le\" is missing or has a malformed value of \"{e.Labels.Get("le") ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
                 continue;
             }
-            var key = DropLabels(e.Labels, ["le"], true);
             if (!groups.TryGetValue(key, out var list)) { groups[key] = list = []; order.Add(key); }
-            list.Add(new Bucket(upper, e.V));
+            list.Add(new Bucket(info.Upper, e.V));
         }
         return groups;
     }
+
+    /// <summary>A bucket series' group (its labels without <c>le</c> and name; null when <c>le</c> is missing or malformed) and bound.</summary>
+    private readonly record struct BucketKey(Labels? Group, double Upper);
+
+    private readonly Dictionary<Labels, BucketKey> _bucketKeys = [];
 
     private static bool TryParseBound(string s, out double v)
     {
