@@ -126,7 +126,7 @@ for u in "$PROM_URL/api/v1/query" "$WK_URL/prometheus/api/v1/query"; do
   echo >>"$WD/up.json"
 done
 {
-  echo "== $TAG  ($(date -u +%FT%TZ), $(prometheus --version 2>&1 | head -1 | cut -d' ' -f1-3), watchkeeper $(git -C "$ROOT" rev-parse --short HEAD))"
+  echo "== $TAG  ($(date -u +%FT%TZ), $(prometheus --version 2>&1 | head -1 | cut -d' ' -f1-3), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)})"
   python3 -c 'import json,sys
 for name, line in zip(("Prometheus", "Watchkeeper"), open(sys.argv[1])):
     try: print("targets up (%s): %s" % (name, ", ".join("%s=%s" % (r["metric"]["job"], r["value"][1]) for r in json.loads(line)["data"]["result"])))
