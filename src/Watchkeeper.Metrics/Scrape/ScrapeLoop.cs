@@ -34,8 +34,9 @@ public sealed class ScrapeLoop
     private readonly Labels _upLabels, _durationLabels, _scrapedLabels, _postRelabelLabels, _addedLabels;
     private HashSet<Labels> _prev = [];
     private HashSet<Labels> _cur = [];
-    private Dictionary<Labels, Labels?> _cache = [];
-    private Dictionary<Labels, Labels?> _nextCache = [];
+    // Scraped label set -> final label set after target labels and metric relabelling (null: dropped). One
+    // dictionary for the loop's life, cleared when it holds far more entries than a scrape has samples.
+    private readonly Dictionary<Labels, Labels?> _cache = [];
     private byte[] _buf = new byte[16 * 1024];
     private TargetState _state;
     private IReadOnlyList<MetricMetadata> _metadata = [];
@@ -132,7 +133,6 @@ public sealed class ScrapeLoop
         {
             app?.Rollback();
             _cur.Clear();
-            _nextCache.Clear();
             throw;
         }
         catch (OperationCanceledException)
@@ -157,7 +157,6 @@ public sealed class ScrapeLoop
             foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);
             _prev.Clear();
             _cur.Clear();
-            _nextCache.Clear();
         }
         else
         {
@@ -165,8 +164,7 @@ public sealed class ScrapeLoop
                 if (!_cur.Contains(l)) app!.Append(l, tMs, StaleNaN.Value);
             (_prev, _cur) = (_cur, _prev);
             _cur.Clear();
-            (_cache, _nextCache) = (_nextCache, _cache);
-            _nextCache.Clear();
+            if (_cache.Count > 2 * counts.Scraped + 1024) _cache.Clear(); // series came and went: rebuild
             Volatile.Write(ref _metadata, _result.Metadata.ToArray());
         }
         app!.Append(_upLabels, tMs, error is null ? 1 : 0);
@@ -232,9 +230,11 @@ public sealed class ScrapeLoop
         for (var i = 0; i < samples.Count; i++)
         {
             var s = samples[i];
-            if (!_cache.TryGetValue(s.Labels, out var final) && !_nextCache.TryGetValue(s.Labels, out final))
+            if (!_cache.TryGetValue(s.Labels, out var final))
+            {
                 final = Mutate(s.Labels);
-            _nextCache[s.Labels] = final;
+                _cache[s.Labels] = final;
+            }
             if (final is null) continue;
             counts.PostRelabel++;
             if (limit > 0 && counts.PostRelabel > limit)

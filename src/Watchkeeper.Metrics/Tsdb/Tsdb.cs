@@ -259,10 +259,22 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
     private readonly record struct PendingSample(MemSeries Series, long T, double V);
 
+    /// <summary>
+    /// The batch and per-series last timestamps of one appender between commits. Pooled by the TSDB: a scrape loop
+    /// takes a new appender per scrape, and growing fresh collections to 10k+ entries each time put ~160 bytes per
+    /// sample (mostly large-object-heap arrays, so gen-2 collections) on the GC.
+    /// </summary>
+    private sealed class AppendBuffers
+    {
+        public readonly List<PendingSample> Batch = [];
+        public readonly Dictionary<MemSeries, long> Last = [];
+    }
+
+    private readonly ConcurrentBag<AppendBuffers> _appendPool = [];
+
     private sealed class HeadAppender(Tsdb db) : ISeriesAppender
     {
-        private readonly List<PendingSample> _batch = [];
-        private readonly Dictionary<MemSeries, long> _last = [];
+        private AppendBuffers? _buf;
 
         public AppendResult Append(Labels labels, long t, double v)
         {
@@ -274,7 +286,10 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 return AppendResult.TooOld;
             }
             var s = db.GetOrCreate(labels);
-            var last = _last.TryGetValue(s, out var pending) ? pending : s.MaxT;
+            var buf = _buf ??= db._appendPool.TryTake(out var pooled) ? pooled : new AppendBuffers();
+            // One hash lookup: the entry is the series' last timestamp in this batch, or its head max time.
+            ref var last = ref CollectionsMarshal.GetValueRefOrAddDefault(buf.Last, s, out var inBatch);
+            if (!inBatch) last = s.MaxT;
             if (t <= last)
             {
                 if (t == last)
@@ -285,8 +300,8 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 Interlocked.Increment(ref db.Stats._outOfOrder);
                 return AppendResult.OutOfOrder;
             }
-            _batch.Add(new PendingSample(s, t, v));
-            _last[s] = t;
+            buf.Batch.Add(new PendingSample(s, t, v));
+            last = t;
             return AppendResult.Ok;
         }
 
@@ -294,7 +309,7 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         {
             try
             {
-                db.CommitBatch(_batch);
+                if (_buf is not null) db.CommitBatch(_buf.Batch);
             }
             finally
             {
@@ -306,9 +321,14 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
         private void Reset()
         {
-            _batch.Clear();
-            _last.Clear();
-            if (_batch.Capacity > 1 << 16) _batch.Capacity = 1024;
+            var buf = _buf;
+            if (buf is null) return;
+            _buf = null;
+            buf.Batch.Clear();
+            buf.Last.Clear();
+            // Keep the pool's memory bounded: very large batches (a WAL replay, a bulk import) are not kept.
+            if (buf.Batch.Capacity > 1 << 20) return;
+            if (db._appendPool.Count < 64) db._appendPool.Add(buf);
         }
     }
 

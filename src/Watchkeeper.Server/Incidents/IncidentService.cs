@@ -146,14 +146,29 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         if (cursor is not null) p.Add("cursor", cursor.Value);
         p.Add("limit", limit + 1);
         var now = Now;
-        return await db.ReadAsync(async c =>
+        // The page's rows are cached until the next database write (SQLite only, where this process is the only
+        // writer); views are still computed per request, since SLA clocks depend on the time.
+        var key = string.Join('\u001f', status, severity, kind, from?.ToUnixTimeMilliseconds(), to?.ToUnixTimeMilliseconds(), q, limit, cursor);
+        var generation = db.WriteGeneration;
+        if (!db.SingleWriter || !_listCache.TryGetValue(key, out var page) || page.Generation != generation)
         {
-            var total = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents" + filter, p);
-            var rows = (await c.QueryAsync<IncidentRow>("SELECT * FROM incidents" + pageWhere + " ORDER BY id DESC LIMIT @limit", p)).AsList();
-            long? next = rows.Count > limit ? rows[limit - 1].Id : null;
-            if (rows.Count > limit) rows.RemoveAt(limit);
-            return new IncidentPage(rows.Select(r => ToView(r, now)).ToList(), total, next);
-        });
+            page = await db.ReadAsync(async c =>
+            {
+                var total = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents" + filter, p);
+                var rows = (await c.QueryAsync<IncidentRow>("SELECT * FROM incidents" + pageWhere + " ORDER BY id DESC LIMIT @limit", p)).AsList();
+                long? next = rows.Count > limit ? rows[limit - 1].Id : null;
+                if (rows.Count > limit) rows.RemoveAt(limit);
+                return new CachedPage(generation, rows, total, next);
+            });
+            if (db.SingleWriter)
+            {
+                if (_listCache.Count >= 256) _listCache.Clear();
+                _listCache[key] = page;
+            }
+        }
+        var views = new List<IncidentView>(page.Rows.Count);
+        foreach (var r in page.Rows) views.Add(ToView(r, now));
+        return new IncidentPage(views, page.Total, page.NextCursor);
     }
 
     /// <summary>
@@ -170,6 +185,11 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
         }
         return "(" + string.Join(", ", names) + ")";
     }
+
+    /// <summary>One list page's rows as read at a write generation; never mutated after it is cached.</summary>
+    private sealed record CachedPage(long Generation, IReadOnlyList<IncidentRow> Rows, long Total, long? NextCursor);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CachedPage> _listCache = new(StringComparer.Ordinal);
 
     private static List<string> Split(string s) =>
         s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => x.ToLowerInvariant()).ToList();

@@ -32,6 +32,17 @@ public sealed class Db : IDisposable
     }
 
     public DbProvider Provider { get; }
+
+    /// <summary>
+    /// Bumped after every committed <see cref="WriteAsync{T}"/>. With SQLite this process is the only writer, so a
+    /// read result tagged with the generation read before the query stays valid while the generation is unchanged.
+    /// Always 0 with PostgreSQL (other replicas write too): callers must not cache on it then.
+    /// </summary>
+    public long WriteGeneration => Volatile.Read(ref _writeGeneration);
+    private long _writeGeneration;
+
+    /// <summary>True when <see cref="WriteGeneration"/> covers every write to the database (SQLite).</summary>
+    public bool SingleWriter => Provider == DbProvider.Sqlite;
     public string Description => Provider == DbProvider.Sqlite ? "sqlite " + new SqliteConnectionStringBuilder(_connectionString).DataSource : "postgres";
 
     public static Db Sqlite(string path)
@@ -78,6 +89,7 @@ public sealed class Db : IDisposable
             await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
             var result = await work(conn, tx);
             await tx.CommitAsync(ct);
+            if (Provider == DbProvider.Sqlite) Interlocked.Increment(ref _writeGeneration);
             return result;
         }
         finally
