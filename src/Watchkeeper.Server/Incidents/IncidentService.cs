@@ -229,34 +229,40 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
     public Task<IncidentView> TransitionAsync(long id, string? status, string? message, long? ifMatch, string actor)
     {
         var target = OneOf(status, "status", IncidentStatus.All);
-        return MutateAsync(id, ifMatch, actor, "incident.status", async (c, tx, row, now) =>
+        return MutateAsync(id, ifMatch, actor, "incident.status", (c, tx, row, now) => ApplyTransition(c, tx, row, target, message, actor, now));
+    }
+
+    /// <summary>
+    /// The lifecycle rules in one place: checks the move, stamps acknowledgement, mitigation and resolution,
+    /// records a late resolution, resets the update clock on reopen, and writes the timeline entry.
+    /// </summary>
+    private async Task ApplyTransition(DbConnection c, DbTransaction tx, IncidentRow row, string target, string? message, string actor, long now)
+    {
+        var allowed = IncidentStatus.AllowedFrom(row.Status);
+        if (!allowed.Contains(target)) throw new InvalidTransitionException(row.Status, target, allowed);
+        var from = row.Status;
+        row.Status = target;
+        if (target != IncidentStatus.Investigating && row.AcknowledgedAt is null)
         {
-            var allowed = IncidentStatus.AllowedFrom(row.Status);
-            if (!allowed.Contains(target)) throw new InvalidTransitionException(row.Status, target, allowed);
-            var from = row.Status;
-            row.Status = target;
-            if (target != IncidentStatus.Investigating && row.AcknowledgedAt is null)
-            {
-                row.AcknowledgedAt = now;
-                await OnAcknowledged(c, tx, row, actor, now);
-            }
-            if (target is IncidentStatus.Monitoring or IncidentStatus.Resolved && row.MitigatedAt is null) row.MitigatedAt = now;
-            if (target == IncidentStatus.Resolved)
-            {
-                row.ResolvedAt = now;
-                row.NextUpdateDueAt = null;
-                if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now);
-            }
-            if (from == IncidentStatus.Resolved)
-            {
-                row.ResolvedAt = null;
-                row.NextUpdateDueAt = now + (long)SeverityOf(row.Severity, "severity").UpdateInterval.Value.TotalMilliseconds;
-            }
-            var kind = target == IncidentStatus.Resolved ? "resolved" : from == IncidentStatus.Resolved ? "reopened" : "status_changed";
-            var text = $"Status changed from {IncidentStatus.Title(from)} to {IncidentStatus.Title(target)}";
-            if (!string.IsNullOrWhiteSpace(message)) text += ": " + message.Trim();
-            await Timeline(c, tx, row.Id, actor, kind, text, now);
-        });
+            row.AcknowledgedAt = now;
+            await OnAcknowledged(c, tx, row, actor, now);
+        }
+        if (target is IncidentStatus.Monitoring or IncidentStatus.Resolved && row.MitigatedAt is null) row.MitigatedAt = now;
+        if (target == IncidentStatus.Resolved)
+        {
+            row.ResolvedAt = now;
+            row.NextUpdateDueAt = null;
+            if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now);
+        }
+        if (from == IncidentStatus.Resolved)
+        {
+            row.ResolvedAt = null;
+            row.NextUpdateDueAt = now + (long)SeverityOf(row.Severity, "severity").UpdateInterval.Value.TotalMilliseconds;
+        }
+        var kind = target == IncidentStatus.Resolved ? "resolved" : from == IncidentStatus.Resolved ? "reopened" : "status_changed";
+        var text = $"Status changed from {IncidentStatus.Title(from)} to {IncidentStatus.Title(target)}";
+        if (!string.IsNullOrWhiteSpace(message)) text += ": " + message.Trim();
+        await Timeline(c, tx, row.Id, actor, kind, text, now);
     }
 
     public Task<IncidentView> AcknowledgeAsync(long id, long? ifMatch, string actor) =>
@@ -324,16 +330,7 @@ public sealed class IncidentService(Db db, AuditLog audit, ConfigHolder config, 
             if (r.Status is not null && !string.Equals(r.Status, row.Status, StringComparison.OrdinalIgnoreCase))
             {
                 var target = OneOf(r.Status, "status", IncidentStatus.All);
-                var allowed = IncidentStatus.AllowedFrom(row.Status);
-                if (!allowed.Contains(target)) throw new InvalidTransitionException(row.Status, target, allowed);
-                var from = row.Status;
-                row.Status = target;
-                if (target != IncidentStatus.Investigating && row.AcknowledgedAt is null) { row.AcknowledgedAt = now; await OnAcknowledged(c, tx, row, actor, now); }
-                if (target is IncidentStatus.Monitoring or IncidentStatus.Resolved && row.MitigatedAt is null) row.MitigatedAt = now;
-                if (target == IncidentStatus.Resolved) { row.ResolvedAt = now; if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now); }
-                if (from == IncidentStatus.Resolved) row.ResolvedAt = null;
-                await Timeline(c, tx, row.Id, actor, target == IncidentStatus.Resolved ? "resolved" : from == IncidentStatus.Resolved ? "reopened" : "status_changed",
-                    $"Status changed from {IncidentStatus.Title(from)} to {IncidentStatus.Title(target)}", now);
+                await ApplyTransition(c, tx, row, target, null, actor, now);
             }
             var sev = SeverityOf(row.Severity, "severity");
             long? next = row.Status == IncidentStatus.Resolved ? null : now + (long)(nextIn ?? sev.UpdateInterval).Value.TotalMilliseconds;

@@ -62,14 +62,20 @@ public sealed class IncidentReports(Db db, ConfigHolder config, TimeProvider tim
                 resolutionDecided > 0 ? 100.0 * (resolutionDecided - resolutionMissed) / resolutionDecided : null));
         }
 
-        var trend = new List<TrendPoint>();
-        for (var t = start; t < end; t += step)
+        // One pass over the incidents: each falls into bucket (detected - start) / step.
+        var stepMs = (long)step.TotalMilliseconds;
+        var buckets = (int)((e - s + stepMs - 1) / stepMs);
+        var counts = new Dictionary<string, long>[buckets];
+        for (var i = 0; i < buckets; i++) counts[i] = config.Current.Severities.ToDictionary(x => x.Id, _ => 0L);
+        var totals = new long[buckets];
+        foreach (var r in rows)
         {
-            var ts = t.ToUnixTimeMilliseconds();
-            var te = Math.Min(e, (t + step).ToUnixTimeMilliseconds());
-            var inBucket = rows.Where(r => r.DetectedAt >= ts && r.DetectedAt < te).ToList();
-            trend.Add(new TrendPoint(t, inBucket.Count, config.Current.Severities.ToDictionary(x => x.Id, x => (long)inBucket.Count(r => r.Severity == x.Id))));
+            var i = (int)((r.DetectedAt - s) / stepMs);
+            totals[i]++;
+            if (counts[i].TryGetValue(r.Severity, out var n)) counts[i][r.Severity] = n + 1;
         }
+        var trend = new List<TrendPoint>(buckets);
+        for (var i = 0; i < buckets; i++) trend.Add(new TrendPoint(start + step * i, totals[i], counts[i]));
         return new IncidentReport(start, end, b, rows.Count, bySev, trend, prevCount);
     }
 }
