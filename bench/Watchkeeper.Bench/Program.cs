@@ -8,6 +8,12 @@ if (args.Length > 0 && args[0] == "tsdb-size")
     TsdbSizeMeasurement.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
     return;
 }
+if (args.Length > 0 && args[0] == "query-profile")
+{
+    QueryProfile.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 333,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
+    return;
+}
 if (args.Length > 2 && args[0] == "tsdb-import")
 {
     TsdbImport.Run(args[1], args[2]);

@@ -3,7 +3,7 @@ using Watchkeeper.Metrics.Model;
 namespace Watchkeeper.Metrics.Conformance;
 
 /// <summary>A simple in-memory <see cref="ISeriesStore"/> for tests: series in a dictionary, samples sorted by time.</summary>
-public sealed class MemorySeriesStore : ISeriesStore, IHistogramQuerier
+public sealed class MemorySeriesStore : ISeriesStore, IHistogramQuerier, IStreamingSeriesQuerier
 {
     private readonly Dictionary<Labels, List<Sample>> _series = [];
     private readonly Dictionary<Labels, List<HistogramSample>> _hist = [];
@@ -76,6 +76,11 @@ public sealed class MemorySeriesStore : ISeriesStore, IHistogramQuerier
         }
         res.Sort((a, b) => a.Labels.CompareTo(b.Labels));
         return res;
+    }
+
+    public void SelectEach(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit)
+    {
+        foreach (var s in Select(minT, maxT, matchers)) visit(s.Labels, ((Sample[])s.Samples).AsSpan());
     }
 
     private static int LowerBound(List<Sample> s, long t)

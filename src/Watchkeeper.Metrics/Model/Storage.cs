@@ -27,6 +27,19 @@ public interface ISeriesQuerier
     IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers);
 }
 
+/// <summary>Receives one series of a streamed select; <paramref name="samples"/> is only valid during the call.</summary>
+public delegate void SeriesVisitor(Labels labels, ReadOnlySpan<Sample> samples);
+
+/// <summary>
+/// A querier that hands out matching series one at a time, so a query over many series never holds all their
+/// samples at once (the PromQL engine uses it for range functions over a selector).
+/// </summary>
+public interface IStreamingSeriesQuerier : ISeriesQuerier
+{
+    /// <summary>Calls <paramref name="visit"/> for every series matching all matchers that has samples in [minT, maxT], in label order.</summary>
+    void SelectEach(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit);
+}
+
 /// <summary>Outcome of appending one sample.</summary>
 public enum AppendResult { Ok, OutOfOrder, Duplicate, TooOld }
 

@@ -48,7 +48,9 @@ public sealed class Engine(EngineOptions? options = null, TimeProvider? timeProv
 internal readonly record struct Elem(Labels Labels, double V, bool DropName = false, FloatHistogram? H = null);
 
 /// <summary>A series of a range vector at one evaluation step.</summary>
-internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false, ArraySegment<HistogramSample> Hist = default)
+/// <param name="NoCounterResets">The float samples never decrease, so counter functions can skip the reset scan.</param>
+internal readonly record struct RangeElem(Labels Labels, ArraySegment<Sample> Samples, bool DropName = false, ArraySegment<HistogramSample> Hist = default,
+    bool NoCounterResets = false)
 {
     public int Total => Samples.Count + Hist.Count;
 }
@@ -330,7 +332,19 @@ internal sealed partial class Evaluator : IDisposable
                 {
                     var lo = sq.At.IsSet ? AtTime(sq.At, 0) : mint;
                     var hi = sq.At.IsSet ? AtTime(sq.At, 0) : maxt;
+                    _subqueryDepth++;
                     Prepare(sq.Inner, lo - Off(sq) - Rng(sq), hi - Off(sq));
+                    _subqueryDepth--;
+                    return;
+                }
+            case Call call when _subqueryDepth == 0 && StreamableSelector(call) is { } ms:
+                {
+                    var vs = ms.Selector;
+                    var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
+                    var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
+                    if (!_streamed.TryGetValue(call, out var sc)) _streamed[call] = sc = new StreamedCall(ms);
+                    sc.Min = Math.Min(sc.Min, lo - Off(vs) - Rng(ms));
+                    sc.Max = Math.Max(sc.Max, hi - Off(vs));
                     return;
                 }
             case Call { Func.Name: "info" } call:
@@ -347,6 +361,42 @@ internal sealed partial class Evaluator : IDisposable
         }
     }
 
+    private int _subqueryDepth;
+
+    /// <summary>A range function over a plain matrix selector, evaluated for every step at load time, series by series.</summary>
+    private sealed class StreamedCall(MatrixSelector selector)
+    {
+        public readonly MatrixSelector Selector = selector;
+        public long Min = long.MaxValue, Max = long.MinValue;
+        public List<Elem>?[] Steps = [];
+        public long[] Samples = [];
+    }
+
+    private readonly Dictionary<Call, StreamedCall> _streamed = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Single-argument float range functions whose value for a series depends only on that series' window.</summary>
+    private static readonly HashSet<string> StreamableFunctions = new(StringComparer.Ordinal)
+    {
+        "rate", "increase", "delta", "irate", "idelta", "deriv", "changes", "resets", "avg_over_time", "sum_over_time",
+        "count_over_time", "present_over_time", "last_over_time", "first_over_time", "ts_of_last_over_time",
+        "ts_of_first_over_time", "min_over_time", "max_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
+        "stddev_over_time", "stdvar_over_time", "mad_over_time",
+    };
+
+    /// <summary>
+    /// The selector of a call that can be computed by streaming series from the store (top level, not in a subquery,
+    /// a plain matrix selector, a float-only store); null otherwise. Such a call never holds every series' samples at
+    /// once: each series is decoded, evaluated at every step, and dropped.
+    /// </summary>
+    private MatrixSelector? StreamableSelector(Call call)
+    {
+        if (_querier is not IStreamingSeriesQuerier) return null;
+        if (call.Args.Count != 1 || !StreamableFunctions.Contains(call.Func.Name)) return null;
+        var arg = call.Args[0];
+        while (arg is ParenExpr p) arg = p.Inner;
+        return arg is MatrixSelector { Selector.Modifier: RangeModifier.None } ms ? ms : null;
+    }
+
     private void Extend(VectorSelector vs, long min, long max)
     {
         if (_ranges.TryGetValue(vs, out var r)) _ranges[vs] = (Math.Min(r.Min, min), Math.Max(r.Max, max));
@@ -355,6 +405,17 @@ internal sealed partial class Evaluator : IDisposable
 
     private void Load()
     {
+        // Streaming sees floats only: a selector that has native histogram samples is loaded whole instead.
+        if (_querier is IHistogramQuerier histograms && _streamed.Count > 0)
+        {
+            foreach (var (call, sc) in _streamed.ToArray())
+            {
+                var vs = sc.Selector.Selector;
+                if (!histograms.SelectHistograms(sc.Min + 1, sc.Max, vs.Matchers).Any(static h => h.Samples.Count > 0)) continue;
+                _streamed.Remove(call);
+                Extend(vs, sc.Min, sc.Max);
+            }
+        }
         foreach (var (vs, (min, max)) in _ranges)
         {
             CheckCancel();
@@ -380,9 +441,98 @@ internal sealed partial class Evaluator : IDisposable
             }
             if (hist is not null)
                 foreach (var (l, h) in hist) list.Add(new LoadedSeries(l, [], h));
-            list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            if (!IsSorted(list)) list.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             _data[vs] = [.. list];
         }
+        foreach (var (call, sc) in _streamed) Stream(call, sc);
+    }
+
+    private int StepCount => _interval > 0 ? (int)((_end - _start) / _interval) + 1 : 1;
+
+    private int StepIndex(long t) => _interval > 0 ? (int)((t - _start) / _interval) : 0;
+
+    /// <summary>Evaluates a streamable call at every step, one series at a time, keeping only the results.</summary>
+    private void Stream(Call call, StreamedCall sc)
+    {
+        CheckCancel();
+        var ms = sc.Selector;
+        var vs = ms.Selector;
+        var name = call.Func.Name;
+        var steps = StepCount;
+        sc.Steps = new List<Elem>?[steps];
+        sc.Samples = new long[steps];
+        var range = Rng(ms);
+        var off = Off(vs);
+        var keepName = name is "last_over_time" or "first_over_time";
+        var isCounterFn = name is "rate" or "increase" or "irate";
+        var counterInfo = new bool[steps];
+        double[]? scratch = null;
+        Sample[] clean = [];
+        long produced = 0;
+        var visited = 0;
+        ((IStreamingSeriesQuerier)_querier).SelectEach(sc.Min + 1, sc.Max, vs.Matchers, (labels, samples) =>
+        {
+            if ((++visited & 1023) == 0) CheckCancel();
+            // Stale markers are not samples for range functions.
+            var stale = 0;
+            foreach (var smp in samples) if (StaleNaN.Is(smp.V)) stale++;
+            ReadOnlySpan<Sample> f = samples;
+            if (stale > 0)
+            {
+                if (clean.Length < samples.Length) clean = new Sample[samples.Length];
+                var j = 0;
+                foreach (var smp in samples) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
+                f = clean.AsSpan(0, j);
+            }
+            if (f.Length == 0) return;
+            var noResets = true;
+            for (var i = 1; i < f.Length && noResets; i++) noResets = f[i].V >= f[i - 1].V;
+            var nonCounter = isCounterFn && labels.Name is { } mn && !(mn.EndsWith("_total", StringComparison.Ordinal) ||
+                mn.EndsWith("_sum", StringComparison.Ordinal) || mn.EndsWith("_count", StringComparison.Ordinal) ||
+                mn.EndsWith("_bucket", StringComparison.Ordinal));
+            int lo = 0, hi = 0;
+            var firstT = f[0].T;
+            var lastT = f[^1].T;
+            for (var k = 0; k < steps; k++)
+            {
+                var t = _start + k * _interval;
+                var ts = AtTime(vs.At, t) - off;
+                var start = ts - range;
+                if (ts < firstT) continue;
+                if (start >= lastT) break;
+                while (lo < f.Length && f[lo].T <= start) lo++;
+                if (hi < lo) hi = lo;
+                while (hi < f.Length && f[hi].T <= ts) hi++;
+                if (hi <= lo) continue;
+                sc.Samples[k] += hi - lo;
+                if (!RangeValue(name, f[lo..hi], noResets, t, start, ts, 0, 0, ref scratch, out var v)) continue;
+                if (nonCounter && !counterInfo[k])
+                {
+                    counterInfo[k] = true;
+                    Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{labels.Name}\"{PosText(call.Args[0])}");
+                }
+                (sc.Steps[k] ??= []).Add(new Elem(labels, v, !keepName));
+                if (++produced > _opts.MaxSamples)
+                    throw new QueryException(QueryErrorKind.TooManySamples, "query processing would load too many samples into memory in query execution");
+            }
+        });
+    }
+
+    /// <summary>The precomputed result of a streamed call at step <paramref name="t"/>.</summary>
+    private Val StreamedValue(StreamedCall sc, long t)
+    {
+        var k = StepIndex(t);
+        AddSamples(sc.Samples[k]);
+        var res = sc.Steps[k] ?? [];
+        AddSamples(res.Count);
+        return Val.OfVector(res);
+    }
+
+    private static bool IsSorted(List<LoadedSeries> list)
+    {
+        for (var i = 1; i < list.Count; i++)
+            if (list[i - 1].Labels.CompareTo(list[i].Labels) >= 0) return false;
+        return true;
     }
 
     // ---- evaluation ---------------------------------------------------------------------------
@@ -486,42 +636,108 @@ internal sealed partial class Evaluator : IDisposable
         return lo;
     }
 
-    private readonly Dictionary<VectorSelector, LoadedSeries[]> _nonStale = new(ReferenceEqualityComparer.Instance);
-
-    private LoadedSeries[] NonStaleData(VectorSelector vs)
+    /// <summary>
+    /// A selector's series with stale markers removed, the time span they cover, which of them never decrease, and
+    /// per-series window cursors: a range query's windows only move forward, so each step advances the previous
+    /// step's bounds instead of searching again.
+    /// </summary>
+    private sealed class RangeData(LoadedSeries[] series, long minT, long maxT, bool[] noResets)
     {
-        if (_nonStale.TryGetValue(vs, out var d)) return d;
+        public readonly LoadedSeries[] Series = series;
+        public readonly long MinT = minT, MaxT = maxT;
+        public readonly bool[] NoResets = noResets;
+        public readonly int[] Lo = new int[series.Length], Hi = new int[series.Length];
+        public long LastStart = long.MaxValue, LastEnd = long.MaxValue;
+    }
+
+    private readonly Dictionary<VectorSelector, RangeData> _nonStale = new(ReferenceEqualityComparer.Instance);
+
+    // One result list per matrix selector, reused from step to step: its consumers (range functions,
+    // absent_over_time) are done with it before the selector is evaluated again.
+    private readonly Dictionary<MatrixSelector, List<RangeElem>> _rangeBuffers = new(ReferenceEqualityComparer.Instance);
+
+    private RangeData NonStaleData(VectorSelector vs)
+    {
+        if (_nonStale.TryGetValue(vs, out var rd)) return rd;
         var src = _data[vs];
-        d = new LoadedSeries[src.Length];
+        var d = new LoadedSeries[src.Length];
+        var noResets = new bool[src.Length];
+        long minT = long.MaxValue, maxT = long.MinValue;
         for (var k = 0; k < src.Length; k++)
         {
             var arr = src[k].Samples;
             var stale = 0;
             foreach (var smp in arr) if (StaleNaN.Is(smp.V)) stale++;
-            if (stale == 0) { d[k] = src[k]; continue; }
-            var clean = new Sample[arr.Length - stale];
-            var j = 0;
-            foreach (var smp in arr) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
-            d[k] = new LoadedSeries(src[k].Labels, clean, src[k].Hist);
+            if (stale == 0) d[k] = src[k];
+            else
+            {
+                var clean = new Sample[arr.Length - stale];
+                var j = 0;
+                foreach (var smp in arr) if (!StaleNaN.Is(smp.V)) clean[j++] = smp;
+                d[k] = new LoadedSeries(src[k].Labels, clean, src[k].Hist);
+            }
+            var s = d[k];
+            var f = s.Samples;
+            if (f.Length > 0)
+            {
+                minT = Math.Min(minT, f[0].T);
+                maxT = Math.Max(maxT, f[^1].T);
+            }
+            if (s.Hist.Length > 0)
+            {
+                minT = Math.Min(minT, s.Hist[0].T);
+                maxT = Math.Max(maxT, s.Hist[^1].T);
+            }
+            var monotonic = true;
+            for (var i = 1; i < f.Length && monotonic; i++) monotonic = f[i].V >= f[i - 1].V;
+            noResets[k] = monotonic;
         }
-        _nonStale[vs] = d;
-        return d;
+        rd = new RangeData(d, minT, maxT, noResets);
+        _nonStale[vs] = rd;
+        return rd;
     }
 
     /// <summary>Samples of each series in (ts - range, ts], stale markers removed. Returns the window too.</summary>
-    private (List<RangeElem> Series, long RangeStart, long RangeEnd) SelectRange(MatrixSelector ms, long t)
+    private (List<RangeElem> Series, long RangeStart, long RangeEnd) SelectRange(MatrixSelector ms, long t, bool reuse = false)
     {
         var vs = ms.Selector;
         var ts = AtTime(vs.At, t) - Off(vs);
         var start = ts - Rng(ms);
-        var data = NonStaleData(vs);
-        var res = new List<RangeElem>(data.Length);
-        long n = 0;
-        foreach (var s in data)
+        var rd = NonStaleData(vs);
+        List<RangeElem> res;
+        if (reuse)
         {
+            if (!_rangeBuffers.TryGetValue(ms, out res!)) _rangeBuffers[ms] = res = [];
+            res.Clear();
+        }
+        else res = [];
+        // Steps whose window holds no sample at all (most of a range query reaching before the data) end here.
+        if (rd.MaxT <= start || rd.MinT > ts) return (res, start, ts);
+        var forward = start >= rd.LastStart && ts >= rd.LastEnd && rd.LastStart != long.MaxValue;
+        rd.LastStart = start;
+        rd.LastEnd = ts;
+        long n = 0;
+        var series = rd.Series;
+        for (var k = 0; k < series.Length; k++)
+        {
+            var s = series[k];
             var arr = s.Samples;
-            var lo = UpperBound(arr, start);
-            var hi = UpperBound(arr, ts);
+            int lo, hi;
+            if (forward)
+            {
+                lo = rd.Lo[k];
+                hi = rd.Hi[k];
+                while (lo < arr.Length && arr[lo].T <= start) lo++;
+                if (hi < lo) hi = lo;
+                while (hi < arr.Length && arr[hi].T <= ts) hi++;
+            }
+            else
+            {
+                lo = UpperBound(arr, start);
+                hi = UpperBound(arr, ts);
+            }
+            rd.Lo[k] = lo;
+            rd.Hi[k] = hi;
             var hseg = default(ArraySegment<HistogramSample>);
             if (s.Hist.Length > 0)
             {
@@ -530,7 +746,7 @@ internal sealed partial class Evaluator : IDisposable
                 if (hhi > hlo) hseg = new ArraySegment<HistogramSample>(s.Hist, hlo, hhi - hlo);
             }
             if (hi <= lo && hseg.Count == 0) continue;
-            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo), false, hseg));
+            res.Add(new RangeElem(s.Labels, new ArraySegment<Sample>(arr, lo, hi - lo), false, hseg, rd.NoResets[k]));
             n += hi - lo + hseg.Count;
         }
         AddSamples(n);
@@ -664,7 +880,7 @@ internal sealed partial class Evaluator : IDisposable
         while (e is ParenExpr p) e = p.Inner;
         return e switch
         {
-            MatrixSelector ms => SelectRange(ms, t),
+            MatrixSelector ms => SelectRange(ms, t, reuse: true),
             SubqueryExpr sq => EvalSubquery(sq, t),
             _ => throw new QueryException("expected a range vector"),
         };

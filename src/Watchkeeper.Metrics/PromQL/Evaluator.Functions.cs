@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using Watchkeeper.Metrics.Model;
@@ -401,29 +402,131 @@ internal sealed partial class Evaluator
 
     private readonly record struct Bucket(double Upper, double Count);
 
-    private readonly Dictionary<Expr, Dictionary<Labels, (Labels Key, double Upper)?>> _bucketCache = new(ReferenceEqualityComparer.Instance);
     private static readonly string[] LeLabel = ["le"];
 
-    /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
-    private Dictionary<Labels, List<Bucket>>? GroupBuckets(Expr arg, List<Elem> v, out List<Labels> order)
+    /// <summary>
+    /// Classic bucket series grouped by their labels without "le", for one histogram argument. The input series at
+    /// each position of the last vector and their group are kept from one evaluation to the next, so a range query
+    /// parses "le" and hashes labels once per series instead of once per series and step, and the bucket lists are
+    /// reused. <see cref="Order"/> holds the groups present in the current evaluation, in order of first appearance.
+    /// </summary>
+    private sealed class BucketGroups
     {
-        order = [];
-        var groups = new Dictionary<Labels, List<Bucket>>();
-        if (!_bucketCache.TryGetValue(arg, out var cache)) _bucketCache[arg] = cache = [];
-        foreach (var e in v)
+        private Labels?[] _inputs = [];
+        private int[] _slots = [];
+        private double[] _uppers = [];
+        private readonly Dictionary<Labels, (int Group, double Upper)> _byLabels = [];
+        private readonly Dictionary<Labels, int> _groupIndex = [];
+        private readonly List<Labels> _keys = [];
+        private readonly List<List<Bucket>> _buckets = [];
+        private readonly List<int> _stamps = [];
+        private int _eval;
+
+        public readonly List<int> Order = [];
+
+        public Labels Key(int g) => _keys[g];
+
+        public List<Bucket> Buckets(int g) => _buckets[g];
+
+        public void Begin(int count)
         {
+            _eval++;
+            Order.Clear();
+            if (_inputs.Length < count)
+            {
+                Array.Resize(ref _inputs, count);
+                Array.Resize(ref _slots, count);
+                Array.Resize(ref _uppers, count);
+            }
+        }
+
+        public bool TryPosition(int i, Labels labels, out int group, out double upper)
+        {
+            if (ReferenceEquals(_inputs[i], labels))
+            {
+                group = _slots[i];
+                upper = _uppers[i];
+                return true;
+            }
+            if (_byLabels.TryGetValue(labels, out var known))
+            {
+                (group, upper) = known;
+                SetPosition(i, labels, group, upper);
+                return true;
+            }
+            group = -1;
+            upper = 0;
+            return false;
+        }
+
+        /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad.</summary>
+        public int Remember(int i, Labels labels, Labels? key, double upper)
+        {
+            var group = -1;
+            if (key is not null && !_groupIndex.TryGetValue(key, out group))
+            {
+                group = _keys.Count;
+                _groupIndex[key] = group;
+                _keys.Add(key);
+                _buckets.Add([]);
+                _stamps.Add(0);
+            }
+            _byLabels[labels] = (group, upper);
+            SetPosition(i, labels, group, upper);
+            return group;
+        }
+
+        private void SetPosition(int i, Labels labels, int group, double upper)
+        {
+            _inputs[i] = labels;
+            _slots[i] = group;
+            _uppers[i] = upper;
+        }
+
+        public void Add(int group, double upper, double count)
+        {
+            var list = _buckets[group];
+            if (_stamps[group] != _eval)
+            {
+                _stamps[group] = _eval;
+                list.Clear();
+                Order.Add(group);
+            }
+            list.Add(new Bucket(upper, count));
+        }
+
+        /// <summary>Takes a group out of the current evaluation (a native histogram has the same labels); false if absent.</summary>
+        public bool Remove(Labels key)
+        {
+            if (!_groupIndex.TryGetValue(key, out var g) || _stamps[g] != _eval) return false;
+            _stamps[g] = 0;
+            return Order.Remove(g);
+        }
+    }
+
+    private readonly Dictionary<Expr, BucketGroups> _bucketGroups = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
+    private BucketGroups GroupBuckets(Expr arg, List<Elem> v)
+    {
+        if (!_bucketGroups.TryGetValue(arg, out var groups)) _bucketGroups[arg] = groups = new BucketGroups();
+        groups.Begin(v.Count);
+        for (var i = 0; i < v.Count; i++)
+        {
+            var e = v[i];
             if (e.H is not null) continue;
-            if (!cache.TryGetValue(e.Labels, out var parsed))
+            if (!groups.TryPosition(i, e.Labels, out var group, out var upper))
             {
                 var le = e.Labels.Get("le");
-                parsed = le is not null && TryParseBound(le, out var upper) ? (DropLabels(e.Labels, LeLabel, false), upper) : null;
-                cache[e.Labels] = parsed;
-                if (parsed is null)
+                if (le is not null && TryParseBound(le, out upper))
+                    group = groups.Remember(i, e.Labels, DropLabels(e.Labels, LeLabel, false), upper);
+                else
+                {
+                    groups.Remember(i, e.Labels, null, 0);
                     Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
+                }
             }
-            if (parsed is not { } p) continue;
-            if (!groups.TryGetValue(p.Key, out var list)) { groups[p.Key] = list = []; order.Add(p.Key); }
-            list.Add(new Bucket(p.Upper, e.V));
+            if (group >= 0) groups.Add(group, upper, e.V);
         }
         return groups;
     }
@@ -443,13 +546,13 @@ internal sealed partial class Evaluator
         var v = Eval(c.Args[1], t).Vec!;
         if (double.IsNaN(q) || q < 0 || q > 1)
             Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(q)}{PosText(c.Args[0])}");
-        var groups = GroupBuckets(c.Args[1], v, out var order)!;
-        var res = new List<Elem>(order.Count);
+        var groups = GroupBuckets(c.Args[1], v);
+        var res = new List<Elem>(groups.Order.Count);
         NativeHistogramResults(c.Args[1], v, groups, res, h => HistogramMath.Quantile(q, h));
-        foreach (var key in order)
+        foreach (var g in groups.Order)
         {
-            if (!groups.TryGetValue(key, out var buckets)) continue;
-            var r = BucketQuantile(q, buckets, out var forced);
+            var key = groups.Key(g);
+            var r = BucketQuantile(q, groups.Buckets(g), out var forced);
             if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{key.Name ?? ""}\"{PosText(c.Args[1])}");
             res.Add(new Elem(key, r, true));
         }
@@ -457,7 +560,7 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>Adds one result per native (custom-bucket) histogram element, unless a classic histogram has the same labels.</summary>
-    private void NativeHistogramResults(Expr arg, List<Elem> v, Dictionary<Labels, List<Bucket>> classic, List<Elem> res, Func<FloatHistogram, double> f)
+    private void NativeHistogramResults(Expr arg, List<Elem> v, BucketGroups classic, List<Elem> res, Func<FloatHistogram, double> f)
     {
         foreach (var e in v)
         {
@@ -486,8 +589,8 @@ internal sealed partial class Evaluator
                 Warn($"quantile value should be between 0 and 1, got {Fmt.FloatG(q)}{PosText(c.Args[i])}");
             qs.Add(q);
         }
-        var groups = GroupBuckets(c.Args[0], v, out var order)!;
-        var res = new List<Elem>(order.Count * qs.Count);
+        var groups = GroupBuckets(c.Args[0], v);
+        var res = new List<Elem>(groups.Order.Count * qs.Count);
         foreach (var e in v)
         {
             if (e.H is not { } h || !h.UsesCustomBuckets) continue;
@@ -495,12 +598,13 @@ internal sealed partial class Evaluator
             if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
             foreach (var q in qs) res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), HistogramMath.Quantile(q, h), true));
         }
-        foreach (var key in order)
+        foreach (var g in groups.Order)
         {
+            var key = groups.Key(g);
             if (key.Has(label)) throw new QueryException($"label {Fmt.Quote(label)} already exists in the input series {Fmt.LabelSet(key)}");
             foreach (var q in qs)
             {
-                var r = BucketQuantile(q, [.. groups[key]], out var forced);
+                var r = BucketQuantile(q, [.. groups.Buckets(g)], out var forced);
                 if (forced) Info($"input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"\"{PosText(c.Args[0])}");
                 res.Add(new Elem(SetLabel(key, label, Fmt.QuantileLabel(q)), r, true));
             }
@@ -508,37 +612,41 @@ internal sealed partial class Evaluator
         return res;
     }
 
+    /// <summary>Sorts by upper bound, merges equal bounds and makes counts non-decreasing, in place.</summary>
     private static List<Bucket> PrepareBuckets(List<Bucket> buckets, out bool forced)
     {
         forced = false;
         buckets.Sort(static (a, b) => a.Upper.CompareTo(b.Upper));
         // Merge buckets with the same upper bound.
-        var merged = new List<Bucket>(buckets.Count);
-        foreach (var b in buckets)
+        var span = CollectionsMarshal.AsSpan(buckets);
+        var n = 0;
+        foreach (var b in span)
         {
-            if (merged.Count > 0 && merged[^1].Upper == b.Upper) merged[^1] = new Bucket(b.Upper, merged[^1].Count + b.Count);
-            else merged.Add(b);
+            if (n > 0 && span[n - 1].Upper == b.Upper) span[n - 1] = new Bucket(b.Upper, span[n - 1].Count + b.Count);
+            else span[n++] = b;
         }
+        buckets.RemoveRange(n, buckets.Count - n);
+        span = span[..n];
         // Make cumulative counts non-decreasing; tiny float differences are flattened silently.
-        var prev = merged.Count > 0 ? merged[0].Count : 0;
-        for (var i = 1; i < merged.Count; i++)
+        var prev = n > 0 ? span[0].Count : 0;
+        for (var i = 1; i < n; i++)
         {
-            var cur = merged[i].Count;
+            var cur = span[i].Count;
             if (cur == prev) continue;
             if (Math.Abs(cur - prev) <= 1e-12 * Math.Max(Math.Abs(cur), Math.Abs(prev)))
             {
-                merged[i] = merged[i] with { Count = prev };
+                span[i] = span[i] with { Count = prev };
                 continue;
             }
             if (cur < prev)
             {
-                merged[i] = merged[i] with { Count = prev };
+                span[i] = span[i] with { Count = prev };
                 forced = true;
                 continue;
             }
             prev = cur;
         }
-        return merged;
+        return buckets;
     }
 
     private static double BucketQuantile(double q, List<Bucket> input, out bool forced)
@@ -576,10 +684,10 @@ internal sealed partial class Evaluator
         var lower = Eval(c.Args[0], t).Scalar;
         var upper = Eval(c.Args[1], t).Scalar;
         var v = Eval(c.Args[2], t).Vec!;
-        var groups = GroupBuckets(c.Args[2], v, out var order)!;
-        var res = new List<Elem>(order.Count);
+        var groups = GroupBuckets(c.Args[2], v);
+        var res = new List<Elem>(groups.Order.Count);
         NativeHistogramResults(c.Args[2], v, groups, res, h => BucketFraction(lower, upper, [.. HistogramMath.Cumulative(h).Select(x => new Bucket(x.Upper, x.Count))]));
-        foreach (var key in order) if (groups.TryGetValue(key, out var bk)) res.Add(new Elem(key, BucketFraction(lower, upper, bk), true));
+        foreach (var g in groups.Order) res.Add(new Elem(groups.Key(g), BucketFraction(lower, upper, groups.Buckets(g)), true));
         return res;
     }
 

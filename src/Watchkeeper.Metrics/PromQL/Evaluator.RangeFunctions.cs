@@ -6,6 +6,7 @@ internal sealed partial class Evaluator
 {
     private Val EvalRangeFunction(Call c, long t)
     {
+        if (_streamed.TryGetValue(c, out var streamed)) return StreamedValue(streamed, t);
         var name = c.Func.Name;
         double p0 = 0, p1 = 0;
         Expr rangeArg;
@@ -58,138 +59,7 @@ internal sealed partial class Evaluator
                     continue;
                 }
             }
-            if (smp.Length == 0) continue;
-            double v;
-            switch (name)
-            {
-                case "rate":
-                case "increase":
-                case "delta":
-                    if (smp.Length < 2) continue;
-                    v = ExtrapolatedRate(smp, name != "delta", name == "rate", rangeStart, rangeEnd);
-                    break;
-                case "irate":
-                case "idelta":
-                    {
-                        if (smp.Length < 2) continue;
-                        var last = smp[^1];
-                        var prev = smp[^2];
-                        if (name == "idelta") { v = last.V - prev.V; break; }
-                        var dv = last.V < prev.V ? last.V : last.V - prev.V;
-                        var dt = last.T - prev.T;
-                        if (dt == 0) continue;
-                        v = dv / (dt / 1000.0);
-                        break;
-                    }
-                case "deriv":
-                    if (smp.Length < 2) continue;
-                    v = MathUtil.LinearRegression(smp, smp[0].T).Slope;
-                    break;
-                case "predict_linear":
-                    {
-                        if (smp.Length < 2) continue;
-                        var (slope, intercept) = MathUtil.LinearRegression(smp, t);
-                        v = slope * p0 + intercept;
-                        break;
-                    }
-                case "changes":
-                    {
-                        var n = 0;
-                        var prev = smp[0].V;
-                        for (var i = 1; i < smp.Length; i++)
-                        {
-                            var cur = smp[i].V;
-                            if (cur != prev && !(double.IsNaN(cur) && double.IsNaN(prev))) n++;
-                            prev = cur;
-                        }
-                        v = n;
-                        break;
-                    }
-                case "resets":
-                    {
-                        var n = 0;
-                        var prev = smp[0].V;
-                        for (var i = 1; i < smp.Length; i++)
-                        {
-                            var cur = smp[i].V;
-                            if (cur < prev) n++;
-                            prev = cur;
-                        }
-                        v = n;
-                        break;
-                    }
-                case "avg_over_time":
-                    {
-                        var acc = new MathUtil.MeanAccumulator();
-                        foreach (var x in smp) acc.Add(x.V);
-                        v = acc.Result;
-                        break;
-                    }
-                case "sum_over_time":
-                    {
-                        double sum = 0, comp = 0;
-                        foreach (var x in smp) (sum, comp) = MathUtil.KahanInc(x.V, sum, comp);
-                        v = double.IsInfinity(sum) ? sum : sum + comp;
-                        break;
-                    }
-                case "count_over_time": v = smp.Length; break;
-                case "present_over_time": v = 1; break;
-                case "last_over_time": v = smp[^1].V; break;
-                case "first_over_time": v = smp[0].V; break;
-                case "ts_of_last_over_time": v = smp[^1].T / 1000.0; break;
-                case "ts_of_first_over_time": v = smp[0].T / 1000.0; break;
-                case "min_over_time":
-                case "max_over_time":
-                case "ts_of_min_over_time":
-                case "ts_of_max_over_time":
-                    {
-                        var isMax = name is "max_over_time" or "ts_of_max_over_time";
-                        var best = smp[0].V;
-                        var bestT = smp[0].T;
-                        for (var i = 1; i < smp.Length; i++)
-                        {
-                            var x = smp[i].V;
-                            if (isMax ? (x > best || double.IsNaN(best)) : (x < best || double.IsNaN(best)))
-                            {
-                                best = x;
-                                bestT = smp[i].T;
-                            }
-                            else if (x == best && name.StartsWith("ts_", StringComparison.Ordinal)) bestT = smp[i].T;
-                        }
-                        v = name.StartsWith("ts_", StringComparison.Ordinal) ? bestT / 1000.0 : best;
-                        break;
-                    }
-                case "stddev_over_time":
-                case "stdvar_over_time":
-                    {
-                        var acc = new MathUtil.VarianceAccumulator();
-                        foreach (var x in smp) acc.Add(x.V);
-                        v = name == "stdvar_over_time" ? acc.Variance : Math.Sqrt(acc.Variance);
-                        break;
-                    }
-                case "quantile_over_time":
-                case "mad_over_time":
-                    {
-                        if (scratch is null || scratch.Length < smp.Length) scratch = new double[Math.Max(smp.Length, 16)];
-                        var span = scratch.AsSpan(0, smp.Length);
-                        for (var i = 0; i < smp.Length; i++) span[i] = smp[i].V;
-                        if (name == "quantile_over_time") { v = MathUtil.Quantile(p0, span); break; }
-                        var anyNaN = false;
-                        foreach (var x in span) if (double.IsNaN(x)) { anyNaN = true; break; }
-                        if (anyNaN) { v = double.NaN; break; }
-                        var median = MathUtil.Quantile(0.5, span);
-                        for (var i = 0; i < span.Length; i++) span[i] = Math.Abs(span[i] - median);
-                        v = MathUtil.Quantile(0.5, span);
-                        break;
-                    }
-                case "holt_winters":
-                case "double_exponential_smoothing":
-                    if (smp.Length < 2) continue;
-                    v = DoubleExponentialSmoothing(smp, p0, p1);
-                    break;
-                default:
-                    throw new QueryException($"function \"{name}\" is not supported");
-            }
+            if (!RangeValue(name, smp, s.NoCounterResets, t, rangeStart, rangeEnd, p0, p1, ref scratch, out var v)) continue;
             if (isCounterFn && nonCounterName is null)
             {
                 var mn = s.Labels.Name;
@@ -204,6 +74,149 @@ internal sealed partial class Evaluator
         }
         AddSamples(res.Count);
         return Val.OfVector(res);
+    }
+
+    /// <summary>
+    /// The value of a float range function over one series' samples in a window; false when the function has no
+    /// value for them (too few samples, zero time span). <paramref name="noResets"/> lets counter functions skip
+    /// the reset scan for a series known never to decrease.
+    /// </summary>
+    private static bool RangeValue(string name, ReadOnlySpan<Sample> smp, bool noResets, long t, long rangeStart, long rangeEnd,
+        double p0, double p1, ref double[]? scratch, out double v)
+    {
+        v = 0;
+        if (smp.Length == 0) return false;
+        switch (name)
+        {
+            case "rate":
+            case "increase":
+            case "delta":
+                if (smp.Length < 2) return false;
+                v = ExtrapolatedRate(smp, name != "delta" && !noResets, name != "delta", name == "rate", rangeStart, rangeEnd);
+                break;
+            case "irate":
+            case "idelta":
+                {
+                    if (smp.Length < 2) return false;
+                    var last = smp[^1];
+                    var prev = smp[^2];
+                    if (name == "idelta") { v = last.V - prev.V; break; }
+                    var dv = last.V < prev.V ? last.V : last.V - prev.V;
+                    var dt = last.T - prev.T;
+                    if (dt == 0) return false;
+                    v = dv / (dt / 1000.0);
+                    break;
+                }
+            case "deriv":
+                if (smp.Length < 2) return false;
+                v = MathUtil.LinearRegression(smp, smp[0].T).Slope;
+                break;
+            case "predict_linear":
+                {
+                    if (smp.Length < 2) return false;
+                    var (slope, intercept) = MathUtil.LinearRegression(smp, t);
+                    v = slope * p0 + intercept;
+                    break;
+                }
+            case "changes":
+                {
+                    var n = 0;
+                    var prev = smp[0].V;
+                    for (var i = 1; i < smp.Length; i++)
+                    {
+                        var cur = smp[i].V;
+                        if (cur != prev && !(double.IsNaN(cur) && double.IsNaN(prev))) n++;
+                        prev = cur;
+                    }
+                    v = n;
+                    break;
+                }
+            case "resets":
+                {
+                    var n = 0;
+                    var prev = smp[0].V;
+                    for (var i = 1; i < smp.Length; i++)
+                    {
+                        var cur = smp[i].V;
+                        if (cur < prev) n++;
+                        prev = cur;
+                    }
+                    v = n;
+                    break;
+                }
+            case "avg_over_time":
+                {
+                    var acc = new MathUtil.MeanAccumulator();
+                    foreach (var x in smp) acc.Add(x.V);
+                    v = acc.Result;
+                    break;
+                }
+            case "sum_over_time":
+                {
+                    double sum = 0, comp = 0;
+                    foreach (var x in smp) (sum, comp) = MathUtil.KahanInc(x.V, sum, comp);
+                    v = double.IsInfinity(sum) ? sum : sum + comp;
+                    break;
+                }
+            case "count_over_time": v = smp.Length; break;
+            case "present_over_time": v = 1; break;
+            case "last_over_time": v = smp[^1].V; break;
+            case "first_over_time": v = smp[0].V; break;
+            case "ts_of_last_over_time": v = smp[^1].T / 1000.0; break;
+            case "ts_of_first_over_time": v = smp[0].T / 1000.0; break;
+            case "min_over_time":
+            case "max_over_time":
+            case "ts_of_min_over_time":
+            case "ts_of_max_over_time":
+                {
+                    var isMax = name is "max_over_time" or "ts_of_max_over_time";
+                    var best = smp[0].V;
+                    var bestT = smp[0].T;
+                    for (var i = 1; i < smp.Length; i++)
+                    {
+                        var x = smp[i].V;
+                        if (isMax ? (x > best || double.IsNaN(best)) : (x < best || double.IsNaN(best)))
+                        {
+                            best = x;
+                            bestT = smp[i].T;
+                        }
+                        else if (x == best && name.StartsWith("ts_", StringComparison.Ordinal)) bestT = smp[i].T;
+                    }
+                    v = name.StartsWith("ts_", StringComparison.Ordinal) ? bestT / 1000.0 : best;
+                    break;
+                }
+            case "stddev_over_time":
+            case "stdvar_over_time":
+                {
+                    var acc = new MathUtil.VarianceAccumulator();
+                    foreach (var x in smp) acc.Add(x.V);
+                    v = name == "stdvar_over_time" ? acc.Variance : Math.Sqrt(acc.Variance);
+                    break;
+                }
+            case "quantile_over_time":
+            case "mad_over_time":
+                {
+                    if (scratch is null || scratch.Length < smp.Length) scratch = new double[Math.Max(smp.Length, 16)];
+                    var span = scratch.AsSpan(0, smp.Length);
+                    for (var i = 0; i < smp.Length; i++) span[i] = smp[i].V;
+                    if (name == "quantile_over_time") { v = MathUtil.Quantile(p0, span); break; }
+                    var anyNaN = false;
+                    foreach (var x in span) if (double.IsNaN(x)) { anyNaN = true; break; }
+                    if (anyNaN) { v = double.NaN; break; }
+                    var median = MathUtil.Quantile(0.5, span);
+                    for (var i = 0; i < span.Length; i++) span[i] = Math.Abs(span[i] - median);
+                    v = MathUtil.Quantile(0.5, span);
+                    break;
+                }
+            case "holt_winters":
+            case "double_exponential_smoothing":
+                if (smp.Length < 2) return false;
+                v = DoubleExponentialSmoothing(smp, p0, p1);
+                break;
+            default:
+                throw new QueryException($"function \"{name}\" is not supported");
+        }
+        return true;
     }
 
     private static readonly HashSet<string> FloatOnlyRangeFunctions = new(StringComparer.Ordinal)
@@ -315,12 +328,13 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>rate/increase/delta: the change over the window, extrapolated towards the window edges.</summary>
-    internal static double ExtrapolatedRate(ReadOnlySpan<Sample> s, bool isCounter, bool isRate, long rangeStart, long rangeEnd)
+    /// <param name="scanResets">False when the caller knows the samples never decrease (the scan would add nothing).</param>
+    internal static double ExtrapolatedRate(ReadOnlySpan<Sample> s, bool scanResets, bool isCounter, bool isRate, long rangeStart, long rangeEnd)
     {
         var first = s[0];
         var last = s[^1];
         var result = last.V - first.V;
-        if (isCounter)
+        if (scanResets)
         {
             var prev = first.V;
             for (var i = 1; i < s.Length; i++)

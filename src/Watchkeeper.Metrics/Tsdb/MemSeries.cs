@@ -108,6 +108,20 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
             ChunkDecoding.DecodeRange(_open.Bytes, minT, maxT, into);
     }
 
+    /// <summary>The chunks holding samples in [minT, maxT]; the open chunk's bytes are copied.</summary>
+    public void ChunksInRange(long minT, long maxT, List<ChunkData> into)
+    {
+        for (var i = 0; i < _closedCount; i++)
+        {
+            var c = _closed![i];
+            if (c.MaxT < minT) continue;
+            if (c.MinT > maxT) return;
+            into.Add(c);
+        }
+        if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
+            into.Add(new ChunkData(_open.MinT, _open.MaxT, _open.ToArray()));
+    }
+
     /// <summary>Approximate bytes held by chunk data.</summary>
     public long ChunkBytes()
     {

@@ -11,7 +11,7 @@ namespace Watchkeeper.Metrics.Tsdb;
 /// Thread-safe: many appenders and queriers may run at once. Call <see cref="RunMaintenance"/> periodically
 /// (e.g. every minute) to cut blocks, compact and apply retention.
 /// </summary>
-public sealed class Tsdb : ISeriesStore, IDisposable
+public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
 {
     private readonly TsdbOptions _options;
     private readonly string _blocksDir;
@@ -423,11 +423,17 @@ public sealed class Tsdb : ISeriesStore, IDisposable
 
     // ---------------------------------------------------------------- query
 
+    /// <summary>
+    /// Decodes every matching series into an exactly sized array (one reused scratch list per call), so a query over
+    /// tens of thousands of series allocates its samples once. Series found only in the head (the common case for
+    /// recent data) skip the merge with blocks. Results are sorted by labels.
+    /// </summary>
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
         ArgumentNullException.ThrowIfNull(matchers);
-        var head = new Dictionary<Labels, List<Sample>>();
+        var head = new List<SeriesSamples>();
         var blocks = new List<Block>();
+        var scratch = new List<Sample>();
         _state.EnterReadLock();
         try
         {
@@ -440,10 +446,12 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             }
             foreach (var s in HeadSelect(matchers))
             {
+                scratch.Clear();
                 lock (s.Sync)
                 {
-                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, ListFor(head, s.Labels));
+                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, scratch);
                 }
+                if (scratch.Count > 0) head.Add(new SeriesSamples(s.Labels, CollectionsMarshal.AsSpan(scratch).ToArray()));
             }
         }
         catch
@@ -456,7 +464,14 @@ public sealed class Tsdb : ISeriesStore, IDisposable
             _state.ExitReadLock();
         }
 
-        var acc = new Dictionary<Labels, List<Sample>>();
+        if (blocks.Count == 0)
+        {
+            head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            return head;
+        }
+
+        // Oldest parts first: blocks are sorted by time and never overlap, and head samples are newer than any block's.
+        var parts = new Dictionary<Labels, List<Sample[]>>();
         try
         {
             foreach (var b in blocks)
@@ -464,7 +479,10 @@ public sealed class Tsdb : ISeriesStore, IDisposable
                 foreach (var id in b.Select(matchers))
                 {
                     var s = b.Series(id);
-                    if (s.Overlaps(minT, maxT)) b.ReadRange(s, minT, maxT, ListFor(acc, s.Labels));
+                    if (!s.Overlaps(minT, maxT)) continue;
+                    scratch.Clear();
+                    b.ReadRange(s, minT, maxT, scratch);
+                    if (scratch.Count > 0) PartsFor(parts, s.Labels).Add(CollectionsMarshal.AsSpan(scratch).ToArray());
                 }
             }
         }
@@ -472,26 +490,123 @@ public sealed class Tsdb : ISeriesStore, IDisposable
         {
             foreach (var b in blocks) b.Release();
         }
-        // Head samples are newer than any block's.
-        foreach (var (labels, samples) in head)
-        {
-            if (samples.Count == 0) continue;
-            if (acc.TryGetValue(labels, out var older)) older.AddRange(samples);
-            else acc[labels] = samples;
-        }
+        foreach (var h in head) PartsFor(parts, h.Labels).Add((Sample[])h.Samples);
 
-        var result = new List<SeriesSamples>(acc.Count);
-        foreach (var (labels, samples) in acc)
+        var result = new List<SeriesSamples>(parts.Count);
+        foreach (var (labels, list) in parts)
         {
-            if (samples.Count > 0) result.Add(new SeriesSamples(labels, samples));
+            if (list.Count == 1)
+            {
+                result.Add(new SeriesSamples(labels, list[0]));
+                continue;
+            }
+            var total = 0;
+            foreach (var a in list) total += a.Length;
+            var merged = new Sample[total];
+            var at = 0;
+            foreach (var a in list)
+            {
+                a.CopyTo(merged, at);
+                at += a.Length;
+            }
+            result.Add(new SeriesSamples(labels, merged));
         }
         result.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
         return result;
     }
 
-    private static List<Sample> ListFor(Dictionary<Labels, List<Sample>> acc, Labels labels)
+    /// <summary>
+    /// Streams matching series in label order. Under the state lock it only pins blocks and copies references to the
+    /// head chunks in range (closed chunks are immutable; the open one is copied), so decoding happens outside every
+    /// lock, one series at a time into one reused buffer.
+    /// </summary>
+    public void SelectEach(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit)
     {
-        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(acc, labels, out _);
+        ArgumentNullException.ThrowIfNull(matchers);
+        ArgumentNullException.ThrowIfNull(visit);
+        var head = new List<(Labels Labels, ChunkData[] Chunks)>();
+        var blocks = new List<Block>();
+        var chunks = new List<ChunkData>();
+        _state.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var b in _blocks)
+            {
+                if (b.Overlaps(minT, maxT) && b.TryAcquire()) blocks.Add(b);
+            }
+            foreach (var s in HeadSelect(matchers))
+            {
+                chunks.Clear();
+                lock (s.Sync)
+                {
+                    if (s.Overlaps(minT, maxT)) s.ChunksInRange(minT, maxT, chunks);
+                }
+                if (chunks.Count > 0) head.Add((s.Labels, chunks.ToArray()));
+            }
+        }
+        catch
+        {
+            foreach (var b in blocks) b.Release();
+            throw;
+        }
+        finally
+        {
+            _state.ExitReadLock();
+        }
+
+        var scratch = new List<Sample>();
+        try
+        {
+            head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+            if (blocks.Count == 0)
+            {
+                foreach (var (labels, cs) in head)
+                {
+                    scratch.Clear();
+                    foreach (var c in cs) ChunkDecoding.DecodeRange(c.Data, minT, maxT, scratch);
+                    if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
+                }
+                return;
+            }
+            // Every source's series in label order; for equal labels, blocks (oldest first) before the head.
+            var refs = new List<(Labels Labels, int Source, int Index)>();
+            for (var bi = 0; bi < blocks.Count; bi++)
+            {
+                foreach (var id in blocks[bi].Select(matchers))
+                {
+                    var bs = blocks[bi].Series(id);
+                    if (bs.Overlaps(minT, maxT)) refs.Add((bs.Labels, bi, (int)id));
+                }
+            }
+            for (var hi = 0; hi < head.Count; hi++) refs.Add((head[hi].Labels, blocks.Count, hi));
+            refs.Sort(static (a, b) =>
+            {
+                var c = a.Labels.CompareTo(b.Labels);
+                return c != 0 ? c : a.Source.CompareTo(b.Source);
+            });
+            for (var i = 0; i < refs.Count;)
+            {
+                var labels = refs[i].Labels;
+                scratch.Clear();
+                for (; i < refs.Count && refs[i].Labels.Equals(labels); i++)
+                {
+                    var (_, src, idx) = refs[i];
+                    if (src < blocks.Count) blocks[src].ReadRange(blocks[src].Series((ulong)idx), minT, maxT, scratch);
+                    else foreach (var c in head[idx].Chunks) ChunkDecoding.DecodeRange(c.Data, minT, maxT, scratch);
+                }
+                if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
+            }
+        }
+        finally
+        {
+            foreach (var b in blocks) b.Release();
+        }
+    }
+
+    private static List<Sample[]> PartsFor(Dictionary<Labels, List<Sample[]>> parts, Labels labels)
+    {
+        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(parts, labels, out _);
         return list ??= [];
     }
 

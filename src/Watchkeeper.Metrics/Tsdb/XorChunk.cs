@@ -251,6 +251,14 @@ internal ref struct XorChunkReader
     {
         var pos = _bitPos;
         if (pos + n > _b.Length * 8) throw new InvalidDataException("corrupt chunk");
+        var at = pos >> 3;
+        if (n is > 0 and <= 56 && at + 8 <= _b.Length)
+        {
+            // One big-endian word holds the n bits wherever they start in their first byte (n + 7 <= 64).
+            var word = BinaryPrimitives.ReadUInt64BigEndian(_b[at..]);
+            _bitPos = pos + n;
+            return (word << (pos & 7)) >> (64 - n);
+        }
         ulong v = 0;
         while (n > 0)
         {

@@ -275,6 +275,46 @@ public sealed class TsdbTests : TsdbTestBase
     }
 
     [Fact]
+    public void Streamed_select_returns_what_select_returns_across_blocks_and_head()
+    {
+        using var db = Open();
+        Fill(db, 12, T0, T0 + 4 * Hour, 15_000);
+        // One series only in what becomes a block, one only in the head.
+        var app = db.Appender();
+        var early = Labels.Of("__name__", "early_only", "job", "x");
+        var late = Labels.Of("__name__", "late_only", "job", "x");
+        for (var t = T0; t < T0 + Hour; t += 60_000) app.Append(early, t, t / 1000.0);
+        app.Commit();
+        for (var t = T0 + 3 * Hour; t < T0 + 4 * Hour; t += 60_000) app.Append(late, t, -t / 1000.0);
+        app.Commit();
+        db.RunMaintenance();
+        Fill(db, 12, T0 + 4 * Hour, T0 + 6 * Hour, 15_000);
+        db.RunMaintenance();
+        Assert.True(db.Blocks.Count >= 2, $"expected two blocks, got {db.Blocks.Count}");
+        (long, long)[] windows =
+        [
+            (T0, T0 + 6 * Hour), (T0 + 2 * Hour - 60_000, T0 + 2 * Hour + 60_000), (T0 + 5 * Hour, T0 + 6 * Hour),
+            (T0 - Hour, T0 + 30_000), (T0 + 10 * Hour, T0 + 11 * Hour),
+        ];
+        LabelMatcher[][] matchers = [[], [new(MatchOp.Equal, "job", "x")], [new(MatchOp.Regex, "__name__", ".+")]];
+        foreach (var (min, max) in windows)
+        {
+            foreach (var ms in matchers)
+            {
+                var expected = db.Select(min, max, ms).Select(s => (s.Labels, Samples: s.Samples.ToArray())).ToList();
+                var got = new List<(Labels Labels, Sample[] Samples)>();
+                db.SelectEach(min, max, ms, (l, samples) => got.Add((l, samples.ToArray())));
+                Assert.Equal(expected.Select(e => e.Labels), got.Select(g => g.Labels));
+                for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i].Samples, got[i].Samples);
+            }
+        }
+        var all = new List<Labels>();
+        db.SelectEach(T0, T0 + 6 * Hour, [], (l, _) => all.Add(l));
+        Assert.Contains(early, all);
+        Assert.Contains(late, all);
+    }
+
+    [Fact]
     public void Head_is_cut_into_a_block_and_queries_merge_block_and_head()
     {
         const int n = 20;
