@@ -192,25 +192,38 @@ internal ref struct XorChunkReader
         }
         else
         {
+            // The prefix and its payload are read together: 0 | 10+6 | 110+13 | 1110+20 | 1111+64 bits.
             long dod;
-            if (ReadBits(1) == 0) dod = 0;
-            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(6), 6);
-            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(13), 13);
-            else if (ReadBits(1) == 0) dod = SignExtend(ReadBits(20), 20);
-            else dod = (long)ReadBits(64);
+            var prefix = PeekBits(4);
+            if (prefix < 0b1000)
+            {
+                Skip(1);
+                dod = 0;
+            }
+            else if (prefix < 0b1100) dod = SignExtend(ReadBits(2 + 6) & 0x3F, 6);
+            else if (prefix < 0b1110) dod = SignExtend(ReadBits(3 + 13) & 0x1FFF, 13);
+            else if (prefix < 0b1111) dod = SignExtend(ReadBits(4 + 20) & 0xFFFFF, 20);
+            else
+            {
+                Skip(4);
+                dod = (long)ReadBits(64);
+            }
             _tDelta += dod;
             _t += _tDelta;
 
-            if (ReadBits(1) == 1)
+            // Value: 0 (unchanged) | 10 (same window) | 11 + 5 leading + 6 significant bits.
+            var vPrefix = PeekBits(2);
+            if (vPrefix >= 0b10)
             {
                 int sig;
-                if (ReadBits(1) == 0)
+                if (vPrefix == 0b10)
                 {
+                    Skip(2);
                     sig = 64 - _leading - _trailing;
                 }
                 else
                 {
-                    var ctl = (int)ReadBits(11);
+                    var ctl = (int)(ReadBits(2 + 11) & 0x7FF);
                     _leading = ctl >> 6;
                     sig = ctl & 63;
                     if (sig == 0) sig = 64;
@@ -219,11 +232,31 @@ internal ref struct XorChunkReader
                 }
                 _v ^= ReadBits(sig) << _trailing;
             }
+            else Skip(1);
         }
         _i++;
         t = _t;
         v = BitConverter.UInt64BitsToDouble(_v);
         return true;
+    }
+
+    private void Skip(int n)
+    {
+        if (_bitPos + n > _b.Length * 8) throw new InvalidDataException("corrupt chunk");
+        _bitPos += n;
+    }
+
+    /// <summary>The next <paramref name="n"/> bits (n &lt;= 8) without consuming them; bits past the end read as 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ulong PeekBits(int n)
+    {
+        var pos = _bitPos;
+        var at = pos >> 3;
+        uint two;
+        if (at + 2 <= _b.Length) two = BinaryPrimitives.ReadUInt16BigEndian(_b[at..]);
+        else if (at < _b.Length) two = (uint)_b[at] << 8;
+        else return 0;
+        return ((two << (pos & 7)) & 0xFFFF) >> (16 - n);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
