@@ -44,6 +44,11 @@ public sealed class ScrapeLoop
     private List<SeriesState> _cur = [];
     private static long s_scrapeIds;
     private long _scrapeId;
+    // The parser's series slots remember their state (SeriesSlot.State) so most samples need no lookup at all. A memo
+    // is good while its state's Epoch is current; the epoch moves on when the maps above are rebuilt. Series dropped by
+    // relabelling are remembered as this epoch's _dropped.
+    private int _epoch;
+    private SeriesState _dropped = new(Labels.Empty);
     private byte[] _buf = new byte[16 * 1024];
     private TargetState _state;
     private IReadOnlyList<MetricMetadata> _metadata = [];
@@ -80,6 +85,7 @@ public sealed class ScrapeLoop
     {
         public readonly Labels Labels = labels;
         public SeriesRef Ref;
+        public int Epoch;
         // Id of the last scrape that appended it (scrape ids are unique across loops, so inherited states stay right).
         public long LastScrape;
         // In the series set of the last successful scrape (_prev).
@@ -94,7 +100,11 @@ public sealed class ScrapeLoop
         _prev = old._prev;
         old._prev = [];
         _states = [];
-        foreach (var st in _prev) _states[st.Labels] = st;
+        foreach (var st in _prev)
+        {
+            _states[st.Labels] = st;
+            st.Epoch = _epoch;
+        }
         old._states = [];
         _state = old.State with { Target = _target };
         _metadata = old.Metadata;
@@ -205,7 +215,13 @@ public sealed class ScrapeLoop
                 // Series came and went: rebuild both maps, keeping the states of the scrape just done.
                 _cache.Clear();
                 _states.Clear();
-                foreach (var st in _prev) _states[st.Labels] = st;
+                _epoch++;
+                _dropped = new SeriesState(Labels.Empty) { Epoch = _epoch };
+                foreach (var st in _prev)
+                {
+                    _states[st.Labels] = st;
+                    st.Epoch = _epoch;
+                }
             }
             Volatile.Write(ref _metadata, _result.Metadata.ToArray());
         }
@@ -277,11 +293,22 @@ public sealed class ScrapeLoop
         var id = _scrapeId = Interlocked.Increment(ref s_scrapeIds);
         foreach (ref readonly var s in samples)
         {
-            if (!_cache.TryGetValue(s.Labels, out var st))
+            var slot = s.Series;
+            SeriesState? st;
+            if (slot?.State is SeriesState memo && memo.Epoch == _epoch)
             {
-                st = StateOf(Mutate(s.Labels));
-                _cache[s.Labels] = st;
+                st = memo;
             }
+            else
+            {
+                if (!_cache.TryGetValue(s.Labels, out st))
+                {
+                    st = StateOf(Mutate(s.Labels));
+                    _cache[s.Labels] = st;
+                }
+                slot?.State = st ?? _dropped;
+            }
+            if (st == _dropped) st = null;
             if (st is null) continue;
             counts.PostRelabel++;
             if (limit > 0 && counts.PostRelabel > limit)
@@ -303,7 +330,7 @@ public sealed class ScrapeLoop
     {
         if (final is null) return null;
         ref var st = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, final, out _);
-        return st ??= new SeriesState(final);
+        return st ??= new SeriesState(final) { Epoch = _epoch };
     }
 
     /// <summary>Adds target labels (honor_labels or exported_ renaming) and applies metric_relabel_configs.</summary>
