@@ -396,6 +396,14 @@ public sealed class ExpositionParser
         if (!openMetrics)
             while (i < line.Length && line[i] is (byte)' ' or (byte)'\t') i++;
         if (i >= line.Length || line[i] != '{') return afterName;
+        if (!openMetrics)
+        {
+            // In the text format nothing after a sample's label set may contain '}' (value and timestamp are numbers),
+            // so the last '}' ends it. On a malformed line this may be wrong, but then the bytes up to it match no
+            // cached series (those are exact label sets) and the full parse reports the error.
+            var close = line.LastIndexOf((byte)'}');
+            return close > i ? close + 1 : -1;
+        }
         i++;
         var inQuotes = false;
         while (i < line.Length)
