@@ -33,8 +33,8 @@ public sealed class ScrapeLoop
     private readonly ParseResult _result = new();
     private readonly LabelsBuilder _builder = new();
     private readonly Labels _upLabels, _durationLabels, _scrapedLabels, _postRelabelLabels, _addedLabels;
-    // Scraped label set -> the state of its final series after target labels and metric relabelling (null: dropped).
-    // One dictionary for the loop's life, cleared when it holds far more entries than a scrape has samples.
+    // Scraped label set -> the state of its final series after target labels and metric relabelling (null: dropped),
+    // for samples whose series the parser did not cache (usually none: see _epoch). Cleared with _states.
     private readonly Dictionary<Labels, SeriesState?> _cache = [];
     // Final label set -> its state, so scraped label sets that relabel to the same series share one state. Holds at
     // least every series of the last scrape (the staleness check depends on it).
@@ -210,7 +210,7 @@ public sealed class ScrapeLoop
             foreach (var st in _cur) st.InPrev = true;
             (_prev, _cur) = (_cur, _prev);
             _cur.Clear();
-            if (_cache.Count > 2 * counts.Scraped + 1024)
+            if (_states.Count + _cache.Count > 2 * counts.Scraped + 1024)
             {
                 // Series came and went: rebuild both maps, keeping the states of the scrape just done.
                 _cache.Clear();
@@ -299,14 +299,15 @@ public sealed class ScrapeLoop
             {
                 st = memo;
             }
-            else
+            else if (slot is not null)
             {
-                if (!_cache.TryGetValue(s.Labels, out st))
-                {
-                    st = StateOf(Mutate(s.Labels));
-                    _cache[s.Labels] = st;
-                }
-                slot?.State = st ?? _dropped;
+                st = StateOf(Mutate(s.Labels));
+                slot.State = st ?? _dropped;
+            }
+            else if (!_cache.TryGetValue(s.Labels, out st))
+            {
+                st = StateOf(Mutate(s.Labels));
+                _cache[s.Labels] = st;
             }
             if (st == _dropped) st = null;
             if (st is null) continue;
