@@ -36,6 +36,10 @@ internal static class ScrapeCpu
                     $"round {round}: {cpuNs:F1} CPU-ns/sample, {sw.Elapsed.TotalNanoseconds / samples:F1} wall-ns/sample, {allocB:F2} B/sample"));
             }
             cpu.Sort();
+            // Everything the TSDB head, the scrape loop and the parser keep, after the scrapes above (chunks included).
+            var heap = GC.GetTotalMemory(forceFullCollection: true);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"retained managed heap {heap / (double)series:F0} B/series after {(rounds + 1) * scrapes + 1} scrapes"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"median {cpu[cpu.Count / 2]:F1} CPU-ns/sample over {rounds} rounds of {scrapes} scrapes x {series} series"));
         }
