@@ -32,7 +32,7 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
     /// The stamp of the last appender batch this series was added to (see <c>Tsdb.HeadAppender</c>): lets a batch tell
     /// "first sample of this series in the batch" without a dictionary. Written without a lock: concurrent batches may
     /// overwrite each other's stamp, which only makes a batch miss an in-batch order conflict that the commit then
-    /// rejects; a stamp never claims a series is in a batch when it is not checked exactly.
+    /// rejects. A matching stamp (also after the int wraps around) only switches that batch to its exact dictionary check.
     /// </summary>
     public int BatchStamp;
 
