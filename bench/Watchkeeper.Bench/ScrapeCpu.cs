@@ -39,7 +39,7 @@ internal static class ScrapeCpu
             // Everything the TSDB head, the scrape loop and the parser keep, after the scrapes above (chunks included).
             var heap = GC.GetTotalMemory(forceFullCollection: true);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"retained managed heap {heap / (double)series:F0} B/series after {(rounds + 1) * scrapes + 1} scrapes"));
+                $"retained managed heap {heap / (double)series:F0} B/series, process working set {Environment.WorkingSet / (double)series:F0} B/series after {(rounds + 1) * scrapes + 1} scrapes"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"median {cpu[cpu.Count / 2]:F1} CPU-ns/sample over {rounds} rounds of {scrapes} scrapes x {series} series"));
         }
