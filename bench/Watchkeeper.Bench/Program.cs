@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 using Watchkeeper.Bench;
 
 // `dotnet run -c Release --project bench/Watchkeeper.Bench -- tsdb-size` measures on-disk bytes per sample and head
-// memory per series; `-- tsdb-import FILE OUT.json` builds blocks from bench/prometheus/gen_openmetrics.py output; anything else goes to BenchmarkDotNet (e.g. `-- --filter *Chunk*`).
+// memory per series; `-- tsdb-import FILE OUT.json` builds blocks from bench/prometheus/gen_openmetrics.py output;
+// `-- scrape-cpu [series] [scrapes] [rounds]` times the scrape benchmark by process CPU time; anything else goes to BenchmarkDotNet (e.g. `-- --filter *Chunk*`).
 if (args.Length > 0 && args[0] == "tsdb-size")
 {
     TsdbSizeMeasurement.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
@@ -17,6 +18,12 @@ if (args.Length > 0 && args[0] == "query-profile")
 if (args.Length > 2 && args[0] == "tsdb-import")
 {
     TsdbImport.Run(args[1], args[2]);
+    return;
+}
+if (args.Length > 0 && args[0] == "scrape-cpu")
+{
+    int Arg(int i, int dflt) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : dflt;
+    ScrapeCpu.Run(Arg(1, 25_000), Arg(2, 40), Arg(3, 5));
     return;
 }
 if (args.Length > 1 && args[0] == "crash-writer")

@@ -9,7 +9,7 @@ using Watchkeeper.Metrics.Tsdb;
 namespace Watchkeeper.Bench;
 
 /// <summary>
-/// The whole scrape path without the network: one <see cref="ScrapeLoop.ScrapeAsync"/> of a 10 000-series body
+/// The whole scrape path without the network: one <see cref="ScrapeLoop.ScrapeAsync"/> of a 25 000-series body (one exporter of the side-by-side run)
 /// (served from memory by an in-process HTTP handler) into a TSDB head with its WAL (not fsynced): parse, target
 /// labels (honor_labels), staleness tracking, append, WAL record, chunk append. Four bodies with advancing values
 /// rotate, so chunks see real deltas. Reported per sample.
@@ -23,8 +23,9 @@ public class ScrapeBenchmarks
     private ManualTime? _time;
     private byte[][] _bodies = [];
     private int _k;
+    private const int SeriesCount = 25_000;
 
-    [Params(10_000)]
+    [Params(SeriesCount)]
     public int Series { get; set; }
 
     private sealed class BodyHandler(ScrapeBenchmarks owner) : HttpMessageHandler
@@ -60,7 +61,7 @@ public class ScrapeBenchmarks
         Directory.Delete(_dir, recursive: true);
     }
 
-    [Benchmark(OperationsPerInvoke = 10_000)]
+    [Benchmark(OperationsPerInvoke = SeriesCount)]
     public int Scrape()
     {
         _time!.Now = _time.Now.AddSeconds(15);

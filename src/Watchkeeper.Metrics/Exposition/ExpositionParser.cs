@@ -35,18 +35,13 @@ public sealed class ExpositionParser
     private readonly Dictionary<string, FamilyInfo> _families = new(StringComparer.Ordinal);
     private char[] _chars = new char[256];
     private const int MaxCachedSeries = 2_000_000;
-    private readonly Dictionary<byte[], SeriesEntry> _seriesCache = new(ByteArrayComparer.Instance);
-    private readonly Dictionary<byte[], SeriesEntry>.AlternateLookup<ReadOnlySpan<byte>> _seriesLookup;
+    private readonly Dictionary<byte[], SeriesSlot> _seriesCache = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], SeriesSlot>.AlternateLookup<ReadOnlySpan<byte>> _seriesLookup;
     private readonly Dictionary<string, FamilyInfo> _resolved = new(StringComparer.Ordinal);
+    // Bumped whenever _resolved is cleared: a series slot's memo of its family is good while its epoch is current.
+    private int _resolveEpoch;
     private int _generation;
     private ExpositionFormat? _cacheFormat;
-
-    private sealed class SeriesEntry(string name, Labels labels)
-    {
-        public string Name { get; } = name;
-        public Labels Labels { get; } = labels;
-        public int Generation { get; set; }
-    }
 
     public ExpositionParser()
     {
@@ -54,7 +49,7 @@ public sealed class ExpositionParser
         _seriesLookup = _seriesCache.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
-    private sealed class FamilyInfo(string name)
+    internal sealed class FamilyInfo(string name)
     {
         public string Name { get; } = name;
         public MetricType Type { get; set; }
@@ -78,7 +73,7 @@ public sealed class ExpositionParser
         result.Clear();
         result.Format = format;
         _families.Clear();
-        _resolved.Clear();
+        ClearResolved();
         _generation++;
         if (_cacheFormat != format)
         {
@@ -104,7 +99,7 @@ public sealed class ExpositionParser
         finally
         {
             _families.Clear();
-            _resolved.Clear();
+            ClearResolved();
             if (_strings.Count > MaxCachedStrings) _strings.Clear();
             EvictSeries(result.Samples.Count);
         }
@@ -177,7 +172,7 @@ public sealed class ExpositionParser
             if (family.HadSamples) throw new ExpositionParseException(r.LineNo, nameCol + 1, $"TYPE line for \"{name}\" after its samples");
             family.Type = type;
             family.HasType = true;
-            _resolved.Clear();
+            ClearResolved();
         }
         else
         {
@@ -262,7 +257,7 @@ public sealed class ExpositionParser
                 if (family.HasType) throw new ExpositionParseException(r.LineNo, nameCol + 1, $"second TYPE line for \"{name}\"");
                 family.Type = omType;
                 family.HasType = true;
-                _resolved.Clear();
+                ClearResolved();
                 break;
             }
             default:
@@ -285,6 +280,7 @@ public sealed class ExpositionParser
         var nameCol = r.Pos;
         string name;
         Labels labels;
+        SeriesSlot? slot = null;
         var seriesEnd = FindSeriesEnd(r.Line, r.Pos, openMetrics);
         if (seriesEnd > nameCol && _seriesLookup.TryGetValue(r.Line[nameCol..seriesEnd], out var cached))
         {
@@ -292,6 +288,7 @@ public sealed class ExpositionParser
             cached.Generation = _generation;
             name = cached.Name;
             labels = cached.Labels;
+            slot = cached;
             r.Pos = seriesEnd;
         }
         else
@@ -312,7 +309,7 @@ public sealed class ExpositionParser
             }
             labels = BuildLabels(ref r, nameCol);
             if (seriesEnd == r.Pos && _seriesCache.Count < MaxCachedSeries)
-                _seriesCache[r.Line[nameCol..r.Pos].ToArray()] = new SeriesEntry(name, labels) { Generation = _generation };
+                _seriesCache[r.Line[nameCol..r.Pos].ToArray()] = slot = new SeriesSlot(name, labels) { Generation = _generation };
         }
         var p0 = r.Pos;
         if (!openMetrics) r.SkipBlanks();
@@ -364,13 +361,26 @@ public sealed class ExpositionParser
         }
         else if (openMetrics && r.Line.Length > 0 && r.Line[^1] == ' ') throw r.Error("trailing space");
 
-        var family = ResolveFamilyCached(name);
+        FamilyInfo family;
+        if (slot is not null && slot.FamilyEpoch == _resolveEpoch && slot.Family is { } known)
+        {
+            family = known;
+        }
+        else
+        {
+            family = ResolveFamilyCached(name);
+            if (slot is not null)
+            {
+                slot.Family = family;
+                slot.FamilyEpoch = _resolveEpoch;
+            }
+        }
         family.HadSamples = true;
         // _created carries a counter/histogram/summary creation time, not a series of its own.
         if (openMetrics && family.Type is MetricType.Counter or MetricType.Histogram or MetricType.Summary or MetricType.GaugeHistogram
             && family.Name.Length == name.Length - 8 && name.EndsWith("_created", StringComparison.Ordinal))
             return;
-        result.Samples.Add(new ParsedSample(labels, value, ts));
+        result.Samples.Add(new ParsedSample(labels, value, ts) { Series = slot });
     }
 
     /// <summary>
@@ -386,6 +396,14 @@ public sealed class ExpositionParser
         if (!openMetrics)
             while (i < line.Length && line[i] is (byte)' ' or (byte)'\t') i++;
         if (i >= line.Length || line[i] != '{') return afterName;
+        if (!openMetrics)
+        {
+            // In the text format nothing after a sample's label set may contain '}' (value and timestamp are numbers),
+            // so the last '}' ends it. On a malformed line this may be wrong, but then the bytes up to it match no
+            // cached series (those are exact label sets) and the full parse reports the error.
+            var close = line.LastIndexOf((byte)'}');
+            return close > i ? close + 1 : -1;
+        }
         i++;
         var inQuotes = false;
         while (i < line.Length)
@@ -407,6 +425,12 @@ public sealed class ExpositionParser
             i++;
         }
         return -1;
+    }
+
+    private void ClearResolved()
+    {
+        _resolved.Clear();
+        _resolveEpoch++;
     }
 
     /// <summary>The family of a sample name, resolved once per parse (a TYPE line resets the memo).</summary>

@@ -25,7 +25,34 @@ public sealed record MetricMetadata(string Family, MetricType Type, string Help,
 }
 
 /// <summary>One parsed sample. The timestamp is milliseconds since the epoch when the body carried one.</summary>
-public readonly record struct ParsedSample(Labels Labels, double Value, long? TimestampMs);
+public readonly record struct ParsedSample(Labels Labels, double Value, long? TimestampMs)
+{
+    /// <summary>The parser's cache entry for the sample's series text, when it has one (see <see cref="SeriesSlot"/>).</summary>
+    public SeriesSlot? Series { get; init; }
+}
+
+/// <summary>
+/// A parser's cache entry for one series text (metric name and label set, byte for byte): the same object for the
+/// same bytes in every parse by that <see cref="ExpositionParser"/> while the entry stays cached, so the parser's
+/// owner can keep its own per-series state here instead of looking the labels up again.
+/// </summary>
+public sealed class SeriesSlot
+{
+    internal SeriesSlot(string name, Labels labels)
+    {
+        Name = name;
+        Labels = labels;
+    }
+
+    internal string Name { get; }
+    public Labels Labels { get; }
+    internal int Generation { get; set; }
+    internal ExpositionParser.FamilyInfo? Family { get; set; }
+    internal int FamilyEpoch { get; set; }
+
+    /// <summary>Free for the parser's owner (a scrape loop keeps its per-series state here); the parser never reads it.</summary>
+    public object? State { get; set; }
+}
 
 /// <summary>A malformed exposition body. Line and column are 1-based; the column counts bytes.</summary>
 public sealed class ExpositionParseException : FormatException

@@ -43,10 +43,38 @@ public interface IStreamingSeriesQuerier : ISeriesQuerier
 /// <summary>Outcome of appending one sample.</summary>
 public enum AppendResult { Ok, OutOfOrder, Duplicate, TooOld }
 
+/// <summary>
+/// A store's handle for one series, kept by a caller that appends to the same series again and again (a scrape loop
+/// keeps one per scraped series) so the store can skip its lookup by labels. Opaque: <c>default</c> means "none yet",
+/// and the store fills it in. A handle is only meaningful to the store that issued it and with the labels it was issued
+/// for; a store given a handle it did not issue, or one for a series it has since dropped, looks the labels up again.
+/// </summary>
+public readonly struct SeriesRef(object owner, object handle) : IEquatable<SeriesRef>
+{
+    /// <summary>The store (or appender family) that issued the handle.</summary>
+    public object? Owner { get; } = owner;
+
+    /// <summary>The store's own object for the series.</summary>
+    public object? Handle { get; } = handle;
+
+    public bool Equals(SeriesRef other) => ReferenceEquals(Owner, other.Owner) && ReferenceEquals(Handle, other.Handle);
+    public override bool Equals(object? obj) => obj is SeriesRef r && Equals(r);
+    public override int GetHashCode() => HashCode.Combine(Owner, Handle);
+    public static bool operator ==(SeriesRef a, SeriesRef b) => a.Equals(b);
+    public static bool operator !=(SeriesRef a, SeriesRef b) => !a.Equals(b);
+}
+
 /// <summary>Write side of a time-series store. An appender batches samples until Commit.</summary>
 public interface ISeriesAppender
 {
     AppendResult Append(Labels labels, long t, double v);
+
+    /// <summary>
+    /// Appends like <see cref="Append(Labels, long, double)"/>, using and updating the caller's handle for the series
+    /// (<paramref name="labels"/> must be the labels the handle was issued for). Stores without handles append by labels.
+    /// </summary>
+    AppendResult Append(ref SeriesRef series, Labels labels, long t, double v) => Append(labels, t, v);
+
     void Commit();
     void Rollback();
 }

@@ -321,6 +321,13 @@ public sealed class RemoteWriteStore(ISeriesStore inner, IReadOnlyList<RemoteWri
             return r;
         }
 
+        public AppendResult Append(ref SeriesRef series, Labels labels, long t, double v)
+        {
+            var r = inner.Append(ref series, labels, t, v);
+            if (r == AppendResult.Ok) _pending.Add((labels, t, v));
+            return r;
+        }
+
         public void Commit()
         {
             inner.Commit();

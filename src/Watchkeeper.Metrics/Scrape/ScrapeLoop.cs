@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using Watchkeeper.Metrics.Exposition;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
@@ -32,11 +33,22 @@ public sealed class ScrapeLoop
     private readonly ParseResult _result = new();
     private readonly LabelsBuilder _builder = new();
     private readonly Labels _upLabels, _durationLabels, _scrapedLabels, _postRelabelLabels, _addedLabels;
-    private HashSet<Labels> _prev = [];
-    private HashSet<Labels> _cur = [];
-    // Scraped label set -> final label set after target labels and metric relabelling (null: dropped). One
-    // dictionary for the loop's life, cleared when it holds far more entries than a scrape has samples.
-    private readonly Dictionary<Labels, Labels?> _cache = [];
+    // Scraped label set -> the state of its final series after target labels and metric relabelling (null: dropped),
+    // for samples whose series the parser did not cache (usually none: see _epoch). Cleared with _states.
+    private readonly Dictionary<Labels, SeriesState?> _cache = [];
+    // Final label set -> its state, so scraped label sets that relabel to the same series share one state. Holds at
+    // least every series of the last scrape (the staleness check depends on it).
+    private Dictionary<Labels, SeriesState> _states = [];
+    // Series appended (without an explicit timestamp) by the last successful scrape, and by this one so far.
+    private List<SeriesState> _prev = [];
+    private List<SeriesState> _cur = [];
+    private static long s_scrapeIds;
+    private long _scrapeId;
+    // The parser's series slots remember their state (SeriesSlot.State) so most samples need no lookup at all. A memo
+    // is good while its state's Epoch is current; the epoch moves on when the maps above are rebuilt. Series dropped by
+    // relabelling are remembered as this epoch's _dropped.
+    private int _epoch;
+    private SeriesState _dropped = new(Labels.Empty);
     private byte[] _buf = new byte[16 * 1024];
     private TargetState _state;
     private IReadOnlyList<MetricMetadata> _metadata = [];
@@ -65,11 +77,35 @@ public sealed class ScrapeLoop
     /// <summary>TYPE/HELP/UNIT from the last successful scrape.</summary>
     public IReadOnlyList<MetricMetadata> Metadata => Volatile.Read(ref _metadata);
 
+    /// <summary>
+    /// One final series of this target: its labels, the store's handle for it, and in which scrapes it was appended.
+    /// Staleness, duplicates and <c>scrape_series_added</c> are decided on these fields instead of per-scrape sets.
+    /// </summary>
+    private sealed class SeriesState(Labels labels)
+    {
+        public readonly Labels Labels = labels;
+        public SeriesRef Ref;
+        public int Epoch;
+        // Id of the last scrape that appended it (scrape ids are unique across loops, so inherited states stay right).
+        public long LastScrape;
+        // In the series set of the last successful scrape (_prev).
+        public bool InPrev;
+    }
+
     /// <summary>Takes over the series and state of the loop this one replaces (config reload), so no staleness gap appears.</summary>
     internal void InheritFrom(ScrapeLoop old)
     {
+        // The states of the old loop's last scrape carry over (the store's handles included): a series the new
+        // configuration still produces is matched to its state by final labels, the others go stale.
         _prev = old._prev;
         old._prev = [];
+        _states = [];
+        foreach (var st in _prev)
+        {
+            _states[st.Labels] = st;
+            st.Epoch = _epoch;
+        }
+        old._states = [];
         _state = old.State with { Target = _target };
         _metadata = old.Metadata;
     }
@@ -132,6 +168,7 @@ public sealed class ScrapeLoop
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             app?.Rollback();
+            // Series this scrape touched keep its (never reused) id as LastScrape, which no later scrape compares to.
             _cur.Clear();
             throw;
         }
@@ -154,17 +191,38 @@ public sealed class ScrapeLoop
             app?.Rollback();
             app = _store.Appender();
             // A failed scrape makes every series of the previous one stale.
-            foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);
+            foreach (var st in _prev)
+            {
+                app.Append(ref st.Ref, st.Labels, tMs, StaleNaN.Value);
+                st.InPrev = false;
+            }
             _prev.Clear();
             _cur.Clear();
         }
         else
         {
-            foreach (var l in _prev)
-                if (!_cur.Contains(l)) app!.Append(l, tMs, StaleNaN.Value);
+            // Series of the previous scrape that this one did not append go stale.
+            foreach (var st in _prev)
+            {
+                if (st.LastScrape != _scrapeId) app!.Append(ref st.Ref, st.Labels, tMs, StaleNaN.Value);
+                st.InPrev = false;
+            }
+            foreach (var st in _cur) st.InPrev = true;
             (_prev, _cur) = (_cur, _prev);
             _cur.Clear();
-            if (_cache.Count > 2 * counts.Scraped + 1024) _cache.Clear(); // series came and went: rebuild
+            if (_states.Count + _cache.Count > 2 * counts.Scraped + 1024)
+            {
+                // Series came and went: rebuild both maps, keeping the states of the scrape just done.
+                _cache.Clear();
+                _states.Clear();
+                _epoch++;
+                _dropped = new SeriesState(Labels.Empty) { Epoch = _epoch };
+                foreach (var st in _prev)
+                {
+                    _states[st.Labels] = st;
+                    st.Epoch = _epoch;
+                }
+            }
             Volatile.Write(ref _metadata, _result.Metadata.ToArray());
         }
         app!.Append(_upLabels, tMs, error is null ? 1 : 0);
@@ -206,7 +264,11 @@ public sealed class ScrapeLoop
     private void MarkStaleCore(long tMs)
     {
         var app = _store.Appender();
-        foreach (var l in _prev) app.Append(l, tMs, StaleNaN.Value);
+        foreach (var st in _prev)
+        {
+            app.Append(ref st.Ref, st.Labels, tMs, StaleNaN.Value);
+            st.InPrev = false;
+        }
         app.Append(_upLabels, tMs, StaleNaN.Value);
         app.Append(_durationLabels, tMs, StaleNaN.Value);
         app.Append(_scrapedLabels, tMs, StaleNaN.Value);
@@ -225,28 +287,51 @@ public sealed class ScrapeLoop
 
     private void AppendSamples(ISeriesAppender app, long tMs, ref Counts counts)
     {
-        var samples = _result.Samples;
+        var samples = CollectionsMarshal.AsSpan(_result.Samples);
         var limit = _cfg.SampleLimit;
-        for (var i = 0; i < samples.Count; i++)
+        var honorTimestamps = _cfg.HonorTimestamps;
+        var id = _scrapeId = Interlocked.Increment(ref s_scrapeIds);
+        foreach (ref readonly var s in samples)
         {
-            var s = samples[i];
-            if (!_cache.TryGetValue(s.Labels, out var final))
+            var slot = s.Series;
+            SeriesState? st;
+            if (slot?.State is SeriesState memo && memo.Epoch == _epoch)
             {
-                final = Mutate(s.Labels);
-                _cache[s.Labels] = final;
+                st = memo;
             }
-            if (final is null) continue;
+            else if (slot is not null)
+            {
+                st = StateOf(Mutate(s.Labels));
+                slot.State = st ?? _dropped;
+            }
+            else if (!_cache.TryGetValue(s.Labels, out st))
+            {
+                st = StateOf(Mutate(s.Labels));
+                _cache[s.Labels] = st;
+            }
+            if (st == _dropped) st = null;
+            if (st is null) continue;
             counts.PostRelabel++;
             if (limit > 0 && counts.PostRelabel > limit)
                 throw new ScrapeException($"sample limit exceeded ({limit})");
-            var explicitTs = _cfg.HonorTimestamps && s.TimestampMs.HasValue;
-            if (!explicitTs)
+            if (honorTimestamps && s.TimestampMs is { } ts)
             {
-                if (!_cur.Add(final)) continue; // duplicate series in one body: the first sample wins
-                if (!_prev.Contains(final)) counts.Added++;
+                app.Append(ref st.Ref, st.Labels, ts, s.Value);
+                continue;
             }
-            app.Append(final, explicitTs ? s.TimestampMs!.Value : tMs, s.Value);
+            if (st.LastScrape == id) continue; // duplicate series in one body: the first sample wins
+            st.LastScrape = id;
+            _cur.Add(st);
+            if (!st.InPrev) counts.Added++;
+            app.Append(ref st.Ref, st.Labels, tMs, s.Value);
         }
+    }
+
+    private SeriesState? StateOf(Labels? final)
+    {
+        if (final is null) return null;
+        ref var st = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, final, out _);
+        return st ??= new SeriesState(final) { Epoch = _epoch };
     }
 
     /// <summary>Adds target labels (honor_labels or exported_ renaming) and applies metric_relabel_configs.</summary>

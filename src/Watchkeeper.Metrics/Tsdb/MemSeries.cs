@@ -28,6 +28,14 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
     /// <summary>Set when garbage-collected from the head; appenders holding it look the series up again.</summary>
     public volatile bool Removed;
 
+    /// <summary>
+    /// The stamp of the last appender batch this series was added to (see <c>Tsdb.HeadAppender</c>): lets a batch tell
+    /// "first sample of this series in the batch" without a dictionary. Written without a lock: concurrent batches may
+    /// overwrite each other's stamp, which only makes a batch miss an in-batch order conflict that the commit then
+    /// rejects. A matching stamp (also after the int wraps around) only switches that batch to its exact dictionary check.
+    /// </summary>
+    public int BatchStamp;
+
     public long MaxT => Volatile.Read(ref _maxT);
 
     public bool IsEmpty => _closedCount == 0 && _open is null;

@@ -260,17 +260,29 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
     private readonly record struct PendingSample(MemSeries Series, long T, double V);
 
     /// <summary>
-    /// The batch and per-series last timestamps of one appender between commits. Pooled by the TSDB: a scrape loop
-    /// takes a new appender per scrape, and growing fresh collections to 10k+ entries each time put ~160 bytes per
-    /// sample (mostly large-object-heap arrays, so gen-2 collections) on the GC.
+    /// The batch of one appender between commits, and the per-series last timestamps when a series comes twice. Pooled
+    /// by the TSDB: a scrape loop takes a new appender per scrape, and growing fresh collections to 10k+ entries each
+    /// time put ~160 bytes per sample (mostly large-object-heap arrays, so gen-2 collections) on the GC.
     /// </summary>
     private sealed class AppendBuffers
     {
         public readonly List<PendingSample> Batch = [];
         public readonly Dictionary<MemSeries, long> Last = [];
+        // Unique per batch (taken when the buffers are), written to each series' BatchStamp on its first sample.
+        public int Stamp;
+        // Set once a series came a second time: from then on Last holds every series' last timestamp in the batch.
+        public bool Indexed;
     }
 
     private readonly ConcurrentBag<AppendBuffers> _appendPool = [];
+    private int _batchStamps;
+
+    private AppendBuffers RentAppendBuffers()
+    {
+        var buf = _appendPool.TryTake(out var pooled) ? pooled : new AppendBuffers();
+        buf.Stamp = Interlocked.Increment(ref _batchStamps);
+        return buf;
+    }
 
     private sealed class HeadAppender(Tsdb db) : ISeriesAppender
     {
@@ -285,24 +297,68 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 Interlocked.Increment(ref db.Stats._tooOld);
                 return AppendResult.TooOld;
             }
-            var s = db.GetOrCreate(labels);
-            var buf = _buf ??= db._appendPool.TryTake(out var pooled) ? pooled : new AppendBuffers();
-            // One hash lookup: the entry is the series' last timestamp in this batch, or its head max time.
-            ref var last = ref CollectionsMarshal.GetValueRefOrAddDefault(buf.Last, s, out var inBatch);
-            if (!inBatch) last = s.MaxT;
-            if (t <= last)
+            return AppendTo(db.GetOrCreate(labels), t, v);
+        }
+
+        public AppendResult Append(ref SeriesRef series, Labels labels, long t, double v)
+        {
+            ArgumentNullException.ThrowIfNull(labels);
+            ObjectDisposedException.ThrowIf(db._disposed, db);
+            if (t < Volatile.Read(ref db._minValidT))
             {
-                if (t == last)
-                {
-                    Interlocked.Increment(ref db.Stats._duplicates);
-                    return AppendResult.Duplicate;
-                }
-                Interlocked.Increment(ref db.Stats._outOfOrder);
-                return AppendResult.OutOfOrder;
+                Interlocked.Increment(ref db.Stats._tooOld);
+                return AppendResult.TooOld;
             }
+            // The handle is good while it is ours and its series is still in the head; a series garbage-collected from
+            // the head (no samples for a while) is looked up, i.e. recreated, by labels.
+            if (!ReferenceEquals(series.Owner, db) || series.Handle is not MemSeries s || s.Removed)
+            {
+                s = db.GetOrCreate(labels);
+                series = new SeriesRef(db, s);
+            }
+            return AppendTo(s, t, v);
+        }
+
+        private AppendResult AppendTo(MemSeries s, long t, double v)
+        {
+            var buf = _buf ??= db.RentAppendBuffers();
+            long last;
+            if (!buf.Indexed && s.BatchStamp != buf.Stamp)
+            {
+                // First sample of the series in this batch (the common case: a scrape appends each series once).
+                s.BatchStamp = buf.Stamp;
+                last = s.MaxT;
+                if (t > last)
+                {
+                    buf.Batch.Add(new PendingSample(s, t, v));
+                    return AppendResult.Ok;
+                }
+                return Reject(t, last);
+            }
+            if (!buf.Indexed)
+            {
+                // A series came again: index the batch so far, then check every later sample against the index.
+                foreach (ref readonly var p in CollectionsMarshal.AsSpan(buf.Batch)) buf.Last[p.Series] = p.T;
+                buf.Indexed = true;
+            }
+            // One hash lookup: the entry is the series' last timestamp in this batch, or its head max time.
+            ref var lastRef = ref CollectionsMarshal.GetValueRefOrAddDefault(buf.Last, s, out var inBatch);
+            if (!inBatch) lastRef = s.MaxT;
+            if (t <= lastRef) return Reject(t, lastRef);
             buf.Batch.Add(new PendingSample(s, t, v));
-            last = t;
+            lastRef = t;
             return AppendResult.Ok;
+        }
+
+        private AppendResult Reject(long t, long last)
+        {
+            if (t == last)
+            {
+                Interlocked.Increment(ref db.Stats._duplicates);
+                return AppendResult.Duplicate;
+            }
+            Interlocked.Increment(ref db.Stats._outOfOrder);
+            return AppendResult.OutOfOrder;
         }
 
         public void Commit()
@@ -326,6 +382,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
             _buf = null;
             buf.Batch.Clear();
             buf.Last.Clear();
+            buf.Indexed = false;
             // Keep the pool's memory bounded: very large batches (a WAL replay, a bulk import) are not kept.
             if (buf.Batch.Capacity > 1 << 20) return;
             if (db._appendPool.Count < 64) db._appendPool.Add(buf);

@@ -178,6 +178,48 @@ public sealed class ExpositionParserTests
     }
 
     [Fact]
+    public void Cached_series_with_braces_in_values_match_and_content_after_them_is_still_an_error()
+    {
+        var p = new ExpositionParser();
+        for (var i = 0; i < 2; i++)
+        {
+            var s = Assert.Single(p.Parse(Encoding.UTF8.GetBytes("m{a=\"}{\",b=\"x}\"} 1 5\n"), ExpositionFormat.PrometheusText).Samples);
+            Assert.Equal("}{", s.Labels.Get("a"));
+            Assert.Equal("x}", s.Labels.Get("b"));
+            Assert.NotNull(s.Series); // the second round is a cache hit on the same slot
+            Assert.Equal(5, s.TimestampMs);
+            var e = Assert.Throws<ExpositionParseException>(() => p.Parse(Encoding.UTF8.GetBytes("m{a=\"}{\",b=\"x}\"} 1 5 }\n"), ExpositionFormat.PrometheusText));
+            Assert.Equal(1, e.Line);
+        }
+    }
+
+    [Fact]
+    public void Series_slots_are_stable_across_parses_and_keep_their_owners_state()
+    {
+        var p = new ExpositionParser();
+        var a = p.Parse(Encoding.UTF8.GetBytes("# TYPE m counter\nm{a=\"1\"} 1\n"), ExpositionFormat.PrometheusText).Samples[0];
+        a.Series!.State = "mine";
+        var b = p.Parse(Encoding.UTF8.GetBytes("# TYPE m gauge\nm{a=\"1\"} 2\n"), ExpositionFormat.PrometheusText);
+        Assert.Same(a.Series, b.Samples[0].Series);
+        Assert.Equal("mine", b.Samples[0].Series!.State);
+        Assert.Equal(MetricType.Gauge, Assert.Single(b.Metadata).Type);
+    }
+
+    [Fact]
+    public void A_series_family_is_resolved_again_in_each_parse()
+    {
+        // m_created belongs to counter m (a creation time, not a sample) in the first body, is a gauge of its own in
+        // the second: the family remembered on the series slot must not carry over.
+        var p = new ExpositionParser();
+        Assert.DoesNotContain(p.Parse(Encoding.UTF8.GetBytes("# TYPE m counter\nm_total 1\nm_created 5\n# EOF\n"), ExpositionFormat.OpenMetrics).Samples,
+            s => s.Labels.Name == "m_created");
+        var second = p.Parse(Encoding.UTF8.GetBytes("# TYPE m_created gauge\nm_created 5\n# EOF\n"), ExpositionFormat.OpenMetrics);
+        Assert.Equal(5, Assert.Single(second.Samples).Value);
+        Assert.DoesNotContain(p.Parse(Encoding.UTF8.GetBytes("# TYPE m counter\nm_total 1\nm_created 5\n# EOF\n"), ExpositionFormat.OpenMetrics).Samples,
+            s => s.Labels.Name == "m_created");
+    }
+
+    [Fact]
     public void Series_cached_from_text_are_revalidated_for_openmetrics()
     {
         var p = new ExpositionParser();

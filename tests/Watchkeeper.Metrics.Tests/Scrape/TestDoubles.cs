@@ -10,6 +10,9 @@ public sealed class CollectingSeriesStore : ISeriesStore
 
     public int Commits { get; private set; }
 
+    /// <summary>Appends that came with a series handle this store issued earlier (see <see cref="SeriesRef"/>).</summary>
+    public int RefHits { get; private set; }
+
     public ISeriesAppender Appender() => new App(this);
 
     public IReadOnlyList<Sample> Samples(Labels l)
@@ -67,6 +70,21 @@ public sealed class CollectingSeriesStore : ISeriesStore
         {
             _pending.Add((labels, new Sample(t, v)));
             return AppendResult.Ok;
+        }
+
+        // Issues handles like a real store; a handle must come back with the labels it was issued for.
+        public AppendResult Append(ref SeriesRef series, Labels labels, long t, double v)
+        {
+            if (ReferenceEquals(series.Owner, store) && series.Handle is Labels issued)
+            {
+                if (!issued.Equals(labels)) throw new InvalidOperationException($"handle for {issued} used with {labels}");
+                lock (store._lock) store.RefHits++;
+            }
+            else
+            {
+                series = new SeriesRef(store, labels);
+            }
+            return Append(labels, t, v);
         }
 
         public void Commit()

@@ -532,4 +532,67 @@ public sealed class TsdbTests : TsdbTestBase
         Assert.NotEmpty(db.Blocks);
         Assert.True(db.Stats.HeadCuts >= 3, $"head cuts {db.Stats.HeadCuts}");
     }
+    [Fact]
+    public void A_series_handle_is_checked_like_labels_and_survives_the_series_leaving_the_head()
+    {
+        using var db = Open(blockDuration: TimeSpan.FromHours(1));
+        var app = db.Appender();
+        var r = default(SeriesRef);
+        Assert.Equal(AppendResult.Ok, app.Append(ref r, Series(1), T0, 1));
+        var issued = r;
+        Assert.NotEqual(default, issued);
+        Assert.Equal(AppendResult.Ok, app.Append(ref r, Series(1), T0 + 1000, 2));
+        Assert.Equal(issued, r);
+        Assert.Equal(AppendResult.OutOfOrder, app.Append(ref r, Series(1), T0 + 500, 3)); // within the batch
+        Assert.Equal(AppendResult.Duplicate, app.Append(Series(1), T0 + 1000, 3)); // by labels: same series
+        app.Commit();
+        Assert.Equal(AppendResult.Duplicate, app.Append(ref r, Series(1), T0 + 1000, 3));
+        app.Rollback();
+
+        // Series 0 goes on for 2 h, series 1 stops: the head cut moves its only chunk to a block and drops it.
+        Fill(db, 1, T0 + Minute, T0 + 2 * Hour, Minute);
+        db.RunMaintenance();
+        Assert.Equal(1, db.Stats.SeriesRemoved);
+        Assert.Equal(AppendResult.Ok, app.Append(ref r, Series(1), T0 + 2 * Hour, 4));
+        Assert.NotEqual(issued, r);
+        app.Commit();
+        Assert.Equal(2, db.Stats.HeadSeries);
+        var s = db.Select(long.MinValue, long.MaxValue, [new LabelMatcher(MatchOp.Equal, "instance", "host-001")]).Single();
+        Assert.Equal([new Sample(T0, 1), new Sample(T0 + 1000, 2), new Sample(T0 + 2 * Hour, 4)], s.Samples);
+    }
+
+    [Fact]
+    public void A_handle_from_another_store_is_ignored_and_replaced()
+    {
+        using var db = Open();
+        var foreign = new SeriesRef(new object(), Series(2));
+        var app = db.Appender();
+        Assert.Equal(AppendResult.Ok, app.Append(ref foreign, Series(1), T0, 1));
+        Assert.NotEqual(Series(2), foreign.Handle);
+        app.Commit();
+        var s = Assert.Single(db.Select(long.MinValue, long.MaxValue, All));
+        Assert.Equal(Series(1), s.Labels);
+    }
+
+    [Fact]
+    public void A_series_appended_twice_in_a_batch_is_order_checked_against_the_batch()
+    {
+        using var db = Open();
+        var app = db.Appender();
+        for (var i = 0; i < 5; i++) Assert.Equal(AppendResult.Ok, app.Append(Series(i), T0, i));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(3), T0 + 2000, 1));
+        Assert.Equal(AppendResult.OutOfOrder, app.Append(Series(3), T0 + 1000, 1));
+        Assert.Equal(AppendResult.Duplicate, app.Append(Series(4), T0, 1));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(4), T0 + 1000, 1));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(5), T0, 1));
+        Assert.Equal(AppendResult.Duplicate, app.Append(Series(5), T0, 1));
+        app.Commit();
+        // The next batch starts afresh.
+        Assert.Equal(AppendResult.Ok, app.Append(Series(3), T0 + 3000, 1));
+        Assert.Equal(AppendResult.OutOfOrder, app.Append(Series(4), T0 + 500, 1));
+        app.Commit();
+        Assert.Equal(9, db.Stats.SamplesAppended);
+        Assert.Equal(2, db.Stats.DuplicateRejected);
+        Assert.Equal(2, db.Stats.OutOfOrderRejected);
+    }
 }
