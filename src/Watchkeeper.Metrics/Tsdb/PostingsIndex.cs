@@ -182,9 +182,10 @@ internal sealed class PostingsIndex
     }
 
     /// <summary>
-    /// Keeps the first <paramref name="n"/> ids of <paramref name="result"/> that are in (<paramref name="keep"/>) or
-    /// not in the term's lists; returns how many are left. Probes each candidate by binary search when that is
-    /// cheaper than a merge over the term's ids; otherwise merges (and may replace <paramref name="result"/>).
+    /// Narrows the first <paramref name="n"/> ids of <paramref name="candidates"/> (an array this query owns) to those
+    /// in the term's lists (<paramref name="keep"/>) or not in them; returns how many are left, at the start of
+    /// <paramref name="result"/>. Probes each candidate by binary search, in place, when that is cheaper than a merge
+    /// over the term's ids; otherwise merges into a new array assigned to <paramref name="result"/>.
     /// </summary>
     private static int Narrow(ulong[] candidates, int n, Term term, bool keep, ref ulong[] result)
     {
