@@ -1,3 +1,4 @@
+using System.Numerics;
 using Watchkeeper.Metrics.Model;
 
 namespace Watchkeeper.Metrics.Tsdb;
@@ -93,11 +94,17 @@ internal sealed class PostingsIndex
         }
     }
 
-    /// <summary>Ids of series matching all matchers, sorted.</summary>
+    /// <summary>
+    /// Ids of series matching all matchers, sorted. Each matcher is first resolved to the posting lists of the label
+    /// values it accepts (or, for a matcher accepting "", rejects) without copying them. The smallest accepted set is
+    /// materialised; every other matcher then either filters that candidate set by binary search in its lists, or,
+    /// when the candidates are many, is merged with it. So <c>up{job=~"a|b"}</c> costs a few lookups per <c>up</c>
+    /// series rather than a union of every series of jobs a and b (O(all series) work and large-object-heap garbage).
+    /// </summary>
     public ulong[] Select(IReadOnlyList<LabelMatcher> matchers)
     {
-        List<ulong[]>? positives = null;
-        List<ulong[]>? negatives = null;
+        List<Term>? positives = null;
+        List<Term>? negatives = null;
         foreach (var m in matchers)
         {
             if (!_byName.TryGetValue(m.Name, out var values))
@@ -109,51 +116,108 @@ internal sealed class PostingsIndex
             if (m.Type == MatchOp.Equal && m.Value.Length > 0)
             {
                 if (!values.TryGetValue(m.Value, out var list)) return [];
-                (positives ??= []).Add(list.Span.ToArray());
+                (positives ??= []).Add(new Term([list]));
                 continue;
             }
             if (m.Type == MatchOp.NotEqual && m.Value.Length > 0)
             {
-                if (values.TryGetValue(m.Value, out var list)) (negatives ??= []).Add(list.Span.ToArray());
+                if (values.TryGetValue(m.Value, out var list)) (negatives ??= []).Add(new Term([list]));
                 continue;
             }
             var empty = m.MatchesEmpty;
             // A matcher accepting "" also accepts series without the label: subtract the values it rejects.
             // Otherwise take the union of the values it accepts.
-            var parts = new List<ulong[]>();
+            var lists = new List<PostingList>();
             foreach (var (value, list) in values)
             {
-                if (m.Matches(value) != empty) parts.Add(list.Span.ToArray());
+                if (m.Matches(value) != empty) lists.Add(list);
             }
-            var union = Postings.Union(parts);
             if (empty)
             {
-                if (union.Length > 0) (negatives ??= []).Add(union);
+                if (lists.Count > 0) (negatives ??= []).Add(new Term(lists));
             }
             else
             {
-                if (union.Length == 0) return [];
-                (positives ??= []).Add(union);
+                if (lists.Count == 0) return [];
+                (positives ??= []).Add(new Term(lists));
             }
         }
 
         ulong[] result;
-        if (positives is null) result = _all.Span.ToArray();
+        int n;
+        if (positives is null)
+        {
+            result = _all.Span.ToArray();
+            n = result.Length;
+        }
         else
         {
-            positives.Sort(static (a, b) => a.Length.CompareTo(b.Length));
-            result = positives[0];
-            for (var i = 1; i < positives.Count && result.Length > 0; i++) result = Postings.Intersect(result, positives[i]);
+            positives.Sort(static (a, b) => a.Count.CompareTo(b.Count));
+            result = Postings.Union(positives[0].Lists);
+            n = result.Length;
+            for (var i = 1; i < positives.Count && n > 0; i++) n = Narrow(result, n, positives[i], keep: true, ref result);
         }
         if (negatives is not null)
         {
-            foreach (var n in negatives)
+            foreach (var t in negatives)
             {
-                if (result.Length == 0) break;
-                result = Postings.Difference(result, n);
+                if (n == 0) break;
+                n = Narrow(result, n, t, keep: false, ref result);
             }
         }
-        return result;
+        return n == result.Length ? result : result.AsSpan(0, n).ToArray();
+    }
+
+    /// <summary>The posting lists one matcher resolved to, and their total length.</summary>
+    private readonly struct Term
+    {
+        public Term(List<PostingList> lists)
+        {
+            Lists = lists;
+            foreach (var l in lists) Count += l.Count;
+        }
+
+        public List<PostingList> Lists { get; }
+        public long Count { get; }
+    }
+
+    /// <summary>
+    /// Narrows the first <paramref name="n"/> ids of <paramref name="candidates"/> (an array this query owns) to those
+    /// in the term's lists (<paramref name="keep"/>) or not in them; returns how many are left, at the start of
+    /// <paramref name="result"/>. Probes each candidate by binary search, in place, when that is cheaper than a merge
+    /// over the term's ids; otherwise merges into a new array assigned to <paramref name="result"/>.
+    /// </summary>
+    private static int Narrow(ulong[] candidates, int n, Term term, bool keep, ref ulong[] result)
+    {
+        var probes = (long)n * term.Lists.Count * (BitOperations.Log2((ulong)Math.Max(2, term.Count)) + 1);
+        if (probes <= term.Count + n)
+        {
+            var w = 0;
+            for (var r = 0; r < n; r++)
+            {
+                var id = candidates[r];
+                var found = false;
+                foreach (var l in term.Lists)
+                {
+                    if (l.Span.BinarySearch(id) >= 0)
+                    {
+                        found = true;
+                        break;
+                    }
+                }
+                if (found == keep) candidates[w++] = id;
+            }
+            return w;
+        }
+        var cur = candidates.AsSpan(0, n);
+        if (term.Lists.Count == 1)
+            result = keep ? Postings.Intersect(cur, term.Lists[0].Span) : Postings.Difference(cur, term.Lists[0].Span);
+        else
+        {
+            var other = Postings.Union(term.Lists);
+            result = keep ? Postings.Intersect(cur, other) : Postings.Difference(cur, other);
+        }
+        return result.Length;
     }
 
     public IEnumerable<string> Names => _byName.Keys;
@@ -199,18 +263,20 @@ internal static class Postings
         return n == res.Length ? res : res.AsSpan(0, n).ToArray();
     }
 
-    public static ulong[] Union(List<ulong[]> lists)
+    /// <summary>The sorted union of posting lists, always a new array.</summary>
+    public static ulong[] Union(List<PostingList> lists)
     {
         if (lists.Count == 0) return [];
-        if (lists.Count == 1) return lists[0];
+        if (lists.Count == 1) return lists[0].Span.ToArray();
+        if (lists.Count == 2) return Merge(lists[0].Span, lists[1].Span);
         var total = 0;
-        foreach (var l in lists) total += l.Length;
+        foreach (var l in lists) total += l.Count;
         var all = new ulong[total];
         var pos = 0;
         foreach (var l in lists)
         {
-            l.CopyTo(all, pos);
-            pos += l.Length;
+            l.Span.CopyTo(all.AsSpan(pos));
+            pos += l.Count;
         }
         Array.Sort(all);
         var n = 0;
@@ -219,5 +285,24 @@ internal static class Postings
             if (n == 0 || all[n - 1] != all[i]) all[n++] = all[i];
         }
         return n == all.Length ? all : all.AsSpan(0, n).ToArray();
+    }
+
+    private static ulong[] Merge(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
+    {
+        var res = new ulong[a.Length + b.Length];
+        int i = 0, j = 0, n = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            if (a[i] < b[j]) res[n++] = a[i++];
+            else if (a[i] > b[j]) res[n++] = b[j++];
+            else
+            {
+                res[n++] = a[i++];
+                j++;
+            }
+        }
+        while (i < a.Length) res[n++] = a[i++];
+        while (j < b.Length) res[n++] = b[j++];
+        return n == res.Length ? res : res.AsSpan(0, n).ToArray();
     }
 }

@@ -100,9 +100,10 @@ public static class PrometheusApi
                 return;
             }
         }
+        // With a Content-Length Kestrel sends headers and body in one write instead of chunked framing.
         ctx.Response.ContentType = "application/json";
-        ms.Position = 0;
-        await ms.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+        ctx.Response.ContentLength = ms.Length;
+        await ctx.Response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length), ctx.RequestAborted);
     }
 
     private static StringValues Param(HttpContext ctx, string name)
