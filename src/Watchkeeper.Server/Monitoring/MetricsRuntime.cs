@@ -73,6 +73,8 @@ public sealed class MonitoringWorker(
         await runtime.Forwarding.ApplyAsync(config.Current.Metrics, time);
         await ApplyAsync(manager, config.Current, stoppingToken);
         config.Reloaded += OnReload;
+        var interval = config.Current.Metrics.Global.ScrapeInterval;
+        var warmup = QueryWarmup.RunAsync(runtime, time, interval + interval, logger, stoppingToken);
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
         try
         {
@@ -94,6 +96,7 @@ public sealed class MonitoringWorker(
         finally
         {
             config.Reloaded -= OnReload;
+            await warmup;
             await manager.StopAsync();
             await runtime.Forwarding.StopAsync();
         }
