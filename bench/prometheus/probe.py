@@ -204,14 +204,17 @@ def report(mfile, qfile, ofile=None):
                     k, "%.2f" % pb if pb else "-", wb, "%.2f" % ratio(wb, pb) if pb else "-"))
     if q:
         print()
-        print("| query (20 calls, alternating) | Prom median (p90) ms | WK median (p90) ms | WK/Prom median | WK/Prom p90 | series Prom/WK |")
+        calls = max((d.get("wk") or {}).get("n", 0) for d in q.values())
+        print("| query (%d calls each, alternating) | Prom median (p90) ms | WK median (p90) ms | WK/Prom median | WK/Prom p90 | series Prom/WK |" % calls)
         print("|---|---:|---:|---:|---:|---|")
         for key, d in q.items():
             a, b = d.get("prom"), d.get("wk")
             if not a or not b:
                 continue
-            print("| %s | %.1f (%.1f) | %.1f (%.1f) | %.2f | %.2f | %s / %s |" % (
-                key, a["median_ms"], a["p90_ms"], b["median_ms"], b["p90_ms"],
+            # Two decimals below 10 ms: the small queries differ by hundredths of a millisecond.
+            f = lambda x: ("%.2f" if x < 10 else "%.1f") % x
+            print("| %s | %s (%s) | %s (%s) | %.2f | %.2f | %s / %s |" % (
+                key, f(a["median_ms"]), f(a["p90_ms"]), f(b["median_ms"]), f(b["p90_ms"]),
                 ratio(b["median_ms"], a["median_ms"]), ratio(b["p90_ms"], a["p90_ms"]), a["result_series"], b["result_series"]))
     return 0
 
