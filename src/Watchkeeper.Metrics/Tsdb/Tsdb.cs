@@ -481,94 +481,13 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
     // ---------------------------------------------------------------- query
 
     /// <summary>
-    /// Decodes every matching series into an exactly sized array (one reused scratch list per call), so a query over
-    /// tens of thousands of series allocates its samples once. Series found only in the head (the common case for
-    /// recent data) skip the merge with blocks. Results are sorted by labels.
+    /// Every matching series with its samples in an exactly sized array, sorted by labels: <see cref="SelectEach"/>
+    /// with each series copied out of its reused buffer.
     /// </summary>
     public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {
-        ArgumentNullException.ThrowIfNull(matchers);
-        var head = new List<SeriesSamples>();
-        var blocks = new List<Block>();
-        var scratch = new List<Sample>();
-        _state.EnterReadLock();
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            // Pin the blocks now; their files are read after the lock is released, so a slow query never holds up
-            // a block swap (and the commits queued behind it). The head is read now, consistent with this block list.
-            foreach (var b in _blocks)
-            {
-                if (b.Overlaps(minT, maxT) && b.TryAcquire()) blocks.Add(b);
-            }
-            foreach (var s in HeadSelect(matchers))
-            {
-                scratch.Clear();
-                lock (s.Sync)
-                {
-                    if (s.Overlaps(minT, maxT)) s.ReadRange(minT, maxT, scratch);
-                }
-                if (scratch.Count > 0) head.Add(new SeriesSamples(s.Labels, CollectionsMarshal.AsSpan(scratch).ToArray()));
-            }
-        }
-        catch
-        {
-            foreach (var b in blocks) b.Release();
-            throw;
-        }
-        finally
-        {
-            _state.ExitReadLock();
-        }
-
-        if (blocks.Count == 0)
-        {
-            head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
-            return head;
-        }
-
-        // Oldest parts first: blocks are sorted by time and never overlap, and head samples are newer than any block's.
-        var parts = new Dictionary<Labels, List<Sample[]>>();
-        try
-        {
-            foreach (var b in blocks)
-            {
-                foreach (var id in b.Select(matchers))
-                {
-                    var s = b.Series(id);
-                    if (!s.Overlaps(minT, maxT)) continue;
-                    scratch.Clear();
-                    b.ReadRange(s, minT, maxT, scratch);
-                    if (scratch.Count > 0) PartsFor(parts, s.Labels).Add(CollectionsMarshal.AsSpan(scratch).ToArray());
-                }
-            }
-        }
-        finally
-        {
-            foreach (var b in blocks) b.Release();
-        }
-        foreach (var h in head) PartsFor(parts, h.Labels).Add((Sample[])h.Samples);
-
-        var result = new List<SeriesSamples>(parts.Count);
-        foreach (var (labels, list) in parts)
-        {
-            if (list.Count == 1)
-            {
-                result.Add(new SeriesSamples(labels, list[0]));
-                continue;
-            }
-            var total = 0;
-            foreach (var a in list) total += a.Length;
-            var merged = new Sample[total];
-            var at = 0;
-            foreach (var a in list)
-            {
-                a.CopyTo(merged, at);
-                at += a.Length;
-            }
-            result.Add(new SeriesSamples(labels, merged));
-        }
-        result.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
+        var result = new List<SeriesSamples>();
+        SelectEach(minT, maxT, matchers, (labels, samples) => result.Add(new SeriesSamples(labels, samples.ToArray())));
         return result;
     }
 
@@ -659,12 +578,6 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         {
             foreach (var b in blocks) b.Release();
         }
-    }
-
-    private static List<Sample[]> PartsFor(Dictionary<Labels, List<Sample[]>> parts, Labels labels)
-    {
-        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(parts, labels, out _);
-        return list ??= [];
     }
 
     public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
