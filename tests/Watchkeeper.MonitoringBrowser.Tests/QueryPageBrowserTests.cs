@@ -70,6 +70,9 @@ public sealed class QueryPageBrowserTests
         await using var s = await TestServer.StartAsync();
         AppendKnownData(s);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        // A loaded CI machine (all suites run at once on two cores) can take longer than 30 s to navigate, as the
+        // incident UI suite also allows.
+        page.SetDefaultNavigationTimeout(60_000);
         var consoleErrors = new List<string>();
         await LoginAsync(page, s.BaseAddress);
         // The browser's own favicon request is not the page's business.
@@ -124,6 +127,7 @@ public sealed class QueryPageBrowserTests
         await using var __ = browser;
         await using var s = await TestServer.StartAsync();
         var page = await browser.NewPageAsync();
+        page.SetDefaultNavigationTimeout(60_000);
         await LoginAsync(page, s.BaseAddress);
 
         await page.GotoAsync(new Uri(s.BaseAddress, "/query?expr=" + Uri.EscapeDataString("sum(rate(wk_x[5m]) by") + "&tab=graph").ToString());
@@ -152,6 +156,7 @@ public sealed class QueryPageBrowserTests
         while (runtime.Scrape!.ActiveTargets().Any(t => t.Health == Metrics.Scrape.TargetHealth.Unknown) && DateTime.UtcNow < deadline)
             await Task.Delay(50, TestContext.Current.CancellationToken);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        page.SetDefaultNavigationTimeout(60_000);
         await LoginAsync(page, s.BaseAddress);
 
         await page.GotoAsync(new Uri(s.BaseAddress, "/targets").ToString());
