@@ -10,7 +10,7 @@ internal readonly record struct ChunkData(long MinT, long MaxT, byte[] Data);
 /// Chunks never straddle a block boundary, so cutting the head to a block takes whole chunks.
 /// All members except <see cref="MaxT"/> are used under <see cref="Sync"/>.
 /// </summary>
-internal sealed class MemSeries(ulong seriesRef, Labels labels)
+internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? chunkFile = null)
 {
     public readonly ulong Ref = seriesRef;
     public readonly Labels Labels = labels;
@@ -21,7 +21,8 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
     /// </summary>
     public object Sync => this;
 
-    private ChunkData[]? _closed;
+    private readonly HeadChunkFile? _file = chunkFile;
+    private HeadChunk[]? _closed;
     private int _closedCount;
     private XorChunkWriter? _open;
     private long _openEnd;
@@ -70,15 +71,17 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
     private void CloseOpen()
     {
         if (_open is null) return;
-        var c = new ChunkData(_open.MinT, _open.MaxT, _open.ToArray());
+        var c = _file is not null
+            ? _file.Store(_open.MinT, _open.MaxT, _open.Bytes)
+            : new HeadChunk(_open.MinT, _open.MaxT, _open.ToArray(), -1, _open.ByteLength);
         _open = null;
-        _closed ??= new ChunkData[2];
+        _closed ??= new HeadChunk[2];
         if (_closedCount == _closed.Length) Array.Resize(ref _closed, _closed.Length * 2);
         _closed[_closedCount++] = c;
     }
 
     /// <summary>Closes and returns the chunks that start before <paramref name="end"/> (they also end before it).</summary>
-    public void CollectBefore(long end, List<ChunkData> into)
+    public void CollectBefore(long end, List<HeadChunk> into)
     {
         if (_open is not null && _open.MinT < end) CloseOpen();
         for (var i = 0; i < _closedCount; i++)
@@ -108,20 +111,7 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
         return MinT <= maxT && _maxT >= minT;
     }
 
-    public void ReadRange(long minT, long maxT, List<Sample> into)
-    {
-        for (var i = 0; i < _closedCount; i++)
-        {
-            var c = _closed![i];
-            if (c.MaxT < minT) continue;
-            if (c.MinT > maxT) return;
-            ChunkDecoding.DecodeRange(c.Data, minT, maxT, into);
-        }
-        if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
-            ChunkDecoding.DecodeRange(_open.Bytes, minT, maxT, into);
-    }
-
-    /// <summary>The chunks holding samples in [minT, maxT]; the open chunk's bytes are copied.</summary>
+    /// <summary>The chunks holding samples in [minT, maxT], with their bytes (read from the chunk file, or copied from the open chunk).</summary>
     public void ChunksInRange(long minT, long maxT, List<ChunkData> into)
     {
         for (var i = 0; i < _closedCount; i++)
@@ -129,18 +119,9 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels)
             var c = _closed![i];
             if (c.MaxT < minT) continue;
             if (c.MinT > maxT) return;
-            into.Add(c);
+            into.Add(new ChunkData(c.MinT, c.MaxT, c.Data ?? _file!.Read(c)));
         }
         if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
             into.Add(new ChunkData(_open.MinT, _open.MaxT, _open.ToArray()));
-    }
-
-    /// <summary>Approximate bytes held by chunk data.</summary>
-    public long ChunkBytes()
-    {
-        long n = 0;
-        for (var i = 0; i < _closedCount; i++) n += _closed![i].Data.Length;
-        if (_open is not null) n += _open.Capacity;
-        return n;
     }
 }

@@ -36,6 +36,8 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
     private readonly List<MemSeries> _newlyLogged = [];
 
     private List<Block> _blocks = [];
+    // Closed head chunks live in files, not on the managed heap (set in Load, before the WAL replay).
+    private HeadChunkFile? _headChunks;
     private FileStream? _lockFile;
     private Wal? _wal;
     private ulong _lastRef;
@@ -117,6 +119,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 throw new IOException($"TSDB directory {_options.Directory} is in use by another process", e);
             }
         }
+        _headChunks = new HeadChunkFile(Path.Combine(_options.Directory, "chunks_head"), _blockMs, _warn);
         foreach (var dir in Directory.GetDirectories(_blocksDir))
         {
             var name = Path.GetFileName(dir);
@@ -187,7 +190,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                     if (existing.Ref != seriesRef) _refAliases[seriesRef] = existing.Ref;
                     return;
                 }
-                var s = new MemSeries(seriesRef, labels) { Logged = true };
+                var s = new MemSeries(seriesRef, labels, _headChunks) { Logged = true };
                 AddSeriesLocked(s);
                 refs[seriesRef] = s;
                 if (seriesRef > _lastRef) _lastRef = seriesRef;
@@ -227,7 +230,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         lock (_indexLock)
         {
             if (_byLabels.TryGetValue(labels, out s)) return s;
-            s = new MemSeries(++_lastRef, labels);
+            s = new MemSeries(++_lastRef, labels, _headChunks);
             AddSeriesLocked(s);
             Interlocked.Increment(ref Stats._seriesCreated);
             return s;
@@ -677,7 +680,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         var end = start + _blockMs;
 
         // Freeze: from here on the head refuses samples before `end`, so the chunks taken are final.
-        var toWrite = new List<(Labels Labels, List<ChunkData> Chunks)>();
+        var toWrite = new List<(Labels Labels, List<HeadChunk> Chunks)>();
         _state.EnterWriteLock();
         try
         {
@@ -685,7 +688,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
             Volatile.Write(ref Stats._headMinT, _minValidT);
             foreach (var s in HeadSeriesSnapshot())
             {
-                var list = new List<ChunkData>();
+                var list = new List<HeadChunk>();
                 lock (s.Sync) s.CollectBefore(end, list);
                 if (list.Count > 0) toWrite.Add((s.Labels, list));
             }
@@ -700,7 +703,15 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         {
             toWrite.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             using var w = new BlockWriter(_blocksDir, NewBlockId());
-            foreach (var (labels, chunks) in toWrite) w.AddSeries(labels, chunks);
+            // Chunk bytes are read from the head chunk files outside the lock: nothing writes to or deletes the files
+            // of ranges before `end` until the second locked section below.
+            var bytes = new List<ChunkData>();
+            foreach (var (labels, chunks) in toWrite)
+            {
+                bytes.Clear();
+                foreach (var c in chunks) bytes.Add(new ChunkData(c.MinT, c.MaxT, _headChunks!.Read(c)));
+                w.AddSeries(labels, bytes);
+            }
             var dir = w.Finish(start, end, 1, []);
             block = Block.Open(dir, new StringInterner());
         }
@@ -723,6 +734,8 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
             }
             // Commits are excluded by the writer lock, so nothing can lower the minimum meanwhile.
             Volatile.Write(ref _headMinT, newMin);
+            // No head chunk before `end` is left, and queries read chunk files only under the state lock.
+            _headChunks!.DeleteBefore(end);
             lock (_indexLock)
             {
                 foreach (var (r, labels) in removed)
@@ -990,6 +1003,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 if (_disposed) return;
                 _disposed = true;
                 lock (_walLock) _wal?.Dispose();
+                _headChunks?.Dispose();
                 foreach (var b in _blocks) b.Dispose();
                 _lockFile?.Dispose();
             }

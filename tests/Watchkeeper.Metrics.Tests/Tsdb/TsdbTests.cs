@@ -328,6 +328,51 @@ public sealed class TsdbTests : TsdbTestBase
     }
 
     [Fact]
+    public void Closed_head_chunks_live_in_chunk_files_that_a_head_cut_deletes()
+    {
+        var dir = Path.Combine(Dir, "chunks_head");
+        using (var db = Open())
+        {
+            // 1 h at 15 s is 240 samples per series: one closed chunk of 120 and an open one.
+            Fill(db, 5, T0, T0 + Hour, 15_000);
+            var files = Directory.GetFiles(dir);
+            Assert.Single(files);
+            Assert.Equal((T0 - T0 % (2 * Hour)).ToString(System.Globalization.CultureInfo.InvariantCulture), Path.GetFileName(files[0]));
+            Assert.True(new FileInfo(files[0]).Length > 5 * 100, $"chunk file holds {new FileInfo(files[0]).Length} bytes");
+            AssertSeriesContinuous(db, 5, T0, T0 + Hour, 15_000);
+            Fill(db, 5, T0 + Hour, T0 + 4 * Hour, 15_000);
+            Assert.Equal(2, Directory.GetFiles(dir).Length);
+            db.RunMaintenance();
+            Assert.Single(db.Blocks);
+            // The first block range's file went with the cut; the later one still backs the head.
+            Assert.Equal([(T0 + 2 * Hour).ToString(System.Globalization.CultureInfo.InvariantCulture)], Directory.GetFiles(dir).Select(Path.GetFileName));
+            AssertSeriesContinuous(db, 5, T0, T0 + 4 * Hour, 15_000);
+        }
+        // Reopening starts the directory afresh and rebuilds the head (and its chunk files) from the WAL.
+        File.WriteAllText(Path.Combine(dir, "stale"), "left by a crash");
+        using (var db = Open())
+        {
+            Assert.DoesNotContain("stale", Directory.GetFiles(dir).Select(Path.GetFileName));
+            Assert.NotEmpty(Directory.GetFiles(dir));
+            AssertSeriesContinuous(db, 5, T0, T0 + 4 * Hour, 15_000);
+        }
+    }
+
+    [Fact]
+    public void When_chunk_files_cannot_be_written_closed_chunks_stay_in_memory_with_a_warning()
+    {
+        using var db = Open();
+        Directory.Delete(Path.Combine(Dir, "chunks_head"), recursive: true);
+        Fill(db, 3, T0, T0 + Hour, 15_000);
+        AssertSeriesContinuous(db, 3, T0, T0 + Hour, 15_000);
+        Assert.Contains(Warnings, w => w.Contains("keeping them in memory", StringComparison.Ordinal));
+        Fill(db, 3, T0 + Hour, T0 + 4 * Hour, 15_000);
+        db.RunMaintenance();
+        Assert.Single(db.Blocks);
+        AssertSeriesContinuous(db, 3, T0, T0 + 4 * Hour, 15_000);
+    }
+
+    [Fact]
     public void Head_is_cut_into_a_block_and_queries_merge_block_and_head()
     {
         const int n = 20;

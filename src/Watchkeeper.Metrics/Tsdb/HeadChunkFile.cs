@@ -1,0 +1,141 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+
+namespace Watchkeeper.Metrics.Tsdb;
+
+/// <summary>A closed head chunk: its bytes in <c>chunks_head/</c> at <see cref="Offset"/>, or in <see cref="Data"/>.</summary>
+internal readonly record struct HeadChunk(long MinT, long MaxT, byte[]? Data, long Offset, int Length);
+
+/// <summary>
+/// Closed head chunks written out to <c>DATA/tsdb/chunks_head/</c>, one file per block range, so the head keeps only
+/// open chunks and references in memory (the page cache, not the process, holds the rest). The WAL stays the source
+/// of truth: the directory is emptied on open and rebuilt by the WAL replay, and a block range's file is deleted
+/// once the head is cut past it. Reads and deletion are both done under the TSDB's state lock (reads shared, cut
+/// exclusive), so a read never meets a deleted file. After a write error every later chunk stays in memory.
+/// </summary>
+internal sealed class HeadChunkFile : IDisposable
+{
+    private sealed class Segment(SafeFileHandle handle, string path)
+    {
+        public readonly SafeFileHandle Handle = handle;
+        public readonly string Path = path;
+        public long Length;
+    }
+
+    private readonly string _dir;
+    private readonly long _blockMs;
+    private readonly Action<string> _warn;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, Segment> _segments = [];
+    private bool _failed;
+    private bool _disposed;
+
+    public HeadChunkFile(string dir, long blockMs, Action<string> warn)
+    {
+        _dir = dir;
+        _blockMs = blockMs;
+        _warn = warn;
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(dir)) File.Delete(f);
+    }
+
+    /// <summary>Bytes written to the files still held.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long n = 0;
+                foreach (var s in _segments.Values) n += s.Length;
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Stores a closed chunk; in memory when the file cannot be written.</summary>
+    public HeadChunk Store(long minT, long maxT, ReadOnlySpan<byte> data)
+    {
+        lock (_lock)
+        {
+            if (!_failed && !_disposed)
+            {
+                var key = TimeMath.AlignDown(minT, _blockMs);
+                try
+                {
+                    if (!_segments.TryGetValue(key, out var seg))
+                    {
+                        var path = Path.Combine(_dir, key.ToString(CultureInfo.InvariantCulture));
+                        seg = new Segment(File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read), path);
+                        _segments[key] = seg;
+                    }
+                    var offset = seg.Length;
+                    RandomAccess.Write(seg.Handle, data, offset);
+                    seg.Length += data.Length;
+                    return new HeadChunk(minT, maxT, null, offset, data.Length);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _failed = true;
+                    _warn($"cannot write head chunks to {_dir} ({e.Message}); keeping them in memory");
+                }
+            }
+        }
+        return new HeadChunk(minT, maxT, data.ToArray(), -1, data.Length);
+    }
+
+    /// <summary>The bytes of a closed chunk.</summary>
+    public byte[] Read(HeadChunk c)
+    {
+        if (c.Data is not null) return c.Data;
+        Segment seg;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_segments.TryGetValue(TimeMath.AlignDown(c.MinT, _blockMs), out seg!))
+                throw new InvalidOperationException($"head chunk file for {c.MinT} is gone");
+        }
+        var buf = new byte[c.Length];
+        var done = 0;
+        while (done < buf.Length)
+        {
+            var n = RandomAccess.Read(seg.Handle, buf.AsSpan(done), c.Offset + done);
+            if (n == 0) throw new InvalidDataException($"head chunk file {seg.Path} is shorter than expected");
+            done += n;
+        }
+        return buf;
+    }
+
+    /// <summary>Deletes the files of block ranges that start before <paramref name="end"/> (the head was cut past them).</summary>
+    public void DeleteBefore(long end)
+    {
+        lock (_lock)
+        {
+            foreach (var key in _segments.Keys.Where(k => k < end).ToList())
+            {
+                var seg = _segments[key];
+                _segments.Remove(key);
+                seg.Handle.Dispose();
+                try
+                {
+                    File.Delete(seg.Path);
+                }
+                catch (IOException e)
+                {
+                    _warn($"cannot delete head chunk file {seg.Path}: {e.Message}");
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var seg in _segments.Values) seg.Handle.Dispose();
+            _segments.Clear();
+        }
+    }
+}
