@@ -11,12 +11,14 @@ internal readonly record struct HeadChunk(long MinT, long MaxT, byte[]? Data, lo
 /// open chunks and references in memory (the page cache, not the process, holds the rest). The WAL stays the source
 /// of truth: the directory is emptied on open and rebuilt by the WAL replay, and a block range's file is deleted
 /// once the head is cut past it. Reads and deletion are both done under the TSDB's state lock (reads shared, cut
-/// exclusive), so a read never meets a deleted file. After a write error every later chunk stays in memory.
+/// exclusive) or between <see cref="Pin"/> and <see cref="Unpin"/>: a head cut that retires files while queries hold
+/// pins deletes them when the last pin is released. After a write error every later chunk stays in memory.
 /// </summary>
 internal sealed class HeadChunkFile : IDisposable
 {
-    private sealed class Segment(SafeFileHandle handle, string path)
+    private sealed class Segment(long key, SafeFileHandle handle, string path)
     {
+        public readonly long Key = key;
         public readonly SafeFileHandle Handle = handle;
         public readonly string Path = path;
         public long Length;
@@ -27,6 +29,8 @@ internal sealed class HeadChunkFile : IDisposable
     private readonly Action<string> _warn;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, Segment> _segments = [];
+    private readonly List<Segment> _retired = [];
+    private int _pins;
     private bool _failed;
     private bool _disposed;
 
@@ -66,7 +70,7 @@ internal sealed class HeadChunkFile : IDisposable
                     if (!_segments.TryGetValue(key, out var seg))
                     {
                         var path = Path.Combine(_dir, key.ToString(CultureInfo.InvariantCulture));
-                        seg = new Segment(File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read), path);
+                        seg = new Segment(key, File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read), path);
                         _segments[key] = seg;
                     }
                     var offset = seg.Length;
@@ -84,16 +88,33 @@ internal sealed class HeadChunkFile : IDisposable
         return new HeadChunk(minT, maxT, data.ToArray(), -1, data.Length);
     }
 
+    /// <summary>Keeps every file that exists now readable until <see cref="Unpin"/> (taken under the TSDB's state lock).</summary>
+    public void Pin()
+    {
+        lock (_lock) _pins++;
+    }
+
+    public void Unpin()
+    {
+        lock (_lock)
+        {
+            if (--_pins > 0 || _retired.Count == 0) return;
+            foreach (var seg in _retired) Delete(seg);
+            _retired.Clear();
+        }
+    }
+
     /// <summary>The bytes of a closed chunk.</summary>
     public byte[] Read(HeadChunk c)
     {
         if (c.Data is not null) return c.Data;
-        Segment seg;
+        Segment? seg;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_segments.TryGetValue(TimeMath.AlignDown(c.MinT, _blockMs), out seg!))
-                throw new InvalidOperationException($"head chunk file for {c.MinT} is gone");
+            var key = TimeMath.AlignDown(c.MinT, _blockMs);
+            if (!_segments.TryGetValue(key, out seg)) seg = _retired.Find(r => r.Key == key);
+            if (seg is null) throw new InvalidOperationException($"head chunk file for {c.MinT} is gone");
         }
         var buf = new byte[c.Length];
         var done = 0;
@@ -115,16 +136,22 @@ internal sealed class HeadChunkFile : IDisposable
             {
                 var seg = _segments[key];
                 _segments.Remove(key);
-                seg.Handle.Dispose();
-                try
-                {
-                    File.Delete(seg.Path);
-                }
-                catch (IOException e)
-                {
-                    _warn($"cannot delete head chunk file {seg.Path}: {e.Message}");
-                }
+                if (_pins > 0) _retired.Add(seg);
+                else Delete(seg);
             }
+        }
+    }
+
+    private void Delete(Segment seg)
+    {
+        seg.Handle.Dispose();
+        try
+        {
+            File.Delete(seg.Path);
+        }
+        catch (IOException e)
+        {
+            _warn($"cannot delete head chunk file {seg.Path}: {e.Message}");
         }
     }
 
@@ -135,7 +162,9 @@ internal sealed class HeadChunkFile : IDisposable
             if (_disposed) return;
             _disposed = true;
             foreach (var seg in _segments.Values) seg.Handle.Dispose();
+            foreach (var seg in _retired) seg.Handle.Dispose();
             _segments.Clear();
+            _retired.Clear();
         }
     }
 }

@@ -111,17 +111,17 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
         return MinT <= maxT && _maxT >= minT;
     }
 
-    /// <summary>The chunks holding samples in [minT, maxT], with their bytes (read from the chunk file, or copied from the open chunk).</summary>
-    public void ChunksInRange(long minT, long maxT, List<ChunkData> into)
+    /// <summary>The chunks holding samples in [minT, maxT]: references to closed ones, a copy of the open one.</summary>
+    public void ChunksInRange(long minT, long maxT, List<HeadChunk> into)
     {
         for (var i = 0; i < _closedCount; i++)
         {
             var c = _closed![i];
             if (c.MaxT < minT) continue;
             if (c.MinT > maxT) return;
-            into.Add(new ChunkData(c.MinT, c.MaxT, c.Data ?? _file!.Read(c)));
+            into.Add(c);
         }
         if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
-            into.Add(new ChunkData(_open.MinT, _open.MaxT, _open.ToArray()));
+            into.Add(new HeadChunk(_open.MinT, _open.MaxT, _open.ToArray(), -1, _open.ByteLength));
     }
 }

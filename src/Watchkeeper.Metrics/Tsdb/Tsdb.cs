@@ -495,17 +495,18 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
     }
 
     /// <summary>
-    /// Streams matching series in label order. Under the state lock it only pins blocks and copies references to the
-    /// head chunks in range (closed chunks are immutable; the open one is copied), so decoding happens outside every
-    /// lock, one series at a time into one reused buffer.
+    /// Streams matching series in label order. Under the state lock it only pins the blocks and the head chunk files
+    /// and copies references to the head chunks in range (closed chunks are immutable; the open one is copied), so
+    /// reading and decoding happen outside every lock, one series at a time into one reused buffer.
     /// </summary>
     public void SelectEach(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         ArgumentNullException.ThrowIfNull(visit);
-        var head = new List<(Labels Labels, ChunkData[] Chunks)>();
+        var head = new List<(Labels Labels, HeadChunk[] Chunks)>();
         var blocks = new List<Block>();
-        var chunks = new List<ChunkData>();
+        var chunks = new List<HeadChunk>();
+        var pinned = false;
         _state.EnterReadLock();
         try
         {
@@ -514,6 +515,10 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
             {
                 if (b.Overlaps(minT, maxT) && b.TryAcquire()) blocks.Add(b);
             }
+            // Closed head chunks are read from their files after the lock is released; the pin keeps a concurrent
+            // head cut from deleting those files until this query is done with them.
+            _headChunks!.Pin();
+            pinned = true;
             foreach (var s in HeadSelect(matchers))
             {
                 chunks.Clear();
@@ -527,6 +532,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         catch
         {
             foreach (var b in blocks) b.Release();
+            if (pinned) _headChunks!.Unpin();
             throw;
         }
         finally
@@ -543,7 +549,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 foreach (var (labels, cs) in head)
                 {
                     scratch.Clear();
-                    foreach (var c in cs) ChunkDecoding.DecodeRange(c.Data, minT, maxT, scratch);
+                    foreach (var c in cs) ChunkDecoding.DecodeRange(_headChunks!.Read(c), minT, maxT, scratch);
                     if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
                 }
                 return;
@@ -572,7 +578,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 {
                     var (_, src, idx) = refs[i];
                     if (src < blocks.Count) blocks[src].ReadRange(blocks[src].Series((ulong)idx), minT, maxT, scratch);
-                    else foreach (var c in head[idx].Chunks) ChunkDecoding.DecodeRange(c.Data, minT, maxT, scratch);
+                    else foreach (var c in head[idx].Chunks) ChunkDecoding.DecodeRange(_headChunks!.Read(c), minT, maxT, scratch);
                 }
                 if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
             }
@@ -580,6 +586,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         finally
         {
             foreach (var b in blocks) b.Release();
+            _headChunks!.Unpin();
         }
     }
 

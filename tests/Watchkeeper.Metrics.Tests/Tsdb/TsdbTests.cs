@@ -359,6 +359,33 @@ public sealed class TsdbTests : TsdbTestBase
     }
 
     [Fact]
+    public void A_query_reading_head_chunks_keeps_their_file_until_it_is_done_even_across_a_head_cut()
+    {
+        var dir = Path.Combine(Dir, "chunks_head");
+        using var db = Open();
+        Fill(db, 6, T0, T0 + 4 * Hour, 15_000);
+        var firstRange = T0.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(firstRange, Directory.GetFiles(dir).Select(Path.GetFileName));
+        var seen = new List<(Labels Labels, int Count, long First)>();
+        db.SelectEach(T0, T0 + 4 * Hour, [new LabelMatcher(MatchOp.Equal, "job", "api")], (labels, samples) =>
+        {
+            seen.Add((labels, samples.Length, samples[0].T));
+            // The cut runs while this query holds references into the first range's file: the file is retired, not deleted.
+            if (seen.Count == 1)
+            {
+                db.RunMaintenance();
+                Assert.Single(db.Blocks);
+                Assert.Contains(firstRange, Directory.GetFiles(dir).Select(Path.GetFileName));
+            }
+        });
+        Assert.Equal(6, seen.Count);
+        Assert.All(seen, s => Assert.Equal((960, T0), (s.Count, s.First)));
+        // The query is done: the retired file is gone, and queries now read the first range from the block.
+        Assert.DoesNotContain(firstRange, Directory.GetFiles(dir).Select(Path.GetFileName));
+        AssertSeriesContinuous(db, 6, T0, T0 + 4 * Hour, 15_000);
+    }
+
+    [Fact]
     public void When_chunk_files_cannot_be_written_closed_chunks_stay_in_memory_with_a_warning()
     {
         using var db = Open();
