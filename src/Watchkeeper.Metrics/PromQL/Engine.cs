@@ -485,11 +485,8 @@ internal sealed partial class Evaluator : IDisposable
                 f = clean.AsSpan(0, j);
             }
             if (f.Length == 0) return;
-            var noResets = true;
-            for (var i = 1; i < f.Length && noResets; i++) noResets = f[i].V >= f[i - 1].V;
-            var nonCounter = isCounterFn && labels.Name is { } mn && !(mn.EndsWith("_total", StringComparison.Ordinal) ||
-                mn.EndsWith("_sum", StringComparison.Ordinal) || mn.EndsWith("_count", StringComparison.Ordinal) ||
-                mn.EndsWith("_bucket", StringComparison.Ordinal));
+            var noResets = NeverDecreases(f);
+            var nonCounter = isCounterFn && labels.Name is { } mn && !HasCounterSuffix(mn);
             int lo = 0, hi = 0;
             var firstT = f[0].T;
             var lastT = f[^1].T;
@@ -500,9 +497,7 @@ internal sealed partial class Evaluator : IDisposable
                 var start = ts - range;
                 if (ts < firstT) continue;
                 if (start >= lastT) break;
-                while (lo < f.Length && f[lo].T <= start) lo++;
-                if (hi < lo) hi = lo;
-                while (hi < f.Length && f[hi].T <= ts) hi++;
+                AdvanceWindow(f, start, ts, ref lo, ref hi);
                 if (hi <= lo) continue;
                 sc.Samples[k] += hi - lo;
                 if (!RangeValue(name, f[lo..hi], noResets, t, start, ts, 0, 0, ref scratch, out var v)) continue;
@@ -527,6 +522,26 @@ internal sealed partial class Evaluator : IDisposable
         AddSamples(res.Count);
         return Val.OfVector(res);
     }
+
+    /// <summary>Moves window bounds forward to (start, end]: lo is the first sample after start, hi the first after end.</summary>
+    private static void AdvanceWindow(ReadOnlySpan<Sample> f, long start, long end, ref int lo, ref int hi)
+    {
+        while (lo < f.Length && f[lo].T <= start) lo++;
+        if (hi < lo) hi = lo;
+        while (hi < f.Length && f[hi].T <= end) hi++;
+    }
+
+    private static bool NeverDecreases(ReadOnlySpan<Sample> f)
+    {
+        for (var i = 1; i < f.Length; i++)
+            if (!(f[i].V >= f[i - 1].V)) return false;
+        return true;
+    }
+
+    /// <summary>Whether a metric name looks like a counter's, as <c>rate</c> and friends expect (else an info is given).</summary>
+    private static bool HasCounterSuffix(string name) =>
+        name.EndsWith("_total", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal) ||
+        name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_bucket", StringComparison.Ordinal);
 
     private static bool IsSorted(List<LoadedSeries> list)
     {
@@ -688,9 +703,7 @@ internal sealed partial class Evaluator : IDisposable
                 minT = Math.Min(minT, s.Hist[0].T);
                 maxT = Math.Max(maxT, s.Hist[^1].T);
             }
-            var monotonic = true;
-            for (var i = 1; i < f.Length && monotonic; i++) monotonic = f[i].V >= f[i - 1].V;
-            noResets[k] = monotonic;
+            noResets[k] = NeverDecreases(f);
         }
         rd = new RangeData(d, minT, maxT, noResets);
         _nonStale[vs] = rd;
@@ -713,7 +726,7 @@ internal sealed partial class Evaluator : IDisposable
         else res = [];
         // Steps whose window holds no sample at all (most of a range query reaching before the data) end here.
         if (rd.MaxT <= start || rd.MinT > ts) return (res, start, ts);
-        var forward = start >= rd.LastStart && ts >= rd.LastEnd && rd.LastStart != long.MaxValue;
+        var forward = start >= rd.LastStart && ts >= rd.LastEnd;
         rd.LastStart = start;
         rd.LastEnd = ts;
         long n = 0;
@@ -727,9 +740,7 @@ internal sealed partial class Evaluator : IDisposable
             {
                 lo = rd.Lo[k];
                 hi = rd.Hi[k];
-                while (lo < arr.Length && arr[lo].T <= start) lo++;
-                if (hi < lo) hi = lo;
-                while (hi < arr.Length && arr[hi].T <= ts) hi++;
+                AdvanceWindow(arr, start, ts, ref lo, ref hi);
             }
             else
             {

@@ -63,8 +63,7 @@ internal sealed partial class Evaluator
             if (isCounterFn && nonCounterName is null)
             {
                 var mn = s.Labels.Name;
-                if (mn is not null && !(mn.EndsWith("_total", StringComparison.Ordinal) || mn.EndsWith("_sum", StringComparison.Ordinal) ||
-                                        mn.EndsWith("_count", StringComparison.Ordinal) || mn.EndsWith("_bucket", StringComparison.Ordinal)))
+                if (mn is not null && !HasCounterSuffix(mn))
                 {
                     nonCounterName = mn;
                     Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{mn}\"{PosText(rangeArg)}");

@@ -100,11 +100,7 @@ public sealed class ScrapeLoop
         _prev = old._prev;
         old._prev = [];
         _states = [];
-        foreach (var st in _prev)
-        {
-            _states[st.Labels] = st;
-            st.Epoch = _epoch;
-        }
+        IndexPrevious();
         old._states = [];
         _state = old.State with { Target = _target };
         _metadata = old.Metadata;
@@ -191,12 +187,7 @@ public sealed class ScrapeLoop
             app?.Rollback();
             app = _store.Appender();
             // A failed scrape makes every series of the previous one stale.
-            foreach (var st in _prev)
-            {
-                app.Append(ref st.Ref, st.Labels, tMs, StaleNaN.Value);
-                st.InPrev = false;
-            }
-            _prev.Clear();
+            AllPreviousStale(app, tMs);
             _cur.Clear();
         }
         else
@@ -217,11 +208,7 @@ public sealed class ScrapeLoop
                 _states.Clear();
                 _epoch++;
                 _dropped = new SeriesState(Labels.Empty) { Epoch = _epoch };
-                foreach (var st in _prev)
-                {
-                    _states[st.Labels] = st;
-                    st.Epoch = _epoch;
-                }
+                IndexPrevious();
             }
             Volatile.Write(ref _metadata, _result.Metadata.ToArray());
         }
@@ -261,21 +248,37 @@ public sealed class ScrapeLoop
         }
     }
 
-    private void MarkStaleCore(long tMs)
+    /// <summary>Registers the last scrape's series in the (just emptied) state map under the current epoch.</summary>
+    private void IndexPrevious()
     {
-        var app = _store.Appender();
+        foreach (var st in _prev)
+        {
+            _states[st.Labels] = st;
+            st.Epoch = _epoch;
+        }
+    }
+
+    /// <summary>Writes a staleness marker for every series of the last successful scrape and forgets them.</summary>
+    private void AllPreviousStale(ISeriesAppender app, long tMs)
+    {
         foreach (var st in _prev)
         {
             app.Append(ref st.Ref, st.Labels, tMs, StaleNaN.Value);
             st.InPrev = false;
         }
+        _prev.Clear();
+    }
+
+    private void MarkStaleCore(long tMs)
+    {
+        var app = _store.Appender();
+        AllPreviousStale(app, tMs);
         app.Append(_upLabels, tMs, StaleNaN.Value);
         app.Append(_durationLabels, tMs, StaleNaN.Value);
         app.Append(_scrapedLabels, tMs, StaleNaN.Value);
         app.Append(_postRelabelLabels, tMs, StaleNaN.Value);
         app.Append(_addedLabels, tMs, StaleNaN.Value);
         app.Commit();
-        _prev.Clear();
     }
 
     private struct Counts

@@ -104,10 +104,27 @@ internal sealed class HeadChunkFile : IDisposable
         }
     }
 
-    /// <summary>The bytes of a closed chunk.</summary>
+    /// <summary>The bytes of a closed chunk, in an array of its own.</summary>
     public byte[] Read(HeadChunk c)
     {
         if (c.Data is not null) return c.Data;
+        var buf = new byte[c.Length];
+        ReadFile(c, buf);
+        return buf;
+    }
+
+    /// <summary>The bytes of a closed chunk, read into <paramref name="buffer"/> (grown as needed) unless in memory.</summary>
+    public ReadOnlySpan<byte> Read(HeadChunk c, ref byte[] buffer)
+    {
+        if (c.Data is not null) return c.Data;
+        if (buffer.Length < c.Length) buffer = new byte[Math.Max(c.Length, buffer.Length * 2)];
+        var span = buffer.AsSpan(0, c.Length);
+        ReadFile(c, span);
+        return span;
+    }
+
+    private void ReadFile(HeadChunk c, Span<byte> into)
+    {
         Segment? seg;
         lock (_lock)
         {
@@ -116,15 +133,13 @@ internal sealed class HeadChunkFile : IDisposable
             if (!_segments.TryGetValue(key, out seg)) seg = _retired.Find(r => r.Key == key);
             if (seg is null) throw new InvalidOperationException($"head chunk file for {c.MinT} is gone");
         }
-        var buf = new byte[c.Length];
         var done = 0;
-        while (done < buf.Length)
+        while (done < into.Length)
         {
-            var n = RandomAccess.Read(seg.Handle, buf.AsSpan(done), c.Offset + done);
+            var n = RandomAccess.Read(seg.Handle, into[done..], c.Offset + done);
             if (n == 0) throw new InvalidDataException($"head chunk file {seg.Path} is shorter than expected");
             done += n;
         }
-        return buf;
     }
 
     /// <summary>Deletes the files of block ranges that start before <paramref name="end"/> (the head was cut past them).</summary>

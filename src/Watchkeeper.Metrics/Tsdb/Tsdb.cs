@@ -541,6 +541,11 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         }
 
         var scratch = new List<Sample>();
+        var chunkBuffer = new byte[512];
+        void DecodeHead(HeadChunk[] cs)
+        {
+            foreach (var c in cs) ChunkDecoding.DecodeRange(_headChunks!.Read(c, ref chunkBuffer), minT, maxT, scratch);
+        }
         try
         {
             head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
@@ -549,7 +554,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 foreach (var (labels, cs) in head)
                 {
                     scratch.Clear();
-                    foreach (var c in cs) ChunkDecoding.DecodeRange(_headChunks!.Read(c), minT, maxT, scratch);
+                    DecodeHead(cs);
                     if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
                 }
                 return;
@@ -578,7 +583,7 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
                 {
                     var (_, src, idx) = refs[i];
                     if (src < blocks.Count) blocks[src].ReadRange(blocks[src].Series((ulong)idx), minT, maxT, scratch);
-                    else foreach (var c in head[idx].Chunks) ChunkDecoding.DecodeRange(_headChunks!.Read(c), minT, maxT, scratch);
+                    else DecodeHead(head[idx].Chunks);
                 }
                 if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
             }
