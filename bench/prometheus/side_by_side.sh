@@ -15,7 +15,9 @@
 # 4. Report with ratios Watchkeeper/Prometheus to $RESULTS_DIR/side_by_side.txt. Bytes per sample in blocks come
 #    from the offline measurement (blocks.sh), merged into the report when $RESULTS_DIR/blocks.json exists.
 # Env: QUERY_N (20; 0 skips), PORT_BASE (19200), PROM_PORT (19390), WK_PORT (19391), SKIP_BUILD (0), WK_DLL (another build),
-#      RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS (../shared/bench/peers relative to the repo).
+#      RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS (../shared/bench/peers relative to the repo),
+#      HOLD_S (0; keeps everything running that many seconds after the report, at most 1800, and writes
+#      $RESULTS_DIR/hold.env with the URLs, PIDs, token and work directory, for experiments against the same exporters).
 # Everything binds 127.0.0.1; state lives in a mktemp dir; the trap kills only the PIDs this script started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -135,3 +137,11 @@ for name, line in zip(("Prometheus", "Watchkeeper"), open(sys.argv[1])):
 } | tee "$RESULTS_DIR/$TAG.txt"
 grep -iE 'level=(error|warn)' "$WD/prom.log" | head -5 || true
 grep -iE 'fail|error|warn' "$WD/wk.log" | head -5 || true
+HOLD_S=${HOLD_S:-0}
+if (( HOLD_S > 0 )); then
+  (( HOLD_S > 1800 )) && HOLD_S=1800
+  printf 'WD=%s\nPROM_URL=%s\nPROM_PID=%s\nWK_URL=%s\nWK_PID=%s\nTOKEN=%s\nWK_CONFIG=%s\n' \
+    "$WD" "$PROM_URL" "$PROM_PID" "$WK_URL" "$WK_PID" "$TOKEN" "$WD/wkconfig/watchkeeper.yml" >"$RESULTS_DIR/hold.env"
+  echo "[$TAG] holding for ${HOLD_S}s: $RESULTS_DIR/hold.env"
+  fgwait sleep "$HOLD_S" || true
+fi

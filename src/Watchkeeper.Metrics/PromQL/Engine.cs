@@ -314,6 +314,8 @@ internal sealed partial class Evaluator : IDisposable
         {
             case VectorSelector vs:
                 {
+                    if (_subqueryDepth == 0 && vs.Modifier == RangeModifier.None) _thin.Add(vs);
+                    else _thinBlocked.Add(vs);
                     var lo = vs.At.IsSet ? AtTime(vs.At, 0) : mint;
                     var hi = vs.At.IsSet ? AtTime(vs.At, 0) : maxt;
                     Extend(vs, lo - Off(vs) - _lookback, hi - Off(vs) + (vs.Modifier == RangeModifier.Smoothed ? _lookback : 0));
@@ -362,6 +364,11 @@ internal sealed partial class Evaluator : IDisposable
     }
 
     private int _subqueryDepth;
+
+    // Instant selectors outside subqueries are only ever read at the query's own steps: they load just the sample each
+    // step picks (see LoadThinned) instead of every sample of the lookback windows.
+    private readonly HashSet<VectorSelector> _thin = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<VectorSelector> _thinBlocked = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A range function over a plain matrix selector, evaluated for every step at load time, series by series.</summary>
     private sealed class StreamedCall(MatrixSelector selector)
@@ -419,6 +426,12 @@ internal sealed partial class Evaluator : IDisposable
         foreach (var (vs, (min, max)) in _ranges)
         {
             CheckCancel();
+            if (_querier is IStreamingSeriesQuerier streaming && _thin.Contains(vs) && !_thinBlocked.Contains(vs) &&
+                !(_querier is IHistogramQuerier hs && hs.SelectHistograms(min + 1, max, vs.Matchers).Any(static h => h.Samples.Count > 0)))
+            {
+                _data[vs] = LoadThinned(streaming, vs, min, max);
+                continue;
+            }
             var list = new List<LoadedSeries>();
             // Both the lookback window and range windows are left-open: (min, max].
             Dictionary<Labels, HistogramSample[]>? hist = null;
@@ -445,6 +458,34 @@ internal sealed partial class Evaluator : IDisposable
             _data[vs] = [.. list];
         }
         foreach (var (call, sc) in _streamed) Stream(call, sc);
+    }
+
+    /// <summary>
+    /// Loads, per series, only the samples <see cref="SelectInstant"/> can pick: for each step, the latest sample at or
+    /// before the step's evaluation time (the lookback and staleness checks stay in SelectInstant). An instant query
+    /// keeps one sample per series instead of the whole lookback window; a range query at most one per step.
+    /// </summary>
+    private LoadedSeries[] LoadThinned(IStreamingSeriesQuerier querier, VectorSelector vs, long min, long max)
+    {
+        var off = Off(vs);
+        var steps = vs.At.IsSet ? 1 : StepCount;
+        var list = new List<LoadedSeries>();
+        var picked = new List<Sample>();
+        querier.SelectEach(min + 1, max, vs.Matchers, (labels, samples) =>
+        {
+            picked.Clear();
+            var j = 0;
+            for (var k = 0; k < steps; k++)
+            {
+                var ts = AtTime(vs.At, _start + k * _interval) - off;
+                while (j < samples.Length && samples[j].T <= ts) j++;
+                if (j == 0) continue;
+                var smp = samples[j - 1];
+                if (picked.Count == 0 || picked[^1].T != smp.T) picked.Add(smp);
+            }
+            if (picked.Count > 0) list.Add(new LoadedSeries(labels, [.. picked], []));
+        });
+        return [.. list];
     }
 
     private int StepCount => _interval > 0 ? (int)((_end - _start) / _interval) + 1 : 1;

@@ -58,8 +58,10 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
         if (t <= _maxT) return t == _maxT ? AppendResult.Duplicate : AppendResult.OutOfOrder;
         if (_open is null || _open.Count >= samplesPerChunk || t >= _openEnd)
         {
+            var reuse = _open;
             CloseOpen();
-            _open = new XorChunkWriter();
+            reuse?.Reset();
+            _open = reuse ?? new XorChunkWriter();
             _openEnd = TimeMath.AlignDown(t, blockDuration) + blockDuration;
             chunksCreated = 1;
         }

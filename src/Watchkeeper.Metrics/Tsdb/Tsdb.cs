@@ -540,8 +540,11 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
             _state.ExitReadLock();
         }
 
-        var scratch = new List<Sample>();
-        var chunkBuffer = new byte[512];
+        // The decode buffers of the thread's previous query, when it left them (small ones only are kept).
+        var scratch = t_scratch ?? new List<Sample>();
+        var chunkBuffer = t_chunkBuffer ?? new byte[512];
+        t_scratch = null;
+        t_chunkBuffer = null;
         void DecodeHead(HeadChunk[] cs)
         {
             foreach (var c in cs) ChunkDecoding.DecodeRange(_headChunks!.Read(c, ref chunkBuffer), minT, maxT, scratch);
@@ -592,8 +595,17 @@ public sealed class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDisposable
         {
             foreach (var b in blocks) b.Release();
             _headChunks!.Unpin();
+            if (scratch.Capacity <= 1 << 16)
+            {
+                scratch.Clear();
+                t_scratch = scratch;
+            }
+            if (chunkBuffer.Length <= 1 << 16) t_chunkBuffer = chunkBuffer;
         }
     }
+
+    [ThreadStatic] private static List<Sample>? t_scratch;
+    [ThreadStatic] private static byte[]? t_chunkBuffer;
 
     public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {

@@ -48,6 +48,24 @@ internal sealed class XorChunkWriter
     /// <summary>A trimmed copy of the encoded chunk.</summary>
     public byte[] ToArray() => Bytes.ToArray();
 
+    /// <summary>
+    /// Empties the writer for a new chunk and keeps its buffer, so a series cutting a chunk every couple of minutes
+    /// does not leave its old buffers behind for the collector. Only valid once nothing refers to the old bytes
+    /// (closed chunks and query snapshots are copies).
+    /// </summary>
+    public void Reset()
+    {
+        Array.Clear(_buf, 0, ByteLength);
+        _bitPos = HeaderBytes * 8;
+        _count = 0;
+        _t = 0;
+        _tDelta = 0;
+        _v = 0;
+        _leading = 0xff;
+        _trailing = 0;
+        MinT = 0;
+    }
+
     public void Append(long t, double v)
     {
         var bits = BitConverter.DoubleToUInt64Bits(v);

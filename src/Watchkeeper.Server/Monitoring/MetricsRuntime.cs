@@ -52,7 +52,7 @@ public sealed class MetricsRuntime : IDisposable
 /// </summary>
 public sealed class MonitoringWorker(
     MetricsRuntime runtime, ConfigHolder config, TimeProvider time, IServer server, IHostApplicationLifetime lifetime,
-    ILogger<MonitoringWorker> logger) : BackgroundService
+    SelfMetrics metrics, ILogger<MonitoringWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -75,6 +75,15 @@ public sealed class MonitoringWorker(
         config.Reloaded += OnReload;
         var interval = config.Current.Metrics.Global.ScrapeInterval;
         var warmup = QueryWarmup.RunAsync(runtime, time, interval + interval, logger, stoppingToken);
+        var memory = MemoryCompaction.ForProcess(logger);
+        metrics.AddCollector((w, _) =>
+        {
+            w.Header("watchkeeper_memory_compactions_total", "Full collections run to return unused memory to the operating system.", "counter");
+            w.Sample("watchkeeper_memory_compactions_total", [], [], memory.Compactions);
+            w.Header("watchkeeper_memory_compaction_seconds_total", "Time the process was paused by those collections.", "counter");
+            w.Sample("watchkeeper_memory_compaction_seconds_total", [], [], memory.Seconds);
+            return Task.CompletedTask;
+        });
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
         try
         {
@@ -88,6 +97,7 @@ public sealed class MonitoringWorker(
                 {
                     logger.LogError(ex, "TSDB maintenance failed");
                 }
+                memory.Check();
             }
         }
         catch (OperationCanceledException)
