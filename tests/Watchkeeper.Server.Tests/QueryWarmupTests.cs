@@ -1,16 +1,16 @@
-using System.Text;
+using System.Net;
+using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Tests;
 
 public sealed class QueryWarmupTests
 {
-    [Fact]
-    public async Task A_warm_up_round_evaluates_every_expression_as_instant_and_range_and_writes_the_api_json()
+    private static void Seed(TestServer s)
     {
-        await using var s = await TestServer.StartAsync();
         var runtime = s.Services.GetRequiredService<MetricsRuntime>();
         var now = s.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var app = runtime.Store.Appender();
@@ -21,12 +21,49 @@ public sealed class QueryWarmupTests
             app.Append(Labels.Of("__name__", "scrape_samples_scraped", "instance", "a:1", "job", "api"), t, t / 1000.0);
         }
         app.Commit();
-        using var sink = new MemoryStream();
-        var n = QueryWarmup.RunRound(runtime, now, sink);
+    }
+
+    [Fact]
+    public async Task A_warm_up_round_sends_every_expression_as_instant_and_range_query_through_the_http_api()
+    {
+        await using var s = await TestServer.StartAsync();
+        Seed(s);
+        var users = s.Services.GetRequiredService<Users>();
+        var token = users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        using var client = new HttpClient();
+        var n = await QueryWarmup.RunRoundAsync(client, s.BaseAddress, token, s.Time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
         Assert.Equal(QueryWarmup.Expressions.Length * 2, n);
-        var json = Encoding.UTF8.GetString(sink.ToArray());
-        Assert.Contains("\"resultType\":\"vector\"", json, StringComparison.Ordinal);
-        Assert.Contains("\"resultType\":\"matrix\"", json, StringComparison.Ordinal);
-        Assert.Contains("\"instance\":\"b:1\"", json, StringComparison.Ordinal); // up == 0 found the down target
+
+        // The internal token is a viewer on the query API: up == 0 finds the down target.
+        using var api = s.Client(token);
+        var json = await api.GetStringAsync(new Uri("/prometheus/api/v1/query?query=up%20%3D%3D%200", UriKind.Relative));
+        Assert.Contains("\"instance\":\"b:1\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"instance\":\"a:1\"", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_internal_token_is_read_only_expires_and_is_revoked()
+    {
+        await using var s = await TestServer.StartAsync();
+        var users = s.Services.GetRequiredService<Users>();
+        var token = users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        using var api = s.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        // Viewer only: creating an incident is refused.
+        using var create = await api.PostAsync(new Uri("/api/v1/incidents", UriKind.Relative),
+            new StringContent("{\"title\":\"x\",\"severity\":\"SEV3\"}", new MediaTypeHeaderValue("application/json")));
+        Assert.Equal(HttpStatusCode.Forbidden, create.StatusCode);
+
+        s.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+
+        var second = users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        using var api2 = s.Client(second);
+        Assert.Equal(HttpStatusCode.OK, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        users.RevokeInternalToken();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        // The first secret stays invalid after a new one is issued.
+        users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
     }
 }

@@ -52,7 +52,7 @@ public sealed class MetricsRuntime : IDisposable
 /// </summary>
 public sealed class MonitoringWorker(
     MetricsRuntime runtime, ConfigHolder config, TimeProvider time, IServer server, IHostApplicationLifetime lifetime,
-    SelfMetrics metrics, ILogger<MonitoringWorker> logger) : BackgroundService
+    SelfMetrics metrics, Users users, ILogger<MonitoringWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -74,7 +74,7 @@ public sealed class MonitoringWorker(
         await ApplyAsync(manager, config.Current, stoppingToken);
         config.Reloaded += OnReload;
         var interval = config.Current.Metrics.Global.ScrapeInterval;
-        var warmup = QueryWarmup.RunAsync(runtime, time, interval + interval, logger, stoppingToken);
+        var warmup = QueryWarmup.RunAsync(users, () => new Uri("http://" + SelfAddress() + "/"), time, interval + interval, logger, stoppingToken);
         var memory = MemoryCompaction.ForProcess(logger);
         metrics.AddCollector((w, _) =>
         {
