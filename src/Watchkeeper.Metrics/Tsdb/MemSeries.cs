@@ -61,7 +61,7 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
             var reuse = _open;
             CloseOpen();
             reuse?.Reset();
-            _open = reuse ?? new XorChunkWriter();
+            _open = reuse ?? new XorChunkWriter(expectedSamples: samplesPerChunk);
             _openEnd = TimeMath.AlignDown(t, blockDuration) + blockDuration;
             chunksCreated = 1;
         }

@@ -30,10 +30,21 @@ internal sealed class XorChunkWriter
     private int _leading = 0xff;
     private int _trailing;
 
-    public XorChunkWriter(int initialCapacity = 48)
+    private readonly int _expectedSamples;
+    private int _firstSampleBytes;
+
+    /// <param name="initialCapacity">Bytes to start with.</param>
+    /// <param name="expectedSamples">
+    /// How many samples the chunk will probably hold (the head's samples per chunk; 0 when unknown). The first time
+    /// the buffer must grow, it grows to the size the samples so far project for that many, instead of by half at a
+    /// time: a head series' first chunk otherwise left eight or nine outgrown buffers behind (about 2 MB/s of garbage
+    /// at 100k series while the first chunks fill).
+    /// </param>
+    public XorChunkWriter(int initialCapacity = 48, int expectedSamples = 0)
     {
         _buf = new byte[Math.Max(initialCapacity, 16)];
         _bitPos = HeaderBytes * 8;
+        _expectedSamples = expectedSamples;
     }
 
     public int Count => _count;
@@ -63,6 +74,7 @@ internal sealed class XorChunkWriter
         _v = 0;
         _leading = 0xff;
         _trailing = 0;
+        _firstSampleBytes = 0;
         MinT = 0;
     }
 
@@ -85,6 +97,7 @@ internal sealed class XorChunkWriter
         _t = t;
         _v = bits;
         _count++;
+        if (_count == 1) _firstSampleBytes = ByteLength;
         BinaryPrimitives.WriteUInt16BigEndian(_buf, (ushort)_count);
     }
 
@@ -148,7 +161,16 @@ internal sealed class XorChunkWriter
     {
         var need = (_bitPos + bits + 7) >> 3;
         if (need <= _buf.Length) return;
-        Array.Resize(ref _buf, Math.Max(need, _buf.Length + (_buf.Length >> 1)));
+        var grow = _buf.Length + (_buf.Length >> 1);
+        if (_count >= 2 && _count < _expectedSamples)
+        {
+            // Bytes per sample after the first (which carries the full timestamp and value), projected to the expected
+            // count, plus an eighth; capped so one odd start cannot reserve much.
+            var perSample = (double)(ByteLength - _firstSampleBytes) / (_count - 1);
+            var projected = _firstSampleBytes + perSample * (_expectedSamples - 1) * 1.125;
+            grow = Math.Max(grow, (int)Math.Min(projected, 16 * 1024));
+        }
+        Array.Resize(ref _buf, Math.Max(need, grow));
     }
 
     /// <summary>Writes the low <paramref name="n"/> bits of value (1..64), most significant first.</summary>

@@ -29,6 +29,30 @@ public sealed class ChunkTests
         }
     }
 
+    [Fact]
+    public void A_writer_told_the_expected_sample_count_encodes_the_same_bytes_and_grows_to_about_the_final_size()
+    {
+        var rnd = new Random(5);
+        var plain = new XorChunkWriter();
+        var sized = new XorChunkWriter(expectedSamples: 120);
+        var t = 1_767_225_600_000L;
+        var v = 1000.0;
+        var capacities = new HashSet<int>();
+        for (var i = 0; i < 120; i++)
+        {
+            t += 1000 + rnd.Next(-3, 4);
+            v += rnd.NextDouble() * 50; // a counter with noisy increments: ~7-9 bytes per sample
+            plain.Append(t, v);
+            sized.Append(t, v);
+            capacities.Add(sized.Capacity);
+        }
+        Assert.Equal(plain.ToArray(), sized.ToArray());
+        Assert.True(plain.Capacity > 600, $"plain capacity {plain.Capacity}");
+        // The plain writer grew by half at a time (48, 72, 108, ...); the sized one jumped to its projection once or twice.
+        Assert.True(capacities.Count <= 3, $"sized writer went through {capacities.Count} buffers: {string.Join(", ", capacities)}");
+        Assert.InRange(sized.Capacity, sized.ByteLength, (int)(sized.ByteLength * 1.4));
+    }
+
     [Theory]
     [InlineData(7)]
     [InlineData(99)]
