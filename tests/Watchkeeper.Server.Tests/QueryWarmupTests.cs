@@ -57,13 +57,16 @@ public sealed class QueryWarmupTests
         s.Time.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
 
+        // Each caller revokes its own token; another one (the server's own warm-up may hold one) keeps working.
         var second = users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        var third = users.IssueInternalToken(TimeSpan.FromMinutes(2));
         using var api2 = s.Client(second);
+        using var api3 = s.Client(third);
         Assert.Equal(HttpStatusCode.OK, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        users.RevokeInternalToken();
+        users.RevokeInternalToken(second);
         Assert.Equal(HttpStatusCode.Unauthorized, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        // The first secret stays invalid after a new one is issued.
-        users.IssueInternalToken(TimeSpan.FromMinutes(2));
+        Assert.Equal(HttpStatusCode.OK, (await api3.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        // The expired first secret stays invalid.
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
     }
 }

@@ -94,7 +94,7 @@ public static class QueryWarmup
             }
             finally
             {
-                users.RevokeInternalToken();
+                users.RevokeInternalToken(token);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

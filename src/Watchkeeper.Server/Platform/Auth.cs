@@ -164,36 +164,38 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         return ok;
     }
 
-    private volatile InternalToken? _internal;
-
-    private sealed record InternalToken(string Hash, long ExpiresAt, TokenRow Row);
+    // SHA-256 of each internal token -> when it expires (ms).
+    private readonly ConcurrentDictionary<string, long> _internalTokens = new(StringComparer.Ordinal);
 
     /// <summary>The user name an internal token authenticates as (there is no such row in the users table).</summary>
     public const string InternalUser = "watchkeeper-internal";
 
+    private static readonly TokenRow InternalRow = new() { Name = "internal", Prefix = "wk_internal", Username = InternalUser, Role = Roles.Viewer };
+
     /// <summary>
     /// Issues a read-only (viewer) token that exists only in this process' memory, for the server's own calls to its
-    /// HTTP API (the query warm-up). At most one is valid at a time; it expires after <paramref name="ttl"/> or when
-    /// <see cref="RevokeInternalToken"/> is called, and is never stored or listed.
+    /// HTTP API (the query warm-up). It expires after <paramref name="ttl"/> or when revoked, and is never stored or
+    /// listed. Several may be valid at once; each caller revokes its own.
     /// </summary>
     public string IssueInternalToken(TimeSpan ttl)
     {
+        var now = Now;
+        foreach (var (h, expires) in _internalTokens)
+            if (expires <= now) _internalTokens.TryRemove(h, out _);
         var secret = "wk_internal_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var row = new TokenRow { Name = "internal", Prefix = "wk_internal", Username = InternalUser, Role = Roles.Viewer, CreatedAt = Now };
-        _internal = new InternalToken(HashToken(secret), Now + (long)ttl.TotalMilliseconds, row);
+        _internalTokens[HashToken(secret)] = now + (long)ttl.TotalMilliseconds;
         return secret;
     }
 
-    public void RevokeInternalToken() => _internal = null;
+    public void RevokeInternalToken(string token) => _internalTokens.TryRemove(HashToken(token), out _);
 
     /// <summary>Resolves a bearer token. Results are cached for a few seconds; revocation clears the cache.</summary>
     public async Task<TokenRow?> FindTokenAsync(string token)
     {
         var hash = HashToken(token);
         var now = Now;
-        // Compares digests, so the comparison's timing says nothing about the secret.
-        if (_internal is { } it && string.Equals(it.Hash, hash, StringComparison.Ordinal))
-            return now < it.ExpiresAt ? it.Row : null;
+        if (!_internalTokens.IsEmpty && _internalTokens.TryGetValue(hash, out var expiresAt))
+            return now < expiresAt ? InternalRow : null;
         if (_tokenCache.TryGetValue(hash, out var cached) && now - cached.CachedAt < 5_000) return cached.Row;
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<TokenRow>("""
             SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
