@@ -412,9 +412,6 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    /// <summary>Writes a query result's <c>data</c> object as the query endpoints do (used by the start-up warm-up).</summary>
-    internal static void WriteQueryResult(Utf8JsonWriter w, QueryValue value, long t) => WriteResult(w, value, t);
-
     private static void WriteResult(Utf8JsonWriter w, QueryValue value, long t)
     {
         w.WriteStartObject();
