@@ -63,6 +63,7 @@ public static class ServerHost
         configure(builder);
 
         var app = builder.Build();
+        app.UseWebAssets();
         app.UsePlatform();
         app.MapPlatform();
         app.MapMonitoring();
