@@ -63,7 +63,6 @@ public sealed class MonitoringUiTests
         using var c = s.Client(await s.UserTokenAsync("viewer"));
 
         var html = await c.GetStringAsync("/targets", TestContext.Current.CancellationToken);
-        File.WriteAllText("/tmp/wk-targets-debug.html", html); // DEBUG-REMOVE
 
         Assert.Contains("<title>Targets · Watchkeeper</title>", html);
         foreach (var job in targets.Select(t => t.Job).Distinct())
