@@ -109,6 +109,22 @@ public sealed partial class WebUiTests
     }
 
     [Fact]
+    public async Task Incident_page_shows_overdue_checklist_items_and_breached_clocks()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var api = s.Client(await s.AdminApiTokenAsync());
+        var id = (await api.Post("/api/v1/incidents", new { title = "Overdue", severity = "SEV1" }, HttpStatusCode.Created)).Long("id");
+        s.Time.Advance(TimeSpan.FromHours(2));
+        using var c = Browser(s, await s.AdminApiTokenAsync());
+
+        var html = await c.GetStringAsync($"/incidents/{id}", Ct);
+
+        Assert.Matches("""<span class="muted small" id="checklist-count">0/\d+ done · <span class="flag bad">\d+ overdue</span></span>""", html);
+        Assert.Contains("<div class=\"big\">BREACHED 1h 55m ago</div>", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"flag bad\">overdue</span> due ", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_browser_gets_a_404_page_in_the_layout_and_the_api_keeps_problem_details()
     {
         await using var s = await TestServer.StartAsync();
