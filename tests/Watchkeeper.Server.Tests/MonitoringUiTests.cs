@@ -35,17 +35,22 @@ public sealed class MonitoringUiTests
     {
         var runtime = s.Services.GetRequiredService<MetricsRuntime>();
         var ct = TestContext.Current.CancellationToken;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (runtime.Scrape?.ActiveTargets().Count != expectedTargets)
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException("scrape loops did not start");
             await Task.Delay(20, ct);
         }
+        // Warm the server's own scrape endpoints first, so a first (cold) scrape on a busy machine is not
+        // still running when the fake clock moves past its timeout.
+        using (var warm = s.Client())
+            foreach (var path in new[] { "/metrics", "/-/node/metrics", "/-/demo/api-service/metrics", "/-/demo/web-interface/metrics" })
+                await warm.GetAsync(path, ct);
         await Task.Delay(200, ct);
         while (DateTime.UtcNow < deadline)
         {
             s.Time.Advance(TimeSpan.FromSeconds(15));
-            for (var i = 0; i < 40; i++)
+            for (var i = 0; i < 160; i++)
             {
                 var targets = runtime.Scrape.ActiveTargets();
                 if (targets.All(t => t.Health != TargetHealth.Unknown)) return targets;
