@@ -14,7 +14,7 @@ public sealed class ParsingAgreementTests
     private static readonly string[] Durations =
     [
         "15s", "250ms", "1m30s", "1d2h30m", "2w", "1y", "292y",
-        "1m1h", "1s1s", "5minutes", "5x", "1.5h", "-5m", "5 m", " 5m", "m", "293y", "9223372036855ms",
+        "1m1h", "1s1s", "5minutes", "5x", "1.5h", "-5m", "5 m", "m", "293y", "9223372036855ms",
     ];
 
     private static readonly string[] Times =

@@ -426,17 +426,22 @@ public static class PrometheusApi
     private static void WritePoint(Utf8JsonWriter w, long t, double v, bool point = true)
     {
         w.WriteStartArray();
-        if (point && t % 1000 != 0)
-        {
-            var abs = Math.Abs(t);
-            w.WriteRawValue((t < 0 ? "-" : "") + (abs / 1000).ToString(CultureInfo.InvariantCulture) + "." + (abs % 1000).ToString("000", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            w.WriteRawValue((t / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
-        }
+        w.WriteRawValue(Seconds(t, point));
         w.WriteStringValue(FormatValue(v, point));
         w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// Milliseconds as exact decimal seconds (no floating-point rounding, even at the ends of time): with all three
+    /// millisecond digits (<paramref name="threeDigits"/>) or the shortest spelling.
+    /// </summary>
+    private static string Seconds(long t, bool threeDigits)
+    {
+        var abs = t == long.MinValue ? long.MaxValue : Math.Abs(t);
+        var whole = (t < 0 ? "-" : "") + (abs / 1000).ToString(CultureInfo.InvariantCulture);
+        if (abs % 1000 == 0) return whole;
+        var frac = (abs % 1000).ToString("000", CultureInfo.InvariantCulture);
+        return whole + "." + (threeDigits ? frac : frac.TrimEnd('0'));
     }
 
     private static void WriteResult(HttpContext ctx, Utf8JsonWriter w, QueryValue value, int limit)
@@ -460,7 +465,7 @@ public static class PrometheusApi
                 w.WriteString("resultType", "string");
                 w.WritePropertyName("result");
                 w.WriteStartArray();
-                w.WriteRawValue((s.T / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
+                w.WriteRawValue(Seconds(s.T, threeDigits: false));
                 w.WriteStringValue(s.V);
                 w.WriteEndArray();
                 break;

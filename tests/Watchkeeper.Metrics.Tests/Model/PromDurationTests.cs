@@ -33,7 +33,7 @@ public sealed class PromDurationTests
         { "5", "not a valid duration string: \"5\"" },
         { "m", "not a valid duration string: \"m\"" },
         { "-5m", "not a valid duration string: \"-5m\"" },
-        { "1.5h", "not a valid duration string: \"1.5h\"" },
+        { "1.5h", "unknown unit \".\" in duration \"1.5h\"" },
         { "5 m", "unknown unit \" m\" in duration \"5 m\"" },
         { " 5m", "not a valid duration string: \" 5m\"" },
         { "5m ", "unknown unit \"m \" in duration \"5m \"" },
