@@ -7,7 +7,6 @@ namespace Watchkeeper.Metrics.Tsdb;
 // Appending: the per-appender batch, in-batch order checks, and the commit (WAL write, then head apply).
 public sealed partial class Tsdb
 {
-
     private readonly record struct PendingSample(MemSeries Series, long T, double V);
 
     /// <summary>
@@ -23,6 +22,9 @@ public sealed partial class Tsdb
         public int Stamp;
         // Set once a series came a second time: from then on Last holds every series' last timestamp in the batch.
         public bool Indexed;
+        // The accepted window by the grace periods, fixed when the batch starts (one clock read per batch, not per sample).
+        public long MinT;
+        public long MaxT;
     }
 
     private readonly ConcurrentBag<AppendBuffers> _appendPool = [];
@@ -32,6 +34,8 @@ public sealed partial class Tsdb
     {
         var buf = _appendPool.TryTake(out var pooled) ? pooled : new AppendBuffers();
         buf.Stamp = Interlocked.Increment(ref _batchStamps);
+        buf.MinT = MinGraceTime();
+        buf.MaxT = MaxValidTime();
         return buf;
     }
 
@@ -43,36 +47,55 @@ public sealed partial class Tsdb
         {
             ArgumentNullException.ThrowIfNull(labels);
             ObjectDisposedException.ThrowIf(db._disposed, db);
-            if (t < Volatile.Read(ref db._minValidT))
-            {
-                Interlocked.Increment(ref db.Stats._tooOld);
-                return AppendResult.TooOld;
-            }
-            return AppendTo(db.GetOrCreate(labels), t, v);
+            var buf = _buf ??= db.RentAppendBuffers();
+            if (t < buf.MinT || t > buf.MaxT || t < Volatile.Read(ref db._minValidT)) return OutOfBounds(t, buf);
+            var s = db.GetOrCreate(labels, out var refused);
+            return s is null ? Refuse(refused) : AppendTo(s, t, v, buf);
         }
 
         public AppendResult Append(ref SeriesRef series, Labels labels, long t, double v)
         {
             ArgumentNullException.ThrowIfNull(labels);
             ObjectDisposedException.ThrowIf(db._disposed, db);
+            var buf = _buf ??= db.RentAppendBuffers();
+            if (t < buf.MinT || t > buf.MaxT || t < Volatile.Read(ref db._minValidT)) return OutOfBounds(t, buf);
+            // The handle is good while it is ours and its series is still in the head; a series garbage-collected from
+            // the head (no samples for a while) is looked up, i.e. recreated, by labels.
+            if (!ReferenceEquals(series.Owner, db) || series.Handle is not MemSeries s || s.Removed)
+            {
+                var created = db.GetOrCreate(labels, out var refused);
+                if (created is null) return Refuse(refused);
+                s = created;
+                series = new SeriesRef(db, s);
+            }
+            return AppendTo(s, t, v, buf);
+        }
+
+        private AppendResult OutOfBounds(long t, AppendBuffers buf)
+        {
+            if (t > buf.MaxT)
+            {
+                Interlocked.Increment(ref db.Stats._tooFarInFuture);
+                return AppendResult.TooFarInFuture;
+            }
             if (t < Volatile.Read(ref db._minValidT))
             {
                 Interlocked.Increment(ref db.Stats._tooOld);
                 return AppendResult.TooOld;
             }
-            // The handle is good while it is ours and its series is still in the head; a series garbage-collected from
-            // the head (no samples for a while) is looked up, i.e. recreated, by labels.
-            if (!ReferenceEquals(series.Owner, db) || series.Handle is not MemSeries s || s.Removed)
-            {
-                s = db.GetOrCreate(labels);
-                series = new SeriesRef(db, s);
-            }
-            return AppendTo(s, t, v);
+            Interlocked.Increment(ref db.Stats._tooFarInPast);
+            return AppendResult.TooFarInPast;
         }
 
-        private AppendResult AppendTo(MemSeries s, long t, double v)
+        private AppendResult Refuse(AppendResult why)
         {
-            var buf = _buf ??= db.RentAppendBuffers();
+            if (why == AppendResult.SeriesLimit) Interlocked.Increment(ref db.Stats._seriesLimit);
+            else Interlocked.Increment(ref db.Stats._labelLimit);
+            return why;
+        }
+
+        private AppendResult AppendTo(MemSeries s, long t, double v, AppendBuffers buf)
+        {
             long last;
             if (!buf.Indexed && s.BatchStamp != buf.Stamp)
             {
@@ -148,10 +171,25 @@ public sealed partial class Tsdb
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var span = CollectionsMarshal.AsSpan(batch);
+            var refusedAtCommit = false;
             for (var i = 0; i < span.Length; i++)
             {
-                // The series was garbage-collected from the head between Append and Commit: recreate it.
-                if (span[i].Series.Removed) span[i] = span[i] with { Series = GetOrCreate(span[i].Series.Labels) };
+                // The series was garbage-collected from the head between Append and Commit: recreate it (it passed the
+                // label limits when first created; only a head filled up meanwhile can refuse it now).
+                if (!span[i].Series.Removed) continue;
+                if (GetOrCreate(span[i].Series.Labels, out _) is { } again) span[i] = span[i] with { Series = again };
+                else refusedAtCommit = true;
+            }
+            if (refusedAtCommit)
+            {
+                var kept = 0;
+                for (var i = 0; i < span.Length; i++)
+                {
+                    if (span[i].Series.Removed) Interlocked.Increment(ref Stats._seriesLimit);
+                    else span[kept++] = span[i];
+                }
+                span = span[..kept];
+                if (span.IsEmpty) return;
             }
 
             lock (_walLock)

@@ -32,10 +32,15 @@ public sealed partial class Tsdb
     private bool TryCutHead()
     {
         var headMin = Volatile.Read(ref _headMinT);
-        var headMax = Volatile.Read(ref _headMaxT);
-        if (headMin == long.MaxValue || headMax - headMin <= _blockMs + _blockMs / 2) return false;
+        // The head is cut by its newest sample, but never by one later than now plus the grace period (appends refuse
+        // those; this guards against any that got in otherwise): a stray far-future sample must not move the head's
+        // lower bound past the present. All arithmetic saturates, so samples near the ends of the long range are safe.
+        var headMax = Math.Min(Volatile.Read(ref _headMaxT), MaxValidTime());
+        if (headMin == long.MaxValue || headMax <= headMin) return false;
+        // The true difference of two longs always fits in a ulong, even when the long subtraction wraps.
+        if (unchecked((ulong)(headMax - headMin)) <= (ulong)(_blockMs + _blockMs / 2)) return false;
         var start = TimeMath.AlignDown(headMin, _blockMs);
-        var end = start + _blockMs;
+        var end = TimeMath.AddSaturating(start, _blockMs);
 
         // Freeze: from here on the head refuses samples before `end`, so the chunks taken are final.
         var toWrite = new List<(Labels Labels, List<HeadChunk> Chunks)>();
@@ -167,7 +172,7 @@ public sealed partial class Tsdb
             while (i < blocks.Count)
             {
                 var gStart = TimeMath.AlignDown(blocks[i].Meta.MinT, range);
-                var gEnd = gStart + range;
+                var gEnd = TimeMath.AddSaturating(gStart, range);
                 var j = i;
                 while (j < blocks.Count && blocks[j].Meta.MinT >= gStart && blocks[j].Meta.MaxT <= gEnd) j++;
                 // Only complete ranges: the head accepts nothing before minValid, so no block will join later.

@@ -32,6 +32,12 @@ public sealed partial class Tsdb
                 _replayUnknownRefs++;
                 return;
             }
+            if (t > _replayMaxT)
+            {
+                // Written before the future bound existed: replaying it would move the next head cut past now.
+                Stats._replayFutureDropped++;
+                return;
+            }
             if (s.Append(t, v, _minValidT, _blockMs, _samplesPerChunk, out var created) != AppendResult.Ok) return;
             Stats._samplesAppended++;
             Stats._walReplayedSamples++;
@@ -51,12 +57,25 @@ public sealed partial class Tsdb
         Interlocked.Increment(ref Stats._headSeries);
     }
 
-    private MemSeries GetOrCreate(Labels labels)
+    /// <summary>The head series for the labels, created when new and within the limits; otherwise null and why.</summary>
+    private MemSeries? GetOrCreate(Labels labels, out AppendResult refused)
     {
+        refused = AppendResult.Ok;
         if (_byLabels.TryGetValue(labels, out var s)) return s;
+        // Checked once per new series, never per sample of an existing one.
+        if (_limits.CheckSeries(labels) is not null)
+        {
+            refused = AppendResult.LabelLimit;
+            return null;
+        }
         lock (_indexLock)
         {
             if (_byLabels.TryGetValue(labels, out s)) return s;
+            if (_limits.MaxHeadSeries > 0 && _byRef.Count >= _limits.MaxHeadSeries)
+            {
+                refused = AppendResult.SeriesLimit;
+                return null;
+            }
             s = new MemSeries(++_lastRef, labels, _headChunks);
             AddSeriesLocked(s);
             Interlocked.Increment(ref Stats._seriesCreated);

@@ -21,6 +21,10 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
     private readonly int _samplesPerChunk;
     private readonly Action<string> _warn;
     private readonly TimeProvider _time;
+    // Accepted window around now (ms): later than now + _futureMs or (when _pastMs > 0) earlier than now - _pastMs is refused.
+    private readonly long _futureMs;
+    private readonly long _pastMs;
+    private readonly IngestLimits _limits;
 
     // Read: commits and queries. Write: swapping the block list with head chunks (cut, compaction, retention).
     private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
@@ -47,6 +51,7 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
     private long _headMinT = long.MaxValue;
     private volatile bool _disposed;
     private long _replayUnknownRefs;
+    private long _replayMaxT;
 
     private Tsdb(TsdbOptions options)
     {
@@ -56,6 +61,9 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
         _blockMs = (long)options.BlockDuration.TotalMilliseconds;
         _samplesPerChunk = Math.Clamp(options.SamplesPerChunk, 2, ushort.MaxValue);
         _time = options.TimeProvider;
+        _futureMs = Math.Max(0, TimeMath.Millis(options.FutureGracePeriod));
+        _pastMs = Math.Max(0, TimeMath.Millis(options.PastGracePeriod ?? options.Retention));
+        _limits = options.Limits ?? IngestLimits.Default;
         var warn = options.OnWarning;
         _warn = m => warn?.Invoke("tsdb: " + m);
         var ranges = options.CompactionRanges ?? [options.BlockDuration * 3, options.BlockDuration * 9, options.BlockDuration * 27];
@@ -96,6 +104,12 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
             return res;
         }
     }
+
+    /// <summary>The latest timestamp an append may have now (ms): now plus the future grace period.</summary>
+    private long MaxValidTime() => TimeMath.AddSaturating(_time.GetUtcNow().ToUnixTimeMilliseconds(), _futureMs);
+
+    /// <summary>The earliest timestamp an append may have now by the past grace period (ms).</summary>
+    private long MinGraceTime() => _pastMs > 0 ? TimeMath.AddSaturating(_time.GetUtcNow().ToUnixTimeMilliseconds(), -_pastMs) : long.MinValue;
 
     public ISeriesAppender Appender()
     {
@@ -172,8 +186,11 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
         RefreshBlockStats();
 
         var replayRefs = new Dictionary<ulong, MemSeries>();
+        _replayMaxT = MaxValidTime();
         _wal = Wal.Open(_walDir, _options, _warn, Stats, (type, payload) => ReplayRecord(type, payload, replayRefs));
         if (_replayUnknownRefs > 0) _warn($"WAL replay skipped {_replayUnknownRefs} samples of series without a series record");
+        if (Stats._replayFutureDropped > 0)
+            _warn($"WAL replay dropped {Stats._replayFutureDropped} samples later than now plus the future grace period ({_options.FutureGracePeriod})");
         Volatile.Write(ref Stats._headMinT, _minValidT);
     }
 

@@ -1,0 +1,128 @@
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Metrics.Tsdb;
+
+namespace Watchkeeper.Metrics.Tests.TsdbTests;
+
+/// <summary>Samples too far from now (issue 9, defect 2): refused on every append, and head cuts stay anchored to now.</summary>
+public sealed class TsdbTimeBoundsTests : TsdbTestBase
+{
+    private static readonly Labels Stray = Labels.Of("__name__", "stray", "job", "remote");
+
+    private static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
+
+    private long Now => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Scrapes series 0..2 once a minute for <paramref name="minutes"/> minutes, cutting the head every 30; every sample must be accepted.</summary>
+    private void ScrapeFor(Tsdb.Tsdb db, int minutes)
+    {
+        for (var m = 0; m < minutes; m++)
+        {
+            Time.Advance(TimeSpan.FromMinutes(1));
+            var app = db.Appender();
+            for (var i = 0; i < 3; i++) Assert.Equal(AppendResult.Ok, app.Append(Series(i), Now, m));
+            app.Commit();
+            if (m % 30 == 29) db.RunMaintenance();
+        }
+    }
+
+    [Fact]
+    public void A_sample_a_year_ahead_is_refused_and_scrapes_are_still_accepted_after_head_cuts()
+    {
+        using var db = Open(futureGrace: Grace);
+        var app = db.Appender();
+        Assert.Equal(AppendResult.TooFarInFuture, app.Append(Stray, Now + 365L * 24 * Hour, 1));
+        app.Commit();
+        Assert.Equal(1, db.Stats.TooFarInFutureRejected);
+
+        ScrapeFor(db, 5 * 60);
+
+        Assert.True(db.Stats.HeadCuts >= 1);
+        Assert.Equal(0, db.Stats.TooOldRejected);
+        Assert.True(db.Stats.HeadMinValidTime <= Now, "the head's lower bound must never pass now");
+        Assert.Empty(db.Select(long.MinValue, long.MaxValue, [new LabelMatcher(MatchOp.Equal, "__name__", "stray")]));
+        Assert.Contains(db.Stats.Export(), m => m.Name == "watchkeeper_tsdb_too_far_in_future_samples_total" && m.Value == 1);
+    }
+
+    [Fact]
+    public void A_sample_at_int64_max_is_refused_and_the_head_is_still_cut()
+    {
+        using var db = Open(futureGrace: Grace);
+        var app = db.Appender();
+        Assert.Equal(AppendResult.TooFarInFuture, app.Append(Stray, long.MaxValue, 1));
+        var handle = default(SeriesRef);
+        Assert.Equal(AppendResult.TooFarInFuture, app.Append(ref handle, Stray, long.MaxValue - 1, 1));
+        app.Commit();
+
+        ScrapeFor(db, 5 * 60);
+
+        Assert.True(db.Stats.HeadCuts >= 1);
+        Assert.NotEmpty(db.Blocks);
+        Assert.All(db.Blocks, b => Assert.True(b.MaxT <= Now));
+        Assert.Equal(0, db.Stats.TooOldRejected);
+    }
+
+    [Fact]
+    public void A_sample_within_the_grace_period_is_accepted_and_one_just_beyond_is_not()
+    {
+        using var db = Open(futureGrace: Grace);
+        var app = db.Appender();
+        Assert.Equal(AppendResult.Ok, app.Append(Series(0), Now + 10 * Minute, 1));
+        Assert.Equal(AppendResult.TooFarInFuture, app.Append(Series(1), Now + 10 * Minute + 1, 1));
+        app.Commit();
+        Assert.Equal(1, CountSamples(db));
+    }
+
+    [Fact]
+    public void The_future_bound_follows_the_injected_clock_per_batch()
+    {
+        using var db = Open(futureGrace: Grace);
+        var app = db.Appender();
+        var later = Now + Hour;
+        Assert.Equal(AppendResult.TooFarInFuture, app.Append(Series(0), later, 1));
+        app.Commit();
+        Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(0), later, 1));
+        app.Commit();
+    }
+
+    [Fact]
+    public void Samples_older_than_the_past_grace_period_are_refused()
+    {
+        using var db = Tsdb.Tsdb.Open(new TsdbOptions { Directory = Dir, TimeProvider = Time, Retention = TimeSpan.FromDays(15) });
+        var app = db.Appender();
+        Assert.Equal(AppendResult.TooFarInPast, app.Append(Series(0), Now - 16 * 24 * Hour, 1));
+        Assert.Equal(AppendResult.TooFarInPast, app.Append(Series(1), long.MinValue, 1));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(2), Now - 14 * 24 * Hour, 1));
+        app.Commit();
+        Assert.Equal(2, db.Stats.TooFarInPastRejected);
+        Assert.Equal(1, CountSamples(db));
+    }
+
+    [Fact]
+    public void Far_future_samples_already_in_the_wal_are_dropped_on_replay()
+    {
+        // A WAL written before the bound existed (simulated by a generous grace period) holds a sample a year ahead.
+        using (var old = Tsdb.Tsdb.Open(new TsdbOptions { Directory = Dir, TimeProvider = Time, Retention = TimeSpan.Zero, FutureGracePeriod = TimeSpan.FromDays(400) }))
+        {
+            var app = old.Appender();
+            Assert.Equal(AppendResult.Ok, app.Append(Stray, Now + 365L * 24 * Hour, 1));
+            Assert.Equal(AppendResult.Ok, app.Append(Series(0), Now, 1));
+            app.Commit();
+        }
+        using var db = Open(futureGrace: Grace);
+        Assert.Equal(1, CountSamples(db));
+        Assert.Contains(Warnings, w => w.Contains("future", StringComparison.Ordinal));
+        ScrapeFor(db, 5 * 60);
+        Assert.Equal(0, db.Stats.TooOldRejected);
+    }
+
+    [Fact]
+    public void Time_arithmetic_saturates_instead_of_overflowing()
+    {
+        Assert.Equal(long.MaxValue, TimeMath.AddSaturating(long.MaxValue - 5, 7_200_000));
+        Assert.Equal(long.MinValue, TimeMath.AddSaturating(long.MinValue + 5, -7_200_000));
+        Assert.Equal(long.MinValue, TimeMath.AlignDown(long.MinValue, 7_200_000));
+        Assert.Equal(long.MaxValue - long.MaxValue % 7_200_000, TimeMath.AlignDown(long.MaxValue, 7_200_000));
+        Assert.Equal(-7_200_000, TimeMath.AlignDown(-1, 7_200_000));
+    }
+}
