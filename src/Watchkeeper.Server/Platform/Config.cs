@@ -29,6 +29,7 @@ public sealed class WatchkeeperConfig
     public List<SeverityConfig> Severities { get; set; } = [];
     public IncidentsConfig Incidents { get; set; } = new();
     public StorageConfig Storage { get; set; } = new();
+    public LimitsConfig Limits { get; set; } = new();
     public AuthConfig Auth { get; set; } = new();
     public AuditConfig Audit { get; set; } = new();
     public object? EscalationPolicies { get; set; }
@@ -96,6 +97,39 @@ public sealed class TsdbConfig
     public Duration LookbackDelta { get; set; } = new(TimeSpan.FromMinutes(5));
     public Duration QueryTimeout { get; set; } = new(TimeSpan.FromMinutes(2));
     public long QueryMaxSamples { get; set; } = 50_000_000;
+}
+
+/// <summary>
+/// Ingest limits for every path into the TSDB (scrapes, remote write), with Mimir's names. Zero disables a limit.
+/// The TSDB reads the series and time limits at start; the remote write body limits apply to each request.
+/// </summary>
+public sealed class LimitsConfig
+{
+    public int MaxLabelNamesPerSeries { get; set; } = 30;
+    public int MaxLabelNameLength { get; set; } = 1024;
+    public int MaxLabelValueLength { get; set; } = 2048;
+    public long MaxHeadSeries { get; set; } = 2_000_000;
+    /// <summary>Samples later than now plus this are refused (Mimir's creation_grace_period).</summary>
+    public Duration CreationGracePeriod { get; set; } = new(TimeSpan.FromMinutes(10));
+    /// <summary>Samples earlier than now minus this are refused; 0 (the default) means storage.tsdb.retention.</summary>
+    public Duration PastGracePeriod { get; set; } = new(TimeSpan.Zero);
+    public long RemoteWriteMaxBodyBytes { get; set; } = 8L << 20;
+    public long RemoteWriteMaxDecompressedBytes { get; set; } = 32L << 20;
+
+    public Watchkeeper.Metrics.Model.IngestLimits Series() => new()
+    {
+        MaxLabelNamesPerSeries = MaxLabelNamesPerSeries,
+        MaxLabelNameLength = MaxLabelNameLength,
+        MaxLabelValueLength = MaxLabelValueLength,
+        MaxHeadSeries = MaxHeadSeries,
+    };
+
+    public Watchkeeper.Metrics.RemoteWrite.RemoteWriteLimits RemoteWrite() => new()
+    {
+        MaxBodyBytes = RemoteWriteMaxBodyBytes,
+        MaxDecompressedBytes = RemoteWriteMaxDecompressedBytes,
+        Series = Series(),
+    };
 }
 
 /// <summary>Simulated services so dashboards and alert rules have data on a first run.</summary>

@@ -225,6 +225,15 @@ public static partial class ConfigLoader
         if (c.Storage.Tsdb.Retention.Value <= TimeSpan.Zero) Fail("storage.tsdb.retention", "must be a positive duration");
         if (c.Storage.Tsdb.MaxBytes < 0) Fail("storage.tsdb.max_bytes", "must not be negative");
         if (c.Storage.Tsdb.QueryMaxSamples <= 0) Fail("storage.tsdb.query_max_samples", "must be positive");
+        var lim = c.Limits;
+        if (lim.MaxLabelNamesPerSeries < 0) Fail("limits.max_label_names_per_series", "must not be negative");
+        if (lim.MaxLabelNameLength < 0) Fail("limits.max_label_name_length", "must not be negative");
+        if (lim.MaxLabelValueLength < 0) Fail("limits.max_label_value_length", "must not be negative");
+        if (lim.MaxHeadSeries < 0) Fail("limits.max_head_series", "must not be negative");
+        if (lim.CreationGracePeriod.Value < TimeSpan.Zero) Fail("limits.creation_grace_period", "must not be negative");
+        if (lim.PastGracePeriod.Value < TimeSpan.Zero) Fail("limits.past_grace_period", "must not be negative");
+        if (lim.RemoteWriteMaxBodyBytes < 0) Fail("limits.remote_write_max_body_bytes", "must not be negative");
+        if (lim.RemoteWriteMaxDecompressedBytes < 0) Fail("limits.remote_write_max_decompressed_bytes", "must not be negative");
         for (var i = 0; i < c.Demo.Services.Count; i++)
         {
             var s = c.Demo.Services[i];

@@ -125,4 +125,71 @@ public sealed class TsdbTimeBoundsTests : TsdbTestBase
         Assert.Equal(long.MaxValue - long.MaxValue % 7_200_000, TimeMath.AlignDown(long.MaxValue, 7_200_000));
         Assert.Equal(-7_200_000, TimeMath.AlignDown(-1, 7_200_000));
     }
+
+    [Fact]
+    public void Remote_write_answers_400_naming_the_series_of_a_far_future_sample_and_keeps_the_rest()
+    {
+        using var db = Open(futureGrace: Grace);
+        var body = Watchkeeper.Metrics.RemoteWrite.RemoteWriteCodec.Encode([
+            new(Labels.Of("__name__", "ok", "job", "remote"), [new Sample(Now, 1)]),
+            new(Labels.Of("__name__", "ahead", "job", "remote"), [new Sample(Now + 365L * 24 * Hour, 1)])]);
+        var r = Watchkeeper.Metrics.RemoteWrite.RemoteWriteIngester.Ingest(body, "application/x-protobuf", "snappy", db);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("ahead{job=\"remote\"}", r.Error);
+        Assert.Contains("too far in the future", r.Error);
+        Assert.Equal(1, r.RejectedByReason!["too_far_in_future"]);
+        Assert.Equal(1, CountSamples(db));
+    }
+}
+
+/// <summary>Per-series label limits and the head series limit (issue 9, defect 5), enforced by the store for every ingest path.</summary>
+public sealed class TsdbLimitsTests : TsdbTestBase
+{
+    private Tsdb.Tsdb OpenWith(IngestLimits limits) => Tsdb.Tsdb.Open(new TsdbOptions
+    {
+        Directory = Dir, TimeProvider = Time, Retention = TimeSpan.Zero, Limits = limits,
+    });
+
+    [Fact]
+    public void New_series_beyond_max_head_series_are_refused_while_existing_ones_still_append()
+    {
+        using var db = OpenWith(IngestLimits.Default with { MaxHeadSeries = 2 });
+        var app = db.Appender();
+        Assert.Equal(AppendResult.Ok, app.Append(Series(0), T0, 1));
+        Assert.Equal(AppendResult.Ok, app.Append(Series(1), T0, 1));
+        Assert.Equal(AppendResult.SeriesLimit, app.Append(Series(2), T0, 1));
+        var handle = default(SeriesRef);
+        Assert.Equal(AppendResult.SeriesLimit, app.Append(ref handle, Series(3), T0, 1));
+        app.Commit();
+        Assert.Equal(AppendResult.Ok, app.Append(Series(0), T0 + 1000, 2));
+        app.Commit();
+        Assert.Equal(2, db.Stats.HeadSeries);
+        Assert.Equal(2, db.Stats.SeriesLimitRejected);
+        Assert.Contains(db.Stats.Export(), m => m.Name == "watchkeeper_tsdb_head_series_limit_samples_total" && m.Value == 2);
+    }
+
+    [Fact]
+    public void A_new_series_breaking_a_label_limit_is_refused_by_the_store()
+    {
+        using var db = OpenWith(IngestLimits.Default);
+        var app = db.Appender();
+        var pairs = new List<string> { "__name__", "wide" };
+        for (var i = 0; i < 30; i++) pairs.AddRange(["l" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture), "v"]);
+        Assert.Equal(AppendResult.LabelLimit, app.Append(Labels.Of([.. pairs]), T0, 1));
+        Assert.Equal(AppendResult.LabelLimit, app.Append(Labels.Of("__name__", "m", "blob", new string('x', 2049)), T0, 1));
+        Assert.Equal(AppendResult.Ok, app.Append(Labels.Of("__name__", "m", "blob", new string('x', 2048)), T0, 1));
+        app.Commit();
+        Assert.Equal(2, db.Stats.LabelLimitRejected);
+        Assert.Equal(1, db.Stats.HeadSeries);
+    }
+
+    [Fact]
+    public void Ingest_limits_describe_the_broken_limit_and_the_series()
+    {
+        var msg = IngestLimits.Default.CheckSeries(Labels.Of("__name__", "m", "k", new string('\u00e9', 1100)));
+        Assert.NotNull(msg);
+        Assert.Contains("max_label_value_length (2048 bytes)", msg);
+        Assert.StartsWith("value of label \"k\" of series m{k=", msg);
+        Assert.Null(IngestLimits.Default.CheckSeries(Labels.Of("__name__", "m", "k", new string('\u00e9', 1000))));
+    }
 }
