@@ -69,6 +69,11 @@ public sealed class ReverseProxyTests
             Assert.DoesNotContain("evil.example", location, StringComparison.Ordinal);
             Assert.StartsWith("/login?", location, StringComparison.Ordinal);
             Assert.Contains("ReturnUrl=%2Fincidents%3Fx%3D1", location, StringComparison.Ordinal);
+            using var openapi = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+            openapi.Headers.Host = "evil.example";
+            using var doc = await c.SendAsync(openapi);
+            Assert.Equal(HttpStatusCode.OK, doc.StatusCode);
+            Assert.DoesNotContain("evil.example", await doc.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         await using (var s = await TestServer.StartAsync(editConfig: y => y + TrustLoopback + "  external_url: https://wk.example.org\n"))
         {
@@ -79,10 +84,30 @@ public sealed class ReverseProxyTests
             using var r = await c.SendAsync(req);
             Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
             Assert.Equal("https://wk.example.org/login?ReturnUrl=%2Fincidents", r.Headers.Location!.OriginalString);
-            // Sessions are secure-only when the external URL is https, whatever the proxy forwards.
-            using var b = new Browser(s);
-            using var login = await b.LoginAsync("admin", TestServer.AdminPassword);
+            // Sessions are secure-only when the external URL is https, whatever the proxy forwards. (The cookies are
+            // handled by hand here: a cookie jar does not send secure cookies over the test's plain HTTP.)
+            using var b = new Browser(s, handler: new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+            using var page = await b.Http.GetAsync("/login");
+            var csrf = page.Headers.GetValues("Set-Cookie").Single(v => v.StartsWith("wk.csrf=", StringComparison.Ordinal));
+            var m = System.Text.RegularExpressions.Regex.Match(await page.Content.ReadAsStringAsync(), "name=\"([^\"]+)\" value=\"([^\"]+)\"");
+            using var post = new HttpRequestMessage(HttpMethod.Post, "/login")
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["username"] = "admin", ["password"] = TestServer.AdminPassword, [m.Groups[1].Value] = m.Groups[2].Value,
+                }),
+            };
+            post.Headers.TryAddWithoutValidation("Cookie", csrf.Split(';')[0]);
+            using var login = await b.Http.SendAsync(post);
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
             Assert.Contains("; secure", SessionSetCookie(login)!, StringComparison.OrdinalIgnoreCase);
+            // The OpenAPI document names the external URL as its server, not the Host header.
+            using var openapi = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+            openapi.Headers.Host = "evil.example";
+            using var docResponse = await c.SendAsync(openapi);
+            var doc = await docResponse.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("evil.example", doc, StringComparison.Ordinal);
+            Assert.Contains("https://wk.example.org", doc, StringComparison.Ordinal);
         }
     }
 
