@@ -12,10 +12,16 @@ public sealed class SessionTests
         return r.StatusCode == HttpStatusCode.Redirect && r.Headers.Location!.OriginalString.Contains("/login", StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_disabled_users_session_cookie_is_refused_at_once()
+    private static async Task<TestServer> Start(string provider)
     {
-        await using var s = await TestServer.StartAsync();
+        TestServer.SkipUnlessAvailable(provider == "postgres");
+        return await TestServer.StartAsync(provider == "postgres");
+    }
+
+    [Theory, InlineData("sqlite"), InlineData("postgres")]
+    public async Task A_disabled_users_session_cookie_is_refused_at_once(string provider)
+    {
+        await using var s = await Start(provider);
         var (name, _) = await s.NewUserAsync("responder");
         using var admin = s.Client(await s.AdminApiTokenAsync());
         using var b = await new Browser(s).LoggedInAsync(name, "password-" + name);
@@ -62,10 +68,10 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
     }
 
-    [Fact]
-    public async Task A_password_change_ends_the_users_other_sessions()
+    [Theory, InlineData("sqlite"), InlineData("postgres")]
+    public async Task A_password_change_ends_the_users_other_sessions(string provider)
     {
-        await using var s = await TestServer.StartAsync();
+        await using var s = await Start(provider);
         var (name, _) = await s.NewUserAsync("viewer");
         using var admin = s.Client(await s.AdminApiTokenAsync());
         using var laptop = await new Browser(s).LoggedInAsync(name, "password-" + name);
@@ -137,10 +143,10 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.Unauthorized, await b.WhoAmIAsync());
     }
 
-    [Fact]
-    public async Task The_last_admin_cannot_be_demoted_or_disabled_through_the_api_or_the_ui()
+    [Theory, InlineData("sqlite"), InlineData("postgres")]
+    public async Task The_last_admin_cannot_be_demoted_or_disabled_through_the_api_or_the_ui(string provider)
     {
-        await using var s = await TestServer.StartAsync();
+        await using var s = await Start(provider);
         using var admin = s.Client(await s.AdminApiTokenAsync());
         foreach (object change in new object[] { new { role = "viewer" }, new { role = "responder" }, new { disabled = true } })
         {
@@ -166,5 +172,32 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
         Assert.Contains("at least one active admin must remain", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal("admin", (await ada.Get("/api/v1/auth/whoami")).Str("role"));
+    }
+
+    [Theory, InlineData("sqlite"), InlineData("postgres")]
+    public async Task Two_admins_demoting_each_other_at_once_leave_one_admin(string provider)
+    {
+        await using var s = await Start(provider);
+        var users = s.Get<Watchkeeper.Server.Platform.Users>();
+        for (var round = 0; round < 5; round++)
+        {
+            var other = $"ada{round}";
+            await users.CreateAsync(other, "password-" + other, "admin", "admin");
+            using var admin = s.Client((await users.CreateTokenAsync("admin", "t", "admin")).Token);
+            using var ada = s.Client((await users.CreateTokenAsync(other, "t", other)).Token);
+            var first = admin.PatchAsync($"/api/v1/users/{other}", System.Net.Http.Json.JsonContent.Create(new { role = "viewer" }));
+            var second = ada.PatchAsync("/api/v1/users/admin", System.Net.Http.Json.JsonContent.Create(new { role = "viewer" }));
+            using var a = await first;
+            using var b = await second;
+            Assert.Equal(new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }, new[] { a.StatusCode, b.StatusCode }.Order());
+            var admins = (await users.ListAsync()).Where(u => u.Role == "admin" && !u.Disabled).Select(u => u.Username).ToList();
+            Assert.Single(admins);
+            // Put things back for the next round: the remaining admin promotes "admin" again and demotes the other.
+            if (admins[0] != "admin")
+            {
+                await users.UpdateAsync("admin", "admin", null, null, admins[0]);
+                await users.UpdateAsync(admins[0], "viewer", null, null, "admin");
+            }
+        }
     }
 }

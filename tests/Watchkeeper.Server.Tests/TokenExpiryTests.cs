@@ -29,10 +29,11 @@ public sealed partial class TokenExpiryTests
         Assert.True(page.Headers.CacheControl?.NoStore, "token page lacks Cache-Control: no-store");
     }
 
-    [Fact]
-    public async Task A_token_with_an_expiry_stops_working_when_it_expires_and_the_listing_shows_it()
+    [Theory, InlineData("sqlite"), InlineData("postgres")]
+    public async Task A_token_with_an_expiry_stops_working_when_it_expires_and_the_listing_shows_it(string provider)
     {
-        await using var s = await TestServer.StartAsync();
+        TestServer.SkipUnlessAvailable(provider == "postgres");
+        await using var s = await TestServer.StartAsync(provider == "postgres");
         using var admin = s.Client(await s.AdminApiTokenAsync());
         var created = await admin.Post("/api/v1/tokens", new { name = "ci", expires_in = "30d" }, HttpStatusCode.Created);
         Assert.Equal(s.Time.GetUtcNow().AddDays(30), created.Time("expires_at"));
