@@ -32,6 +32,7 @@ public sealed class WatchkeeperConfig
     public LimitsConfig Limits { get; set; } = new();
     public AuthConfig Auth { get; set; } = new();
     public AuditConfig Audit { get; set; } = new();
+    public ServerOptions Server { get; set; } = new();
     public object? EscalationPolicies { get; set; }
     public object? Schedules { get; set; }
     public object? StatusPage { get; set; }
@@ -154,8 +155,16 @@ public sealed class PostgresConfig
 
 public sealed class AuthConfig
 {
+    /// <summary>Idle limit: a session unused this long ends (sliding).</summary>
     public Duration SessionLifetime { get; set; } = new(TimeSpan.FromHours(12));
+    /// <summary>Absolute limit: a session ends this long after login however much it is used.</summary>
+    public Duration SessionAbsoluteLifetime { get; set; } = new(TimeSpan.FromDays(7));
+    /// <summary>Failed logins allowed per client address in any minute.</summary>
     public int LoginAttemptsPerMinute { get; set; } = 10;
+    /// <summary>Consecutive failures for one user name (any clients) before each attempt must wait.</summary>
+    public int LoginUserBackoffAfter { get; set; } = 20;
+    /// <summary>The longest wait between attempts for one user name.</summary>
+    public Duration LoginUserBackoffMax { get; set; } = new(TimeSpan.FromMinutes(15));
 }
 
 public sealed class AuditConfig

@@ -221,6 +221,11 @@ public static partial class ConfigLoader
         if (c.Storage.Postgres is { } pg && string.IsNullOrWhiteSpace(pg.ConnectionString))
             Fail("storage.postgres.connection_string", "must be set when storage.postgres is present");
         if (c.Auth.LoginAttemptsPerMinute <= 0) Fail("auth.login_attempts_per_minute", "must be positive");
+        if (c.Auth.SessionLifetime.Value <= TimeSpan.Zero) Fail("auth.session_lifetime", "must be a positive duration");
+        if (c.Auth.SessionAbsoluteLifetime.Value < c.Auth.SessionLifetime.Value) Fail("auth.session_absolute_lifetime", "must not be shorter than session_lifetime");
+        if (c.Auth.LoginUserBackoffAfter <= 0) Fail("auth.login_user_backoff_after", "must be positive");
+        if (c.Auth.LoginUserBackoffMax.Value < TimeSpan.FromSeconds(1)) Fail("auth.login_user_backoff_max", "must be at least 1s");
+        c.Server.Validate(Fail, dir);
         if (c.Audit.CheckpointEvery <= 0) Fail("audit.checkpoint_every", "must be positive");
         if (c.Storage.Tsdb.Retention.Value <= TimeSpan.Zero) Fail("storage.tsdb.retention", "must be a positive duration");
         if (c.Storage.Tsdb.MaxBytes < 0) Fail("storage.tsdb.max_bytes", "must not be negative");
