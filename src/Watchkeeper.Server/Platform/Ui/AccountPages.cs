@@ -45,10 +45,8 @@ public static class AccountPages
         try
         {
             if (role.Length > 0 && !Roles.IsValid(role)) throw new ValidationException("role", $"must be one of {string.Join(", ", Roles.All)}");
-            // An admin cannot lock themselves out from the UI; another admin has to do it.
-            if (username == actor.Actor() && (disabled == true || (role.Length > 0 && role != Roles.Admin)))
-                throw new ConflictException("you cannot disable your own account or remove your own admin role");
-            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor())
+            // The last admin rule (one enabled admin must remain) is Users.UpdateAsync's, the same as the API's.
+            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor(), actor.FindFirstValue(Sessions.Claim))
                 ?? throw new NotFoundException($"user '{username}' not found");
             return await UsersPage(new PageContext(http), users, null,
                 disabled is { } d ? $"User '{u.Username}' {(d ? "disabled" : "enabled")}." : $"User '{u.Username}' now has role {u.Role}.");
@@ -73,10 +71,14 @@ public static class AccountPages
     private static async Task<IResult> CreateToken(HttpContext http, IFormCollection f, Users users, ClaimsPrincipal actor)
     {
         var name = f["name"].ToString().Trim();
+        var expires = f["expires_in"].ToString().Trim();
         try
         {
             if (name.Length is 0 or > 100) throw new ValidationException("name", "is required (at most 100 characters)");
-            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor());
+            TimeSpan? ttl = null;
+            if (expires.Length > 0)
+                ttl = Duration.TryParse(expires, out var d) ? d.Value : throw new ValidationException("expires_in", "is not a duration (e.g. 12h, 30d, 1y)");
+            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor(), ttl);
             http.Response.Headers.CacheControl = "no-store";
             return await TokensPage(new PageContext(http), users, null, null, t);
         }
