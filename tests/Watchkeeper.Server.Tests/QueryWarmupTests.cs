@@ -91,6 +91,17 @@ public sealed class QueryWarmupTests
     }
 
     [Fact]
+    public async Task A_connection_that_fails_is_not_counted_and_does_not_stop_the_warm_up()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // nothing listens there now: connection refused
+        using var client = new HttpClient();
+        Assert.Equal(0, await QueryWarmup.PingAsync(client, new Uri($"http://127.0.0.1:{port}/"), 2, CancellationToken.None));
+    }
+
+    [Fact]
     public void Serve_flags_turn_the_warm_up_and_the_memory_compaction_off()
     {
         var d = ServeOptions.Parse(["serve"]);

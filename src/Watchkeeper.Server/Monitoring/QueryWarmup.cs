@@ -72,16 +72,25 @@ public static class QueryWarmup
         }
     }
 
-    /// <summary>Sends <paramref name="count"/> anonymous <c>GET /-/healthy</c>, each on a new connection; returns how many answered 200.</summary>
+    /// <summary>
+    /// Sends <paramref name="count"/> anonymous <c>GET /-/healthy</c>, each on a new connection; returns how many
+    /// answered 200. A call that fails or times out (a busy machine) only goes uncounted.
+    /// </summary>
     public static async Task<int> PingAsync(HttpClient client, Uri baseUri, int count, CancellationToken ct)
     {
         var ok = 0;
         for (var i = 0; i < count; i++)
         {
-            using var req = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "-/healthy"));
-            req.Headers.ConnectionClose = true;
-            using var resp = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            if (resp.IsSuccessStatusCode) ok++;
+            try
+            {
+                using var req = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "-/healthy"));
+                req.Headers.ConnectionClose = true;
+                using var resp = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+                if (resp.IsSuccessStatusCode) ok++;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
         }
         return ok;
     }
@@ -114,8 +123,8 @@ public static class QueryWarmup
                 busyMs += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 await Task.Delay(TimeSpan.FromMilliseconds(150), time, ct).ConfigureAwait(false);
             }
-            logger.LogInformation("Query path warmed up: {Queries} queries in process and {Pings} connections in {Busy:F0} ms over {Elapsed:F1} s",
-                queries, pings, busyMs, sw.Elapsed.TotalSeconds);
+            logger.LogInformation("Query path warmed up: {Queries} queries in process and {Pings}/{Connections} connections in {Busy:F0} ms over {Elapsed:F1} s",
+                queries, pings, Rounds * ConnectionsPerRound, busyMs, sw.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
