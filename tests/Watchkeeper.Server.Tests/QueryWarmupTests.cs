@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
