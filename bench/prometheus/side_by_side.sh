@@ -106,9 +106,9 @@ export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
 dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk" --listen "127.0.0.1:$WK_PORT" ${WK_ARGS:-} >"$WD/wk.log" 2>&1 &
 WK_PID=$!; PIDS+=("$WK_PID")
 PROM_URL="http://127.0.0.1:$PROM_PORT"; WK_URL="http://127.0.0.1:$WK_PORT"
-wait_http "$PROM_URL/-/ready" 60
-wait_http "$WK_URL/-/ready" 90
-TOKEN=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+wait_http "$PROM_URL/-/ready" 300
+wait_http "$WK_URL/-/ready" 300
+TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$WATCHKEEPER_ADMIN_PASSWORD\"}" "$WK_URL/api/v1/auth/login" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 TAG="S${SERIES}_K${EXPORTERS}_i${INTERVAL}s"
