@@ -182,8 +182,12 @@ public static class MetricsConfigLoader
                         g = g with { ExternalLabels = Labels.From(labels.Select(kv => new Label(kv.Key, kv.Value))) };
                         break;
                     }
-                    case "query_log_file" or "scrape_protocols" or "rule_query_offset" or "body_size_limit" or "sample_limit"
-                        or "label_limit" or "label_name_length_limit" or "label_value_length_limit" or "target_limit" or "keep_dropped_targets"
+                    case "sample_limit": g = g with { SampleLimit = Limit(v, path) }; break;
+                    case "label_limit": g = g with { LabelLimit = Limit(v, path) }; break;
+                    case "label_name_length_limit": g = g with { LabelNameLengthLimit = Limit(v, path) }; break;
+                    case "label_value_length_limit": g = g with { LabelValueLengthLimit = Limit(v, path) }; break;
+                    case "body_size_limit": g = g with { BodySizeLimit = Int(v, path) }; break;
+                    case "query_log_file" or "scrape_protocols" or "rule_query_offset" or "target_limit" or "keep_dropped_targets"
                         or "metric_name_validation_scheme" or "scrape_failure_log_file" or "always_scrape_classic_histograms" or "convert_classic_histograms_to_nhcb":
                         break; // accepted for compatibility, not used
                     default: throw Unknown(kn, "global", key);
@@ -195,6 +199,12 @@ public static class MetricsConfigLoader
             return g;
         }
 
+        private int Limit(YamlNode v, string path)
+        {
+            var n = Int(v, path);
+            return n < 0 ? throw Error(v, path, "must not be negative") : (int)Math.Min(int.MaxValue, n);
+        }
+
         private TimeSpan Positive(TimeSpan d, YamlNode node, string path) =>
             d > TimeSpan.Zero ? d : throw Error(node, path, "must be greater than zero");
 
@@ -203,7 +213,15 @@ public static class MetricsConfigLoader
             string? job = null;
             TimeSpan? interval = null, timeout = null;
             YamlNode? intervalNode = null;
-            var sc = new ScrapeConfig { JobName = "" };
+            var sc = new ScrapeConfig
+            {
+                JobName = "",
+                SampleLimit = global.SampleLimit,
+                LabelLimit = global.LabelLimit,
+                LabelNameLengthLimit = global.LabelNameLengthLimit,
+                LabelValueLengthLimit = global.LabelValueLengthLimit,
+                BodySizeLimit = global.BodySizeLimit,
+            };
             var http = new HttpClientConfig();
             string? bearerToken = null, bearerTokenFile = null;
             YamlNode? authNode = null;
@@ -258,9 +276,12 @@ public static class MetricsConfigLoader
                     case "honor_timestamps": sc = sc with { HonorTimestamps = Bool(v, path) }; break;
                     case "relabel_configs": sc = sc with { RelabelConfigs = RelabelList(v, path) }; break;
                     case "metric_relabel_configs": sc = sc with { MetricRelabelConfigs = RelabelList(v, path) }; break;
-                    case "sample_limit": sc = sc with { SampleLimit = (int)Math.Min(int.MaxValue, Int(v, path)) }; break;
+                    case "sample_limit": sc = sc with { SampleLimit = Limit(v, path) }; break;
                     case "body_size_limit": sc = sc with { BodySizeLimit = Int(v, path) }; break;
-                    case "scrape_protocols" or "enable_compression" or "label_limit" or "label_name_length_limit" or "label_value_length_limit"
+                    case "label_limit": sc = sc with { LabelLimit = Limit(v, path) }; break;
+                    case "label_name_length_limit": sc = sc with { LabelNameLengthLimit = Limit(v, path) }; break;
+                    case "label_value_length_limit": sc = sc with { LabelValueLengthLimit = Limit(v, path) }; break;
+                    case "scrape_protocols" or "enable_compression"
                         or "target_limit" or "track_timestamps_staleness" or "proxy_url" or "enable_http2" or "scrape_classic_histograms"
                         or "always_scrape_classic_histograms" or "keep_dropped_targets" or "fallback_scrape_protocol":
                         break; // accepted for compatibility, not used

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Watchkeeper.Metrics.Demo;
-using Watchkeeper.Metrics.Host;
+using Watchkeeper.Server.Monitoring.Demo;
+using Watchkeeper.Server.Monitoring.HostMetrics;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Monitoring;

@@ -221,11 +221,25 @@ public static partial class ConfigLoader
         if (c.Storage.Postgres is { } pg && string.IsNullOrWhiteSpace(pg.ConnectionString))
             Fail("storage.postgres.connection_string", "must be set when storage.postgres is present");
         if (c.Auth.LoginAttemptsPerMinute <= 0) Fail("auth.login_attempts_per_minute", "must be positive");
+        if (c.Auth.SessionLifetime.Value <= TimeSpan.Zero) Fail("auth.session_lifetime", "must be a positive duration");
+        if (c.Auth.SessionAbsoluteLifetime.Value < c.Auth.SessionLifetime.Value) Fail("auth.session_absolute_lifetime", "must not be shorter than session_lifetime");
+        if (c.Auth.LoginUserBackoffAfter <= 0) Fail("auth.login_user_backoff_after", "must be positive");
+        if (c.Auth.LoginUserBackoffMax.Value < TimeSpan.FromSeconds(1)) Fail("auth.login_user_backoff_max", "must be at least 1s");
+        c.Server.Validate(Fail, dir);
         if (c.Audit.CheckpointEvery <= 0) Fail("audit.checkpoint_every", "must be positive");
         if (c.Storage.Tsdb.Retention.Value <= TimeSpan.Zero) Fail("storage.tsdb.retention", "must be a positive duration");
         if (c.Storage.Tsdb.MaxBytes < 0) Fail("storage.tsdb.max_bytes", "must not be negative");
         if (c.Storage.Tsdb.QueryMaxSamples <= 0) Fail("storage.tsdb.query_max_samples", "must be positive");
         if (c.Storage.Tsdb.QueryMaxConcurrency <= 0) Fail("storage.tsdb.query_max_concurrency", "must be positive");
+        var lim = c.Limits;
+        if (lim.MaxLabelNamesPerSeries < 0) Fail("limits.max_label_names_per_series", "must not be negative");
+        if (lim.MaxLabelNameLength < 0) Fail("limits.max_label_name_length", "must not be negative");
+        if (lim.MaxLabelValueLength < 0) Fail("limits.max_label_value_length", "must not be negative");
+        if (lim.MaxHeadSeries < 0) Fail("limits.max_head_series", "must not be negative");
+        if (lim.CreationGracePeriod.Value < TimeSpan.Zero) Fail("limits.creation_grace_period", "must not be negative");
+        if (lim.PastGracePeriod.Value < TimeSpan.Zero) Fail("limits.past_grace_period", "must not be negative");
+        if (lim.RemoteWriteMaxBodyBytes < 0) Fail("limits.remote_write_max_body_bytes", "must not be negative");
+        if (lim.RemoteWriteMaxDecompressedBytes < 0) Fail("limits.remote_write_max_decompressed_bytes", "must not be negative");
         for (var i = 0; i < c.Demo.Services.Count; i++)
         {
             var s = c.Demo.Services[i];
