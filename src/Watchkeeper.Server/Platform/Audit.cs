@@ -275,7 +275,7 @@ public sealed class AuditLog(Db db, TimeProvider time, AuditKey key, ConfigHolde
                 }
                 else if (!keyed)
                 {
-                    problems.Add($"record {r.Seq}: content does not match its hash (record edited, or rehashed without the audit key)");
+                    problems.Add($"record {r.Seq}: content does not match its hash (record edited)");
                 }
                 prevHash = r.Hash;
                 hashesBySeq[r.Seq] = r.Hash;
