@@ -3,6 +3,7 @@ using System.Net;
 namespace Watchkeeper.Server.Tests;
 
 /// <summary>The data directory is readable by the server's user only (issue 9, defect 6).</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class DataDirectoryTests
 {
     private const UnixFileMode Dir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

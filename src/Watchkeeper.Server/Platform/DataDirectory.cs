@@ -8,15 +8,18 @@ namespace Watchkeeper.Server.Platform;
 /// database and its -wal/-shm files, the TSDB, cookie keys) is 0700/0600; what an older version created with a
 /// looser mode is tightened once at start.
 /// </summary>
-public static partial class DataDirectory
+public static class DataDirectory
 {
     public const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode GroupOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
         | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
-    [LibraryImport("libc", EntryPoint = "umask")]
-    private static partial uint Umask(uint mask);
+    // DllImport, not LibraryImport: the generator needs AllowUnsafeBlocks, and umask(2) takes and returns a plain integer.
+#pragma warning disable SYSLIB1054
+    [DllImport("libc", EntryPoint = "umask")]
+    private static extern uint Umask(uint mask);
+#pragma warning restore SYSLIB1054
 
     /// <summary>Sets the process umask to 077 (no-op on Windows) and returns the previous one.</summary>
     public static uint RestrictUmask() => OperatingSystem.IsWindows() ? 0 : Umask(0b000_111_111);
@@ -48,6 +51,7 @@ public static partial class DataDirectory
         return tightened;
     }
 
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static void Tighten(FileSystemInfo e, List<string> tightened)
     {
         var mode = e.UnixFileMode;
