@@ -43,12 +43,12 @@ open(p, "w").write(s)
 PY
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
 URL="http://127.0.0.1:$PORT"
-start() { dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!; wait_http "$URL/-/ready" 90; }
+start() { dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!; wait_http "$URL/-/ready" 300; }
 stop() { kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""; }
 
 start; stop   # creates the schema
 NOW_MS=$(( $(date +%s) * 1000 ))
-sqlite3 "$WD/data/watchkeeper.db" <<SQL
+sqlite3 "$WD/data/watchkeeper.db" >/dev/null <<SQL
 PRAGMA journal_mode=WAL;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N),
 t(i, det) AS (SELECT i, $NOW_MS - (i * 7919 % 7776000) * 1000 FROM n)
