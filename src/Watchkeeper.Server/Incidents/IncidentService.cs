@@ -25,7 +25,9 @@ public sealed class VersionMismatchException(long current) : Exception($"the inc
 /// <summary>
 /// Incident response (operations manual 2.1-2.3): lifecycle, roles, timeline, status updates,
 /// checklists, SLA clocks, postmortems and action items. Every change is one transaction with its
-/// timeline entry and its audit record.
+/// timeline entry and its audit record. This file holds creation, reads, the list and the shared plumbing;
+/// each responsibility is in its own part: Lifecycle, StatusUpdates, Checklists, Postmortems, Sla
+/// (IncidentService.*.cs). Input rules are in <see cref="IncidentInput"/>, metrics in <see cref="IncidentMetrics"/>.
 /// </summary>
 public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics)
 {
