@@ -225,6 +225,7 @@ public static partial class ConfigLoader
         if (c.Storage.Tsdb.Retention.Value <= TimeSpan.Zero) Fail("storage.tsdb.retention", "must be a positive duration");
         if (c.Storage.Tsdb.MaxBytes < 0) Fail("storage.tsdb.max_bytes", "must not be negative");
         if (c.Storage.Tsdb.QueryMaxSamples <= 0) Fail("storage.tsdb.query_max_samples", "must be positive");
+        if (c.Storage.Tsdb.QueryMaxConcurrency <= 0) Fail("storage.tsdb.query_max_concurrency", "must be positive");
         for (var i = 0; i < c.Demo.Services.Count; i++)
         {
             var s = c.Demo.Services[i];

@@ -1,3 +1,4 @@
+using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
 using Watchkeeper.Metrics.Scrape;
 
