@@ -46,7 +46,7 @@ public static class RemoteWriteCodec
             size += 1 + CodedOutputStream.ComputeLengthSize(tsSizes[i]) + tsSizes[i];
         }
         var buf = new byte[size];
-        var o = new CodedOutputStream(buf);
+        using var o = new CodedOutputStream(buf);
         for (var i = 0; i < series.Count; i++)
         {
             o.WriteTag(1, WireFormat.WireType.LengthDelimited);

@@ -285,6 +285,7 @@ public sealed class RemoteWriteSender : IAsyncDisposable
         await _cts.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_workers).ConfigureAwait(false);
         _client.Dispose();
+        _cts.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);

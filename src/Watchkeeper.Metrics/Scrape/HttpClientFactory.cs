@@ -27,7 +27,9 @@ public static class HttpClientFactory
         }
         if (tls.CertFile is not null && tls.KeyFile is not null)
         {
+#pragma warning disable CA2000 // the client certificate lives as long as the handler that presents it
             handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile)];
+#pragma warning restore CA2000
         }
         if (tls.ServerName is not null) handler.SslOptions.TargetHost = tls.ServerName;
         if (tls.InsecureSkipVerify || ca is not null)

@@ -19,6 +19,7 @@ public sealed class ScrapeException : Exception
 /// Scrapes one target on its interval: fetch, parse, label, relabel, append, staleness, synthetic series.
 /// <see cref="ScrapeAsync"/> runs one scrape now and is what tests drive; <see cref="RunAsync"/> is the timed loop.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_gate: SemaphoreSlim without AvailableWaitHandle holds no unmanaged resource")]
 public sealed class ScrapeLoop
 {
     public const string UserAgent = "Watchkeeper/1.0";
@@ -52,6 +53,8 @@ public sealed class ScrapeLoop
     private byte[] _buf = new byte[16 * 1024];
     private TargetState _state;
     private IReadOnlyList<MetricMetadata> _metadata = [];
+    // Only WaitAsync/Release are used, never AvailableWaitHandle, so the semaphore holds nothing to dispose; a loop
+    // moves between pools on reload and has no owner that could dispose it.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public ScrapeLoop(ScrapeTarget target, ScrapeConfig cfg, HttpClient client, ISeriesStore store, TimeProvider time,

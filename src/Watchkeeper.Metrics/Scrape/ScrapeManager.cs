@@ -24,6 +24,7 @@ public sealed record ScrapeManagerOptions
 public sealed class ScrapeManager(ISeriesStore store, TimeProvider time, ScrapeManagerOptions? options = null) : IAsyncDisposable
 {
     private readonly ScrapeManagerOptions _options = options ?? new ScrapeManagerOptions();
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2213", Justification = "SemaphoreSlim without AvailableWaitHandle holds no unmanaged resource; StopAsync may still hold it")]
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Dictionary<string, ScrapePool> _pools = new(StringComparer.Ordinal);
     private bool _stopped;
@@ -151,6 +152,7 @@ public sealed class ScrapeManager(ISeriesStore store, TimeProvider time, ScrapeM
 }
 
 /// <summary>All targets of one job: discovery, target building and the loops.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "asynchronous lifecycle: StopAsync or DisposeUnstarted disposes the client and token source")]
 internal sealed class ScrapePool
 {
     private readonly ScrapeConfig _cfg;
@@ -176,7 +178,9 @@ internal sealed class ScrapePool
         HttpMessageHandler handler;
         try
         {
+#pragma warning disable CA2000 // the HttpClient below owns the handler
             handler = options.HandlerFactory?.Invoke(cfg) ?? HttpClientFactory.CreateHandler(cfg.Http);
+#pragma warning restore CA2000
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {

@@ -76,7 +76,9 @@ public sealed partial class Tsdb
                 w.AddSeries(labels, bytes);
             }
             var dir = w.Finish(start, end, 1, []);
+#pragma warning disable CA2000 // the block joins _blocks below, which Dispose closes
             block = Block.Open(dir, new StringInterner());
+#pragma warning restore CA2000
         }
 
         var removed = new List<(ulong, Labels)>();
@@ -226,7 +228,9 @@ public sealed partial class Tsdb
             }
             dir = w.Finish(minT, maxT, level, sources);
         }
+#pragma warning disable CA2000 // the block joins _blocks below, which Dispose closes
         var block = Block.Open(dir, new StringInterner());
+#pragma warning restore CA2000
 
         _state.EnterWriteLock();
         try

@@ -27,6 +27,7 @@ public sealed partial class Tsdb : ISeriesStore, IStreamingSeriesQuerier, IDispo
     private readonly IngestLimits _limits;
 
     // Read: commits and queries. Write: swapping the block list with head chunks (cut, compaction, retention).
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2213", Justification = "a query still in flight at shutdown may hold it; disposing a held lock throws, and it owns no handle until contended")]
     private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
     private readonly Lock _walLock = new();
     private readonly Lock _indexLock = new();

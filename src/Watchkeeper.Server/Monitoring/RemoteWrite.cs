@@ -55,7 +55,7 @@ public static class RemoteWriteEndpoint
             while ((n = await req.Body.ReadAsync(buf, ct)) > 0)
             {
                 if (limit > 0 && ms.Length + n > limit) return null;
-                ms.Write(buf, 0, n);
+                await ms.WriteAsync(buf.AsMemory(0, n), ct);
             }
         }
         finally

@@ -149,6 +149,7 @@ public static class PlatformModule
         if (holder.Current.Server.TrustedProxies.Count > 0) app.UseForwardedHeaders(holder.Current.Server.ForwardedHeaderOptions());
         if (!OperatingSystem.IsWindows())
         {
+#pragma warning disable CA2000 // disposed when the application stops (registered below)
             var reg = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
             {
                 ctx.Cancel = true;
@@ -156,6 +157,7 @@ public static class PlatformModule
                 if (r.Ok) log.LogInformation("Configuration reloaded from {Path}", holder.Path);
                 else log.LogError("Configuration reload failed, keeping the running configuration: {Error}", r.Error);
             });
+#pragma warning restore CA2000
             app.Lifetime.ApplicationStopping.Register(reg.Dispose);
         }
 

@@ -86,6 +86,13 @@ public abstract class TsdbTestBase : IDisposable
 
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
         try
         {
             Directory.Delete(Dir, recursive: true);
@@ -93,6 +100,5 @@ public abstract class TsdbTestBase : IDisposable
         catch (IOException)
         {
         }
-        GC.SuppressFinalize(this);
     }
 }
