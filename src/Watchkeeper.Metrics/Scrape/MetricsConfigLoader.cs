@@ -1,4 +1,5 @@
 using System.Globalization;
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
 using YamlDotNet.Core;
@@ -6,36 +7,12 @@ using YamlDotNet.RepresentationModel;
 
 namespace Watchkeeper.Metrics.Scrape;
 
-/// <summary>A configuration error, naming the file, line, column and key.</summary>
-public sealed class ConfigException : Exception
-{
-    public ConfigException() { }
-    public ConfigException(string message) : base(message) { }
-    public ConfigException(string message, Exception inner) : base(message, inner) { }
-
-    public ConfigException(string file, long line, long column, string key, string reason, Exception? inner = null)
-        : base($"{file}:{line}:{column}: {key}: {reason}", inner)
-    {
-        File = file;
-        Line = line;
-        Column = column;
-        Key = key;
-        Reason = reason;
-    }
-
-    public string File { get; } = "";
-    public long Line { get; }
-    public long Column { get; }
-    public string Key { get; } = "";
-    public string Reason { get; } = "";
-}
-
 /// <summary>
 /// Binds the Prometheus-compatible sections <c>global</c>, <c>scrape_configs</c> and <c>remote_write</c> of a YAML
 /// document; other top-level sections are left to their owners. Unknown keys inside these sections are errors.
 /// Relative file paths are resolved against the configuration file's directory.
 /// </summary>
-public static class MetricsConfigLoader
+public static partial class MetricsConfigLoader
 {
     public static MetricsConfig LoadFile(string path)
     {
@@ -52,13 +29,13 @@ public static class MetricsConfigLoader
         }
         catch (YamlException e)
         {
-            throw new ConfigException(fileName, e.Start.Line, e.Start.Column, "(yaml)", e.Message, e);
+            throw new ConfigException(fileName, e.Start.Line, "(yaml)", e.Message, e);
         }
         if (stream.Documents.Count == 0) return new MetricsConfig();
         var root = stream.Documents[0].RootNode;
         if (root is YamlScalarNode { Value: null or "" }) return new MetricsConfig();
         if (root is not YamlMappingNode map)
-            throw new ConfigException(fileName, root.Start.Line, root.Start.Column, "(root)", "expected a mapping");
+            throw new ConfigException(fileName, root.Start.Line, "(root)", "expected a mapping");
         return Bind(map, fileName, baseDirectory ?? Directory.GetCurrentDirectory());
     }
 
@@ -101,7 +78,7 @@ public static class MetricsConfigLoader
     private sealed class Binder(string file, string baseDir)
     {
         public ConfigException Error(YamlNode node, string key, string reason, Exception? inner = null) =>
-            new(file, node.Start.Line, node.Start.Column, key, reason, inner);
+            new(file, node.Start.Line, key, reason, inner);
 
         public IEnumerable<(string Key, YamlNode Value, YamlNode KeyNode)> Map(YamlNode node, string path)
         {
@@ -122,7 +99,8 @@ public static class MetricsConfigLoader
             return s.Children;
         }
 
-        public ConfigException Unknown(YamlNode keyNode, string path, string key) => Error(keyNode, path + "." + key, "unknown key");
+        public ConfigException Unknown(YamlNode keyNode, string path, string key) =>
+            Error(keyNode, path + "." + key, ConfigKeys.Unknown(key, KeysAt(path)));
 
         public string Str(YamlNode node, string path)
         {

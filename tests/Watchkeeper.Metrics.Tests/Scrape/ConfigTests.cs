@@ -1,3 +1,4 @@
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Metrics.Relabel;
 using Watchkeeper.Metrics.Scrape;
 
@@ -88,7 +89,7 @@ public sealed class ConfigTests
     }
 
     [Theory]
-    [InlineData("scrape_configs:\n  - job_name: a\n    scrape_intervl: 10s\n", 3, "scrape_configs[a].scrape_intervl", "unknown key")]
+    [InlineData("scrape_configs:\n  - job_name: a\n    scrape_intervl: 10s\n", 3, "scrape_configs[a].scrape_intervl", "unknown key 'scrape_intervl' (did you mean 'scrape_interval'?)")]
     [InlineData("scrape_configs:\n  - job_name: a\n    scrape_interval: 10x\n", 3, "scrape_configs[a].scrape_interval", "not a valid duration")]
     [InlineData("scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n", 3, "scrape_configs[a].scrape_timeout", "greater than scrape interval")]
     [InlineData("scrape_configs:\n  - job_name: a\n  - job_name: a\n", 3, "job_name", "multiple scrape configs")]
@@ -104,7 +105,7 @@ public sealed class ConfigTests
         Assert.Equal("wk.yml", e.File);
         Assert.Equal(line, e.Line);
         Assert.Contains(key, e.Key);
-        Assert.Contains(reason, e.Reason);
+        Assert.Contains(reason, e.Problem);
         Assert.StartsWith($"wk.yml:{line}:", e.Message);
     }
 
