@@ -284,7 +284,3 @@ public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions
         await Problems.WriteAsync(Context, 403, "Forbidden", "Your role does not allow this action.");
     }
 }
-
-public sealed class ConflictException(string message) : Exception(message);
-public sealed class NotFoundException(string message) : Exception(message);
-public sealed class ForbiddenException(string message) : Exception(message);
