@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.PromQL;
 using Watchkeeper.Metrics.Scrape;
@@ -11,10 +12,10 @@ namespace Watchkeeper.Server.Monitoring;
 /// <summary>The metrics engine as the server runs it: the TSDB, the PromQL engine and the scrape manager.</summary>
 public sealed class MetricsRuntime : IDisposable
 {
-    public MetricsRuntime(ServeOptions serve, ConfigHolder config, TimeProvider time, ILoggerFactory logs)
+    public MetricsRuntime(ServeOptions serve, IOptions<StorageConfig> storageOptions, TimeProvider time, ILoggerFactory logs)
     {
         var log = logs.CreateLogger("Watchkeeper.Tsdb");
-        var storage = config.Current.Storage.Tsdb;
+        var storage = storageOptions.Value.Tsdb;
         Tsdb = Metrics.Tsdb.Tsdb.Open(new TsdbOptions
         {
             Directory = Path.Combine(serve.DataDir, "tsdb"),
@@ -25,9 +26,9 @@ public sealed class MetricsRuntime : IDisposable
         });
         Engine = new Engine(new EngineOptions
         {
-            LookbackDelta = config.Current.Storage.Tsdb.LookbackDelta,
-            Timeout = config.Current.Storage.Tsdb.QueryTimeout,
-            MaxSamples = config.Current.Storage.Tsdb.QueryMaxSamples,
+            LookbackDelta = storage.LookbackDelta,
+            Timeout = storage.QueryTimeout,
+            MaxSamples = storage.QueryMaxSamples,
         }, time);
         Time = time;
         Forwarding = new ForwardingStore(Tsdb);

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Watchkeeper.Server.Platform;
 
@@ -80,7 +81,7 @@ public static class PlatformModule
                     : Problems.WriteAsync(ctx.HttpContext, 403, "Forbidden", "Your role does not allow this page or action.");
             });
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
-            .Configure<ConfigHolder>((o, cfg) => o.ExpireTimeSpan = cfg.Current.Auth.SessionLifetime);
+            .Configure<IOptions<AuthConfig>>((o, auth) => o.ExpireTimeSpan = auth.Value.SessionLifetime);
 
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
