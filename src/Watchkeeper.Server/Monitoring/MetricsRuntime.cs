@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.PromQL;
 using Watchkeeper.Metrics.Scrape;
@@ -12,10 +11,10 @@ namespace Watchkeeper.Server.Monitoring;
 /// <summary>The metrics engine as the server runs it: the TSDB, the PromQL engine and the scrape manager.</summary>
 public sealed class MetricsRuntime : IDisposable
 {
-    public MetricsRuntime(ServeOptions serve, IOptions<StorageConfig> storageOptions, TimeProvider time, ILoggerFactory logs)
+    public MetricsRuntime(ServeOptions serve, ConfigHolder config, TimeProvider time, ILoggerFactory logs)
     {
         var log = logs.CreateLogger("Watchkeeper.Tsdb");
-        var storage = storageOptions.Value.Tsdb;
+        var storage = config.Current.Storage.Tsdb;
         Tsdb = Metrics.Tsdb.Tsdb.Open(new TsdbOptions
         {
             Directory = Path.Combine(serve.DataDir, "tsdb"),
@@ -26,9 +25,9 @@ public sealed class MetricsRuntime : IDisposable
         });
         Engine = new Engine(new EngineOptions
         {
-            LookbackDelta = storage.LookbackDelta,
-            Timeout = storage.QueryTimeout,
-            MaxSamples = storage.QueryMaxSamples,
+            LookbackDelta = config.Current.Storage.Tsdb.LookbackDelta,
+            Timeout = config.Current.Storage.Tsdb.QueryTimeout,
+            MaxSamples = config.Current.Storage.Tsdb.QueryMaxSamples,
         }, time);
         Time = time;
         Forwarding = new ForwardingStore(Tsdb);

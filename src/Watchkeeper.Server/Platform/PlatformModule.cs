@@ -288,13 +288,13 @@ public static class PlatformModule
             await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("audit").RequireAuthorization(Policies.Admin);
-        audit.MapGet("/", async Task<IResult> (AuditLog log, long? after, int? limit) =>
+        audit.MapGet("/", async Task<Results<Ok<IReadOnlyList<AuditRecord>>, BadRequestProblem>> (AuditLog log, long? after, int? limit, CancellationToken ct) =>
         {
             if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be between 1 and 1000");
-            return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100));
+            return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100, ct));
         });
-        audit.MapGet("/verify", async (AuditLog log) => TypedResults.Ok(await log.VerifyAsync()));
-        audit.MapPost("/checkpoint", async (AuditLog log) => TypedResults.Ok(await log.CheckpointAsync()));
+        audit.MapGet("/verify", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.VerifyAsync(ct)));
+        audit.MapPost("/checkpoint", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.CheckpointAsync(ct)));
     }
 }
 

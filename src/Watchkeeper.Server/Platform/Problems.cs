@@ -17,6 +17,11 @@ public abstract class ProblemException(int status, string title, string message)
 
     /// <summary>The problem this exception answers with; subclasses add fields (validation errors, extensions).</summary>
     public virtual ProblemDetails ToProblem() => Problems.Create(Status, Title, Message);
+
+    /// <summary>Response headers the problem needs (e.g. the current <c>ETag</c> with a 412).</summary>
+    public virtual void AddHeaders(IHeaderDictionary headers)
+    {
+    }
 }
 
 /// <summary>A request field that failed validation; becomes a 400 problem naming the field.</summary>
@@ -127,6 +132,7 @@ public sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> log
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var problem = Problems.ForClientError(exception);
+        if (exception is ProblemException pe) pe.AddHeaders(httpContext.Response.Headers);
         if (problem is null)
         {
             if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested) return true; // the client left
