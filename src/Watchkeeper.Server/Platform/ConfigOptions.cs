@@ -101,10 +101,15 @@ public interface IConfigSection
     void Register(IServiceCollection services);
 }
 
-public sealed class ConfigSection<T>(Func<WatchkeeperConfig, T> select, Func<T, IEnumerable<ConfigError>> check) : IConfigSection
+public sealed class ConfigSection<T>(Func<WatchkeeperConfig, T> select, Func<T, WatchkeeperConfig, IEnumerable<ConfigError>> check) : IConfigSection
     where T : class, new()
 {
-    public IEnumerable<ConfigError> Check(WatchkeeperConfig config) => check(select(config));
+    /// <summary>A section whose checks need only the section itself.</summary>
+    public ConfigSection(Func<WatchkeeperConfig, T> select, Func<T, IEnumerable<ConfigError>> check) : this(select, (o, _) => check(o))
+    {
+    }
+
+    public IEnumerable<ConfigError> Check(WatchkeeperConfig config) => check(select(config), config);
 
     public void Register(IServiceCollection services)
     {
@@ -122,11 +127,12 @@ public sealed class ConfigSection<T>(Func<WatchkeeperConfig, T> select, Func<T, 
     }
 
     /// <summary>Validates a section; failures read <c>file:line:key: problem</c> with the line from the running file.</summary>
-    private sealed class SectionValidator(ConfigHolder holder, Func<T, IEnumerable<ConfigError>> check) : IValidateOptions<T>
+    private sealed class SectionValidator(ConfigHolder holder, Func<T, WatchkeeperConfig, IEnumerable<ConfigError>> check) : IValidateOptions<T>
     {
         public ValidateOptionsResult Validate(string? name, T options)
         {
-            var failures = check(options).Select(e => holder.Current.Source.Describe(e.Key, e.Problem)).ToList();
+            var current = holder.Current;
+            var failures = check(options, current).Select(e => current.Source.Describe(e.Key, e.Problem)).ToList();
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }

@@ -18,7 +18,10 @@ public abstract class ProblemException(int status, string title, string message)
     /// <summary>The problem this exception answers with; subclasses add fields (validation errors, extensions).</summary>
     public virtual ProblemDetails ToProblem() => Problems.Create(Status, Title, Message);
 
-    /// <summary>Response headers the problem needs (e.g. the current <c>ETag</c> with a 412).</summary>
+    /// <summary>
+    /// Response headers the problem needs (e.g. the current <c>ETag</c> with a 412). Endpoints that need them use
+    /// <see cref="Problems.AsResults"/>: the exception handler middleware drops cache headers such as ETag.
+    /// </summary>
     public virtual void AddHeaders(IHeaderDictionary headers)
     {
     }
@@ -101,6 +104,24 @@ public static class Problems
         Customize(ctx, problem);
         await ctx.Response.WriteAsJsonAsync(problem, JsonSerializerOptions.Web, "application/problem+json");
     }
+
+    /// <summary>
+    /// An endpoint filter turning a <see cref="ProblemException"/> into its problem result inside the endpoint, with the
+    /// exception's headers; the same mapping as <see cref="ProblemExceptionHandler"/>.
+    /// </summary>
+    public static TBuilder AsResults<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (ctx, next) =>
+        {
+            try
+            {
+                return await next(ctx);
+            }
+            catch (ProblemException ex)
+            {
+                ex.AddHeaders(ctx.HttpContext.Response.Headers);
+                return TypedResults.Problem(ex.ToProblem());
+            }
+        });
 
     /// <summary>Fills <c>type</c> and <c>instance</c> on every problem the server writes (endpoint results included).</summary>
     public static void Customize(HttpContext ctx, ProblemDetails p)
