@@ -69,4 +69,29 @@ public sealed class KnownGapsTests
             Assert.Empty(ResultComparer.Diff(await p.InstantAsync(increase, b + 457.5), await w.InstantAsync(increase, b + 457.5), 0));
         }
     }
+
+    /// <summary>
+    /// <c>limit</c> on the query and metadata endpoints came after 2.42 (Prometheus 3 has it): 2.42 ignores it and answers
+    /// every series; Watchkeeper keeps the first N and warns "results truncated due to limit", as Prometheus 3 does.
+    /// </summary>
+    [Fact]
+    public async Task Limit_parameter_truncates_unlike_prometheus_2_42()
+    {
+        var promBin = Peers.Require(Peers.Prometheus, "prometheus (Debian package prometheus)");
+        var (b, data) = PromtoolTests.KnownData();
+        var (wk, prom, w, p) = await StartAsync(promBin, data);
+        await using (wk)
+        await using (prom)
+        using (w)
+        using (p)
+        {
+            (string, string)[] query = [("query", "interop_requests_total"), ("time", PromClient.Time(b + 600)), ("limit", "1")];
+            var all = (await p.GetJsonAsync("api/v1/query", query)).GetProperty("result").GetArrayLength();
+            Assert.True(all > 1);
+            Assert.Equal(1, (await w.GetJsonAsync("api/v1/query", query)).GetProperty("result").GetArrayLength());
+            (string, string)[] series = [("match[]", "interop_requests_total"), ("limit", "1")];
+            Assert.Equal(all, (await p.GetJsonAsync("api/v1/series", series)).GetArrayLength());
+            Assert.Equal(1, (await w.GetJsonAsync("api/v1/series", series)).GetArrayLength());
+        }
+    }
 }

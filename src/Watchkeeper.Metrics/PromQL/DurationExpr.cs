@@ -47,7 +47,7 @@ public sealed class DurationExpr
     public long EvalMs(double stepSeconds, double rangeSeconds)
     {
         var s = Eval(stepSeconds, rangeSeconds);
-        if (double.IsNaN(s) || double.IsInfinity(s) || Math.Abs(s) > 9e15) throw new QueryException("duration expression out of range");
+        if (double.IsNaN(s) || Math.Abs(s) > Model.PromDuration.MaxValue.TotalSeconds) throw new QueryException("duration expression out of range");
         return (long)Math.Round(s * 1000);
     }
 

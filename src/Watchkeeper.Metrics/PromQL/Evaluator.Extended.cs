@@ -14,8 +14,8 @@ internal sealed partial class Evaluator
     {
         var i = UpperBound(raw, x) - 1;
         Sample? prev = null, next = null;
-        if (i >= 0 && raw[i].T > x - _lookback && !StaleNaN.Is(raw[i].V)) prev = raw[i];
-        if (i + 1 < raw.Length && raw[i + 1].T <= x + _lookback && !StaleNaN.Is(raw[i + 1].V)) next = raw[i + 1];
+        if (i >= 0 && raw[i].T > TSub(x, _lookback) && !StaleNaN.Is(raw[i].V)) prev = raw[i];
+        if (i + 1 < raw.Length && raw[i + 1].T <= TAdd(x, _lookback) && !StaleNaN.Is(raw[i + 1].V)) next = raw[i + 1];
         if (prev is { } p && next is { } n)
         {
             var frac = (double)(x - p.T) / (n.T - p.T);
@@ -41,8 +41,8 @@ internal sealed partial class Evaluator
         if (Array.IndexOf(allowed, name) < 0)
             throw new QueryException($"{(mod == RangeModifier.Anchored ? "anchored" : "smoothed")} modifier can only be used with: {string.Join(", ", allowed)} - not with {name}");
         var vs = ms.Selector;
-        var e = AtTime(vs.At, t) - Off(vs);
-        var s = e - Rng(ms);
+        var e = TSub(AtTime(vs.At, t), Off(vs));
+        var s = TSub(e, Rng(ms));
         var counter = name is "increase" or "rate";
         var res = new List<Elem>();
         var points = new List<Sample>();
@@ -55,7 +55,7 @@ internal sealed partial class Evaluator
                 var first = UpperBound(raw, s);
                 var last = UpperBound(raw, e);
                 var anchor = first - 1;
-                if (anchor >= 0 && raw[anchor].T > s - _lookback && !StaleNaN.Is(raw[anchor].V)) points.Add(raw[anchor]);
+                if (anchor >= 0 && raw[anchor].T > TSub(s, _lookback) && !StaleNaN.Is(raw[anchor].V)) points.Add(raw[anchor]);
                 var inWindow = 0;
                 for (var k = first; k < last; k++)
                 {

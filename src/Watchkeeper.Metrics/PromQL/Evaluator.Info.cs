@@ -54,10 +54,10 @@ internal sealed partial class Evaluator
                 case ParenExpr p: e = p.Inner; continue;
                 case UnaryExpr u: e = u.Operand; continue;
                 case AggregateExpr a: e = a.Expr; continue;
-                case VectorSelector vs: return AtTime(vs.At, t) - Off(vs);
-                case MatrixSelector ms: return AtTime(ms.Selector.At, t) - Off(ms.Selector);
+                case VectorSelector vs: return TSub(AtTime(vs.At, t), Off(vs));
+                case MatrixSelector ms: return TSub(AtTime(ms.Selector.At, t), Off(ms.Selector));
                 case SubqueryExpr sq:
-                    t = AtTime(sq.At, t) - Off(sq);
+                    t = TSub(AtTime(sq.At, t), Off(sq));
                     e = sq.Inner;
                     continue;
                 case Call c:

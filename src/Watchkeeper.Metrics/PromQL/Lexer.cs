@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Watchkeeper.Metrics.Model;
 
 namespace Watchkeeper.Metrics.PromQL;
 
@@ -128,31 +129,21 @@ internal static class Lexer
             var v = (double)ulong.Parse(s[hs..i], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
             return new Token(TokenKind.Number, start, text, v);
         }
-        // Duration: digits followed by a unit, possibly repeated (1h30m).
+        // Duration: digits followed by a unit, possibly repeated (1h30m). The token is the run of letters and digits;
+        // its value comes from the one duration grammar (Model/PromDuration).
         var j = i;
         while (j < n && char.IsAsciiDigit(s[j])) j++;
         if (j < n && j > i && IsUnitStart(s, j))
         {
-            long total = 0;
-            var k = i;
-            var lastUnit = int.MaxValue;
-            while (k < n && char.IsAsciiDigit(s[k]))
-            {
-                var ds = k;
-                while (k < n && char.IsAsciiDigit(s[k])) k++;
-                if (!IsUnitStart(s, k)) throw new ParseException(start, "bad duration syntax: \"" + s[start..Math.Min(n, k + 1)] + "\"");
-                var (unitMs, len, rank) = Unit(s, k);
-                if (rank >= lastUnit) throw new ParseException(start, "bad duration syntax: \"" + s[start..(k + len)] + "\" (units out of order)");
-                lastUnit = rank;
-                if (!long.TryParse(s.AsSpan(ds, k - ds), NumberStyles.None, CultureInfo.InvariantCulture, out var num) ||
-                    num > long.MaxValue / unitMs || total > long.MaxValue - num * unitMs)
-                    throw new ParseException(start, "duration out of range");
-                total += num * unitMs;
-                k += len;
-            }
-            if (k < n && (char.IsAsciiLetterOrDigit(s[k]) || s[k] == '_' || s[k] == '.')) throw new ParseException(start, "bad duration syntax: \"" + s[start..(k + 1)] + "\"");
+            var k = j;
+            while (k < n && char.IsAsciiLetterOrDigit(s[k])) k++;
+            var text = s[start..k];
+            if (k < n && (s[k] == '_' || s[k] == '.')) throw new ParseException(start, "bad duration syntax: \"" + s[start..(k + 1)] + "\"");
+            if (!PromDuration.TryParse(text, out var dur, out var error))
+                throw new ParseException(start, error == "duration out of range" ? error : "bad duration syntax: \"" + text + "\"");
+            var total = (long)dur.TotalMilliseconds;
             i = k;
-            return new Token(TokenKind.Duration, start, s[start..i], total / 1000.0, total);
+            return new Token(TokenKind.Duration, start, text, total / 1000.0, total);
         }
         while (i < n && char.IsAsciiDigit(s[i])) i++;
         if (i < n && s[i] == '.') { i++; while (i < n && char.IsAsciiDigit(s[i])) i++; }
@@ -172,17 +163,6 @@ internal static class Lexer
     }
 
     private static bool IsUnitStart(string s, int k) => k < s.Length && s[k] is 'm' or 's' or 'h' or 'd' or 'w' or 'y';
-
-    private static (long Ms, int Len, int Rank) Unit(string s, int k) => s[k] switch
-    {
-        'y' => (365L * 86400000, 1, 7),
-        'w' => (7L * 86400000, 1, 6),
-        'd' => (86400000L, 1, 5),
-        'h' => (3600000L, 1, 4),
-        'm' when k + 1 < s.Length && s[k + 1] == 's' => (1L, 2, 1),
-        'm' => (60000L, 1, 3),
-        _ => (1000L, 1, 2),
-    };
 
     private static string ReadString(string s, ref int i)
     {

@@ -1,10 +1,9 @@
-using System.Globalization;
 using Watchkeeper.Metrics.Model;
 
 namespace Watchkeeper.Metrics.PromQL;
 
 /// <summary>Recursive-descent PromQL parser with precedence climbing and type checking.</summary>
-public sealed class Parser
+public sealed partial class Parser
 {
     private readonly string _input;
     private readonly List<Token> _tokens;
@@ -39,13 +38,11 @@ public sealed class Parser
         return e as VectorSelector ?? throw new ParseException(0, "expected a vector selector");
     }
 
-    /// <summary>Parses a duration such as <c>1h30m</c> or a number of seconds, in ms.</summary>
+    /// <summary>Parses a duration such as <c>1h30m</c> or a number of seconds, in ms (the one grammar, <see cref="PromDuration"/>).</summary>
     public static long ParseDuration(string input)
     {
-        var toks = Lexer.Tokenize(input.Trim());
-        if (toks.Count == 2 && toks[0].Kind == TokenKind.Duration) return toks[0].DurationMs;
-        if (toks.Count == 2 && toks[0].Kind == TokenKind.Number) return (long)Math.Round(toks[0].Number * 1000);
-        throw new ParseException(0, $"invalid duration \"{input}\"");
+        ArgumentNullException.ThrowIfNull(input);
+        return PromDuration.TryParseSecondsOrDuration(input.Trim(), out var ms, out var error) ? ms : throw new ParseException(0, error);
     }
 
     private Token Peek => _tokens[_p];
@@ -250,207 +247,6 @@ public sealed class Parser
         return ParsePostfix(ParsePrimary());
     }
 
-    // ---- postfix: ranges, subqueries, offset, @ ------------------------------------------
-
-    private Expr ParsePostfix(Expr e)
-    {
-        while (true)
-        {
-            var t = Peek;
-            if (t.Kind == TokenKind.LBracket)
-            {
-                Next();
-                var (range, rangeExpr) = ParseDurationExpr("in range", false);
-                if (Peek.Kind == TokenKind.Colon)
-                {
-                    Next();
-                    long step = 0;
-                    DurationExpr? stepExpr = null;
-                    if (Peek.Kind != TokenKind.RBracket) (step, stepExpr) = ParseDurationExpr("in subquery step", false);
-                    Expect(TokenKind.RBracket, "in subquery, expected \"]\"");
-                    if (e.Type != ValueKind.Vector) throw new ParseException(t.Pos, $"subquery is only allowed on instant vector, got {TypeName(e.Type)} instead");
-                    if (rangeExpr is null && range <= 0) throw new ParseException(t.Pos, "subquery range must be positive");
-                    if (stepExpr is null && step < 0) throw new ParseException(t.Pos, "subquery step must be positive");
-                    e = new SubqueryExpr(e, range, step) { Pos = e.Pos, RangeExpr = rangeExpr, StepExpr = stepExpr };
-                    continue;
-                }
-                Expect(TokenKind.RBracket, "in range, expected \"]\" or \":\"");
-                if (e is not VectorSelector vs)
-                    throw new ParseException(t.Pos, "ranges only allowed for vector selectors");
-                if (vs.OffsetSet || vs.At.IsSet || vs.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "no offset, @ or smoothed modifiers allowed before range");
-                if (rangeExpr is null && range <= 0) throw new ParseException(t.Pos, "range must be positive");
-                e = new MatrixSelector(vs, range) { Pos = e.Pos, RangeExpr = rangeExpr };
-                continue;
-            }
-            if (IsKeyword(t, "offset"))
-            {
-                Next();
-                var (d, dExpr) = ParseDurationExpr("in offset", true);
-                switch (e)
-                {
-                    case VectorSelector v:
-                        if (v.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        v.OffsetMs = d; v.OffsetExpr = dExpr; v.OffsetSet = true; break;
-                    case MatrixSelector m:
-                        if (m.Selector.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        m.Selector.OffsetMs = d; m.Selector.OffsetExpr = dExpr; m.Selector.OffsetSet = true; break;
-                    case SubqueryExpr s:
-                        if (s.OffsetSet) throw new ParseException(t.Pos, "offset may not be set multiple times");
-                        s.OffsetMs = d; s.OffsetExpr = dExpr; s.OffsetSet = true; break;
-                    default:
-                        throw new ParseException(t.Pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-                }
-                continue;
-            }
-            if (IsKeyword(t, "anchored") || IsKeyword(t, "smoothed"))
-            {
-                var mod = IsKeyword(t, "anchored") ? RangeModifier.Anchored : RangeModifier.Smoothed;
-                var sel = e switch { VectorSelector v => v, MatrixSelector m => m.Selector, _ => null };
-                if (sel is null) throw new ParseException(t.Pos, $"{t.Text.ToLowerInvariant()} modifier must be preceded by a vector selector");
-                if (sel.Modifier != RangeModifier.None) throw new ParseException(t.Pos, "anchored/smoothed may only be set once");
-                if (e is VectorSelector && mod == RangeModifier.Anchored) throw new ParseException(t.Pos, "anchored modifier can only be used with range vector selectors");
-                Next();
-                sel.Modifier = mod;
-                continue;
-            }
-            if (t.Kind == TokenKind.At)
-            {
-                Next();
-                var at = ParseAt();
-                switch (e)
-                {
-                    case VectorSelector v:
-                        if (v.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
-                        v.At = at; break;
-                    case MatrixSelector m:
-                        if (m.Selector.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
-                        m.Selector.At = at; break;
-                    case SubqueryExpr s:
-                        if (s.At.IsSet) throw new ParseException(t.Pos, "@ <timestamp> may not be set multiple times");
-                        s.At = at; break;
-                    default:
-                        throw new ParseException(t.Pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-                }
-                continue;
-            }
-            return e;
-        }
-    }
-
-    private AtModifier ParseAt()
-    {
-        var t = Peek;
-        if (IsKeyword(t, "start") || IsKeyword(t, "end"))
-        {
-            Next();
-            Expect(TokenKind.LParen, "in @, expected \"(\"");
-            Expect(TokenKind.RParen, "in @, expected \")\"");
-            return new AtModifier(IsKeyword(t, "start") ? AtKind.Start : AtKind.End, 0);
-        }
-        var neg = false;
-        if (t.Kind is TokenKind.Sub or TokenKind.Add) { Next(); neg = t.Kind == TokenKind.Sub; t = Peek; }
-        double v;
-        if (t.Kind is TokenKind.Number or TokenKind.Duration) v = t.Number;
-        else if (IsKeyword(t, "inf") || IsKeyword(t, "nan")) v = double.NaN;
-        else throw Unexpected(t, "in @, expected timestamp");
-        Next();
-        if (neg) v = -v;
-        if (double.IsNaN(v) || double.IsInfinity(v) || Math.Abs(v) > 9.2e15)
-            throw new ParseException(t.Pos, $"timestamp out of bounds for @ modifier: {v.ToString(CultureInfo.InvariantCulture)}");
-        return new AtModifier(AtKind.Timestamp, (long)Math.Round(v * 1000));
-    }
-
-    /// <summary>
-    /// A duration: a literal (1h30m), a number of seconds, or (experimental) arithmetic over them with step(),
-    /// range(), min_of() and max_of(). After offset only one (signed) term is taken, so "x offset 1m + 2" adds 2
-    /// to the selector. Constant expressions are folded; others are evaluated per query.
-    /// </summary>
-    private (long Ms, DurationExpr? Dynamic) ParseDurationExpr(string context, bool singleTerm)
-    {
-        var start = Peek;
-        var d = singleTerm ? ParseDurUnary(context, true) : ParseDurBinary(context, 0);
-        if (d.IsDynamic) return (0, d);
-        var sec = d.Eval(0, 0);
-        if (double.IsNaN(sec) || double.IsInfinity(sec) || Math.Abs(sec) > 9e15) throw new ParseException(start.Pos, "duration out of range");
-        return ((long)Math.Round(sec * 1000), null);
-    }
-
-    private DurationExpr ParseDurBinary(string context, int minPrec)
-    {
-        if (++_depth > MaxDepth) throw new ParseException(Peek.Pos, "expression nested too deeply");
-        try
-        {
-            var lhs = ParseDurUnary(context, false);
-            while (true)
-            {
-                BinaryOp op;
-                switch (Peek.Kind)
-                {
-                    case TokenKind.Add: op = BinaryOp.Add; break;
-                    case TokenKind.Sub: op = BinaryOp.Sub; break;
-                    case TokenKind.Mul: op = BinaryOp.Mul; break;
-                    case TokenKind.Div: op = BinaryOp.Div; break;
-                    case TokenKind.Mod: op = BinaryOp.Mod; break;
-                    case TokenKind.Pow: op = BinaryOp.Pow; break;
-                    default: return lhs;
-                }
-                var prec = Precedence(op);
-                if (prec < minPrec) return lhs;
-                Next();
-                var rhs = ParseDurBinary(context, op == BinaryOp.Pow ? prec : prec + 1);
-                lhs = DurationExpr.Bin(op, lhs, rhs);
-            }
-        }
-        finally { _depth--; }
-    }
-
-    private DurationExpr ParseDurUnary(string context, bool singleTerm)
-    {
-        if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
-        {
-            var neg = Next().Kind == TokenKind.Sub;
-            // As in PromQL, unary minus binds looser than ^ (-2^2 is -4), except for a bare offset term.
-            var operand = singleTerm ? ParseDurUnary(context, true) : ParseDurBinary(context, 6);
-            return neg ? DurationExpr.Neg(operand) : operand;
-        }
-        var t = Next();
-        switch (t.Kind)
-        {
-            case TokenKind.Duration:
-                return DurationExpr.Const(t.DurationMs / 1000.0);
-            case TokenKind.Number:
-                return DurationExpr.Const(t.Number);
-            case TokenKind.LParen:
-                {
-                    var inner = ParseDurBinary(context, 0);
-                    Expect(TokenKind.RParen, context + ", expected \")\"");
-                    return inner;
-                }
-            case TokenKind.Identifier when Peek.Kind == TokenKind.LParen:
-                {
-                    var fn = t.Text.ToLowerInvariant();
-                    if (fn is "step" or "range")
-                    {
-                        Next();
-                        Expect(TokenKind.RParen, context + ", expected \")\"");
-                        return fn == "step" ? DurationExpr.StepFn() : DurationExpr.RangeFn();
-                    }
-                    if (fn is "min_of" or "max_of")
-                    {
-                        Next();
-                        var a = ParseDurBinary(context, 0);
-                        Expect(TokenKind.Comma, context + ", expected \",\"");
-                        var b = ParseDurBinary(context, 0);
-                        Expect(TokenKind.RParen, context + ", expected \")\"");
-                        return fn == "min_of" ? DurationExpr.MinOf(a, b) : DurationExpr.MaxOf(a, b);
-                    }
-                    throw Unexpected(t, context + ", expected duration");
-                }
-            default:
-                throw Unexpected(t, context + ", expected duration");
-        }
-    }
-
     // ---- primary expressions --------------------------------------------------------------
 
     private Expr ParsePrimary()
@@ -640,90 +436,5 @@ public sealed class Parser
         foreach (var m in matchers) if (!m.MatchesEmpty) { anyNonEmpty = true; break; }
         if (!anyNonEmpty && !allowEmpty) throw new ParseException(pos, "vector selector must contain at least one non-empty matcher");
         return new VectorSelector(name, matchers) { Pos = pos };
-    }
-
-    // ---- type checking ----------------------------------------------------------------------
-
-    internal static string TypeName(ValueKind k) => k switch
-    {
-        ValueKind.Scalar => "scalar",
-        ValueKind.String => "string",
-        ValueKind.Vector => "instant vector",
-        ValueKind.Matrix => "range vector",
-        _ => "none",
-    };
-
-    private void Check(Expr e)
-    {
-        switch (e)
-        {
-            case ParenExpr p: Check(p.Inner); break;
-            case UnaryExpr u:
-                Check(u.Operand);
-                if (u.Operand.Type is not (ValueKind.Scalar or ValueKind.Vector))
-                    throw new ParseException(u.Pos, $"unary expression only allowed on expressions of type scalar or instant vector, got {TypeName(u.Operand.Type)}");
-                break;
-            case SubqueryExpr s: Check(s.Inner); break;
-            case MatrixSelector: break;
-            case BinaryExpr b:
-                Check(b.Lhs);
-                Check(b.Rhs);
-                CheckBinary(b);
-                break;
-            case AggregateExpr a:
-                Check(a.Expr);
-                if (a.Param is not null) Check(a.Param);
-                if (a.Expr.Type != ValueKind.Vector)
-                    throw new ParseException(a.Expr.Pos, $"expected type instant vector in aggregation expression, got {TypeName(a.Expr.Type)}");
-                if (a.Param is not null)
-                {
-                    var want = a.Op == AggregateOp.CountValues ? ValueKind.String : ValueKind.Scalar;
-                    if (a.Param.Type != want)
-                        throw new ParseException(a.Param.Pos, $"expected type {TypeName(want)} in aggregation parameter, got {TypeName(a.Param.Type)}");
-                }
-                break;
-            case Call c:
-                foreach (var arg in c.Args) Check(arg);
-                CheckCall(c);
-                break;
-        }
-    }
-
-    private static void CheckBinary(BinaryExpr b)
-    {
-        var lt = b.Lhs.Type;
-        var rt = b.Rhs.Type;
-        if (lt is not (ValueKind.Scalar or ValueKind.Vector) || rt is not (ValueKind.Scalar or ValueKind.Vector))
-            throw new ParseException(b.OpPos, "binary expression must contain only scalar and instant vector types");
-        var bothVectors = lt == ValueKind.Vector && rt == ValueKind.Vector;
-        if (BinaryExpr.IsSetOp(b.Op) && !bothVectors)
-            throw new ParseException(b.OpPos, $"set operator \"{BinaryExpr.OpText(b.Op)}\" not allowed in binary scalar expression");
-        if (b.Matching is not null && !bothVectors && (b.Matching.MatchingLabels.Count > 0 || b.Matching.On || b.Matching.Card != MatchCardinality.OneToOne || b.Matching.HasFill))
-            throw new ParseException(b.OpPos, "vector matching only allowed between instant vectors");
-        if (lt == ValueKind.Scalar && rt == ValueKind.Scalar && BinaryExpr.IsComparison(b.Op) && !b.ReturnBool)
-            throw new ParseException(b.OpPos, "comparisons between scalars must use BOOL modifier");
-    }
-
-    private static void CheckCall(Call c)
-    {
-        var f = c.Func;
-        var min = f.ArgTypes.Length - f.OptionalArgs;
-        var n = c.Args.Count;
-        if (n < min || (!f.Variadic && n > f.ArgTypes.Length))
-        {
-            var expected = f.Variadic ? $"at least {min}" : f.OptionalArgs > 0 ? $"at most {f.ArgTypes.Length}" : min.ToString(CultureInfo.InvariantCulture);
-            if (n < min && !f.Variadic && f.OptionalArgs > 0) expected = $"at least {min}";
-            throw new ParseException(c.Pos, $"expected {expected} argument(s) in call to \"{f.Name}\", got {n}");
-        }
-        if (f.Name == "info" && n == 2 && c.Args[1] is not VectorSelector)
-            throw new ParseException(c.Args[1].Pos, "expected label selectors as the second argument to \"info\" function");
-        for (var i = 0; i < n; i++)
-        {
-            var want = f.ArgTypes[Math.Min(i, f.ArgTypes.Length - 1)];
-            var arg = c.Args[i];
-            var got = arg.Type;
-            if (got != want)
-                throw new ParseException(arg.Pos, $"expected type {TypeName(want)} in call to function \"{f.Name}\", got {TypeName(got)}");
-        }
     }
 }

@@ -64,6 +64,13 @@ public sealed record EngineOptions
     public long MaxSamples { get; init; } = 50_000_000;
     /// <summary>Step of subqueries written without one (<c>x[5m:]</c>).</summary>
     public TimeSpan DefaultSubqueryStep { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// Queries evaluated at once (Prometheus's <c>--query.max-concurrency</c>); further queries wait in a queue and their
+    /// timeout keeps running. 0 or less: no limit.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = 20;
+    /// <summary>A range query may have at most this many steps after its first (Prometheus's 11,000 points per series).</summary>
+    public long MaxResolution { get; init; } = 11_000;
 }
 
 internal static class Fmt

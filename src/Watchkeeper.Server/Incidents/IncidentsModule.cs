@@ -105,18 +105,16 @@ public static class IncidentsModule
             : throw new ValidationException("If-Match", $"'{h}' is not an ETag this server issued (expected e.g. \"3\")");
     }
 
+    /// <summary>A time parameter of Watchkeeper's own API: RFC 3339, Unix seconds or a date, read by the one time parser (<see cref="Watchkeeper.Metrics.Model.PromTime"/>).</summary>
     public static DateTimeOffset? ParseTime(string? s, string field)
     {
         if (string.IsNullOrWhiteSpace(s)) return null;
-        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)) return t;
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var unix))
-        {
-            // Within what a DateTimeOffset can hold (years 1 to 9999); NaN and infinities are not times.
-            if (double.IsFinite(unix) && unix >= DateTimeOffset.MinValue.ToUnixTimeSeconds() && unix <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
-                return DateTimeOffset.FromUnixTimeMilliseconds((long)(unix * 1000));
+        if (!Watchkeeper.Metrics.Model.PromTime.TryParseDateOrTime(s.Trim(), out var ms, out _))
+            throw new ValidationException(field, $"'{s}' is not an RFC 3339 time or Unix timestamp");
+        // Within what a DateTimeOffset can hold (years 1 to 9999).
+        if (ms < DateTimeOffset.MinValue.ToUnixTimeMilliseconds() || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
             throw new ValidationException(field, $"'{s}' is outside the representable time range");
-        }
-        throw new ValidationException(field, $"'{s}' is not an RFC 3339 time or Unix timestamp");
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 
     /// <summary>Incident metrics computed from the database at scrape time, so they are right on every replica and after restarts.</summary>

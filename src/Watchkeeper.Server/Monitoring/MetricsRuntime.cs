@@ -28,6 +28,7 @@ public sealed class MetricsRuntime : IDisposable
             LookbackDelta = config.Current.Storage.Tsdb.LookbackDelta,
             Timeout = config.Current.Storage.Tsdb.QueryTimeout,
             MaxSamples = config.Current.Storage.Tsdb.QueryMaxSamples,
+            MaxConcurrency = config.Current.Storage.Tsdb.QueryMaxConcurrency,
         }, time);
         Time = time;
         Forwarding = new ForwardingStore(Tsdb);

@@ -37,6 +37,14 @@ public static class MonitoringModule
                 w.Header(m.Name, m.Help, m.Counter ? "counter" : "gauge");
                 w.Sample(m.Name, [], [], m.Value);
             }
+            // The query engine's concurrency, as Prometheus's prometheus_engine_queries{,_concurrent_max}.
+            var engine = runtime.Engine;
+            w.Header("watchkeeper_engine_queries", "Queries being evaluated or waiting in the queue.", "gauge");
+            w.Sample("watchkeeper_engine_queries", [], [], engine.Queries);
+            w.Header("watchkeeper_engine_queries_queued", "Queries waiting in the queue for a free slot.", "gauge");
+            w.Sample("watchkeeper_engine_queries_queued", [], [], engine.QueuedQueries);
+            w.Header("watchkeeper_engine_queries_concurrent_max", "Queries evaluated at once (storage.tsdb.query_max_concurrency).", "gauge");
+            w.Sample("watchkeeper_engine_queries_concurrent_max", [], [], engine.Options.MaxConcurrency);
             return Task.CompletedTask;
         });
         app.MapPrometheusApi();

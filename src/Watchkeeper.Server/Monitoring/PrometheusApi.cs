@@ -28,11 +28,11 @@ public static class PrometheusApi
         foreach (var method in new[] { "GET", "POST" })
         {
             g.MapMethods("/query", [method], (HttpContext ctx, MetricsRuntime m, TimeProvider time) => Run(ctx, w => Query(ctx, w, m, time)));
-            g.MapMethods("/query_range", [method], (HttpContext ctx, MetricsRuntime m) => Run(ctx, w => QueryRange(ctx, w, m)));
-            g.MapMethods("/series", [method], (HttpContext ctx, MetricsRuntime m, TimeProvider time) => Run(ctx, w => Series(ctx, w, m, time)));
-            g.MapMethods("/labels", [method], (HttpContext ctx, MetricsRuntime m, TimeProvider time) => Run(ctx, w => LabelNames(ctx, w, m, time)));
+            g.MapMethods("/query_range", [method], (HttpContext ctx, MetricsRuntime m, TimeProvider time) => Run(ctx, w => QueryRange(ctx, w, m, time)));
+            g.MapMethods("/series", [method], (HttpContext ctx, MetricsRuntime m) => Run(ctx, w => Series(ctx, w, m)));
+            g.MapMethods("/labels", [method], (HttpContext ctx, MetricsRuntime m) => Run(ctx, w => LabelNames(ctx, w, m)));
         }
-        g.MapGet("/label/{name}/values", (HttpContext ctx, string name, MetricsRuntime m, TimeProvider time) => Run(ctx, w => LabelValues(ctx, w, name, m, time)));
+        g.MapGet("/label/{name}/values", (HttpContext ctx, string name, MetricsRuntime m) => Run(ctx, w => LabelValues(ctx, w, name, m)));
         g.MapGet("/metadata", (HttpContext ctx, MetricsRuntime m) => Run(ctx, w => Metadata(ctx, w, m)));
         g.MapGet("/targets", (HttpContext ctx, MetricsRuntime m) => Run(ctx, w => Targets(ctx, w, m)));
         g.MapGet("/status/buildinfo", (HttpContext ctx) => Run(ctx, w =>
@@ -118,95 +118,105 @@ public static class PrometheusApi
         return v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : v[0];
     }
 
-    /// <summary>Parses an RFC 3339 time or a Unix timestamp in (fractional) seconds, as Prometheus does.</summary>
-    public static long ParseTime(string s, string param)
+    private static ApiError InvalidParam(string param, string error) => new("bad_data", 400, $"invalid parameter \"{param}\": {error}");
+
+    /// <summary>
+    /// An RFC 3339 time or Unix seconds, read by the one time parser (<see cref="PromTime"/>) and clamped to Prometheus's
+    /// minimum and maximum time.
+    /// </summary>
+    public static long ParseTime(string? s, string param) =>
+        PromTime.TryParse(s ?? "", out var ms, out var error) ? ms : throw InvalidParam(param, error);
+
+    /// <summary>A duration or a number of seconds, in ms (<see cref="PromDuration.TryParseSecondsOrDuration"/>).</summary>
+    private static long ParseDurationMs(string? s, string param) =>
+        PromDuration.TryParseSecondsOrDuration(s ?? "", out var ms, out var error) ? ms : throw InvalidParam(param, error);
+
+    /// <summary>A time parameter that may be left out.</summary>
+    private static long TimeParam(HttpContext ctx, string param, long missing) => One(ctx, param) is { } s ? ParseTime(s, param) : missing;
+
+    /// <summary>The <c>limit</c> parameter: how many series (or names, or values) an answer may hold; 0 or none means all.</summary>
+    private static int Limit(HttpContext ctx)
     {
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var sec))
-        {
-            if (double.IsNaN(sec) || double.IsInfinity(sec)) throw new ApiError("bad_data", 400, $"invalid parameter \"{param}\": cannot parse \"{s}\" to a valid timestamp");
-            return (long)Math.Round(sec * 1000);
-        }
-        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t.ToUnixTimeMilliseconds();
-        throw new ApiError("bad_data", 400, $"invalid parameter \"{param}\": cannot parse \"{s}\" to a valid timestamp");
+        if (One(ctx, "limit") is not { } s) return 0;
+        if (!int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var limit))
+            throw InvalidParam("limit", $"strconv.Atoi: parsing \"{s}\": invalid syntax");
+        return limit >= 0 ? limit : throw InvalidParam("limit", "limit must be non-negative");
     }
 
-    private static long ParseDurationMs(string s, string param)
-    {
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var sec))
-        {
-            if (sec <= 0 || double.IsNaN(sec) || double.IsInfinity(sec)) throw new ApiError("bad_data", 400, $"invalid parameter \"{param}\": cannot parse \"{s}\" to a valid duration");
-            return (long)Math.Round(sec * 1000);
-        }
-        try
-        {
-            return Parser.ParseDuration(s);
-        }
-        catch (ParseException)
-        {
-            throw new ApiError("bad_data", 400, $"invalid parameter \"{param}\": cannot parse \"{s}\" to a valid duration");
-        }
-    }
+    private const string Truncated = "results truncated due to limit";
 
-    private static CancellationToken Timeout(HttpContext ctx, out CancellationTokenSource cts)
+    /// <summary>The caller's token, cancelled also after the request's <c>timeout</c> parameter (on the server's clock).</summary>
+    private static CancellationToken Timeout(HttpContext ctx, TimeProvider time, out CancellationTokenSource cts)
     {
-        cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
-        if (One(ctx, "timeout") is { } t) cts.CancelAfter(TimeSpan.FromMilliseconds(ParseDurationMs(t, "timeout")));
+        if (One(ctx, "timeout") is not { } t)
+        {
+            cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            return cts.Token;
+        }
+        var ms = ParseDurationMs(t, "timeout");
+        if (ms <= 0) throw InvalidParam("timeout", $"cannot parse \"{t}\" to a valid duration");
+        // Beyond what a timer can hold (about 49 days) the engine's own query timeout is the shorter one anyway.
+        var timer = ms < uint.MaxValue - 1 ? new CancellationTokenSource(TimeSpan.FromMilliseconds(ms), time) : new CancellationTokenSource();
+        cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, timer.Token);
+        ctx.Response.RegisterForDispose(timer);
         return cts.Token;
     }
 
-    private static Task Query(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m, TimeProvider time)
+    private static async Task Query(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m, TimeProvider time)
     {
-        var q = One(ctx, "query") ?? throw new ApiError("bad_data", 400, "invalid parameter \"query\": query is required");
-        var t = One(ctx, "time") is { } ts ? ParseTime(ts, "time") : time.GetUtcNow().ToUnixTimeMilliseconds();
-        var ct = Timeout(ctx, out var cts);
+        var t = TimeParam(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds());
+        var limit = Limit(ctx);
+        var ct = Timeout(ctx, time, out var cts);
         using (cts)
         {
-            var r = m.Engine.Instant(m.Querier, q, t, ct);
-            WriteResult(w, r.Value, t);
+            var expr = ParseQuery(ctx);
+            var r = await m.Engine.InstantAsync(m.Querier, expr, t, ct);
+            WriteResult(ctx, w, r.Value, limit);
             AddWarnings(ctx, r);
         }
-        return Task.CompletedTask;
     }
 
-    private static Task QueryRange(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m)
+    private static Expr ParseQuery(HttpContext ctx) =>
+        Parser.Parse(One(ctx, "query") ?? throw InvalidParam("query", "query is required"));
+
+    /// <summary>Validates as Prometheus does, in its order and words: start, end, their order, step, its sign, the resolution, the query.</summary>
+    private static async Task QueryRange(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m, TimeProvider time)
     {
-        var q = One(ctx, "query") ?? throw new ApiError("bad_data", 400, "invalid parameter \"query\": query is required");
-        var start = ParseTime(One(ctx, "start") ?? throw new ApiError("bad_data", 400, "invalid parameter \"start\": start is required"), "start");
-        var end = ParseTime(One(ctx, "end") ?? throw new ApiError("bad_data", 400, "invalid parameter \"end\": end is required"), "end");
-        var step = ParseDurationMs(One(ctx, "step") ?? throw new ApiError("bad_data", 400, "invalid parameter \"step\": step is required"), "step");
-        if (end < start) throw new ApiError("bad_data", 400, "end timestamp must not be before start time");
-        if ((end - start) / step > 11_000)
-            throw new ApiError("bad_data", 400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
-        var expr = Parser.Parse(q);
-        // As Prometheus's API: a range query of a range vector or string is bad data (400), not an execution error.
-        if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
-        {
-            throw new ApiError("bad_data", 400,
-                $"invalid expression type \"{(expr.Type == ValueKind.Matrix ? "range vector" : "string")}\" for range query, must be Scalar or instant Vector");
-        }
-        var ct = Timeout(ctx, out var cts);
+        var start = ParseTime(One(ctx, "start"), "start");
+        var end = ParseTime(One(ctx, "end"), "end");
+        if (end < start) throw new ApiError("bad_data", 400, Engine.EndBeforeStart);
+        var step = ParseDurationMs(One(ctx, "step"), "step");
+        if (step <= 0) throw new ApiError("bad_data", 400, Engine.StepNotPositive);
+        // For safety, a bounded number of points per series (computed so that no time range can overflow it).
+        if (Engine.TooManyPoints(start, end, step, m.Engine.Options.MaxResolution))
+            throw new ApiError("bad_data", 400, Engine.ResolutionExceeded(m.Engine.Options.MaxResolution));
+        var limit = Limit(ctx);
+        var ct = Timeout(ctx, time, out var cts);
         using (cts)
         {
-            var r = m.Engine.Range(m.Querier, expr, start, end, step, ct);
-            WriteResult(w, r.Value, end);
+            var expr = ParseQuery(ctx);
+            // As Prometheus's API: a range query of a range vector or string is bad data (400), not an execution error.
+            if (expr.Type is not (ValueKind.Scalar or ValueKind.Vector))
+            {
+                throw new ApiError("bad_data", 400,
+                    $"invalid expression type \"{(expr.Type == ValueKind.Matrix ? "range vector" : "string")}\" for range query, must be Scalar or instant Vector");
+            }
+            var r = await m.Engine.RangeAsync(m.Querier, expr, start, end, step, ct);
+            WriteResult(ctx, w, r.Value, limit);
             AddWarnings(ctx, r);
         }
-        return Task.CompletedTask;
     }
 
-    private static void AddWarnings(HttpContext ctx, QueryResult r)
-    {
-        if (ctx.Items["warnings"] is List<string> list)
-        {
-            list.AddRange(r.Warnings);
-        }
-    }
+    private static void AddWarnings(HttpContext ctx, QueryResult r) => Warnings(ctx).AddRange(r.Warnings);
 
-    private static (long Start, long End) Range(HttpContext ctx, TimeProvider time)
+    private static List<string> Warnings(HttpContext ctx) => (List<string>)ctx.Items["warnings"]!;
+
+    /// <summary>The <c>start</c> and <c>end</c> of the metadata endpoints, by default all time (Prometheus's minimum and maximum).</summary>
+    private static (long Start, long End) Range(HttpContext ctx)
     {
-        var start = One(ctx, "start") is { } s ? ParseTime(s, "start") : long.MinValue / 2;
-        var end = One(ctx, "end") is { } e ? ParseTime(e, "end") : long.MaxValue / 2;
-        if (end < start) throw new ApiError("bad_data", 400, "invalid parameter \"end\": end timestamp must not be before start time");
+        var start = TimeParam(ctx, "start", PromTime.MinMs);
+        var end = TimeParam(ctx, "end", PromTime.MaxMs);
+        if (end < start) throw InvalidParam("end", Engine.EndBeforeStart);
         return (start, end);
     }
 
@@ -230,10 +240,11 @@ public static class PrometheusApi
         return sets;
     }
 
-    private static Task Series(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m, TimeProvider time)
+    private static Task Series(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m)
     {
         var sets = MatcherSets(ctx, required: true);
-        var (start, end) = Range(ctx, time);
+        var (start, end) = Range(ctx);
+        var limit = Limit(ctx);
         var seen = new HashSet<Labels>();
         var all = new List<Labels>();
         foreach (var set in sets)
@@ -241,36 +252,46 @@ public static class PrometheusApi
                 if (seen.Add(s.Labels)) all.Add(s.Labels);
         all.Sort();
         w.WriteStartArray();
-        foreach (var l in all) WriteLabels(w, l);
+        foreach (var l in Limited(ctx, all, limit)) WriteLabels(w, l);
         w.WriteEndArray();
         return Task.CompletedTask;
     }
 
-    private static Task LabelNames(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m, TimeProvider time)
+    private static Task LabelNames(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m)
     {
         var sets = MatcherSets(ctx, required: false);
-        var (start, end) = Range(ctx, time);
+        var (start, end) = Range(ctx);
+        var limit = Limit(ctx);
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (sets.Count == 0) names.UnionWith(m.Querier.LabelNames(start, end, []));
         foreach (var set in sets) names.UnionWith(m.Querier.LabelNames(start, end, set));
         w.WriteStartArray();
-        foreach (var n in names) w.WriteStringValue(n);
+        foreach (var n in Limited(ctx, names, limit)) w.WriteStringValue(n);
         w.WriteEndArray();
         return Task.CompletedTask;
     }
 
-    private static Task LabelValues(HttpContext ctx, Utf8JsonWriter w, string name, MetricsRuntime m, TimeProvider time)
+    private static Task LabelValues(HttpContext ctx, Utf8JsonWriter w, string name, MetricsRuntime m)
     {
         if (!IsLabelName(name)) throw new ApiError("bad_data", 400, $"invalid label name: \"{name}\"");
         var sets = MatcherSets(ctx, required: false);
-        var (start, end) = Range(ctx, time);
+        var (start, end) = Range(ctx);
+        var limit = Limit(ctx);
         var values = new SortedSet<string>(StringComparer.Ordinal);
         if (sets.Count == 0) values.UnionWith(m.Querier.LabelValues(name, start, end, []));
         foreach (var set in sets) values.UnionWith(m.Querier.LabelValues(name, start, end, set));
         w.WriteStartArray();
-        foreach (var v in values) w.WriteStringValue(v);
+        foreach (var v in Limited(ctx, values, limit)) w.WriteStringValue(v);
         w.WriteEndArray();
         return Task.CompletedTask;
+    }
+
+    /// <summary>The first <paramref name="limit"/> items (all for 0), with Prometheus's warning when some were left out.</summary>
+    private static IEnumerable<T> Limited<T>(HttpContext ctx, IReadOnlyCollection<T> items, int limit)
+    {
+        if (limit <= 0 || items.Count <= limit) return items;
+        Warnings(ctx).Add(Truncated);
+        return items.Take(limit);
     }
 
     private static bool IsLabelName(string s) =>
@@ -350,6 +371,12 @@ public static class PrometheusApi
         w.WriteEndObject();
     }
 
+    private static QueryValue Truncate(HttpContext ctx, QueryValue value)
+    {
+        Warnings(ctx).Add(Truncated);
+        return value;
+    }
+
     /// <summary>
     /// A sample value as Prometheus 2.42 writes it: the shortest digits that round-trip, in fixed notation; a vector or
     /// matrix point (<paramref name="point"/>) switches to exponent notation ("1e-07", "1e+21") below 1e-6 and from 1e21
@@ -399,21 +426,33 @@ public static class PrometheusApi
     private static void WritePoint(Utf8JsonWriter w, long t, double v, bool point = true)
     {
         w.WriteStartArray();
-        if (point && t % 1000 != 0)
-        {
-            var abs = Math.Abs(t);
-            w.WriteRawValue((t < 0 ? "-" : "") + (abs / 1000).ToString(CultureInfo.InvariantCulture) + "." + (abs % 1000).ToString("000", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            w.WriteRawValue((t / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
-        }
+        w.WriteRawValue(Seconds(t, point));
         w.WriteStringValue(FormatValue(v, point));
         w.WriteEndArray();
     }
 
-    private static void WriteResult(Utf8JsonWriter w, QueryValue value, long t)
+    /// <summary>
+    /// Milliseconds as exact decimal seconds (no floating-point rounding, even at the ends of time): with all three
+    /// millisecond digits (<paramref name="threeDigits"/>) or the shortest spelling.
+    /// </summary>
+    private static string Seconds(long t, bool threeDigits)
     {
+        var abs = t == long.MinValue ? long.MaxValue : Math.Abs(t);
+        var whole = (t < 0 ? "-" : "") + (abs / 1000).ToString(CultureInfo.InvariantCulture);
+        if (abs % 1000 == 0) return whole;
+        var frac = (abs % 1000).ToString("000", CultureInfo.InvariantCulture);
+        return whole + "." + (threeDigits ? frac : frac.TrimEnd('0'));
+    }
+
+    private static void WriteResult(HttpContext ctx, Utf8JsonWriter w, QueryValue value, int limit)
+    {
+        // limit truncates vectors and matrices (not scalars or strings), as Prometheus's does.
+        value = value switch
+        {
+            VectorResult v when limit > 0 && v.Samples.Count > limit => Truncate(ctx, new VectorResult([.. v.Samples.Take(limit)])),
+            MatrixResult mx when limit > 0 && mx.Series.Count > limit => Truncate(ctx, new MatrixResult([.. mx.Series.Take(limit)])),
+            _ => value,
+        };
         w.WriteStartObject();
         switch (value)
         {
@@ -426,7 +465,7 @@ public static class PrometheusApi
                 w.WriteString("resultType", "string");
                 w.WritePropertyName("result");
                 w.WriteStartArray();
-                w.WriteRawValue((s.T / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
+                w.WriteRawValue(Seconds(s.T, threeDigits: false));
                 w.WriteStringValue(s.V);
                 w.WriteEndArray();
                 break;

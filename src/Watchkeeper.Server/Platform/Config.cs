@@ -76,6 +76,8 @@ public sealed class TsdbConfig
     public Duration LookbackDelta { get; set; } = new(TimeSpan.FromMinutes(5));
     public Duration QueryTimeout { get; set; } = new(TimeSpan.FromMinutes(2));
     public long QueryMaxSamples { get; set; } = 50_000_000;
+    /// <summary>Queries evaluated at once (Prometheus's --query.max-concurrency); more wait in a queue within their timeout.</summary>
+    public int QueryMaxConcurrency { get; set; } = 20;
 }
 
 /// <summary>Simulated services (api-service, web-interface) so the query pages and targets have data on a first run.</summary>

@@ -69,6 +69,7 @@ public static class ConfigOptions
         if (c.Tsdb.LookbackDelta.Value <= TimeSpan.Zero) yield return new("storage.tsdb.lookback_delta", "must be a positive duration");
         if (c.Tsdb.QueryTimeout.Value <= TimeSpan.Zero) yield return new("storage.tsdb.query_timeout", "must be a positive duration");
         if (c.Tsdb.QueryMaxSamples <= 0) yield return new("storage.tsdb.query_max_samples", "must be positive");
+        if (c.Tsdb.QueryMaxConcurrency <= 0) yield return new("storage.tsdb.query_max_concurrency", "must be positive");
     }
 
     private static IEnumerable<ConfigError> Auth(AuthConfig c)

@@ -1,4 +1,5 @@
 using Watchkeeper.Metrics.Configuration;
+using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
 using Watchkeeper.Metrics.Scrape;
 
