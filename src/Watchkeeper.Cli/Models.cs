@@ -37,6 +37,7 @@ public sealed record AuditVerificationDto(bool Ok, long Records, long LastSeq, i
 public sealed record AuditRecordDto(long Seq, long Ts, string Actor, string Action, string EntityType, string EntityId);
 
 public sealed record UserDto(long Id, string Username, string Role, DateTimeOffset CreatedAt, bool Disabled);
-public sealed record TokenDto(long Id, string Name, string Prefix, string Username, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
-public sealed record NewTokenDto(long Id, string Name, string Token, string Username, string Role);
+public sealed record TokenDto(long Id, string Name, string Prefix, string Username, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt = null);
+public sealed record NewTokenDto(long Id, string Name, string Token, string Username, string Role, DateTimeOffset? ExpiresAt = null);
 public sealed record WhoAmIDto(string Username, string? Role);

@@ -14,14 +14,21 @@ public static class TokenCommands
         cmd.Aliases.Add("tokens");
 
         var name = new Argument<string>("name") { Description = "What the token is for, e.g. ci-deploy", HelpName = "NAME" };
-        var create = new Command("create", "Create an API token for the current user; it is printed once") { name };
+        var expires = new Option<string?>("--expires")
+        {
+            Description = "Lifetime, a duration such as 12h, 30d or 1y (at most 10 years) [default: until revoked]",
+            HelpName = "DURATION",
+        };
+        var create = new Command("create", "Create an API token for the current user; it is printed once") { name, expires };
         create.Run(io, g, async (ctx, ct) =>
         {
-            var r = await ctx.Api().PostAsync(Base, new { name = ctx.Get(name) }, ct);
+            // The server parses the duration (one grammar for config, API and CLI) and answers a bad one with a problem.
+            var r = await ctx.Api().PostAsync(Base, new { name = ctx.Get(name), expires_in = ctx.Get(expires) }, ct);
             return ctx.Print(r, () =>
             {
                 var t = r.As<NewTokenDto>();
-                ctx.Line($"Created token {t.Id} '{t.Name}' for {t.Username} ({t.Role}). It is shown only now:");
+                var until = t.ExpiresAt is { } x ? $", expires {Fmt.Time(x)}" : "";
+                ctx.Line($"Created token {t.Id} '{t.Name}' for {t.Username} ({t.Role}){until}. It is shown only now:");
                 ctx.Line(t.Token);
             });
         });
@@ -34,11 +41,12 @@ public static class TokenCommands
             var r = await ctx.Api().GetAsync(Base + (ctx.Get(all) ? "?all=true" : ""), ct);
             return ctx.Print(r, () =>
             {
-                var t = Fmt.Table("ID", "NAME", "PREFIX", "USER", "CREATED", "LAST USED", "STATE");
+                var t = Fmt.Table("ID", "NAME", "PREFIX", "USER", "CREATED", "LAST USED", "EXPIRES", "STATE");
                 foreach (var k in r.As<List<TokenDto>>())
                 {
+                    var state = k.RevokedAt is { } rv ? "revoked " + Fmt.Time(rv) : k.ExpiresAt <= ctx.Now ? "expired" : "active";
                     t.Row(k.Id.ToString(CultureInfo.InvariantCulture), k.Name, k.Prefix, k.Username, Fmt.Time(k.CreatedAt),
-                        k.LastUsedAt is { } u ? Fmt.Relative(u, ctx.Now) : "never", k.RevokedAt is { } rv ? "revoked " + Fmt.Time(rv) : "active");
+                        k.LastUsedAt is { } u ? Fmt.Relative(u, ctx.Now) : "never", k.ExpiresAt is { } x ? Fmt.Time(x) : "never", state);
                 }
                 ctx.Write(t);
             });

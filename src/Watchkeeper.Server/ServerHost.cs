@@ -65,7 +65,8 @@ public static class ServerHost
     {
         var config = ConfigLoader.Load(serve.ConfigPath);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.WebHost.UseUrls(serve.ListenUrl);
+        builder.WebHost.UseUrls(config.Server.ListenUrl(serve.Listen));
+        if (config.Server.Tls is not null) builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
         builder.Configuration["Watchkeeper:DataDir"] = serve.DataDir;
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -39,11 +39,11 @@ public sealed class AdminUiTests
         await Expect(row).ToContainTextAsync("disabled");
         Assert.Null(await server.Services.GetRequiredService<Users>().CheckPasswordAsync("priya", "long-enough-password"));
 
-        // Admins cannot lock themselves out from the UI.
+        // The last admin cannot lock everyone out (the same rule as the API's).
         await Expect(page.Locator("tr[data-user=admin] button", new() { HasText = "Disable" })).ToHaveCountAsync(0);
         await page.Locator("tr[data-user=admin] select[name=role]").SelectOptionAsync("viewer");
         await page.Locator("tr[data-user=admin] button", new() { HasText = "Set role" }).ClickAsync();
-        await Expect(page.Locator("#error")).ToContainTextAsync("You cannot disable your own account or remove your own admin role");
+        await Expect(page.Locator("#error")).ToContainTextAsync("at least one active admin must remain");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "users.png"), FullPage = true });
     }
 

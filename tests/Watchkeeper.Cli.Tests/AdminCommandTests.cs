@@ -69,4 +69,33 @@ public sealed class AdminCommandTests
         Assert.Equal(1, again.Code);
         Assert.Equal("wk: token 9999 not found", again.Err.TrimEnd());
     }
+    [Fact]
+    public async Task Token_create_takes_an_expiry_and_the_listing_shows_it()
+    {
+        await using var s = await TestServer.StartAsync();
+        var wk = await new Wk(s).LoginAsync();
+        var created = await wk.RunAsync("token", "create", "ci-deploy", "--expires", "30d");
+        Assert.True(created.Code == 0, created.ToString());
+        var expires = s.Time.GetUtcNow().AddDays(30);
+        Assert.Contains("expires " + expires.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), created.Out);
+        var token = created.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Trim();
+
+        var list = await wk.JsonAsync("token", "list");
+        var entry = list.EnumerateArray().Single(t => t.GetProperty("name").GetString() == "ci-deploy");
+        Assert.Equal(expires, entry.GetProperty("expires_at").GetDateTimeOffset());
+        var table = await wk.RunAsync("token", "list");
+        Assert.Contains("EXPIRES", table.Out);
+        Assert.Contains(expires.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), table.Out);
+
+        s.Time.Advance(TimeSpan.FromDays(31));
+        var ci = new Wk(s);
+        ci.Env["WATCHKEEPER_TOKEN"] = token;
+        Assert.Equal(4, (await ci.RunAsync("whoami")).Code);
+        Assert.Contains("expired", (await wk.RunAsync("token", "list")).Out);
+
+        var bad = await wk.RunAsync("token", "create", "x", "--expires", "soon");
+        Assert.NotEqual(0, bad.Code);
+        Assert.Single(bad.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("expires", bad.Err);
+    }
 }

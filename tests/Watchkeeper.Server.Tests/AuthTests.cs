@@ -234,8 +234,11 @@ public sealed partial class AuthTests
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal("application/problem+json", limited.Content.Headers.ContentType!.MediaType);
         Assert.NotNull(limited.Headers.RetryAfter);
-        // The form login shares the limit; other endpoints do not.
-        using var form = await c.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "admin", ["password"] = "x" }));
+        // The form login shares the limit (its antiforgery token is checked first); other endpoints do not.
+        var cookies = new CookieContainer();
+        using var browser = NoRedirectClient(s, cookies: cookies);
+        var (field, token) = await FormTokenAsync(browser);
+        using var form = await browser.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "admin", ["password"] = "x", [field] = token }));
         Assert.Equal(HttpStatusCode.TooManyRequests, form.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("/-/healthy")).StatusCode);
         using var api = s.Client(await s.AdminApiTokenAsync());

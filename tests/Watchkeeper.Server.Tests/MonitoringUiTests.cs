@@ -202,8 +202,10 @@ public sealed class MonitoringUiTests
         var r = await c.GetAsync(path, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
-        Assert.Equal("/login", r.Headers.Location!.AbsolutePath);
-        Assert.Contains("ReturnUrl=" + Uri.EscapeDataString(path), r.Headers.Location.Query);
+        // The redirect is relative (never built from the Host header): resolve it against the server.
+        var location = new Uri(s.BaseAddress, r.Headers.Location!);
+        Assert.Equal("/login", location.AbsolutePath);
+        Assert.Contains("ReturnUrl=" + Uri.EscapeDataString(path), location.Query);
     }
 
     [Fact]

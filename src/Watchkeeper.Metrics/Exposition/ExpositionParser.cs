@@ -335,9 +335,12 @@ public sealed class ExpositionParser
                 var tsTok = r.Token(openMetrics);
                 if (openMetrics)
                 {
-                    if (!TryParseFloat(tsTok, out var sec) || !double.IsFinite(sec) || Math.Abs(sec) > 9.2e15)
+                    if (!TryParseFloat(tsTok, out var sec) || !double.IsFinite(sec))
                         throw new ExpositionParseException(r.LineNo, tsCol + 1, "invalid timestamp \"" + Printable(tsTok) + "\"");
-                    ts = (long)Math.Round(sec * 1000.0);
+                    // A valid timestamp beyond the millisecond range saturates: the store then refuses the sample as out
+                    // of bounds and counts it, instead of the whole target going down.
+                    var msF = Math.Round(sec * 1000.0);
+                    ts = msF >= 9.2233720368547758e18 ? long.MaxValue : msF <= -9.2233720368547758e18 ? long.MinValue : (long)msF;
                 }
                 else
                 {
@@ -537,7 +540,7 @@ public sealed class ExpositionParser
                         case (byte)'"': buf[n++] = (byte)'"'; break;
                         case (byte)'n': buf[n++] = (byte)'\n'; break;
                         default:
-                            if (openMetrics) throw new ExpositionParseException(r.LineNo, i + 1, "invalid escape sequence in label value");
+                            // Any other escape is kept as written, backslash included, in both formats (as Prometheus does).
                             buf[n++] = (byte)'\\';
                             buf[n++] = e;
                             break;
@@ -670,7 +673,7 @@ public sealed class ExpositionParser
     public static bool TryParseFloat(ReadOnlySpan<byte> s, out double v)
     {
         v = 0;
-        if (s.Length == 0 || s.Length > 64) return false;
+        if (s.Length == 0) return false;
         if (TryParseSimpleDecimal(s, out v)) return true;
         var body = s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
         if (body.Length == 0) return false;

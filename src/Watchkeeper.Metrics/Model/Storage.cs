@@ -41,7 +41,44 @@ public interface IStreamingSeriesQuerier : ISeriesQuerier
 }
 
 /// <summary>Outcome of appending one sample.</summary>
-public enum AppendResult { Ok, OutOfOrder, Duplicate, TooOld }
+public enum AppendResult
+{
+    Ok,
+    OutOfOrder,
+    Duplicate,
+
+    /// <summary>Older than the head accepts (the range already persisted in blocks).</summary>
+    TooOld,
+
+    /// <summary>Later than now plus the store's future grace period.</summary>
+    TooFarInFuture,
+
+    /// <summary>Earlier than now minus the store's past grace period.</summary>
+    TooFarInPast,
+
+    /// <summary>The sample would create a series that breaks a per-series label limit (<see cref="IngestLimits"/>).</summary>
+    LabelLimit,
+
+    /// <summary>The sample would create a series beyond the store's head series limit.</summary>
+    SeriesLimit,
+}
+
+/// <summary>Messages for refused appends, as remote write and scrape errors show them.</summary>
+public static class AppendResults
+{
+    public static string Describe(AppendResult r) => r switch
+    {
+        AppendResult.Ok => "ok",
+        AppendResult.OutOfOrder => "out of order sample",
+        AppendResult.Duplicate => "duplicate sample for timestamp",
+        AppendResult.TooOld => "sample too old (before the head's minimum valid time)",
+        AppendResult.TooFarInFuture => "sample timestamp too far in the future",
+        AppendResult.TooFarInPast => "sample timestamp too far in the past",
+        AppendResult.LabelLimit => "series exceeds a label limit",
+        AppendResult.SeriesLimit => "head series limit reached (max_head_series)",
+        _ => r.ToString(),
+    };
+}
 
 /// <summary>
 /// A store's handle for one series, kept by a caller that appends to the same series again and again (a scrape loop

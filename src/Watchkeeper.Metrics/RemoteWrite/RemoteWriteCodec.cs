@@ -99,26 +99,40 @@ public static class RemoteWriteCodec
         return n;
     }
 
-    /// <summary>Decompresses and decodes a request body, validating every series.</summary>
-    public static RemoteWriteDecodeResult Decode(ReadOnlySpan<byte> snappyBody)
+    /// <summary>Decompresses and decodes a request body, validating every series against the default limits.</summary>
+    public static RemoteWriteDecodeResult Decode(ReadOnlySpan<byte> snappyBody) => Decode(snappyBody, IngestLimits.Default, MaxDecompressedBytes);
+
+    /// <summary>
+    /// Decompresses and decodes a request body, validating every series and the per-series <paramref name="limits"/>.
+    /// The snappy block must decode to exactly its announced length and end where the body ends.
+    /// </summary>
+    public static RemoteWriteDecodeResult Decode(ReadOnlySpan<byte> snappyBody, IngestLimits limits, long maxDecompressedBytes)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        var problem = SnappyBlock.Validate(snappyBody, out var len);
+        if (problem is not null) return Fail("invalid snappy block: " + problem);
+        if (maxDecompressedBytes > 0 && len > maxDecompressedBytes)
+            return Fail($"decompressed body of {len} bytes exceeds the limit of {maxDecompressedBytes} bytes (limits.remote_write_max_decompressed_bytes)");
         byte[] raw;
         try
         {
-            var len = Snappier.Snappy.GetUncompressedLength(snappyBody);
-            if (len > MaxDecompressedBytes) return Fail($"decompressed body of {len} bytes exceeds the limit of {MaxDecompressedBytes}");
             raw = Snappier.Snappy.DecompressToArray(snappyBody);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
         {
             return Fail("invalid snappy block: " + e.Message);
         }
-        return DecodeProto(raw);
+        if (raw.Length != len) return Fail($"invalid snappy block: decoded {raw.Length} bytes, its header announces {len}");
+        return DecodeProto(raw, limits);
     }
 
-    /// <summary>Decodes an uncompressed protobuf <c>WriteRequest</c>, validating every series.</summary>
-    public static RemoteWriteDecodeResult DecodeProto(ReadOnlySpan<byte> proto)
+    /// <summary>Decodes an uncompressed protobuf <c>WriteRequest</c>, validating every series against the default limits.</summary>
+    public static RemoteWriteDecodeResult DecodeProto(ReadOnlySpan<byte> proto) => DecodeProto(proto, IngestLimits.Default);
+
+    /// <summary>Decodes an uncompressed protobuf <c>WriteRequest</c>, validating every series and the per-series limits.</summary>
+    public static RemoteWriteDecodeResult DecodeProto(ReadOnlySpan<byte> proto, IngestLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
         var series = new List<TimeSeriesData>();
         var r = new Reader(proto);
         try
@@ -128,9 +142,9 @@ public static class RemoteWriteCodec
                 var (field, wire) = r.Tag();
                 if (field == 1 && wire == 2)
                 {
-                    var ts = ReadTimeSeries(r.Bytes(), out var problem);
-                    if (problem is not null) return new RemoteWriteDecodeResult(series, $"series {series.Count} {ts}: {problem}", series.Count);
-                    series.Add(ts);
+                    var ts = ReadTimeSeries(r.Bytes(), limits, out var problem, out var display);
+                    if (problem is not null) return new RemoteWriteDecodeResult(series, $"series {series.Count} {display}: {problem}", series.Count);
+                    series.Add(ts!);
                 }
                 else
                 {
@@ -147,11 +161,20 @@ public static class RemoteWriteCodec
 
     private static RemoteWriteDecodeResult Fail(string error) => new([], error, null);
 
-    private static TimeSeriesData ReadTimeSeries(ReadOnlySpan<byte> data, out string? problem)
+    /// <summary>
+    /// Reads one series. Label count and lengths are checked as they are read, so a series with a million labels or a
+    /// 10 MB value is refused without building it; on a problem, <paramref name="display"/> is the series in Prometheus
+    /// notation (shortened) for the error message.
+    /// </summary>
+    private static TimeSeriesData? ReadTimeSeries(ReadOnlySpan<byte> data, IngestLimits limits, out string? problem, out string display)
     {
         problem = null;
+        display = "";
         var labels = new List<Label>(8);
         var samples = new List<Sample>(1);
+        var count = 0;
+        // Labels kept for the message once a limit is broken; the count goes on.
+        var keep = limits.MaxLabelNamesPerSeries > 0 ? limits.MaxLabelNamesPerSeries : int.MaxValue;
         var r = new Reader(data);
         while (!r.AtEnd)
         {
@@ -159,15 +182,22 @@ public static class RemoteWriteCodec
             if (field == 1 && wire == 2)
             {
                 var lr = new Reader(r.Bytes());
-                string name = "", value = "";
+                ReadOnlySpan<byte> name = default, value = default;
                 while (!lr.AtEnd)
                 {
                     var (f, w) = lr.Tag();
-                    if (f == 1 && w == 2) name = lr.String();
-                    else if (f == 2 && w == 2) value = lr.String();
+                    if (f == 1 && w == 2) name = lr.Bytes();
+                    else if (f == 2 && w == 2) value = lr.Bytes();
                     else lr.Skip(w);
                 }
-                labels.Add(new Label(name, value));
+                count++;
+                if (count > keep) continue;
+                if (problem is null && limits.MaxLabelNameLength > 0 && name.Length > limits.MaxLabelNameLength)
+                    problem = $"label name of {name.Length} bytes is longer than max_label_name_length ({limits.MaxLabelNameLength} bytes)";
+                else if (problem is null && limits.MaxLabelValueLength > 0 && value.Length > limits.MaxLabelValueLength)
+                    problem = $"value of label \"{Shorten(Utf8String(name), 128)}\" ({value.Length} bytes) is longer than max_label_value_length ({limits.MaxLabelValueLength} bytes)";
+                // An oversized name or value is kept only in part: enough to show which series it was.
+                labels.Add(new Label(Utf8String(name.Length > 256 ? name[..256] : name), Utf8String(value.Length > 256 ? value[..256] : value)));
             }
             else if (field == 2 && wire == 2)
             {
@@ -188,12 +218,70 @@ public static class RemoteWriteCodec
                 r.Skip(wire);
             }
         }
-        problem = Validate(labels);
-        // Build even when invalid so the error can show the series; drop empty values as Labels requires.
-        var arr = labels.Where(l => l.Value.Length > 0).ToArray();
-        var lbls = problem is null ? Labels.FromSorted(arr) : Labels.From(arr);
-        return new TimeSeriesData(lbls, samples);
+        if (count > keep)
+            problem = $"series has {count} labels, more than max_label_names_per_series ({limits.MaxLabelNamesPerSeries})";
+        problem ??= Validate(labels);
+        if (problem is not null)
+        {
+            display = Format(labels, count > labels.Count);
+            return null;
+        }
+        // Labels requires no empty values: an empty one (allowed only for __name__ by Validate) is dropped.
+        var arr = new Label[labels.Count];
+        var n = 0;
+        foreach (var l in labels)
+        {
+            if (l.Value.Length > 0) arr[n++] = l;
+        }
+        if (n != arr.Length) Array.Resize(ref arr, n);
+        return new TimeSeriesData(Labels.FromSorted(arr), samples);
     }
+
+    private static string Utf8String(ReadOnlySpan<byte> b)
+    {
+        if (!Utf8.IsValid(b)) throw new FormatException("invalid UTF-8 in string");
+        return Encoding.UTF8.GetString(b);
+    }
+
+    /// <summary>A series as received (not yet validated) in Prometheus notation, <c>name{a="b", ...}</c>, at most ~512 characters.</summary>
+    internal static string Format(List<Label> labels, bool more)
+    {
+        var sb = new StringBuilder();
+        foreach (var l in labels)
+        {
+            if (l.Name == Labels.MetricName) sb.Append(l.Value);
+        }
+        sb.Append('{');
+        var first = true;
+        foreach (var l in labels)
+        {
+            if (l.Name == Labels.MetricName) continue;
+            if (sb.Length > 512)
+            {
+                more = true;
+                break;
+            }
+            if (!first) sb.Append(", ");
+            first = false;
+            sb.Append(l.Name).Append("=\"");
+            foreach (var ch in l.Value)
+            {
+                switch (ch)
+                {
+                    case '\\': sb.Append("\\\\"); break;
+                    case '"': sb.Append("\\\""); break;
+                    case '\n': sb.Append("\\n"); break;
+                    default: sb.Append(ch); break;
+                }
+            }
+            sb.Append('"');
+        }
+        if (more) sb.Append(first ? "…" : ", …");
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    private static string Shorten(string s, int max) => s.Length <= max ? s : string.Concat(s.AsSpan(0, max), "…");
 
     private static string? Validate(List<Label> labels)
     {
@@ -202,7 +290,7 @@ public static class RemoteWriteCodec
         for (var i = 0; i < labels.Count; i++)
         {
             var l = labels[i];
-            if (!LabelNames.IsValid(l.Name)) return $"invalid label name \"{l.Name}\"";
+            if (!LabelNames.IsValid(l.Name)) return $"invalid label name \"{Shorten(l.Name, 128)}\"";
             if (i > 0)
             {
                 var c = string.CompareOrdinal(labels[i - 1].Name, l.Name);
@@ -211,7 +299,7 @@ public static class RemoteWriteCodec
             }
             if (l.Name == Labels.MetricName)
             {
-                if (!LabelNames.IsValidMetricName(l.Value)) return $"invalid metric name \"{l.Value}\"";
+                if (!LabelNames.IsValidMetricName(l.Value)) return $"invalid metric name \"{Shorten(l.Value, 128)}\"";
                 hasName = true;
             }
             else if (l.Value.Length == 0)
@@ -266,13 +354,6 @@ public static class RemoteWriteCodec
             var s = _data.Slice(_pos, (int)len);
             _pos += (int)len;
             return s;
-        }
-
-        public string String()
-        {
-            var b = Bytes();
-            if (!Utf8.IsValid(b)) throw new FormatException("invalid UTF-8 in string");
-            return Encoding.UTF8.GetString(b);
         }
 
         public void Skip(int wire)

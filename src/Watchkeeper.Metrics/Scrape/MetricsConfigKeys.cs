@@ -30,10 +30,12 @@ public static partial class MetricsConfigLoader
         var last = path[(path.LastIndexOf('.') + 1)..];
         return last switch
         {
-            "global" => ["scrape_interval", "scrape_timeout", "evaluation_interval", "external_labels"],
+            "global" => ["scrape_interval", "scrape_timeout", "evaluation_interval", "external_labels", "sample_limit", "label_limit",
+                "label_name_length_limit", "label_value_length_limit", "body_size_limit"],
             _ when last.StartsWith("scrape_configs[", StringComparison.Ordinal) =>
                 ["job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme", "params", "static_configs", "file_sd_configs",
-                 "honor_labels", "honor_timestamps", "relabel_configs", "metric_relabel_configs", "sample_limit", "body_size_limit", .. HttpKeys],
+                 "honor_labels", "honor_timestamps", "relabel_configs", "metric_relabel_configs", "sample_limit", "body_size_limit", "label_limit",
+                 "label_name_length_limit", "label_value_length_limit", .. HttpKeys],
             "static_configs[]" => ["targets", "labels"],
             "file_sd_configs[]" => ["files", "refresh_interval"],
             "basic_auth" => ["username", "password", "password_file"],

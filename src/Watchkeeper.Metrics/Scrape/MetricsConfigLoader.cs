@@ -162,8 +162,11 @@ public static partial class MetricsConfigLoader
                         g = g with { ExternalLabels = Labels.From(labels.Select(kv => new Label(kv.Key, kv.Value))) };
                         break;
                     }
-                    case "body_size_limit" or "sample_limit" or "label_limit" or "label_name_length_limit" or "label_value_length_limit":
-                        break; // accepted for compatibility, not used
+                    case "sample_limit": g = g with { SampleLimit = Limit(v, path) }; break;
+                    case "label_limit": g = g with { LabelLimit = Limit(v, path) }; break;
+                    case "label_name_length_limit": g = g with { LabelNameLengthLimit = Limit(v, path) }; break;
+                    case "label_value_length_limit": g = g with { LabelValueLengthLimit = Limit(v, path) }; break;
+                    case "body_size_limit": g = g with { BodySizeLimit = Int(v, path) }; break;
                     default: throw Unknown(kn, "global", key);
                 }
             }
@@ -171,6 +174,12 @@ public static partial class MetricsConfigLoader
             if (g.ScrapeTimeout > g.ScrapeInterval)
                 throw Error(node, "global.scrape_timeout", "global scrape timeout greater than scrape interval");
             return g;
+        }
+
+        private int Limit(YamlNode v, string path)
+        {
+            var n = Int(v, path);
+            return n < 0 ? throw Error(v, path, "must not be negative") : (int)Math.Min(int.MaxValue, n);
         }
 
         private TimeSpan Positive(TimeSpan d, YamlNode node, string path) =>
@@ -181,7 +190,15 @@ public static partial class MetricsConfigLoader
             string? job = null;
             TimeSpan? interval = null, timeout = null;
             YamlNode? intervalNode = null;
-            var sc = new ScrapeConfig { JobName = "" };
+            var sc = new ScrapeConfig
+            {
+                JobName = "",
+                SampleLimit = global.SampleLimit,
+                LabelLimit = global.LabelLimit,
+                LabelNameLengthLimit = global.LabelNameLengthLimit,
+                LabelValueLengthLimit = global.LabelValueLengthLimit,
+                BodySizeLimit = global.BodySizeLimit,
+            };
             var http = new HttpClientConfig();
             string? bearerToken = null, bearerTokenFile = null;
             YamlNode? authNode = null;
@@ -236,10 +253,11 @@ public static partial class MetricsConfigLoader
                     case "honor_timestamps": sc = sc with { HonorTimestamps = Bool(v, path) }; break;
                     case "relabel_configs": sc = sc with { RelabelConfigs = RelabelList(v, path) }; break;
                     case "metric_relabel_configs": sc = sc with { MetricRelabelConfigs = RelabelList(v, path) }; break;
-                    case "sample_limit": sc = sc with { SampleLimit = (int)Math.Min(int.MaxValue, Int(v, path)) }; break;
+                    case "sample_limit": sc = sc with { SampleLimit = Limit(v, path) }; break;
                     case "body_size_limit": sc = sc with { BodySizeLimit = Int(v, path) }; break;
-                    case "label_limit" or "label_name_length_limit" or "label_value_length_limit":
-                        break; // accepted for compatibility, not used
+                    case "label_limit": sc = sc with { LabelLimit = Limit(v, path) }; break;
+                    case "label_name_length_limit": sc = sc with { LabelNameLengthLimit = Limit(v, path) }; break;
+                    case "label_value_length_limit": sc = sc with { LabelValueLengthLimit = Limit(v, path) }; break;
                     default: throw Unknown(kn, job is null ? "scrape_configs[]" : $"scrape_configs[{job}]", key);
                 }
             }

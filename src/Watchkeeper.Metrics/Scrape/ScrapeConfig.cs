@@ -18,6 +18,12 @@ public sealed record GlobalConfig
     public TimeSpan ScrapeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan EvaluationInterval { get; init; } = TimeSpan.FromMinutes(1);
     public Labels ExternalLabels { get; init; } = Labels.Empty;
+    /// <summary>Defaults for the scrape configs' limits of the same names (0: no limit).</summary>
+    public int SampleLimit { get; init; }
+    public int LabelLimit { get; init; }
+    public int LabelNameLengthLimit { get; init; }
+    public int LabelValueLengthLimit { get; init; }
+    public long BodySizeLimit { get; init; }
 }
 
 /// <summary>One <c>scrape_configs</c> entry, with defaults already filled in from <c>global</c>.</summary>
@@ -40,6 +46,12 @@ public sealed record ScrapeConfig
     public int SampleLimit { get; init; }
     /// <summary>Maximum response body size in bytes; 0 means no limit.</summary>
     public long BodySizeLimit { get; init; }
+    /// <summary>Maximum labels per series after metric relabeling (<c>label_limit</c>); 0 means no limit. A scrape above it fails.</summary>
+    public int LabelLimit { get; init; }
+    /// <summary>Maximum bytes of a label name after metric relabeling (<c>label_name_length_limit</c>); 0 means no limit.</summary>
+    public int LabelNameLengthLimit { get; init; }
+    /// <summary>Maximum bytes of a label value after metric relabeling (<c>label_value_length_limit</c>); 0 means no limit.</summary>
+    public int LabelValueLengthLimit { get; init; }
 }
 
 /// <summary>A group of targets sharing labels, from a static config or a file_sd file.</summary>

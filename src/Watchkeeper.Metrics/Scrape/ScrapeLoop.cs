@@ -235,9 +235,9 @@ public sealed class ScrapeLoop
     }
 
     /// <summary>Writes staleness markers for every series of the last scrape (the target went away).</summary>
-    public void MarkStale(long tMs)
+    public async Task MarkStaleAsync(long tMs, CancellationToken ct = default)
     {
-        _gate.Wait();
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             MarkStaleCore(tMs);
@@ -317,22 +317,47 @@ public sealed class ScrapeLoop
             counts.PostRelabel++;
             if (limit > 0 && counts.PostRelabel > limit)
                 throw new ScrapeException($"sample limit exceeded ({limit})");
+            AppendResult r;
             if (honorTimestamps && s.TimestampMs is { } ts)
             {
-                app.Append(ref st.Ref, st.Labels, ts, s.Value);
-                continue;
+                // A timestamp out of the store's window is refused and counted by the store; the scrape goes on.
+                r = app.Append(ref st.Ref, st.Labels, ts, s.Value);
             }
-            if (st.LastScrape == id) continue; // duplicate series in one body: the first sample wins
-            st.LastScrape = id;
-            _cur.Add(st);
-            if (!st.InPrev) counts.Added++;
-            app.Append(ref st.Ref, st.Labels, tMs, s.Value);
+            else
+            {
+                if (st.LastScrape == id) continue; // duplicate series in one body: the first sample wins
+                st.LastScrape = id;
+                _cur.Add(st);
+                if (!st.InPrev) counts.Added++;
+                r = app.Append(ref st.Ref, st.Labels, tMs, s.Value);
+            }
+            // A new series the store refuses by its limits fails the scrape, visibly (up 0, the target's last error).
+            if (r >= AppendResult.LabelLimit) throw new ScrapeException($"series {st.Labels} refused by the storage: {AppendResults.Describe(r)}");
+        }
+    }
+
+    /// <summary>The scrape config's per-series limits (after metric relabelling), checked once per new final series.</summary>
+    private void CheckSeriesLimits(Labels final)
+    {
+        var labelLimit = _cfg.LabelLimit;
+        if (labelLimit > 0 && final.Count > labelLimit)
+            throw new ScrapeException($"label_limit exceeded (series: {IngestLimits.Describe(final)}, number of labels: {final.Count}, limit: {labelLimit})");
+        var nameLimit = _cfg.LabelNameLengthLimit;
+        var valueLimit = _cfg.LabelValueLengthLimit;
+        if (nameLimit <= 0 && valueLimit <= 0) return;
+        foreach (var l in final.AsSpan())
+        {
+            if (nameLimit > 0 && IngestLimits.Utf8Longer(l.Name, nameLimit))
+                throw new ScrapeException($"label_name_length_limit exceeded (series: {IngestLimits.Describe(final)}, label name: {l.Name}, limit: {nameLimit})");
+            if (valueLimit > 0 && IngestLimits.Utf8Longer(l.Value, valueLimit))
+                throw new ScrapeException($"label_value_length_limit exceeded (series: {IngestLimits.Describe(final)}, label name: {l.Name}, limit: {valueLimit})");
         }
     }
 
     private SeriesState? StateOf(Labels? final)
     {
         if (final is null) return null;
+        CheckSeriesLimits(final);
         ref var st = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, final, out _);
         return st ??= new SeriesState(final) { Epoch = _epoch };
     }

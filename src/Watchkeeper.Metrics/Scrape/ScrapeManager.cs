@@ -225,7 +225,7 @@ internal sealed class ScrapePool
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var (key, loop) in inherit)
-                if (!_loops.ContainsKey(key)) loop.MarkStale(now);
+                if (!_loops.ContainsKey(key)) await loop.MarkStaleAsync(now).ConfigureAwait(false);
         }
         foreach (var fsd in _fileSds)
         {
@@ -317,7 +317,7 @@ internal sealed class ScrapePool
                 await l.Cts.CancelAsync().ConfigureAwait(false);
                 await l.Task.ConfigureAwait(false);
                 l.Cts.Dispose();
-                l.Loop.MarkStale(now);
+                await l.Loop.MarkStaleAsync(now).ConfigureAwait(false);
             }
             _loops = next;
             _dropped = dropped;
@@ -348,7 +348,7 @@ internal sealed class ScrapePool
             if (markStale)
             {
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var l in stopped.Values) l.MarkStale(now);
+                foreach (var l in stopped.Values) await l.MarkStaleAsync(now).ConfigureAwait(false);
             }
             _loops = new(StringComparer.Ordinal);
             try

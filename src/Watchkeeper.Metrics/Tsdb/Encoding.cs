@@ -206,10 +206,27 @@ internal static class Crc32C
 internal static class TimeMath
 {
     /// <summary>Start of the aligned range of width <paramref name="width"/> containing t (floor, also for negative t).</summary>
+    /// Saturates at <see cref="long.MinValue"/> when that start is not representable.
     public static long AlignDown(long t, long width)
     {
-        var q = t / width;
-        if (t % width != 0 && t < 0) q--;
-        return q * width;
+        var r = t % width;
+        if (r < 0)
+        {
+            r += width;
+            if (t < long.MinValue + r) return long.MinValue;
+        }
+        return t - r;
     }
+
+    /// <summary>a + b, clamped to the long range instead of wrapping around.</summary>
+    public static long AddSaturating(long a, long b)
+    {
+        var s = unchecked(a + b);
+        // Overflow happened when both operands have the same sign and the sum's sign differs.
+        if (((a ^ s) & (b ^ s)) < 0) return a < 0 ? long.MinValue : long.MaxValue;
+        return s;
+    }
+
+    /// <summary>Milliseconds in a span, clamped to the long range.</summary>
+    public static long Millis(TimeSpan span) => span.Ticks / TimeSpan.TicksPerMillisecond;
 }

@@ -62,7 +62,7 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
             CloseOpen();
             reuse?.Reset();
             _open = reuse ?? new XorChunkWriter(expectedSamples: samplesPerChunk);
-            _openEnd = TimeMath.AlignDown(t, blockDuration) + blockDuration;
+            _openEnd = TimeMath.AddSaturating(TimeMath.AlignDown(t, blockDuration), blockDuration);
             chunksCreated = 1;
         }
         _open.Append(t, v);

@@ -42,6 +42,23 @@ public sealed class TsdbOptions
     /// <summary>Do not take the exclusive lock on <c>Directory/lock</c> (only for tests that simulate a crash in-process).</summary>
     public bool SkipDirectoryLock { get; init; }
 
+    /// <summary>
+    /// Samples later than now plus this are refused on every append (<see cref="Model.AppendResult.TooFarInFuture"/>) and
+    /// dropped from the WAL on replay: one stray far-future sample would otherwise move the head's cut, and with it the
+    /// lowest timestamp the head accepts, past the present. Mimir's <c>creation_grace_period</c>; default 10 minutes.
+    /// </summary>
+    public TimeSpan FutureGracePeriod { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Samples earlier than now minus this are refused (<see cref="Model.AppendResult.TooFarInPast"/>). Null (the default)
+    /// uses <see cref="Retention"/>: anything older would be deleted by the next retention pass anyway. Zero: no bound
+    /// other than the head's (samples before the newest block are always refused as too old).
+    /// </summary>
+    public TimeSpan? PastGracePeriod { get; init; }
+
+    /// <summary>Per-series label limits and the head series limit, checked when a series is created.</summary>
+    public Model.IngestLimits Limits { get; init; } = Model.IngestLimits.Default;
+
     /// <summary>Samples per head chunk before a new one starts.</summary>
     public int SamplesPerChunk { get; init; } = 120;
 }

@@ -10,6 +10,11 @@ public sealed class TsdbStats
     internal long _outOfOrder;
     internal long _duplicates;
     internal long _tooOld;
+    internal long _tooFarInFuture;
+    internal long _tooFarInPast;
+    internal long _labelLimit;
+    internal long _seriesLimit;
+    internal long _replayFutureDropped;
     internal long _seriesCreated;
     internal long _seriesRemoved;
     internal long _headSeries;
@@ -34,6 +39,16 @@ public sealed class TsdbStats
     public long DuplicateRejected => Volatile.Read(ref _duplicates);
     /// <summary>Samples older than the head's lower bound (already persisted range).</summary>
     public long TooOldRejected => Volatile.Read(ref _tooOld);
+    /// <summary>Samples later than now plus the future grace period.</summary>
+    public long TooFarInFutureRejected => Volatile.Read(ref _tooFarInFuture);
+    /// <summary>Samples earlier than now minus the past grace period.</summary>
+    public long TooFarInPastRejected => Volatile.Read(ref _tooFarInPast);
+    /// <summary>Samples refused because their new series broke a per-series label limit.</summary>
+    public long LabelLimitRejected => Volatile.Read(ref _labelLimit);
+    /// <summary>Samples refused because their new series would exceed the head series limit.</summary>
+    public long SeriesLimitRejected => Volatile.Read(ref _seriesLimit);
+    /// <summary>Samples beyond the future bound found in the WAL on open and dropped.</summary>
+    public long ReplayFutureDropped => Volatile.Read(ref _replayFutureDropped);
     public long SeriesCreated => Volatile.Read(ref _seriesCreated);
     public long SeriesRemoved => Volatile.Read(ref _seriesRemoved);
     public long HeadSeries => Volatile.Read(ref _headSeries);
@@ -61,6 +76,11 @@ public sealed class TsdbStats
         new("watchkeeper_tsdb_out_of_order_samples_total", "Samples rejected as out of order.", true, OutOfOrderRejected),
         new("watchkeeper_tsdb_duplicate_samples_total", "Samples rejected for a timestamp the series already has.", true, DuplicateRejected),
         new("watchkeeper_tsdb_too_old_samples_total", "Samples rejected as older than the head accepts.", true, TooOldRejected),
+        new("watchkeeper_tsdb_too_far_in_future_samples_total", "Samples rejected as later than now plus the future grace period.", true, TooFarInFutureRejected),
+        new("watchkeeper_tsdb_too_far_in_past_samples_total", "Samples rejected as earlier than now minus the past grace period.", true, TooFarInPastRejected),
+        new("watchkeeper_tsdb_label_limit_samples_total", "Samples rejected because their new series broke a per-series label limit.", true, LabelLimitRejected),
+        new("watchkeeper_tsdb_head_series_limit_samples_total", "Samples rejected because their new series would exceed the head series limit.", true, SeriesLimitRejected),
+        new("watchkeeper_tsdb_wal_replay_future_dropped_samples_total", "Samples later than the future bound dropped during WAL replay.", true, ReplayFutureDropped),
         new("watchkeeper_tsdb_head_series_created_total", "Series created in the head.", true, SeriesCreated),
         new("watchkeeper_tsdb_head_series_removed_total", "Series removed from the head after a block cut.", true, SeriesRemoved),
         new("watchkeeper_tsdb_head_series", "Series in the head.", false, HeadSeries),

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Watchkeeper.Metrics.Demo;
-using Watchkeeper.Metrics.Host;
+using Watchkeeper.Server.Monitoring.Demo;
+using Watchkeeper.Server.Monitoring.HostMetrics;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Monitoring;

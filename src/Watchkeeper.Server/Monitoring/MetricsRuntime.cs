@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.PromQL;
+using Watchkeeper.Metrics.RemoteWrite;
 using Watchkeeper.Metrics.Scrape;
 using Watchkeeper.Metrics.Tsdb;
 using Watchkeeper.Server.Platform;
@@ -21,6 +22,9 @@ public sealed class MetricsRuntime : IDisposable
             Retention = storage.Retention,
             MaxBytes = storage.MaxBytes,
             TimeProvider = time,
+            FutureGracePeriod = config.Current.Limits.CreationGracePeriod.Value,
+            PastGracePeriod = config.Current.Limits.PastGracePeriod.Value > TimeSpan.Zero ? config.Current.Limits.PastGracePeriod.Value : null,
+            Limits = config.Current.Limits.Series(),
             OnWarning = m => log.LogWarning("{Message}", m),
         });
         Engine = new Engine(new EngineOptions

@@ -41,18 +41,26 @@ public sealed class TokenRow
     public long CreatedAt { get; set; }
     public long? LastUsedAt { get; set; }
     public long? RevokedAt { get; set; }
+    public long? ExpiresAt { get; set; }
     public string Username { get; set; } = "";
     public string Role { get; set; } = "";
     public long Disabled { get; set; }
 }
 
 public sealed record UserView(long Id, string Username, string Role, DateTimeOffset CreatedAt, bool Disabled);
-public sealed record TokenView(long Id, string Name, string Prefix, string Username, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
-public sealed record NewToken(long Id, string Name, string Token, string Username, string Role);
+public sealed record TokenView(long Id, string Name, string Prefix, string Username, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt);
+public sealed record NewToken(long Id, string Name, string Token, string Username, string Role, DateTimeOffset? ExpiresAt);
 
 /// <summary>Users, passwords and API tokens. Tokens are stored as SHA-256 hashes and shown once.</summary>
-public sealed class Users(Db db, AuditLog audit, TimeProvider time)
+public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions sessions, ILogger<Users> log)
 {
+    /// <summary>The longest lifetime a token may be given.</summary>
+    public static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromDays(3650);
+
+    /// <summary>The rule that keeps an organisation from locking itself out: one enabled admin must remain.</summary>
+    public const string LastAdminRule = "last-admin";
+
     private static readonly PasswordHasher<string> Hasher = new();
     private readonly ConcurrentDictionary<string, (TokenRow Row, long CachedAt)> _tokenCache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, long> _lastUsedWritten = new();
@@ -84,12 +92,30 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         });
     }
 
-    public async Task<UserView?> UpdateAsync(string username, string? role, bool? disabled, string? password, string actor)
+    /// <summary>
+    /// Changes a user's role, state or password. Disabling ends all of the user's browser sessions, a new password
+    /// all but <paramref name="actorSession"/> (the session making the change); a role change applies to the next
+    /// request of every session and token. The last enabled admin cannot be demoted or disabled (<see cref="LastAdminRule"/>).
+    /// </summary>
+    public async Task<UserView?> UpdateAsync(string username, string? role, bool? disabled, string? password, string actor, string? actorSession = null)
     {
-        return await db.WriteAsync(async (c, tx) =>
+        var result = await db.WriteAsync(async (c, tx) =>
         {
             var u = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }, tx);
             if (u is null) return null;
+            var losesAdmin = u.Role == Roles.Admin && u.Disabled == 0 && ((role is not null && role != Roles.Admin) || disabled == true);
+            if (losesAdmin)
+            {
+                // Lock every enabled admin row in one order (PostgreSQL), so two admins demoting each other at once
+                // cannot both pass: the second re-reads after the first commits. SQLite has one writer at a time.
+                var admins = await c.QueryAsync<long>(
+                    "SELECT id FROM users WHERE role = @admin AND disabled = 0 ORDER BY id" + (db.Provider == DbProvider.Postgres ? " FOR UPDATE" : ""),
+                    new { admin = Roles.Admin }, tx);
+                if (!admins.Any(id => id != u.Id))
+                    throw new ConflictException(
+                        $"'{username}' is the last admin and cannot be demoted or disabled: at least one active admin must remain (rule {LastAdminRule}); make another user admin first",
+                        LastAdminRule);
+            }
             var before = ToView(u);
             if (role is not null) u.Role = role;
             if (disabled is not null) u.Disabled = disabled.Value ? 1 : 0;
@@ -97,9 +123,13 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
             await c.ExecuteAsync("UPDATE users SET role = @Role, disabled = @Disabled, password_hash = @PasswordHash WHERE id = @Id", u, tx);
             var after = ToView(u);
             await audit.AppendAsync(c, tx, actor, password is not null ? "user.password" : "user.update", "user", username, before, after);
-            _tokenCache.Clear();
+            if (disabled == true) await Sessions.EndAllAsync(c, tx, u.Id, null);
+            else if (password is not null) await Sessions.EndAllAsync(c, tx, u.Id, actorSession);
             return after;
         });
+        _tokenCache.Clear();
+        sessions.Invalidate();
+        return result;
     }
 
     public async Task<IReadOnlyList<UserView>> ListAsync() =>
@@ -119,27 +149,32 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         return r == PasswordVerificationResult.Failed ? null : u;
     }
 
-    public async Task<NewToken> CreateTokenAsync(string username, string name, string actor)
+    /// <summary>Creates an API token; with <paramref name="expiresIn"/> it is refused from that time on.</summary>
+    public async Task<NewToken> CreateTokenAsync(string username, string name, string actor, TimeSpan? expiresIn = null)
     {
+        if (expiresIn is { } e && (e <= TimeSpan.Zero || e > MaxTokenLifetime))
+            throw new ValidationException("expires_in", $"must be a positive duration of at most {MaxTokenLifetime.TotalDays:0}d");
         var secret = "wk_" + NewSecret(24);
         var hash = HashToken(secret);
         var now = Now;
+        long? expiresAt = expiresIn is { } ttl ? now + (long)ttl.TotalMilliseconds : null;
         return await db.WriteAsync(async (c, tx) =>
         {
             var u = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }, tx)
                 ?? throw new NotFoundException($"user '{username}' not found");
             var id = await c.ExecuteScalarAsync<long>(
-                "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (@uid, @name, @hash, @prefix, @now) RETURNING id",
-                new { uid = u.Id, name, hash, prefix = secret[..7], now }, tx);
+                "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at) VALUES (@uid, @name, @hash, @prefix, @now, @expiresAt) RETURNING id",
+                new { uid = u.Id, name, hash, prefix = secret[..7], now, expiresAt }, tx);
+            var expires = expiresAt is { } x ? DateTimeOffset.FromUnixTimeMilliseconds(x) : (DateTimeOffset?)null;
             await audit.AppendAsync(c, tx, actor, "token.create", "token", id.ToString(System.Globalization.CultureInfo.InvariantCulture), null,
-                new { id, name, user = username, prefix = secret[..7] });
-            return new NewToken(id, name, secret, username, u.Role);
+                expires is null ? new { id, name, user = username, prefix = secret[..7] } : new { id, name, user = username, prefix = secret[..7], expires_at = expires });
+            return new NewToken(id, name, secret, username, u.Role, expires);
         });
     }
 
     public async Task<IReadOnlyList<TokenView>> ListTokensAsync(string? username) =>
         await db.ReadAsync(async c => (await c.QueryAsync<TokenRow>("""
-            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.username, u.role, u.disabled
             FROM api_tokens t JOIN users u ON u.id = t.user_id
             WHERE (@username IS NULL OR u.username = @username) ORDER BY t.id
             """, new { username })).Select(ToView).ToList());
@@ -150,7 +185,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         var ok = await db.WriteAsync(async (c, tx) =>
         {
             var t = await c.QuerySingleOrDefaultAsync<TokenRow>("""
-                SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+                SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.username, u.role, u.disabled
                 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = @id
                 """, new { id }, tx);
             if (t is null) return false;
@@ -196,12 +231,13 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
         var now = Now;
         if (!_internalTokens.IsEmpty && _internalTokens.TryGetValue(hash, out var expiresAt))
             return now < expiresAt ? InternalRow : null;
-        if (_tokenCache.TryGetValue(hash, out var cached) && now - cached.CachedAt < 5_000) return cached.Row;
+        if (_tokenCache.TryGetValue(hash, out var cached) && now - cached.CachedAt < 5_000 && now >= cached.CachedAt)
+            return cached.Row.ExpiresAt is { } ce && ce <= now ? null : cached.Row;
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<TokenRow>("""
-            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.username, u.role, u.disabled
+            SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.username, u.role, u.disabled
             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = @hash
             """, new { hash }));
-        if (row is null || row.RevokedAt is not null || row.Disabled != 0) row = null;
+        if (row is null || row.RevokedAt is not null || row.Disabled != 0 || (row.ExpiresAt is { } e && e <= now)) row = null;
         if (row is not null)
         {
             _tokenCache[hash] = (row, now);
@@ -213,7 +249,8 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
                 _ = Task.Run(async () =>
                 {
                     try { await db.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE api_tokens SET last_used_at = @now WHERE id = @id", new { now, id }, tx)); }
-                    catch (Exception) { /* best effort */ }
+                    // Best effort (the request does not wait for it), but a failure is logged, not dropped.
+                    catch (Exception ex) { log.LogWarning(ex, "Could not record the last use of API token {Id}", id); }
                 });
             }
         }
@@ -228,7 +265,8 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time)
 
     private static TokenView ToView(TokenRow t) => new(t.Id, t.Name, t.Prefix, t.Username, DateTimeOffset.FromUnixTimeMilliseconds(t.CreatedAt),
         t.LastUsedAt is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null,
-        t.RevokedAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null);
+        t.RevokedAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null,
+        t.ExpiresAt is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null);
 
     public static ClaimsPrincipal Principal(string username, string role, string scheme) =>
         new(new ClaimsIdentity([new Claim(ClaimTypes.Name, username), new Claim(ClaimTypes.Role, role)], scheme, ClaimTypes.Name, ClaimTypes.Role));

@@ -14,8 +14,10 @@ public sealed class WatchkeeperConfig
     public List<SeverityConfig> Severities { get; set; } = [];
     public IncidentsConfig Incidents { get; set; } = new();
     public StorageConfig Storage { get; set; } = new();
+    public LimitsConfig Limits { get; set; } = new();
     public AuthConfig Auth { get; set; } = new();
     public AuditConfig Audit { get; set; } = new();
+    public ServerOptions Server { get; set; } = new();
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
 
@@ -80,6 +82,39 @@ public sealed class TsdbConfig
     public int QueryMaxConcurrency { get; set; } = 20;
 }
 
+/// <summary>
+/// Ingest limits for every path into the TSDB (scrapes, remote write), with Mimir's names. Zero disables a limit.
+/// The TSDB reads the series and time limits at start; the remote write body limits apply to each request.
+/// </summary>
+public sealed class LimitsConfig
+{
+    public int MaxLabelNamesPerSeries { get; set; } = 30;
+    public int MaxLabelNameLength { get; set; } = 1024;
+    public int MaxLabelValueLength { get; set; } = 2048;
+    public long MaxHeadSeries { get; set; } = 2_000_000;
+    /// <summary>Samples later than now plus this are refused (Mimir's creation_grace_period).</summary>
+    public Duration CreationGracePeriod { get; set; } = new(TimeSpan.FromMinutes(10));
+    /// <summary>Samples earlier than now minus this are refused; 0 (the default) means storage.tsdb.retention.</summary>
+    public Duration PastGracePeriod { get; set; } = new(TimeSpan.Zero);
+    public long RemoteWriteMaxBodyBytes { get; set; } = 8L << 20;
+    public long RemoteWriteMaxDecompressedBytes { get; set; } = 32L << 20;
+
+    public Watchkeeper.Metrics.Model.IngestLimits Series() => new()
+    {
+        MaxLabelNamesPerSeries = MaxLabelNamesPerSeries,
+        MaxLabelNameLength = MaxLabelNameLength,
+        MaxLabelValueLength = MaxLabelValueLength,
+        MaxHeadSeries = MaxHeadSeries,
+    };
+
+    public Watchkeeper.Metrics.RemoteWrite.RemoteWriteLimits RemoteWrite() => new()
+    {
+        MaxBodyBytes = RemoteWriteMaxBodyBytes,
+        MaxDecompressedBytes = RemoteWriteMaxDecompressedBytes,
+        Series = Series(),
+    };
+}
+
 /// <summary>Simulated services (api-service, web-interface) so the query pages and targets have data on a first run.</summary>
 public sealed class DemoConfig
 {
@@ -100,8 +135,16 @@ public sealed class PostgresConfig
 
 public sealed class AuthConfig
 {
+    /// <summary>Idle limit: a session unused this long ends (sliding).</summary>
     public Duration SessionLifetime { get; set; } = new(TimeSpan.FromHours(12));
+    /// <summary>Absolute limit: a session ends this long after login however much it is used.</summary>
+    public Duration SessionAbsoluteLifetime { get; set; } = new(TimeSpan.FromDays(7));
+    /// <summary>Failed logins allowed per client address in any minute.</summary>
     public int LoginAttemptsPerMinute { get; set; } = 10;
+    /// <summary>Consecutive failures for one user name (any clients) before each attempt must wait.</summary>
+    public int LoginUserBackoffAfter { get; set; } = 20;
+    /// <summary>The longest wait between attempts for one user name.</summary>
+    public Duration LoginUserBackoffMax { get; set; } = new(TimeSpan.FromMinutes(15));
 }
 
 public sealed class AuditConfig

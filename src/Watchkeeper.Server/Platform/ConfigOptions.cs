@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using Watchkeeper.Metrics.Configuration;
 using Microsoft.Extensions.Primitives;
 
 namespace Watchkeeper.Server.Platform;
@@ -21,6 +22,8 @@ public static class ConfigOptions
         new ConfigSection<IncidentsConfig>(c => c.Incidents, Incidents),
         new ConfigSection<StorageConfig>(c => c.Storage, Storage),
         new ConfigSection<AuthConfig>(c => c.Auth, Auth),
+        new ConfigSection<ServerOptions>(c => c.Server, Server),
+        new ConfigSection<LimitsConfig>(c => c.Limits, Limits),
         new ConfigSection<AuditConfig>(c => c.Audit, Audit),
         new ConfigSection<DemoConfig>(c => c.Demo, Demo),
         new ConfigSection<HostMetricsConfig>(c => c.HostMetrics, _ => []),
@@ -76,6 +79,36 @@ public static class ConfigOptions
     {
         if (c.SessionLifetime.Value <= TimeSpan.Zero) yield return new("auth.session_lifetime", "must be a positive duration");
         if (c.LoginAttemptsPerMinute <= 0) yield return new("auth.login_attempts_per_minute", "must be positive");
+        if (c.SessionAbsoluteLifetime.Value < c.SessionLifetime.Value) yield return new("auth.session_absolute_lifetime", "must not be shorter than session_lifetime");
+        if (c.LoginUserBackoffAfter <= 0) yield return new("auth.login_user_backoff_after", "must be positive");
+        if (c.LoginUserBackoffMax.Value < TimeSpan.FromSeconds(1)) yield return new("auth.login_user_backoff_max", "must be at least 1s");
+    }
+
+    /// <summary>The server section validates itself (and resolves its TLS files against the config file's folder).</summary>
+    private static List<ConfigError> Server(ServerOptions o, WatchkeeperConfig c)
+    {
+        // Stop at the first problem: later checks (loading the certificate) assume the earlier ones passed.
+        try
+        {
+            o.Validate((key, problem) => throw new ConfigException(c.SourcePath, 0, key, problem), Path.GetDirectoryName(c.SourcePath) ?? ".");
+            return [];
+        }
+        catch (ConfigException ex)
+        {
+            return [new(ex.Key, ex.Problem)];
+        }
+    }
+
+    private static IEnumerable<ConfigError> Limits(LimitsConfig l)
+    {
+        if (l.MaxLabelNamesPerSeries < 0) yield return new("limits.max_label_names_per_series", "must not be negative");
+        if (l.MaxLabelNameLength < 0) yield return new("limits.max_label_name_length", "must not be negative");
+        if (l.MaxLabelValueLength < 0) yield return new("limits.max_label_value_length", "must not be negative");
+        if (l.MaxHeadSeries < 0) yield return new("limits.max_head_series", "must not be negative");
+        if (l.CreationGracePeriod.Value < TimeSpan.Zero) yield return new("limits.creation_grace_period", "must not be negative");
+        if (l.PastGracePeriod.Value < TimeSpan.Zero) yield return new("limits.past_grace_period", "must not be negative");
+        if (l.RemoteWriteMaxBodyBytes < 0) yield return new("limits.remote_write_max_body_bytes", "must not be negative");
+        if (l.RemoteWriteMaxDecompressedBytes < 0) yield return new("limits.remote_write_max_decompressed_bytes", "must not be negative");
     }
 
     private static IEnumerable<ConfigError> Audit(AuditConfig c)

@@ -143,6 +143,17 @@ public static class Migrations
               UNIQUE (incident_id, kind)
             );
             """),
+        // Browser sessions the server can end (logout, disable, password change), and token expiry.
+        (2, "sessions and token expiry", """
+            CREATE TABLE sessions (
+              id TEXT PRIMARY KEY,
+              user_id BIGINT NOT NULL REFERENCES users(id),
+              created_at BIGINT NOT NULL,
+              expires_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_sessions_user ON sessions(user_id);
+            ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NULL;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

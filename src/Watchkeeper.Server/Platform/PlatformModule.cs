@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -17,7 +16,6 @@ public static class Policies
     public const string Viewer = "viewer";
     public const string Responder = "responder";
     public const string Admin = "admin";
-    public const string LoginRateLimit = "login";
 }
 
 /// <summary>Storage, auth, audit, problem details, health, reload and own metrics.</summary>
@@ -36,6 +34,15 @@ public static class PlatformModule
         services.AddSingleton(sp => AuditKey.LoadOrCreate(sp.GetRequiredService<ServeOptions>().DataDir));
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Users>();
+        services.AddSingleton<Sessions>();
+        services.AddSingleton<LoginThrottle>();
+        // TLS on the listener (server.tls): the certificate is read from its PEM files, again when they change.
+        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<ConfigHolder>((k, holder) =>
+        {
+            if (holder.Current.Server.Tls is null) return;
+            var certs = new TlsCertificateCache(holder);
+            k.ConfigureHttpsDefaults(h => h.ServerCertificateSelector = (_, _) => certs.Current());
+        });
         services.AddSingleton<SelfMetrics>();
         services.AddHostedService<AuditCheckpointWorker>();
 
@@ -48,7 +55,13 @@ public static class PlatformModule
         // Malformed or missing request bodies raise BadHttpRequestException, which becomes a problem naming the cause
         // (otherwise minimal APIs answer a bare 400 in production).
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddOpenApi();
+        // The document's server is server.external_url, never the request's Host header (relative without it).
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, ctx, ct) =>
+        {
+            var external = ctx.ApplicationServices.GetRequiredService<ConfigHolder>().Current.Server.ExternalOrigin;
+            doc.Servers = external is null ? [] : [new() { Url = external }];
+            return Task.CompletedTask;
+        }));
         services.AddAntiforgery(o => { o.HeaderName = "X-CSRF-Token"; o.Cookie.Name = "wk.csrf"; });
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -73,6 +86,8 @@ public static class PlatformModule
                 o.LoginPath = "/login";
                 o.AccessDeniedPath = "/login";
                 o.SlidingExpiration = true;
+                // Every request's session is checked on the server: ended sessions are refused, role changes apply.
+                o.Events.OnValidatePrincipal = Sessions.ValidatePrincipal;
                 o.Events.OnRedirectToLogin = ctx => IsApi(ctx.Request)
                     ? Problems.WriteAsync(ctx.HttpContext, 401, "Authentication required", "Send 'Authorization: Bearer <token>' (create one with 'wk login') or log in.")
                     : Redirect(ctx);
@@ -81,34 +96,29 @@ public static class PlatformModule
                     : Problems.WriteAsync(ctx.HttpContext, 403, "Forbidden", "Your role does not allow this page or action.");
             });
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
-            .Configure<IOptions<AuthConfig>>((o, auth) => o.ExpireTimeSpan = auth.Value.SessionLifetime);
+            .Configure<ConfigHolder>((o, cfg) =>
+            {
+                o.ExpireTimeSpan = cfg.Current.Auth.SessionLifetime;
+                // Secure when the request is HTTPS (directly or via a trusted proxy), always when users reach us over https.
+                o.Cookie.SecurePolicy = cfg.Current.Server.ExternalIsHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            });
 
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Viewer, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 1))
             .AddPolicy(Policies.Responder, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 2))
             .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireAssertion(c => RankOf(c.User) >= 3));
-
-        services.AddRateLimiter(o =>
-        {
-            o.RejectionStatusCode = 429;
-            o.OnRejected = async (ctx, ct) =>
-            {
-                ctx.HttpContext.Response.Headers.RetryAfter = "60";
-                await Problems.WriteAsync(ctx.HttpContext, 429, "Too many login attempts", "Wait a minute before trying again.");
-            };
-            o.AddPolicy(Policies.LoginRateLimit, ctx =>
-            {
-                var limit = ctx.RequestServices.GetRequiredService<ConfigHolder>().Current.Auth.LoginAttemptsPerMinute;
-                return RateLimitPartition.GetFixedWindowLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
-            });
-        });
     }
 
+    /// <summary>
+    /// The login redirect, built from the request's path and never from its Host header: relative, or absolute on
+    /// <c>server.external_url</c> when that is set.
+    /// </summary>
     private static Task Redirect(RedirectContext<CookieAuthenticationOptions> ctx)
     {
-        ctx.Response.Redirect(ctx.RedirectUri);
+        var r = ctx.Request;
+        var local = ctx.Options.LoginPath + QueryString.Create(ctx.Options.ReturnUrlParameter, r.PathBase + r.Path + r.QueryString);
+        ctx.Response.Redirect(ctx.HttpContext.RequestServices.GetRequiredService<ConfigHolder>().Current.Server.Absolute(local));
         return Task.CompletedTask;
     }
 
@@ -130,6 +140,8 @@ public static class PlatformModule
         BootstrapAdminAsync(sp.GetRequiredService<Users>(), sp.GetRequiredService<ServeOptions>().AdminPassword, log).GetAwaiter().GetResult();
 
         var holder = sp.GetRequiredService<ConfigHolder>();
+        // First of all: behind a trusted reverse proxy, the client's address and scheme are the forwarded ones.
+        if (holder.Current.Server.TrustedProxies.Count > 0) app.UseForwardedHeaders(holder.Current.Server.ForwardedHeaderOptions());
         if (!OperatingSystem.IsWindows())
         {
             var reg = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
@@ -177,7 +189,6 @@ public static class PlatformModule
             requests.Inc(ctx.Request.Method, route, ctx.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
             latency.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds, ctx.Request.Method, route);
         });
-        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -244,15 +255,23 @@ public static class PlatformModule
         }).Produces<string>(200, "text/plain").RequireAuthorization(Policies.Admin);
 
         var auth = app.MapGroup("/api/v1/auth").WithTags("auth");
-        auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users) =>
+        auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users, LoginThrottle throttle, HttpContext http) =>
         {
             if (string.IsNullOrWhiteSpace(req.Username)) return Problems.Validation("username", "is required");
             if (string.IsNullOrEmpty(req.Password)) return Problems.Validation("password", "is required");
+            var client = LoginThrottle.ClientKey(http.Connection.RemoteIpAddress);
+            if (throttle.RetryAfter(client, req.Username) is { } wait) return LoginThrottle.Refuse(http, wait);
             var u = await users.CheckPasswordAsync(req.Username, req.Password);
-            if (u is null) return TypedResults.Problem(Problems.Create(401, "Login failed", "unknown user, wrong password or disabled account"));
+            if (u is null)
+            {
+                throttle.Failed(client, req.Username);
+                return TypedResults.Problem(Problems.Create(401, "Login failed", "unknown user, wrong password or disabled account"));
+            }
+            throttle.Succeeded(req.Username);
             var t = await users.CreateTokenAsync(u.Username, string.IsNullOrWhiteSpace(req.TokenName) ? "wk login" : req.TokenName, u.Username);
+            http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Ok(t);
-        }).AllowAnonymous().RequireRateLimiting(Policies.LoginRateLimit).DisableAntiforgery();
+        }).AllowAnonymous().DisableAntiforgery();
         auth.MapGet("/whoami", (ClaimsPrincipal user) =>
             TypedResults.Ok(new { username = user.Actor(), role = user.FindFirstValue(ClaimTypes.Role) })).RequireAuthorization(Policies.Viewer);
 
@@ -271,17 +290,31 @@ public static class PlatformModule
         {
             if (req.Role is not null && !Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
             if (req.Password is not null && req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
-            var u = await users.UpdateAsync(username, req.Role, req.Disabled, req.Password, user.Actor());
-            return u is null ? Problems.NotFound($"user '{username}' not found") : TypedResults.Ok(u);
+            try
+            {
+                var u = await users.UpdateAsync(username, req.Role, req.Disabled, req.Password, user.Actor(), user.FindFirstValue(Sessions.Claim));
+                return u is null ? Problems.NotFound($"user '{username}' not found") : TypedResults.Ok(u);
+            }
+            catch (ConflictException ex) when (ex.Rule is { } rule)
+            {
+                return TypedResults.Problem(Problems.Create(409, "Refused by rule " + rule, ex.Message, "https://watchkeeper.dev/problems/" + rule));
+            }
         });
 
         var tokens = app.MapGroup("/api/v1/tokens").WithTags("tokens").RequireAuthorization(Policies.Viewer);
         tokens.MapGet("/", async (Users users, ClaimsPrincipal user, bool? all) =>
             TypedResults.Ok(await users.ListTokensAsync(all == true && RankOf(user) >= 3 ? null : user.Actor())));
-        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user) =>
+        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user, HttpContext http) =>
         {
             if (string.IsNullOrWhiteSpace(req.Name) || req.Name.Length > 100) return Problems.Validation("name", "is required (at most 100 characters)");
-            var t = await users.CreateTokenAsync(user.Actor(), req.Name, user.Actor());
+            TimeSpan? expiresIn = null;
+            if (req.ExpiresIn is not null)
+            {
+                if (!Duration.TryParse(req.ExpiresIn, out var d)) return Problems.Validation("expires_in", "is not a duration (e.g. 12h, 30d, 1y)");
+                expiresIn = d.Value;
+            }
+            var t = await users.CreateTokenAsync(user.Actor(), req.Name, user.Actor(), expiresIn);
+            http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Created($"/api/v1/tokens/{t.Id}", t);
         });
         tokens.MapDelete("/{id:long}", async Task<IResult> (long id, Users users, ClaimsPrincipal user) =>
@@ -301,4 +334,5 @@ public static class PlatformModule
 public sealed record LoginRequest(string? Username, string? Password, string? TokenName);
 public sealed record CreateUserRequest(string? Username, string? Password, string? Role);
 public sealed record UpdateUserRequest(string? Role, bool? Disabled, string? Password);
-public sealed record CreateTokenRequest(string? Name);
+/// <summary>A new API token; <c>expires_in</c> (e.g. "30d") gives it a lifetime, without it it lasts until revoked.</summary>
+public sealed record CreateTokenRequest(string? Name, string? ExpiresIn = null);

@@ -38,7 +38,15 @@ public sealed class ValidationException(string field, string message) : ProblemE
 
 public sealed class NotFoundException(string message) : ProblemException(404, "Not found", message);
 
-public sealed class ConflictException(string message) : ProblemException(409, "Conflict", message);
+/// <summary>A request that conflicts with the current state or a rule; <see cref="Rule"/> names the rule when there is one.</summary>
+public sealed class ConflictException(string message, string? rule = null) : ProblemException(409, "Conflict", message)
+{
+    public string? Rule { get; } = rule;
+
+    public override ProblemDetails ToProblem() => Rule is null
+        ? base.ToProblem()
+        : Problems.Create(409, "Refused by rule " + Rule, Message, "https://watchkeeper.dev/problems/" + Rule);
+}
 
 public sealed class ForbiddenException(string message) : ProblemException(403, "Forbidden", message);
 

@@ -46,10 +46,8 @@ public static class AccountPages
         try
         {
             if (role.Length > 0 && !Roles.IsValid(role)) throw new ValidationException("role", $"must be one of {string.Join(", ", Roles.All)}");
-            // An admin cannot lock themselves out from the UI; another admin has to do it.
-            if (username == actor.Actor() && (disabled == true || (role.Length > 0 && role != Roles.Admin)))
-                throw new ConflictException("you cannot disable your own account or remove your own admin role");
-            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor())
+            // The last admin rule (one enabled admin must remain) is Users.UpdateAsync's, the same as the API's.
+            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor(), actor.FindFirstValue(Sessions.Claim))
                 ?? throw new NotFoundException($"user '{username}' not found");
             return await UsersPage(new PageContext(http), users, null,
                 disabled is { } d ? $"User '{u.Username}' {(d ? "disabled" : "enabled")}." : $"User '{u.Username}' now has role {u.Role}.");
@@ -103,10 +101,14 @@ public static class AccountPages
     private static async Task<IResult> CreateToken(HttpContext http, IFormCollection f, Users users, ClaimsPrincipal actor)
     {
         var name = f["name"].ToString().Trim();
+        var expires = f["expires_in"].ToString().Trim();
         try
         {
             if (name.Length is 0 or > 100) throw new ValidationException("name", "is required (at most 100 characters)");
-            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor());
+            TimeSpan? ttl = null;
+            if (expires.Length > 0)
+                ttl = Duration.TryParse(expires, out var d) ? d.Value : throw new ValidationException("expires_in", "is not a duration (e.g. 12h, 30d, 1y)");
+            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor(), ttl);
             http.Response.Headers.CacheControl = "no-store";
             return await TokensPage(new PageContext(http), users, null, null, t);
         }
@@ -145,13 +147,16 @@ public static class AccountPages
             sb.Append($"<p class=\"token-once\" id=\"token-value\">{E(created.Token)}</p>");
             sb.Append($"<p class=\"small\">Use it as <code>Authorization: Bearer {E(created.Token[..7])}…</code> or with <code>wk</code>.</p></section>");
         }
-        sb.Append("<section class=\"panel\"><table id=\"tokens\"><thead><tr><th>Name</th><th>Prefix</th><th>Created</th><th>Last used</th><th>State</th><th></th></tr></thead><tbody>");
-        if (list.Count == 0) sb.Append("<tr><td colspan=\"6\" class=\"muted\">No tokens yet.</td></tr>");
+        sb.Append("<section class=\"panel\"><table id=\"tokens\"><thead><tr><th>Name</th><th>Prefix</th><th>Created</th><th>Last used</th><th>Expires</th><th>State</th><th></th></tr></thead><tbody>");
+        if (list.Count == 0) sb.Append("<tr><td colspan=\"7\" class=\"muted\">No tokens yet.</td></tr>");
         foreach (var t in list)
         {
+            var expired = t.RevokedAt is null && t.ExpiresAt <= ctx.Now;
             sb.Append($"<tr data-token=\"{t.Id}\"><td>{E(t.Name)}</td><td><code>{E(t.Prefix)}…</code></td><td class=\"nowrap\">{Time(t.CreatedAt)}</td><td class=\"nowrap\">{Time(t.LastUsedAt)}</td>");
-            sb.Append(t.RevokedAt is { } r ? $"<td><span class=\"flag bad\">revoked</span> {Time(r)}</td><td></td>" : "<td><span class=\"flag ok\">active</span></td><td>");
-            if (t.RevokedAt is null)
+            sb.Append(t.ExpiresAt is { } x ? $"<td class=\"nowrap\">{Time(x)}</td>" : "<td class=\"muted\">never</td>");
+            sb.Append(t.RevokedAt is { } r ? $"<td><span class=\"flag bad\">revoked</span> {Time(r)}</td><td></td>"
+                : expired ? "<td><span class=\"flag bad\">expired</span></td><td></td>" : "<td><span class=\"flag ok\">active</span></td><td>");
+            if (t.RevokedAt is null && !expired)
                 sb.Append(ctx.FormStart($"/tokens/{t.Id}/revoke", "inline")).Append($"<button type=\"submit\" class=\"danger\" data-confirm=\"Revoke token '{E(t.Name)}'? Anything using it stops working.\">Revoke</button></form></td>");
             sb.Append("</tr>");
         }
@@ -159,6 +164,7 @@ public static class AccountPages
         sb.Append("<section class=\"panel\"><h2>Create a token</h2>");
         sb.Append(ctx.FormStart("/tokens", "row", "create-token"));
         sb.Append($"<div><label for=\"t-name\">Token name</label><input type=\"text\" id=\"t-name\" name=\"name\" placeholder=\"e.g. laptop wk, grafana\" value=\"{E(err?.Value("token", "name", null))}\"{err?.Invalid("token", "name")}></div>");
+        sb.Append($"<div><label for=\"t-expires\">Expires in <span class=\"hint\">(e.g. 30d; empty: never)</span></label><input type=\"text\" id=\"t-expires\" name=\"expires_in\" value=\"{E(err?.Value("token", "expires_in", null))}\"{err?.Invalid("token", "expires_in")}></div>");
         sb.Append($"<button type=\"submit\">Create token</button></form><p class=\"small muted\">A token acts with your role ({E(ctx.Role)}).</p></section>");
         return Page(ctx, "API tokens", "tokens", sb.ToString(), status, err?.Message);
     }

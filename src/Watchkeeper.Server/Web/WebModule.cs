@@ -85,17 +85,35 @@ public static class WebModule
             return Html.Bare("Log in", html, error is null ? 200 : 401);
         }).AllowAnonymous();
 
-        web.MapPost("/login", async Task<IResult> (HttpContext http, Users users, [FromForm] string? username, [FromForm] string? password, [FromForm] string? returnUrl) =>
+        web.MapPost("/login", async Task<IResult> (HttpContext http, Users users, Sessions sessions, LoginThrottle throttle,
+            [FromForm] string? username, [FromForm] string? password, [FromForm] string? returnUrl) =>
         {
-            var u = string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(username.Trim(), password);
-            if (u is null) return Results.Redirect("/login?error=1" + (returnUrl is { Length: > 0 } ? "&returnUrl=" + Html.Url(SafeReturn(returnUrl)) : ""));
-            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, Users.Principal(u.Username, u.Role, CookieAuthenticationDefaults.AuthenticationScheme));
+            var name = username?.Trim() ?? "";
+            var client = LoginThrottle.ClientKey(http.Connection.RemoteIpAddress);
+            if (throttle.RetryAfter(client, name) is { } wait)
+            {
+                http.Response.Headers.RetryAfter = LoginThrottle.Seconds(wait);
+                return Html.Bare("Too many login attempts", $"""
+                    <div class="panel"><h1>Too many login attempts</h1>
+                    <p class="error" role="alert">Too many failed logins from this computer or for this user. Try again in {LoginThrottle.Seconds(wait)} seconds.</p>
+                    <p><a href="/login">Back to the login page</a></p></div>
+                    """, 429);
+            }
+            var u = name.Length == 0 || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(name, password);
+            if (u is null)
+            {
+                if (name.Length > 0 && !string.IsNullOrEmpty(password)) throttle.Failed(client, name);
+                return Results.Redirect("/login?error=1" + (returnUrl is { Length: > 0 } ? "&returnUrl=" + Html.Url(SafeReturn(returnUrl)) : ""));
+            }
+            throttle.Succeeded(name);
+            await sessions.SignInAsync(http, u);
             return Results.Redirect(SafeReturn(returnUrl));
-        }).AllowAnonymous().RequireRateLimiting(Policies.LoginRateLimit);
+        }).AllowAnonymous();
 
-        web.MapPost("/logout", async (HttpContext http) =>
+        // Ends the session on the server too: a copy of the cookie stops working.
+        web.MapPost("/logout", async (HttpContext http, Sessions sessions) =>
         {
-            await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            await sessions.SignOutAsync(http);
             return Results.Redirect("/login");
         }).RequireAuthorization(Policies.Viewer);
 

@@ -253,14 +253,14 @@ public sealed class RemoteWriteTests
     }
 }
 
-public sealed class RemoteWriteReceiverTests
+public sealed class RemoteWriteIngesterTests
 {
     [Fact]
     public void Valid_request_is_stored_and_answered_204()
     {
         var store = new CollectingSeriesStore();
         var body = RemoteWriteCodec.Encode([new TimeSeriesData(Labels.Of("__name__", "m", "a", "b"), [new Sample(1, 1), new Sample(2, 2)])]);
-        var r = RemoteWriteReceiver.Ingest(body, "application/x-protobuf", "snappy", store);
+        var r = RemoteWriteIngester.Ingest(body, "application/x-protobuf", "snappy", store);
         Assert.Equal(204, r.StatusCode);
         Assert.Equal(2, r.SamplesAppended);
         Assert.Equal(2, store.Samples(Labels.Of("__name__", "m", "a", "b")).Count);
@@ -273,7 +273,7 @@ public sealed class RemoteWriteReceiverTests
         var body = RemoteWriteCodec.Encode([
             new TimeSeriesData(Labels.Of("__name__", "ok"), [new Sample(1, 1)]),
             new TimeSeriesData(Labels.FromSorted([new Label("z", "1"), new Label("__name__", "m")]), [new Sample(1, 1)])]);
-        var r = RemoteWriteReceiver.Ingest(body, "application/x-protobuf", "snappy", store);
+        var r = RemoteWriteIngester.Ingest(body, "application/x-protobuf", "snappy", store);
         Assert.Equal(400, r.StatusCode);
         Assert.Contains("series 1", r.Error);
         Assert.Empty(store.AllSeries());
@@ -284,5 +284,108 @@ public sealed class RemoteWriteReceiverTests
     [InlineData("application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy")]
     [InlineData("application/x-protobuf", "gzip")]
     public void Unsupported_formats_are_415(string type, string encoding) =>
-        Assert.Equal(415, RemoteWriteReceiver.Ingest([], type, encoding, new CollectingSeriesStore()).StatusCode);
+        Assert.Equal(415, RemoteWriteIngester.Ingest([], type, encoding, new CollectingSeriesStore()).StatusCode);
+
+    private static byte[] Body(params TimeSeriesData[] series) => RemoteWriteCodec.Encode(series);
+
+    private static RemoteWriteIngestResult Ingest(byte[] body, ISeriesStore? store = null, RemoteWriteLimits? limits = null) =>
+        RemoteWriteIngester.Ingest(body, "application/x-protobuf", "snappy", store ?? new CollectingSeriesStore(), limits ?? RemoteWriteLimits.Default);
+
+    [Fact]
+    public void A_zero_length_block_followed_by_garbage_is_400()
+    {
+        var store = new CollectingSeriesStore();
+        var r = Ingest([0x00, 0x41, 0x42, 0x43, 0xff, 0x13, 0x37], store);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("snappy", r.Error);
+        Assert.Empty(store.AllSeries());
+    }
+
+    [Fact]
+    public void A_valid_body_with_trailing_bytes_is_400_and_stores_nothing()
+    {
+        var store = new CollectingSeriesStore();
+        var good = Body(new TimeSeriesData(Labels.Of("__name__", "m"), [new Sample(1, 1)]));
+        var r = Ingest([.. good, 0x00, 0x01], store);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Empty(store.AllSeries());
+        Assert.Equal(204, Ingest(good, store).StatusCode);
+    }
+
+    [Fact]
+    public void An_empty_request_is_204() => Assert.Equal(204, Ingest([0x00]).StatusCode);
+
+    [Fact]
+    public void Label_errors_show_the_series_in_Prometheus_notation()
+    {
+        var body = Body(
+            new TimeSeriesData(Labels.Of("__name__", "ok"), [new Sample(1, 1)]),
+            new TimeSeriesData(Labels.FromSorted([new Label("z", "1"), new Label("__name__", "m"), new Label("q", "a\"b")]), [new Sample(1, 1)]));
+        var r = Ingest(body);
+        Assert.Equal(400, r.StatusCode);
+        Assert.StartsWith("series 1 m{z=\"1\", q=\"a\\\"b\"}: labels are not sorted", r.Error);
+        Assert.DoesNotContain("TimeSeriesData", r.Error);
+        Assert.DoesNotContain("List`1", r.Error);
+    }
+
+    [Fact]
+    public void A_series_with_more_labels_than_max_label_names_per_series_is_400_naming_limit_and_series()
+    {
+        var labels = new Label[100_001];
+        labels[0] = new Label("__name__", "wide");
+        for (var i = 0; i < 100_000; i++) labels[i + 1] = new Label("l" + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture), "v");
+        var store = new CollectingSeriesStore();
+        var r = Ingest(Body(new TimeSeriesData(Labels.FromSorted(labels), [new Sample(1, 1)])), store);
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("max_label_names_per_series (30)", r.Error);
+        Assert.Contains("100001 labels", r.Error);
+        Assert.Contains("wide{", r.Error);
+        Assert.True(r.Error!.Length < 2000, "the message must not echo every label");
+        Assert.Empty(store.AllSeries());
+    }
+
+    [Fact]
+    public void A_label_value_longer_than_max_label_value_length_is_400_without_echoing_it()
+    {
+        var big = new string('x', 10 << 20);
+        var r = Ingest(Body(new TimeSeriesData(Labels.Of("__name__", "m", "blob", big), [new Sample(1, 1)])),
+            limits: RemoteWriteLimits.Default with { MaxBodyBytes = 0, MaxDecompressedBytes = 0 });
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("max_label_value_length (2048 bytes)", r.Error);
+        Assert.Contains("\"blob\"", r.Error);
+        Assert.Contains("m{blob=", r.Error);
+        Assert.True(r.Error!.Length < 2000);
+    }
+
+    [Fact]
+    public void A_label_name_longer_than_max_label_name_length_is_400()
+    {
+        var r = Ingest(Body(new TimeSeriesData(Labels.Of("__name__", "m", new string('n', 1025), "v"), [new Sample(1, 1)])));
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("max_label_name_length (1024 bytes)", r.Error);
+    }
+
+    [Fact]
+    public void Limits_are_configurable_and_zero_disables_them()
+    {
+        var body = Body(new TimeSeriesData(Labels.Of("__name__", "m", "a", "1", "b", "2"), [new Sample(1, 1)]));
+        var tight = RemoteWriteLimits.Default with { Series = IngestLimits.Default with { MaxLabelNamesPerSeries = 2 } };
+        Assert.Contains("max_label_names_per_series (2)", Ingest(body, limits: tight).Error);
+        Assert.Equal(204, Ingest(body, limits: RemoteWriteLimits.Default with { Series = IngestLimits.None }).StatusCode);
+    }
+
+    [Fact]
+    public void Bodies_over_the_size_limits_are_refused()
+    {
+        var series = new TimeSeriesData[2000];
+        for (var i = 0; i < series.Length; i++) series[i] = new TimeSeriesData(Labels.Of("__name__", "m", "i", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), [new Sample(1, 1)]);
+        var body = Body(series);
+        var raw = Snappier.Snappy.GetUncompressedLength(body);
+        var r = Ingest(body, limits: RemoteWriteLimits.Default with { MaxDecompressedBytes = raw - 1 });
+        Assert.Equal(400, r.StatusCode);
+        Assert.Contains("remote_write_max_decompressed_bytes", r.Error);
+        r = Ingest(body, limits: RemoteWriteLimits.Default with { MaxBodyBytes = body.Length - 1 });
+        Assert.Equal(413, r.StatusCode);
+        Assert.Equal(204, Ingest(body).StatusCode);
+    }
 }

@@ -114,6 +114,18 @@ public sealed class ConfigTests
         Assert.StartsWith($"wk.yml:{line}:", e.Message);
     }
 
+    [Fact]
+    public void Label_limits_are_read_per_job_with_defaults_from_global()
+    {
+        const string yaml = "global:\n  label_limit: 40\n  label_value_length_limit: 512\nscrape_configs:\n  - job_name: a\n  - job_name: b\n"
+            + "    label_limit: 10\n    label_name_length_limit: 64\n    label_value_length_limit: 0\n";
+        var c = MetricsConfigLoader.Load(yaml, "wk.yml");
+        Assert.Equal((40, 0, 512), (c.ScrapeConfigs[0].LabelLimit, c.ScrapeConfigs[0].LabelNameLengthLimit, c.ScrapeConfigs[0].LabelValueLengthLimit));
+        Assert.Equal((10, 64, 0), (c.ScrapeConfigs[1].LabelLimit, c.ScrapeConfigs[1].LabelNameLengthLimit, c.ScrapeConfigs[1].LabelValueLengthLimit));
+        var e = Assert.Throws<ConfigException>(() => MetricsConfigLoader.Load("scrape_configs:\n  - job_name: a\n    label_limit: -1\n", "wk.yml"));
+        Assert.Contains("label_limit", e.Key);
+    }
+
     [Theory]
     [InlineData("15s", 15_000)]
     [InlineData("1m30s", 90_000)]

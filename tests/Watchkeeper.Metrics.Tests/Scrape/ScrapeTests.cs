@@ -167,7 +167,7 @@ public sealed class ScrapeTests
         var (loop, store, time, _) = Setup(Job(), _ => StubHttpHandler.Text("a 1\n"));
         await loop.ScrapeAsync();
         time.Advance(TimeSpan.FromSeconds(3));
-        loop.MarkStale(time.GetUtcNow().ToUnixTimeMilliseconds());
+        await loop.MarkStaleAsync(time.GetUtcNow().ToUnixTimeMilliseconds());
         Assert.True(StaleNaN.Is(store.Last(store.Find("a")!)!.Value.V));
         Assert.True(StaleNaN.Is(store.Last(store.Find("up")!)!.Value.V));
     }
@@ -182,6 +182,64 @@ public sealed class ScrapeTests
         Assert.Null(store.Find("a"));
         Assert.Equal(0, store.Last(store.Find("up")!)!.Value.V);
         Assert.Equal(3, store.Last(store.Find("scrape_samples_scraped")!)!.Value.V);
+    }
+
+    [Fact]
+    public async Task Label_limit_fails_the_scrape_naming_the_series_and_stores_nothing_of_it()
+    {
+        // Target labels count: job, instance, env (+ __name__ and the metric's own).
+        var (loop, store, _, _) = Setup(Job() with { LabelLimit = 5 }, _ => StubHttpHandler.Text("ok{a=\"1\"} 1\nwide{a=\"1\",b=\"2\"} 1\n"));
+        var st = await loop.ScrapeAsync();
+        Assert.Equal(TargetHealth.Down, st.Health);
+        Assert.Contains("label_limit exceeded", st.LastError);
+        Assert.Contains("wide{", st.LastError);
+        Assert.Contains("limit: 5", st.LastError);
+        Assert.Null(store.Find("ok"));
+        Assert.Equal(0, store.Last(store.Find("up")!)!.Value.V);
+    }
+
+    [Fact]
+    public async Task Label_name_and_value_length_limits_fail_the_scrape()
+    {
+        var (loop, _, _, _) = Setup(Job() with { LabelValueLengthLimit = 8 }, _ => StubHttpHandler.Text("m{a=\"123456789\"} 1\n"));
+        var st = await loop.ScrapeAsync();
+        Assert.Equal(TargetHealth.Down, st.Health);
+        Assert.Contains("label_value_length_limit exceeded", st.LastError);
+        (loop, _, _, _) = Setup(Job() with { LabelNameLengthLimit = 4 }, _ => StubHttpHandler.Text("m{abcde=\"1\"} 1\n"));
+        st = await loop.ScrapeAsync();
+        Assert.Contains("label_name_length_limit exceeded", st.LastError);
+        (loop, _, _, _) = Setup(Job() with { LabelValueLengthLimit = 11, LabelNameLengthLimit = 8, LabelLimit = 5 }, _ => StubHttpHandler.Text("m{a=\"123456789\"} 1\n"));
+        Assert.Equal(TargetHealth.Up, (await loop.ScrapeAsync()).Health);
+    }
+
+    [Fact]
+    public async Task A_series_the_store_refuses_by_its_limits_fails_the_scrape()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wk-scrape-limit-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var time = new FakeTimeProvider(Start);
+            using var db = Watchkeeper.Metrics.Tsdb.Tsdb.Open(new Watchkeeper.Metrics.Tsdb.TsdbOptions
+            {
+                Directory = dir, TimeProvider = time, Retention = TimeSpan.Zero,
+                Limits = IngestLimits.Default with { MaxHeadSeries = 7 }, // up and the 4 scrape_* series, then two more
+            });
+            var cfg = Job();
+            var (active, _) = TargetBuilder.Build(cfg, cfg.StaticConfigs);
+            var body = "a 1\n";
+            var loop = new ScrapeLoop(active[0], cfg, new HttpClient(new StubHttpHandler(_ => StubHttpHandler.Text(body))), db, time);
+            Assert.Equal(TargetHealth.Up, (await loop.ScrapeAsync()).Health);
+            body = "a 1\nb 1\nc 1\n";
+            time.Advance(TimeSpan.FromSeconds(15));
+            var st = await loop.ScrapeAsync();
+            Assert.Equal(TargetHealth.Down, st.Health);
+            Assert.Contains("head series limit", st.LastError);
+            Assert.Contains("c{", st.LastError);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
@@ -205,6 +263,16 @@ public sealed class ScrapeTests
         Assert.Equal(TargetHealth.Down, st.Health);
         Assert.Contains("line 2", st.LastError);
         Assert.Null(store.Find("good"));
+    }
+
+    [Fact]
+    public async Task A_valid_openmetrics_body_with_unusual_timestamps_and_escapes_keeps_the_target_up()
+    {
+        const string body = "# TYPE m gauge\nm{a=\"x\\ty\"} 1 000\nm{a=\"z\"} 2 1.5e3\nm{a=\"w\"} 3 1e300\n# EOF\n";
+        var (loop, store, _, _) = Setup(Job(), _ => StubHttpHandler.Text(body, "application/openmetrics-text; version=1.0.0"));
+        var st = await loop.ScrapeAsync();
+        Assert.Equal(TargetHealth.Up, st.Health);
+        Assert.Null(st.LastError);
     }
 
     [Fact]

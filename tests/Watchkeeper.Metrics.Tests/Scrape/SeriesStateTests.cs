@@ -164,7 +164,7 @@ public sealed class SeriesStateTests : IDisposable
         var dropB = new RelabelConfig { SourceLabels = ["__name__"], Regex = "b", Action = RelabelAction.Drop }.Compile();
         var loop = Loop(Job([dropB]), store, time, () => "a 2\nb 2\n");
         loop.InheritFrom(old);
-        old.MarkStale(Start.AddSeconds(1).ToUnixTimeMilliseconds()); // the old loop has no series left to mark
+        await old.MarkStaleAsync(Start.AddSeconds(1).ToUnixTimeMilliseconds()); // the old loop has no series left to mark
         Assert.False(StaleNaN.Is(store.Last(Final("a"))!.Value.V));
 
         time.Advance(TimeSpan.FromSeconds(15));

@@ -23,7 +23,8 @@ public abstract class TsdbTestBase : IDisposable
     protected FakeTimeProvider Time { get; }
     protected List<string> Warnings { get; } = [];
 
-    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null, bool skipLock = false, long walSegmentBytes = 32L << 20) =>
+    protected Tsdb.Tsdb Open(TimeSpan? retention = null, long maxBytes = 0, TimeSpan? blockDuration = null, IReadOnlyList<TimeSpan>? compaction = null, bool skipLock = false, long walSegmentBytes = 32L << 20,
+        TimeSpan? futureGrace = null) =>
         Tsdb.Tsdb.Open(new TsdbOptions
         {
             Directory = Dir,
@@ -34,6 +35,8 @@ public abstract class TsdbTestBase : IDisposable
             TimeProvider = Time,
             SkipDirectoryLock = skipLock,
             WalSegmentBytes = walSegmentBytes,
+            // Most tests append hours ahead of the frozen fake clock; the time bounds have their own tests.
+            FutureGracePeriod = futureGrace ?? TimeSpan.FromDays(3650),
             OnWarning = w =>
             {
                 lock (Warnings) Warnings.Add(w);

@@ -1,7 +1,6 @@
 using Watchkeeper.Metrics.Exposition;
-using Watchkeeper.Metrics.Scrape;
 
-namespace Watchkeeper.Metrics.Demo;
+namespace Watchkeeper.Server.Monitoring.Demo;
 
 /// <summary>Faults injected into a demo service.</summary>
 public sealed record DemoFaults
@@ -209,9 +208,9 @@ public sealed class DemoService
 }
 
 /// <summary>
-/// The demo workload: <c>api-service</c> and <c>web-interface</c>. <see cref="Register"/> makes them scrapeable in
-/// process at <c>api-service.demo:8080</c> and <c>web-interface.demo:8080</c>; a server can instead serve
-/// <see cref="DemoService.Render()"/> at an internal endpoint (503 when it returns null) and scrape that.
+/// The demo workload: <c>api-service</c> and <c>web-interface</c>. The server serves each service's
+/// <see cref="DemoService.Render()"/> at <c>/-/demo/{service}/metrics</c> (503 when it returns null) and scrapes it
+/// over loopback as jobs named after the services, as the operations manual's rules expect.
 /// </summary>
 public sealed class DemoWorkload(TimeProvider time)
 {
@@ -220,27 +219,4 @@ public sealed class DemoWorkload(TimeProvider time)
     public IReadOnlyList<DemoService> Services => [ApiService, WebInterface];
 
     public DemoService? Get(string name) => Services.FirstOrDefault(s => s.Name == name);
-
-    /// <summary>The in-process address of a service.</summary>
-    public static string AddressOf(string name) => name + ".demo:8080";
-
-    public void Register(InternalTargetRegistry registry)
-    {
-        foreach (var s in Services) registry.Map(AddressOf(s.Name), s.Render);
-    }
-
-    /// <summary>
-    /// Scrape configs for the demo: one job per service, named after it (<c>api-service</c>, <c>web-interface</c>),
-    /// as the operations manual's rules expect (<c>up{job=~"api-service|web-interface"}</c>).
-    /// </summary>
-    public IReadOnlyList<ScrapeConfig> ScrapeConfigs(TimeSpan? interval = null) =>
-    [
-        .. Services.Select(s => new ScrapeConfig
-        {
-            JobName = s.Name,
-            ScrapeInterval = interval ?? TimeSpan.FromSeconds(15),
-            ScrapeTimeout = TimeSpan.FromSeconds(Math.Min(10, (interval ?? TimeSpan.FromSeconds(15)).TotalSeconds)),
-            StaticConfigs = [new TargetGroup([AddressOf(s.Name)], new Dictionary<string, string>(), "demo:" + s.Name)],
-        }),
-    ];
 }

@@ -2,33 +2,19 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Watchkeeper.Metrics.Exposition;
-using Watchkeeper.Metrics.Model;
 
-namespace Watchkeeper.Metrics.Host;
+namespace Watchkeeper.Server.Monitoring.HostMetrics;
 
 /// <summary>Size, available and free bytes of one mounted filesystem.</summary>
 public readonly record struct FilesystemStats(long SizeBytes, long AvailableBytes, long FreeBytes);
 
 /// <summary>
 /// Reads /proc (stat, meminfo, loadavg, diskstats, net/dev, mounts) and statfs, and renders node_exporter's metric
-/// names in the text format, so the <c>node</c> job scrapes it as an in-process target
-/// (see <see cref="Scrape.InternalTargetRegistry"/>) or <see cref="Collect"/> appends the samples directly.
+/// names in the text format; the server serves it at <c>/-/node/metrics</c> and scrapes it as the <c>node</c> job.
 /// A file that is missing or unreadable leaves its metrics out and is reported in node_scrape_collector_success.
 /// </summary>
 public sealed partial class HostCollector
 {
-    /// <summary>The pseudo address the server registers the collector at (<see cref="Scrape.InternalTargetRegistry"/>).</summary>
-    public const string InternalAddress = "node.watchkeeper.internal:9100";
-
-    /// <summary>A scrape config for the <c>node</c> job scraping the collector in process.</summary>
-    public static Scrape.ScrapeConfig ScrapeConfig(TimeSpan? interval = null, string jobName = "node") => new()
-    {
-        JobName = jobName,
-        ScrapeInterval = interval ?? TimeSpan.FromSeconds(15),
-        ScrapeTimeout = TimeSpan.FromSeconds(Math.Min(10, (interval ?? TimeSpan.FromSeconds(15)).TotalSeconds)),
-        StaticConfigs = [new Scrape.TargetGroup([InternalAddress], new Dictionary<string, string>(), "host")],
-    };
-
     /// <summary>USER_HZ: /proc/stat counts CPU time in 1/100 s on every Linux architecture the runtime supports.</summary>
     public const double UserHz = 100.0;
 
@@ -68,19 +54,6 @@ public sealed partial class HostCollector
         w.Family("node_scrape_collector_success", MetricType.Gauge, "Whether a collector succeeded.");
         foreach (var (name, success) in ok) w.Sample("node_scrape_collector_success", success ? 1 : 0, "collector", name);
         return w.ToString();
-    }
-
-    /// <summary>Appends the host metrics directly, with the given target labels (e.g. job="node", instance=host name).</summary>
-    public void Collect(ISeriesAppender appender, Labels targetLabels, long timestampMs)
-    {
-        var parsed = new ExpositionParser().Parse(Encoding.UTF8.GetBytes(RenderExposition()), ExpositionFormat.PrometheusText);
-        foreach (var s in parsed.Samples)
-        {
-            var l = s.Labels;
-            foreach (var t in targetLabels.AsSpan()) l = l.With(t.Name, t.Value);
-            appender.Append(l, timestampMs, s.Value);
-        }
-        appender.Commit();
     }
 
     private static bool Try(Action a)

@@ -1,9 +1,9 @@
 using System.Text;
 using Watchkeeper.Metrics.Exposition;
-using Watchkeeper.Metrics.Host;
 using Watchkeeper.Metrics.Model;
+using Watchkeeper.Server.Monitoring.HostMetrics;
 
-namespace Watchkeeper.Metrics.Tests.Host;
+namespace Watchkeeper.Server.Tests;
 
 public sealed class HostCollectorTests : IDisposable
 {
@@ -152,12 +152,10 @@ public sealed class HostCollectorTests : IDisposable
     }
 
     [Fact]
-    public void Collect_appends_samples_with_target_labels()
+    public void Rendered_samples_carry_the_fixture_values()
     {
-        var store = new CollectingSeriesStore();
-        new HostCollector(_proc.FullName, _ => null).Collect(store.Appender(), Labels.Of("job", "node", "instance", "me"), 1000);
-        var s = store.Find("node_load1", "job", "node", "instance", "me");
-        Assert.NotNull(s);
-        Assert.Equal(new Sample(1000, 0.52), store.Last(s!));
+        var text = new HostCollector(_proc.FullName, _ => null).RenderExposition();
+        var parsed = new ExpositionParser().Parse(Encoding.UTF8.GetBytes(text), ExpositionFormat.PrometheusText);
+        Assert.Equal(0.52, Assert.Single(parsed.Samples, s => s.Labels.Name == "node_load1").Value);
     }
 }

@@ -1,11 +1,12 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
-using Watchkeeper.Metrics.Demo;
 using Watchkeeper.Metrics.Exposition;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Scrape;
+using Watchkeeper.Server.Monitoring.Demo;
+using Watchkeeper.Server.Monitoring.HostMetrics;
 
-namespace Watchkeeper.Metrics.Tests.Demo;
+namespace Watchkeeper.Server.Tests;
 
 public sealed class DemoTests
 {
@@ -141,48 +142,66 @@ public sealed class DemoTests
         Assert.True((b[sum] - a[sum]) / allNew > 0.8);
     }
 
+    /// <summary>
+    /// Scrape configs as the server builds them for the demo (one job per service, named after it), pointed at the
+    /// test's in-process handler instead of the server's loopback address.
+    /// </summary>
+    private static ScrapeConfig[] DemoJobs(DemoWorkload demo) =>
+    [
+        .. demo.Services.Select(s => new ScrapeConfig
+        {
+            JobName = s.Name,
+            MetricsPath = $"/-/demo/{s.Name}/metrics",
+            ScrapeInterval = TimeSpan.FromSeconds(15),
+            ScrapeTimeout = TimeSpan.FromSeconds(10),
+            StaticConfigs = [new TargetGroup(["watchkeeper.test:9700"], new Dictionary<string, string>(), "demo")],
+        }),
+    ];
+
     [Fact]
     public async Task Down_fault_fails_the_scrape_and_up_returns_when_cleared()
     {
         var time = new FakeTimeProvider(Start);
         var demo = new DemoWorkload(time);
-        var registry = new InternalTargetRegistry();
-        demo.Register(registry);
-        var store = new CollectingSeriesStore();
-        var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
+        var store = new LastValueStore();
+        // Answers as the server's /-/demo/{service}/metrics endpoint does: the exposition, or 503 while down.
+        var mgr = new ScrapeManager(store, time, new ScrapeManagerOptions
+        {
+            HandlerFactory = _ => new RenderingHandler(path => demo.Get(path.Split('/')[3])?.Render()),
+            WatchFiles = false,
+        });
         await using (mgr)
         {
-            await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = demo.ScrapeConfigs() });
+            await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = DemoJobs(demo) });
             Assert.Equal(["api-service", "web-interface"], mgr.ActiveTargets().Select(t => t.Job));
             demo.ApiService.SetDown(true);
             var states = await mgr.ScrapeAllNowAsync();
             Assert.Equal(TargetHealth.Down, states.Single(s => s.Job == "api-service").Health);
             Assert.Equal(TargetHealth.Up, states.Single(s => s.Job == "web-interface").Health);
-            Assert.Equal(0, store.Last(store.Find("up", "job", "api-service")!)!.Value.V);
-            Assert.NotNull(store.Find("http_requests_total", "job", "web-interface", "instance", "web-interface.demo:8080"));
+            Assert.Equal(0, store.Last("up", "job", "api-service"));
+            Assert.NotNull(store.Last("http_requests_total", "job", "web-interface"));
 
             demo.ApiService.ClearFaults();
             time.Advance(TimeSpan.FromSeconds(15));
             states = await mgr.ScrapeAllNowAsync();
             Assert.All(states, s => Assert.Equal(TargetHealth.Up, s.Health));
-            Assert.Equal(1, store.Last(store.Find("up", "job", "api-service")!)!.Value.V);
+            Assert.Equal(1, store.Last("up", "job", "api-service"));
         }
     }
 
     [Fact]
     public async Task Host_collector_scrapes_as_the_node_job()
     {
-        var registry = new InternalTargetRegistry();
-        registry.Map("node.internal:9100", new Watchkeeper.Metrics.Host.HostCollector().RenderExposition);
-        var store = new CollectingSeriesStore();
-        var cfg = new ScrapeConfig { JobName = "node", StaticConfigs = [new TargetGroup(["node.internal:9100"], new Dictionary<string, string>(), "s")] };
-        var mgr = new ScrapeManager(store, new FakeTimeProvider(Start), new ScrapeManagerOptions { HandlerFactory = registry.HandlerFactory, WatchFiles = false });
+        var host = new HostCollector();
+        var store = new LastValueStore();
+        var cfg = new ScrapeConfig { JobName = "node", MetricsPath = "/-/node/metrics", StaticConfigs = [new TargetGroup(["watchkeeper.test:9700"], new Dictionary<string, string>(), "s")] };
+        var mgr = new ScrapeManager(store, new FakeTimeProvider(Start), new ScrapeManagerOptions { HandlerFactory = _ => new RenderingHandler(_ => host.RenderExposition()), WatchFiles = false });
         await using (mgr)
         {
             await mgr.ApplyConfigAsync(new MetricsConfig { ScrapeConfigs = [cfg] });
             var st = Assert.Single(await mgr.ScrapeAllNowAsync());
             Assert.Equal(TargetHealth.Up, st.Health);
-            if (File.Exists("/proc/loadavg")) Assert.NotNull(store.Find("node_load1", "job", "node"));
+            if (File.Exists("/proc/loadavg")) Assert.NotNull(store.Last("node_load1", "job", "node"));
         }
     }
 }
