@@ -14,7 +14,8 @@
 #    (probe.py measure), then runs the query benchmark (QUERY_N calls per expression and kind, alternating).
 # 4. Report with ratios Watchkeeper/Prometheus to $RESULTS_DIR/side_by_side.txt. Bytes per sample in blocks come
 #    from the offline measurement (blocks.sh), merged into the report when $RESULTS_DIR/blocks.json exists.
-# Env: QUERY_N (20; 0 skips), PORT_BASE (19200), PROM_PORT (19390), WK_PORT (19391), SKIP_BUILD (0), WK_DLL (another build),
+# Env: QUERY_N (20; 0 skips), QUERY_ONLY (run only the queries whose label contains it, e.g. "up == 0"), WK_ARGS (more `serve` flags),
+#      PORT_BASE (19200), PROM_PORT (19390), WK_PORT (19391), SKIP_BUILD (0), WK_DLL (another build),
 #      RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS (../shared/bench/peers relative to the repo),
 #      HOLD_S (0; keeps everything running that many seconds after the report, at most 1800, and writes
 #      $RESULTS_DIR/hold.env with the URLs, PIDs, token and work directory, for experiments against the same exporters).
@@ -102,12 +103,12 @@ prometheus --config.file="$WD/prometheus.yml" --storage.tsdb.path="$WD/prom" \
   --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WD/prom.log" 2>&1 &
 PROM_PID=$!; PIDS+=("$PROM_PID")
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
-dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk" --listen "127.0.0.1:$WK_PORT" >"$WD/wk.log" 2>&1 &
+dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk" --listen "127.0.0.1:$WK_PORT" ${WK_ARGS:-} >"$WD/wk.log" 2>&1 &
 WK_PID=$!; PIDS+=("$WK_PID")
 PROM_URL="http://127.0.0.1:$PROM_PORT"; WK_URL="http://127.0.0.1:$WK_PORT"
-wait_http "$PROM_URL/-/ready" 60
-wait_http "$WK_URL/-/ready" 90
-TOKEN=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+wait_http "$PROM_URL/-/ready" 300
+wait_http "$WK_URL/-/ready" 300
+TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$WATCHKEEPER_ADMIN_PASSWORD\"}" "$WK_URL/api/v1/auth/login" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 TAG="S${SERIES}_K${EXPORTERS}_i${INTERVAL}s"

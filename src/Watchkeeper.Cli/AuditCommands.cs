@@ -10,10 +10,18 @@ public static class AuditCommands
     {
         var cmd = new Command("audit", "The append-only, hash-chained audit log (admin)");
 
-        var verify = new Command("verify", "Check the audit log's hash chain and signed checkpoints; exit 0 when intact, 5 when tampered with");
+        var expect = new Option<string?>("--expect")
+        {
+            Description = "Also require this head, as published in the server log and metrics (SEQ:HASH, at least 8 hex digits of the hash)",
+            HelpName = "SEQ:HASH",
+        };
+        var verify = new Command("verify", "Check the audit log's keyed hash chain and signed checkpoints; exit 0 when intact, 5 when tampered with") { expect };
         verify.Run(io, g, async (ctx, ct) =>
         {
-            var r = await ctx.Api().GetAsync("api/v1/audit/verify", ct);
+            var e = ctx.Get(expect);
+            if (e is not null && !ValidExpect(e))
+                throw WkException.Usage($"--expect: '{CliConfigFile.OneLine(e)}' is not SEQ:HASH (a sequence number and at least 8 hex digits of its hash)");
+            var r = await ctx.Api().GetAsync("api/v1/audit/verify" + new Query().Add("expect", e), ct);
             var v = r.As<AuditVerificationDto>();
             if (ctx.Json)
             {
@@ -22,7 +30,9 @@ public static class AuditCommands
             else if (v.Ok)
             {
                 ctx.Line($"Audit log intact: {v.Records} record(s) up to #{v.LastSeq}; {v.Checkpoints} signed checkpoint(s)"
-                    + (v.Checkpoints > 0 ? $", the last at #{v.LastCheckpointSeq}." : "."));
+                    + (v.Checkpoints > 0 ? $", the last at #{v.LastCheckpointSeq}." : ".")
+                    + (v.HeadHash is { Length: >= 16 } h ? $" Head {v.LastSeq}:{h[..16]}." : "")
+                    + (e is not null ? $" Contains the expected head {e}." : ""));
             }
             else
             {
@@ -30,7 +40,10 @@ public static class AuditCommands
                 foreach (var p in v.Problems) ctx.Line("  - " + p);
             }
             if (v.Ok) return ExitCodes.Ok;
-            await io.Error.WriteLineAsync($"wk: audit log verification failed: {v.Problems.Count} problem(s); first: {CliConfigFile.OneLine(v.Problems.FirstOrDefault() ?? "unknown")}");
+            var missing = v.Problems.FirstOrDefault(p => p.StartsWith("expected head", StringComparison.Ordinal));
+            await io.Error.WriteLineAsync(missing is not null
+                ? $"wk: audit log does not contain the expected head: {CliConfigFile.OneLine(missing)}"
+                : $"wk: audit log verification failed: {v.Problems.Count} problem(s); first: {CliConfigFile.OneLine(v.Problems.FirstOrDefault() ?? "unknown")}");
             return ExitCodes.CheckFailed;
         });
 
@@ -67,5 +80,13 @@ public static class AuditCommands
         cmd.Subcommands.Add(list);
         cmd.Subcommands.Add(checkpoint);
         return cmd;
+    }
+
+    private static bool ValidExpect(string s)
+    {
+        var i = s.IndexOf(':', StringComparison.Ordinal);
+        if (i <= 0 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq < 1) return false;
+        var h = s[(i + 1)..].Trim();
+        return h.Length is >= 8 and <= 64 && h.All(char.IsAsciiHexDigit);
     }
 }

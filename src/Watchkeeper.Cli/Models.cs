@@ -33,7 +33,7 @@ public sealed record TrendPointDto(DateTimeOffset Start, long Incidents, Diction
 public sealed record IncidentReportDto(DateTimeOffset From, DateTimeOffset To, string Bucket, long Total, List<SeverityReportDto> BySeverity,
     List<TrendPointDto> Trend, double? PreviousPeriodTotal);
 
-public sealed record AuditVerificationDto(bool Ok, long Records, long LastSeq, int Checkpoints, long LastCheckpointSeq, List<string> Problems);
+public sealed record AuditVerificationDto(bool Ok, long Records, long LastSeq, int Checkpoints, long LastCheckpointSeq, string? HeadHash, List<string> Problems);
 public sealed record AuditRecordDto(long Seq, long Ts, string Actor, string Action, string EntityType, string EntityId);
 
 public sealed record UserDto(long Id, string Username, string Role, DateTimeOffset CreatedAt, bool Disabled);

@@ -64,4 +64,29 @@ public sealed class ReportAuditTests
         Assert.Equal(5, badJson.Code);
         Assert.False(badJson.Json.GetProperty("ok").GetBoolean());
     }
+
+    [Fact]
+    public async Task Audit_verify_expect_fails_in_one_line_when_the_log_does_not_hold_the_published_head()
+    {
+        await using var s = await TestServer.StartAsync();
+        var wk = await new Wk(s).LoginAsync();
+        Assert.Equal(0, (await wk.RunAsync("incident", "start", "--title", "a", "--severity", "SEV3")).Code);
+        var head = s.Services.GetRequiredService<AuditLog>().Head!;
+        var expect = $"{head.Seq}:{head.Hash[..16]}";
+        var ok = await wk.RunAsync("audit", "verify", "--expect", expect);
+        Assert.True(ok.Code == 0, ok.ToString());
+        Assert.Contains($"Contains the expected head {expect}.", ok.Out);
+
+        // The tail goes; a restarted server would not know, the published head does.
+        var db = s.Services.GetRequiredService<Db>();
+        await db.WriteAsync(async (c, tx) => await c.ExecuteAsync("DELETE FROM audit_log WHERE seq >= @Seq", head, tx));
+        var bad = await wk.RunAsync("audit", "verify", "--expect", expect);
+        Assert.Equal(5, bad.Code);
+        Assert.Single(bad.Err.TrimEnd().Split('\n'));
+        Assert.StartsWith($"wk: audit log does not contain the expected head: expected head {expect} is not in the log: the log ends at {head.Seq - 1}", bad.Err, StringComparison.Ordinal);
+
+        var usage = await wk.RunAsync("audit", "verify", "--expect", "12:xyz");
+        Assert.Equal(2, usage.Code);
+        Assert.Contains("--expect: '12:xyz' is not SEQ:HASH", usage.Err);
+    }
 }

@@ -49,8 +49,17 @@ public static class Peers
     /// <summary>Skips the test with a clear message when a peer is not installed.</summary>
     public static string Require(string? path, string what)
     {
-        if (path is null) Assert.Skip($"{what} is not installed: run ./scripts/test.sh, which installs the Debian package");
+        if (path is null) Missing($"{what} is not installed: run ./scripts/test.sh, which installs the Debian package");
         return path;
+    }
+
+    /// <summary>Skips on a developer machine; fails when <c>CI</c> is set, so a CI run without its peers is not green.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void Missing(string message)
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("CI is set and a peer is missing: " + message);
+        Assert.Skip(message);
+        throw new InvalidOperationException("unreachable: Assert.Skip throws");
     }
 
     /// <summary>Skips the test when the shared synthetic exporter (or python3) is absent.</summary>
@@ -58,7 +67,7 @@ public static class Peers
     {
         var path = SynthExporter;
         if (path is null)
-            Assert.Skip("the shared synthetic exporter is absent: this test runs ../shared/bench/peers/synth_exporter.py (next to the repository) with python3");
+            Missing("the shared synthetic exporter is absent: this test runs ../shared/bench/peers/synth_exporter.py (next to the repository) with python3");
         return path;
     }
 

@@ -264,8 +264,10 @@ public sealed partial class AuthTests
                 Assert.Equal("admin", only.Str("username"));
                 Assert.Equal("admin", only.Str("role"));
                 var audit = await s.Get<AuditLog>().ListAsync(0, 10);
-                Assert.Equal(("system", "user.create", "admin"), (audit[0].Actor, audit[0].Action, audit[0].EntityId));
-                Assert.DoesNotContain("first-password-123", audit[0].AfterJson ?? "", StringComparison.Ordinal);
+                // Record 1 is the audit log's genesis record; the admin's creation follows it.
+                Assert.Equal(AuditLog.GenesisAction, audit[0].Action);
+                Assert.Equal(("system", "user.create", "admin"), (audit[1].Actor, audit[1].Action, audit[1].EntityId));
+                Assert.DoesNotContain("first-password-123", audit[1].AfterJson ?? "", StringComparison.Ordinal);
             }
             await using (var s = await TestServer.StartAsync(dataDir: data, adminPassword: "second-password-456"))
             {

@@ -11,7 +11,7 @@ public sealed class IncidentApiTests
     [InlineData(true)]
     public async Task Declared_incident_gets_matrix_sla_and_checklist(bool postgres)
     {
-        if (postgres && TestServer.PostgresConnectionString is null) Assert.Skip("PostgreSQL not available: run ./scripts/test.sh");
+        TestServer.SkipUnlessAvailable(postgres);
         await using var s = await TestServer.StartAsync(postgres);
         using var c = s.Client(await s.AdminTokenAsync());
         var r = await c.PostAsJsonAsync("/api/v1/incidents", new { title = "API down", severity = "SEV1", services_affected = new[] { "api-service" } });

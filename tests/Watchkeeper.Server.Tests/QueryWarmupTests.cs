@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
@@ -24,49 +24,95 @@ public sealed class QueryWarmupTests
     }
 
     [Fact]
-    public async Task A_warm_up_round_sends_every_expression_as_instant_and_range_query_through_the_http_api()
+    public async Task A_warm_up_round_runs_every_expression_as_instant_and_range_query_in_process()
     {
         await using var s = await TestServer.StartAsync();
         Seed(s);
-        var users = s.Services.GetRequiredService<Users>();
-        var token = users.IssueInternalToken(TimeSpan.FromMinutes(2));
-        using var client = new HttpClient();
-        var n = await QueryWarmup.RunRoundAsync(client, s.BaseAddress, token, s.Time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
+        var runtime = s.Services.GetRequiredService<MetricsRuntime>();
+        var n = await QueryWarmup.RunRoundAsync(runtime, s.Time, s.Time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
         Assert.Equal(QueryWarmup.Expressions.Length * 2, n);
-
-        // The internal token is a viewer on the query API: up == 0 finds the down target.
-        using var api = s.Client(token);
-        var json = await api.GetStringAsync(new Uri("/prometheus/api/v1/query?query=up%20%3D%3D%200", UriKind.Relative));
-        Assert.Contains("\"instance\":\"b:1\"", json, StringComparison.Ordinal);
-        Assert.DoesNotContain("\"instance\":\"a:1\"", json, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task The_internal_token_is_read_only_expires_and_is_revoked()
+    public async Task The_in_process_handler_answers_as_the_http_api_does()
     {
         await using var s = await TestServer.StartAsync();
-        var users = s.Services.GetRequiredService<Users>();
-        var token = users.IssueInternalToken(TimeSpan.FromMinutes(2));
-        using var api = s.Client(token);
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        // Viewer only: creating an incident is refused.
-        using var create = await api.PostAsync(new Uri("/api/v1/incidents", UriKind.Relative),
-            new StringContent("{\"title\":\"x\",\"severity\":\"SEV3\"}", new MediaTypeHeaderValue("application/json")));
-        Assert.Equal(HttpStatusCode.Forbidden, create.StatusCode);
+        Seed(s);
+        var runtime = s.Services.GetRequiredService<MetricsRuntime>();
+        var now = (s.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        s.Time.Advance(TimeSpan.FromMinutes(2));
-        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        async Task<(int Status, string Body)> InProcess(bool range, string query)
+        {
+            var ctx = new DefaultHttpContext();
+            ctx.Request.QueryString = new QueryString(query);
+            using var body = new MemoryStream();
+            ctx.Response.Body = body;
+            await PrometheusApi.HandleQueryAsync(ctx, runtime, s.Time, range);
+            return (ctx.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+        }
 
-        // Each caller revokes its own token; another one (the server's own warm-up may hold one) keeps working.
-        var second = users.IssueInternalToken(TimeSpan.FromMinutes(2));
-        var third = users.IssueInternalToken(TimeSpan.FromMinutes(2));
-        using var api2 = s.Client(second);
-        using var api3 = s.Client(third);
-        Assert.Equal(HttpStatusCode.OK, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        users.RevokeInternalToken(second);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await api2.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await api3.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
-        // The expired first secret stays invalid.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+        using var api = s.Client(await s.UserTokenAsync(Roles.Viewer));
+        foreach (var (range, query) in new[]
+                 {
+                     (false, $"?query=up%20%3D%3D%200&time={now}"),
+                     (true, $"?query=up%20%3D%3D%200&start={now}&end={now}&step=15"),
+                     (false, "?query=up%20%3D%3D"), // a parse error is the API's 400 with Prometheus' error body
+                 })
+        {
+            var (status, inProcess) = await InProcess(range, query);
+            using var resp = await api.GetAsync(new Uri((range ? "/prometheus/api/v1/query_range" : "/prometheus/api/v1/query") + query, UriKind.Relative));
+            Assert.Equal((int)resp.StatusCode, status);
+            Assert.Equal(await resp.Content.ReadAsStringAsync(), inProcess);
+        }
+        var (_, down) = await InProcess(false, $"?query=up%20%3D%3D%200&time={now}");
+        Assert.Contains("\"instance\":\"b:1\"", down, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"instance\":\"a:1\"", down, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_round_that_gets_an_error_answer_throws()
+    {
+        await using var s = await TestServer.StartAsync();
+        var runtime = s.Services.GetRequiredService<MetricsRuntime>();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            QueryWarmup.RunRoundAsync(runtime, s.Time, s.Time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None, ["up", "up =="]));
+        Assert.StartsWith("400 from /prometheus/api/v1/query: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("bad_data", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connections_are_warmed_anonymously_on_the_health_endpoint()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var client = new HttpClient();
+        Assert.Equal(3, await QueryWarmup.PingAsync(client, s.BaseAddress, 3, CancellationToken.None));
+        // The query API itself stays closed to anonymous callers: the warm-up holds no credentials.
+        using var anonymous = s.Client();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri("/prometheus/api/v1/query?query=1", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_connection_that_fails_is_not_counted_and_does_not_stop_the_warm_up()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // nothing listens there now: connection refused
+        using var client = new HttpClient();
+        Assert.Equal(0, await QueryWarmup.PingAsync(client, new Uri($"http://127.0.0.1:{port}/"), 2, CancellationToken.None));
+    }
+
+    [Fact]
+    public void Serve_flags_turn_the_warm_up_and_the_memory_compaction_off()
+    {
+        var d = ServeOptions.Parse(["serve"]);
+        Assert.True(d.QueryWarmup);
+        Assert.True(d.MemoryCompaction);
+        var o = ServeOptions.Parse(["serve", "--query-warmup=false", "--memory-compaction", "false"]);
+        Assert.False(o.QueryWarmup);
+        Assert.False(o.MemoryCompaction);
+        Assert.True(ServeOptions.Parse(["--query-warmup", "true"]).QueryWarmup);
+        var bad = Assert.Throws<ArgumentException>(() => ServeOptions.Parse(["serve", "--query-warmup=no"]));
+        Assert.Contains("--query-warmup 'no' is not true or false", bad.Message, StringComparison.Ordinal);
     }
 }

@@ -111,11 +111,21 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(app, time, data, config, new Uri(address), pgDatabase is null ? pgDb : null) { _tempRoot = dataDir is null ? root : null };
     }
 
-    /// <summary>Skips the calling test when PostgreSQL is asked for but not available.</summary>
+    /// <summary>Skips the calling test when PostgreSQL is asked for but not available (fails it when <c>CI</c> is set).</summary>
     public static void SkipUnlessAvailable(bool postgres)
     {
         if (postgres && PostgresConnectionString is null)
-            Assert.Skip("PostgreSQL not available: set WATCHKEEPER_TEST_POSTGRES (./scripts/test.sh starts one)");
+            MissingPeer("PostgreSQL not available: set WATCHKEEPER_TEST_POSTGRES (./scripts/test.sh starts one)");
+    }
+
+    /// <summary>
+    /// A real peer the test needs is missing: skip on a developer machine, fail when <c>CI</c> is set, so a CI run
+    /// without the peer is red instead of green with silent skips.
+    /// </summary>
+    public static void MissingPeer(string message)
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("CI is set and a peer is missing: " + message);
+        Assert.Skip(message);
     }
 
     /// <summary>Creates an empty database on the test PostgreSQL and returns its name.</summary>

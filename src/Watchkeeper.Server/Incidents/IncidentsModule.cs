@@ -11,6 +11,7 @@ public static class IncidentsModule
     public static void AddIncidents(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IncidentService>();
+        builder.Services.AddSingleton<IncidentMetrics>();
         builder.Services.AddHostedService<SlaWorker>();
     }
 
@@ -117,47 +118,12 @@ public static class IncidentsModule
         return DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 
-    /// <summary>Incident metrics computed from the database at scrape time, so they are right on every replica and after restarts.</summary>
+    /// <summary>Incident metrics: loaded once at start, kept up to date on write (<see cref="IncidentMetrics"/>).</summary>
     private static void RegisterMetrics(IServiceProvider sp)
     {
-        var metrics = sp.GetRequiredService<SelfMetrics>();
-        var db = sp.GetRequiredService<Db>();
-        var config = sp.GetRequiredService<ConfigHolder>();
-        double[] responseBuckets = [60, 300, 900, 1800, 3600, 14400, 86400];
-        double[] resolutionBuckets = [900, 3600, 14400, 86400, 259200, 604800];
-        metrics.AddCollector(async (w, ct) =>
-        {
-            var sevs = config.Current.Severities.Select(s => s.Id).ToArray();
-            var open = (await db.ReadAsync(c => c.QueryAsync<(string Severity, long N)>("SELECT severity, COUNT(*) FROM incidents WHERE status <> 'resolved' GROUP BY severity"), ct))
-                .ToDictionary(x => x.Severity, x => x.N);
-            w.Header("watchkeeper_incidents_open", "Open incidents by severity.", "gauge");
-            foreach (var s in sevs) w.Sample("watchkeeper_incidents_open", ["severity"], [s], open.GetValueOrDefault(s));
-
-            var breaches = (await db.ReadAsync(c => c.QueryAsync<(string Severity, string Kind, long N)>("SELECT severity, kind, COUNT(*) FROM sla_breaches GROUP BY severity, kind"), ct)).ToList();
-            w.Header("watchkeeper_incident_sla_breaches_total", "SLA breaches recorded, by severity and clock (response, resolution).", "counter");
-            foreach (var s in sevs)
-                foreach (var k in new[] { "response", "resolution" })
-                    w.Sample("watchkeeper_incident_sla_breaches_total", ["severity", "kind"], [s, k], breaches.Where(b => b.Severity == s && b.Kind == k).Sum(b => b.N));
-
-            var times = (await db.ReadAsync(c => c.QueryAsync<(string Severity, long Detected, long? Ack, long? Resolved)>(
-                "SELECT severity, detected_at, acknowledged_at, resolved_at FROM incidents WHERE acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL"), ct)).ToList();
-            Hist(w, "watchkeeper_incident_response_seconds", "Seconds from detection to acknowledgement.", sevs, responseBuckets,
-                times.Where(t => t.Ack is not null).Select(t => (t.Severity, (t.Ack!.Value - t.Detected) / 1000.0)));
-            Hist(w, "watchkeeper_incident_resolution_seconds", "Seconds from detection to resolution.", sevs, resolutionBuckets,
-                times.Where(t => t.Resolved is not null).Select(t => (t.Severity, (t.Resolved!.Value - t.Detected) / 1000.0)));
-        });
-    }
-
-    private static void Hist(MetricsWriter w, string name, string help, string[] sevs, double[] buckets, IEnumerable<(string Severity, double Seconds)> obs)
-    {
-        w.Header(name, help, "histogram");
-        var bySev = obs.GroupBy(o => o.Severity).ToDictionary(g => g.Key, g => g.Select(x => x.Seconds).ToList());
-        foreach (var s in sevs)
-        {
-            var list = bySev.GetValueOrDefault(s) ?? [];
-            var counts = buckets.Select(b => (double)list.Count(v => v <= b)).ToArray();
-            w.Histogram(name, ["severity"], [s], buckets, counts, list.Count, list.Sum());
-        }
+        var incidents = sp.GetRequiredService<IncidentMetrics>();
+        incidents.LoadAsync().GetAwaiter().GetResult();
+        sp.GetRequiredService<SelfMetrics>().AddCollector(incidents.WriteAsync);
     }
 }
 

@@ -57,7 +57,7 @@ public sealed class MetricsRuntime : IDisposable
 /// </summary>
 public sealed class MonitoringWorker(
     MetricsRuntime runtime, ConfigHolder config, TimeProvider time, IServer server, IHostApplicationLifetime lifetime,
-    SelfMetrics metrics, Users users, ILogger<MonitoringWorker> logger) : BackgroundService
+    SelfMetrics metrics, ServeOptions serve, ILogger<MonitoringWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -79,7 +79,9 @@ public sealed class MonitoringWorker(
         await ApplyAsync(manager, config.Current, stoppingToken);
         config.Reloaded += OnReload;
         var interval = config.Current.Metrics.Global.ScrapeInterval;
-        var warmup = QueryWarmup.RunAsync(users, () => new Uri("http://" + SelfAddress() + "/"), time, interval + interval, logger, stoppingToken);
+        var warmup = serve.QueryWarmup
+            ? QueryWarmup.RunAsync(runtime, () => new Uri("http://" + SelfAddress() + "/"), time, interval + interval, logger, stoppingToken)
+            : Task.CompletedTask;
         var memory = MemoryCompaction.ForProcess(logger);
         metrics.AddCollector((w, _) =>
         {
@@ -102,7 +104,7 @@ public sealed class MonitoringWorker(
                 {
                     logger.LogError(ex, "TSDB maintenance failed");
                 }
-                memory.Check();
+                if (serve.MemoryCompaction) memory.Check();
             }
         }
         catch (OperationCanceledException)

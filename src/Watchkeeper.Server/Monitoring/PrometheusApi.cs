@@ -207,6 +207,13 @@ public static class PrometheusApi
         }
     }
 
+    /// <summary>
+    /// The <c>/query</c> (or, with <paramref name="range"/>, <c>/query_range</c>) handler on a request built in process:
+    /// the start-up warm-up (<see cref="QueryWarmup"/>) runs the query path through it without HTTP or credentials.
+    /// </summary>
+    internal static Task HandleQueryAsync(HttpContext ctx, MetricsRuntime m, TimeProvider time, bool range) =>
+        range ? Run(ctx, w => QueryRange(ctx, w, m, time)) : Run(ctx, w => Query(ctx, w, m, time));
+
     private static void AddWarnings(HttpContext ctx, QueryResult r) => Warnings(ctx).AddRange(r.Warnings);
 
     private static List<string> Warnings(HttpContext ctx) => (List<string>)ctx.Items["warnings"]!;

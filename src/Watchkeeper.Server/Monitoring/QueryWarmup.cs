@@ -1,21 +1,24 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Monitoring;
 
 /// <summary>
-/// Sends a few hundred small queries through the server's own HTTP API shortly after start, on the scrape-health
-/// series every target has (<c>up</c>, <c>scrape_*</c>), so that the first dashboards and API calls after a restart
-/// run on optimised code. The .NET JIT compiles methods quickly first and recompiles the ones called often; the
-/// query path a request takes (connection, HTTP parsing, routing, token check, PromQL parser and engine, TSDB select,
-/// JSON) is not touched by scraping, so without this a restarted server answers its first hundred or so API calls
-/// on the quick code: measured at 100k series, 1.10-1.16x Prometheus' latency for <c>up == 0</c> on the first calls
-/// against 0.76-0.85x once warm. The requests go over loopback, each on a new connection (as most clients open
-/// one), authenticated by an in-memory viewer token that is revoked when the warm-up ends. The series are one per
-/// target, so the warm-up costs a fraction of a second of CPU, spread over several seconds (the JIT counts calls
-/// only after a quiet 100 ms).
+/// Runs the query path a few hundred times shortly after start, so that the first dashboards and API calls after a
+/// restart run on optimised code. The .NET JIT compiles a method quickly first and recompiles it optimised once it
+/// has been called 30 times; scraping does not touch the query path, so without this a restarted server answers its
+/// first calls on the quick code (measured at 100k series: <c>up == 0</c> at 1.1-1.4x Prometheus' latency on the
+/// first calls, against 0.8x once warm; see bench/README.md).
+/// <list type="bullet">
+/// <item>Queries: each of <see cref="Expressions"/> (on the scrape-health series every target has, one series per
+/// target) as an instant and as a 10 min / 15 s range query, through the Prometheus API's own query handlers on a
+/// request built in process (parameter parsing, PromQL parser, engine, TSDB select, JSON writer). No HTTP, no
+/// credentials.</item>
+/// <item>Connections: a few anonymous <c>GET /-/healthy</c> over loopback, each on a new connection, for what every
+/// API call goes through before its handler (Kestrel's connection and HTTP handling, routing, the middleware).</item>
+/// </list>
+/// Rounds run 150 ms apart (the JIT counts calls only after a quiet 100 ms); the whole warm-up costs well under a
+/// second of CPU. <c>watchkeeper serve --query-warmup=false</c> turns it off.
 /// </summary>
 public static class QueryWarmup
 {
@@ -34,74 +37,101 @@ public static class QueryWarmup
     ];
 
     public const int Rounds = 40;
+    public const int ConnectionsPerRound = 4;
 
     /// <summary>
-    /// Sends every expression once as an instant query and once as a 10 min / 15 s range query to the Prometheus API
-    /// at <paramref name="baseUri"/>; returns how many were answered. A non-success answer throws.
+    /// Runs every expression (<see cref="Expressions"/> unless given) once as an instant query and once as a
+    /// 10 min / 15 s range query through the query handlers; returns how many were answered. An answer other than 200
+    /// throws.
     /// </summary>
-    public static async Task<int> RunRoundAsync(HttpClient client, Uri baseUri, string token, long nowMs, CancellationToken ct)
+    public static async Task<int> RunRoundAsync(MetricsRuntime m, TimeProvider time, long nowMs, CancellationToken ct,
+        IReadOnlyList<string>? expressions = null)
     {
         var now = Seconds(nowMs);
         var start = Seconds(nowMs - 600_000);
         var n = 0;
-        foreach (var e in Expressions)
+        foreach (var e in expressions ?? Expressions)
         {
-            var q = Uri.EscapeDataString(e);
-            await Call($"prometheus/api/v1/query?query={q}&time={now}").ConfigureAwait(false);
-            await Call($"prometheus/api/v1/query_range?query={q}&start={start}&end={now}&step=15").ConfigureAwait(false);
+            await Call(false, Query(("query", e), ("time", now))).ConfigureAwait(false);
+            await Call(true, Query(("query", e), ("start", start), ("end", now), ("step", "15"))).ConfigureAwait(false);
         }
         return n;
 
-        async Task Call(string path)
+        async Task Call(bool range, QueryString query)
         {
-            using var req = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, path));
-            req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            req.Headers.ConnectionClose = true;
-            using var resp = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            if (!resp.IsSuccessStatusCode)
-                throw new HttpRequestException($"{(int)resp.StatusCode} from {path.Split('?')[0]}: {await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false)}");
+            var ctx = new DefaultHttpContext { RequestAborted = ct };
+            ctx.Request.Method = HttpMethods.Get;
+            ctx.Request.Path = range ? "/prometheus/api/v1/query_range" : "/prometheus/api/v1/query";
+            ctx.Request.QueryString = query;
+            using var body = new MemoryStream();
+            ctx.Response.Body = body;
+            await PrometheusApi.HandleQueryAsync(ctx, m, time, range).ConfigureAwait(false);
+            if (ctx.Response.StatusCode != StatusCodes.Status200OK)
+                throw new InvalidOperationException($"{ctx.Response.StatusCode} from {ctx.Request.Path}: {System.Text.Encoding.UTF8.GetString(body.ToArray())}");
             n++;
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="count"/> anonymous <c>GET /-/healthy</c>, each on a new connection; returns how many
+    /// answered 200. A call that fails or times out (a busy machine) only goes uncounted.
+    /// </summary>
+    public static async Task<int> PingAsync(HttpClient client, Uri baseUri, int count, CancellationToken ct)
+    {
+        var ok = 0;
+        for (var i = 0; i < count; i++)
+        {
+            try
+            {
+                using var req = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "-/healthy"));
+                req.Headers.ConnectionClose = true;
+                using var resp = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+                if (resp.IsSuccessStatusCode) ok++;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+        }
+        return ok;
+    }
+
+    private static QueryString Query(params (string Name, string Value)[] p) =>
+        QueryString.Create(p.Select(x => new KeyValuePair<string, string?>(x.Name, x.Value)));
+
     private static string Seconds(long ms) => (ms / 1000.0).ToString("F3", CultureInfo.InvariantCulture);
 
     /// <summary>Waits <paramref name="delay"/> (the first scrapes land meanwhile), then runs the rounds 150 ms apart.</summary>
-    public static async Task RunAsync(Users users, Func<Uri> baseUri, TimeProvider time, TimeSpan delay, ILogger logger, CancellationToken ct)
+    public static async Task RunAsync(MetricsRuntime m, Func<Uri> baseUri, TimeProvider time, TimeSpan delay, ILogger logger, CancellationToken ct)
     {
         try
         {
             await Task.Delay(delay, time, ct).ConfigureAwait(false);
-            var token = users.IssueInternalToken(TimeSpan.FromMinutes(2));
-            try
+            using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
             {
-                using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
-                {
-                    Timeout = TimeSpan.FromSeconds(10),
-                };
-                var uri = baseUri();
-                var sw = Stopwatch.StartNew();
-                var busyMs = 0.0;
-                var queries = 0;
-                for (var i = 0; i < Rounds; i++)
-                {
-                    var t0 = Stopwatch.GetTimestamp();
-                    queries += await RunRoundAsync(client, uri, token, time.GetUtcNow().ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
-                    busyMs += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                    await Task.Delay(TimeSpan.FromMilliseconds(150), time, ct).ConfigureAwait(false);
-                }
-                logger.LogInformation("Query path warmed up: {Queries} API queries in {Busy:F0} ms over {Elapsed:F1} s", queries, busyMs, sw.Elapsed.TotalSeconds);
-            }
-            finally
+                Timeout = TimeSpan.FromSeconds(10),
+            };
+            var uri = baseUri();
+            var sw = Stopwatch.StartNew();
+            var busyMs = 0.0;
+            var queries = 0;
+            var pings = 0;
+            for (var i = 0; i < Rounds; i++)
             {
-                users.RevokeInternalToken(token);
+                var t0 = Stopwatch.GetTimestamp();
+                queries += await RunRoundAsync(m, time, time.GetUtcNow().ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+                pings += await PingAsync(client, uri, ConnectionsPerRound, ct).ConfigureAwait(false);
+                busyMs += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                await Task.Delay(TimeSpan.FromMilliseconds(150), time, ct).ConfigureAwait(false);
             }
+            logger.LogInformation("Query path warmed up: {Queries} queries in process and {Pings}/{Connections} connections in {Busy:F0} ms over {Elapsed:F1} s",
+                queries, pings, Rounds * ConnectionsPerRound, busyMs, sw.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
+            // Includes an HTTP client timeout (a TaskCanceledException): a warm-up that fails says so.
             logger.LogWarning("Query warm-up stopped: {Message}", ex.Message);
         }
     }

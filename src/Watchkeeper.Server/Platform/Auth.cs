@@ -199,38 +199,11 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
         return ok;
     }
 
-    // SHA-256 of each internal token -> when it expires (ms).
-    private readonly ConcurrentDictionary<string, long> _internalTokens = new(StringComparer.Ordinal);
-
-    /// <summary>The user name an internal token authenticates as (there is no such row in the users table).</summary>
-    public const string InternalUser = "watchkeeper-internal";
-
-    private static readonly TokenRow InternalRow = new() { Name = "internal", Prefix = "wk_internal", Username = InternalUser, Role = Roles.Viewer };
-
-    /// <summary>
-    /// Issues a read-only (viewer) token that exists only in this process' memory, for the server's own calls to its
-    /// HTTP API (the query warm-up). It expires after <paramref name="ttl"/> or when revoked, and is never stored or
-    /// listed. Several may be valid at once; each caller revokes its own.
-    /// </summary>
-    public string IssueInternalToken(TimeSpan ttl)
-    {
-        var now = Now;
-        foreach (var (h, expires) in _internalTokens)
-            if (expires <= now) _internalTokens.TryRemove(h, out _);
-        var secret = "wk_internal_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        _internalTokens[HashToken(secret)] = now + (long)ttl.TotalMilliseconds;
-        return secret;
-    }
-
-    public void RevokeInternalToken(string token) => _internalTokens.TryRemove(HashToken(token), out _);
-
     /// <summary>Resolves a bearer token. Results are cached for a few seconds; revocation clears the cache.</summary>
     public async Task<TokenRow?> FindTokenAsync(string token)
     {
         var hash = HashToken(token);
         var now = Now;
-        if (!_internalTokens.IsEmpty && _internalTokens.TryGetValue(hash, out var expiresAt))
-            return now < expiresAt ? InternalRow : null;
         if (_tokenCache.TryGetValue(hash, out var cached) && now - cached.CachedAt < 5_000 && now >= cached.CachedAt)
             return cached.Row.ExpiresAt is { } ce && ce <= now ? null : cached.Row;
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<TokenRow>("""

@@ -90,6 +90,11 @@ public sealed class Db : IDisposable
             var result = await work(conn, tx);
             await tx.CommitAsync(ct);
             if (Provider == DbProvider.Sqlite) Interlocked.Increment(ref _writeGeneration);
+            if (_onCommit.TryGetValue(tx, out var actions))
+            {
+                _onCommit.Remove(tx);
+                foreach (var a in actions) a();
+            }
             return result;
         }
         finally
@@ -97,6 +102,14 @@ public sealed class Db : IDisposable
             if (Provider == DbProvider.Sqlite) _sqliteWriteLock.Release();
         }
     }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbTransaction, List<Action>> _onCommit = [];
+
+    /// <summary>
+    /// Runs <paramref name="action"/> after the <see cref="WriteAsync{T}"/> transaction <paramref name="tx"/> commits
+    /// (never if it rolls back): in-memory state derived from a write (metrics, the audit head) follows committed data only.
+    /// </summary>
+    public void OnCommit(DbTransaction tx, Action action) => _onCommit.GetOrAdd(tx, _ => []).Add(action);
 
     public async Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken ct = default) =>
         await WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, ct);

@@ -154,11 +154,31 @@ public static class Migrations
             CREATE INDEX ix_sessions_user ON sessions(user_id);
             ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NULL;
             """),
+        // Keyed audit chain: checkpoints carry their kind, the record count, the previous checkpoint's signature and
+        // what the server found missing. Existing rows become 'legacy' checkpoints; at the first start after this
+        // migration AuditLog.InitializeAsync re-anchors the existing chain with a keyed record (see docs/security.md).
+        (3, "audit_keyed_chain", """
+            ALTER TABLE audit_checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'legacy';
+            ALTER TABLE audit_checkpoints ADD COLUMN records BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE audit_checkpoints ADD COLUMN prev_signature TEXT NOT NULL DEFAULT '';
+            ALTER TABLE audit_checkpoints ADD COLUMN anomaly TEXT NULL;
+            UPDATE audit_checkpoints SET records = seq;
+            """),
+        // Incident metrics are loaded once and then kept up to date on write; with PostgreSQL other replicas'
+        // changes are picked up by updated_at.
+        (4, "incident_updated_index", """
+            CREATE INDEX ix_incidents_updated ON incidents(updated_at);
+            CREATE INDEX ix_sla_breaches_breached ON sla_breaches(breached_at);
+            """),
     ];
+
+    /// <summary>The migration that introduced keyed audit chains.</summary>
+    public const int KeyedAuditChain = 3;
 
     public static int Latest => All[^1].Version;
 
-    public static async Task ApplyAsync(Db db, TimeProvider time, ILogger logger, CancellationToken ct = default)
+    /// <summary>Applies the pending migrations and returns the versions applied now.</summary>
+    public static async Task<IReadOnlyList<int>> ApplyAsync(Db db, TimeProvider time, ILogger logger, CancellationToken ct = default)
     {
         await using var conn = await db.OpenAsync(ct);
         if (db.Provider == DbProvider.Sqlite)
@@ -174,6 +194,7 @@ public static class Migrations
         {
             await conn.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
             var applied = (await conn.QueryAsync<long>("SELECT version FROM schema_migrations")).ToHashSet();
+            var now = new List<int>();
             foreach (var (version, name, sql) in All)
             {
                 if (applied.Contains(version)) continue;
@@ -183,7 +204,9 @@ public static class Migrations
                     new { version, name, at = time.GetUtcNow().ToUnixTimeMilliseconds() }, tx);
                 await tx.CommitAsync(ct);
                 logger.LogInformation("Applied schema migration {Version} ({Name}) on {Db}", version, name, db.Description);
+                now.Add(version);
             }
+            return now;
         }
         finally
         {

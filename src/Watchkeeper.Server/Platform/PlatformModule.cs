@@ -133,10 +133,17 @@ public static class PlatformModule
     public static void UsePlatform(this WebApplication app)
     {
         var sp = app.Services;
+        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper");
+        var dataDir = sp.GetRequiredService<ServeOptions>().DataDir;
+        var tightened = DataDirectory.Prepare(dataDir);
+        if (tightened.Count > 0)
+            log.LogWarning("Removed group and other permissions from {Count} path(s) in the data directory {Dir} (now 0700/0600), e.g. {First}", tightened.Count, dataDir, tightened[0]);
         var db = sp.GetRequiredService<Db>();
         var time = sp.GetRequiredService<TimeProvider>();
-        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper");
-        Migrations.ApplyAsync(db, time, log).GetAwaiter().GetResult();
+        var migrated = Migrations.ApplyAsync(db, time, log).GetAwaiter().GetResult();
+        var auditLog = sp.GetRequiredService<AuditLog>();
+        auditLog.InitializeAsync(migrated.Contains(Migrations.KeyedAuditChain)).GetAwaiter().GetResult();
+        auditLog.RegisterMetrics(sp.GetRequiredService<SelfMetrics>());
         BootstrapAdminAsync(sp.GetRequiredService<Users>(), sp.GetRequiredService<ServeOptions>().AdminPassword, log).GetAwaiter().GetResult();
 
         var holder = sp.GetRequiredService<ConfigHolder>();
@@ -326,8 +333,8 @@ public static class PlatformModule
             if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be between 1 and 1000");
             return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100, ct));
         });
-        audit.MapGet("/verify", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.VerifyAsync(ct)));
-        audit.MapPost("/checkpoint", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.CheckpointAsync(ct)));
+        audit.MapGet("/verify", async (AuditLog log, string? expect, CancellationToken ct) => TypedResults.Ok(await log.VerifyAsync(expect, ct)));
+        audit.MapPost("/checkpoint", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.CheckpointAsync(ct: ct)));
     }
 }
 

@@ -4,16 +4,24 @@ namespace Watchkeeper.Server.Platform;
 public sealed record ServeOptions
 {
     public const string Usage = """
-        usage: watchkeeper serve [--config PATH] [--data DIR] [--listen ADDR]
-          --config PATH   configuration file (default config/openpolicy/watchkeeper.yml)
-          --data DIR      data directory for the database and time series (default ./data)
-          --listen ADDR   host:port to listen on (default 127.0.0.1:9700)
+        usage: watchkeeper serve [--config PATH] [--data DIR] [--listen ADDR] [--query-warmup=BOOL] [--memory-compaction=BOOL]
+          --config PATH               configuration file (default config/openpolicy/watchkeeper.yml)
+          --data DIR                  data directory for the database and time series (default ./data)
+          --listen ADDR               host:port to listen on (default 127.0.0.1:9700)
+          --query-warmup=BOOL         run the query path in process after start so first queries are fast (default true)
+          --memory-compaction=BOOL    return unused heap memory to the OS when the heap has grown (default true)
         """;
 
     public string ConfigPath { get; init; } = "config/openpolicy/watchkeeper.yml";
     public string DataDir { get; init; } = "./data";
     public string Listen { get; init; } = "127.0.0.1:9700";
     public bool Help { get; init; }
+
+    /// <summary>Run the query path a few hundred times after start (Monitoring/QueryWarmup.cs).</summary>
+    public bool QueryWarmup { get; init; } = true;
+
+    /// <summary>Compacting full collections when the managed heap has grown (Platform/MemoryCompaction.cs).</summary>
+    public bool MemoryCompaction { get; init; } = true;
 
     /// <summary>Password for the first admin; from WATCHKEEPER_ADMIN_PASSWORD, else random and printed once.</summary>
     public string? AdminPassword { get; init; } = Environment.GetEnvironmentVariable("WATCHKEEPER_ADMIN_PASSWORD") is { Length: > 0 } p ? p : null;
@@ -45,12 +53,21 @@ public sealed record ServeOptions
                 "--config" => o with { ConfigPath = Value() },
                 "--data" => o with { DataDir = Value() },
                 "--listen" => o with { Listen = ValidateListen(Value()) },
+                "--query-warmup" => o with { QueryWarmup = Bool(a, Value()) },
+                "--memory-compaction" => o with { MemoryCompaction = Bool(a, Value()) },
                 "-h" or "--help" => o with { Help = true },
                 _ => throw new ArgumentException($"unknown option '{a}'"),
             };
         }
         return o;
     }
+
+    private static bool Bool(string flag, string v) => v switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new ArgumentException($"{flag} '{v}' is not true or false"),
+    };
 
     private static string ValidateListen(string v)
     {

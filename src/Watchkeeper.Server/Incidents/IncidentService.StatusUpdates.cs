@@ -1,0 +1,95 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Watchkeeper.Server.Platform;
+
+namespace Watchkeeper.Server.Incidents;
+
+/// <summary>Status updates (operations manual 2.3): posting, rendering the template, listing.</summary>
+public sealed partial class IncidentService
+{
+    public async Task<StatusUpdateView> PostStatusUpdateAsync(long id, StatusUpdateRequest r, long? ifMatch, string actor)
+    {
+        var current = Required(r.CurrentStatus, "current_status", 10_000, multiline: true);
+        var visibility = OneOf(r.Visibility ?? "internal", "visibility", ["internal", "public"]);
+        Duration? nextIn = null;
+        if (!string.IsNullOrWhiteSpace(r.NextUpdateIn))
+        {
+            if (!Duration.TryParse(r.NextUpdateIn, out var d) || d.Value <= TimeSpan.Zero)
+                throw new ValidationException("next_update_in", $"invalid duration \"{r.NextUpdateIn}\" (use e.g. 30m, 1h)");
+            if (d.Value > TimeSpan.FromDays(365)) throw new ValidationException("next_update_in", "must be at most 365d");
+            nextIn = d;
+        }
+        StatusUpdateView? result = null;
+        var detail = new AuditDetail();
+        await MutateAsync(id, ifMatch, actor, "incident.status_update", async (c, tx, row, now) =>
+        {
+            if (r.Status is not null && !string.Equals(r.Status, row.Status, StringComparison.OrdinalIgnoreCase))
+            {
+                var target = OneOf(r.Status, "status", IncidentStatus.All);
+                await ApplyTransition(c, tx, row, target, null, actor, now);
+            }
+            var sev = SeverityOf(row.Severity, "severity");
+            long? next = row.Status == IncidentStatus.Resolved ? null : now + (long)(nextIn ?? sev.UpdateInterval).Value.TotalMilliseconds;
+            row.NextUpdateDueAt = next;
+            var body = RenderStatusUpdate(row, current, now, next);
+            var uid = await c.ExecuteScalarAsync<long>("""
+                INSERT INTO status_updates (incident_id, ts, author, visibility, status, current_status, next_update_at, body)
+                VALUES (@id, @now, @actor, @visibility, @status, @current, @next, @body) RETURNING id
+                """, new { id = row.Id, now, actor, visibility, status = row.Status, current, next, body }, tx);
+            await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
+            result = new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
+            detail.After = new { status_update = uid, visibility, status = row.Status, current_status = current, next_update_at = next };
+        }, detail);
+        return result!;
+    }
+
+    /// <summary>Renders the manual's status update template (2.3) for an incident.</summary>
+    public string RenderStatusUpdate(IncidentRow row, string currentStatus, long now, long? next)
+    {
+        var services = JsonSerializer.Deserialize<List<string>>(row.ServicesAffected, Json) ?? [];
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["title"] = row.Title,
+            ["id"] = Id(row.Id),
+            ["severity"] = row.Severity,
+            ["status"] = IncidentStatus.Title(row.Status),
+            ["last_updated"] = At(now).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            ["summary"] = string.IsNullOrWhiteSpace(row.Summary) ? row.Title : row.Summary,
+            ["users_affected"] = row.UsersAffected,
+            ["services_affected"] = services.Count == 0 ? "None identified yet" : string.Join(", ", services),
+            ["business_impact"] = row.BusinessImpact,
+            ["current_status"] = currentStatus,
+            ["next_update"] = next is { } n ? $"By {At(n).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}" : "No further updates planned: the incident is resolved.",
+            ["contact"] = Config.Incidents.Contact,
+            ["commander"] = row.Commander ?? "unassigned",
+        };
+        var tpl = Config.StatusUpdateTemplate;
+        var sb = new StringBuilder(tpl.Length + 256);
+        var i = 0;
+        while (i < tpl.Length)
+        {
+            var open = tpl.IndexOf("{{", i, StringComparison.Ordinal);
+            if (open < 0) { sb.Append(tpl, i, tpl.Length - i); break; }
+            var close = tpl.IndexOf("}}", open + 2, StringComparison.Ordinal);
+            if (close < 0) { sb.Append(tpl, i, tpl.Length - i); break; }
+            sb.Append(tpl, i, open - i);
+            var key = tpl[(open + 2)..close].Trim();
+            sb.Append(values.TryGetValue(key, out var v) ? v : tpl[open..(close + 2)]);
+            i = close + 2;
+        }
+        return sb.ToString();
+    }
+
+    public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility)
+    {
+        if (visibility is not null) visibility = OneOf(visibility, "visibility", ["internal", "public"]);
+        await EnsureExists(id);
+        return await db.ReadAsync(async c => (await c.QueryAsync<StatusUpdateRow>(
+                "SELECT * FROM status_updates WHERE incident_id = @id" + (visibility is null ? "" : " AND visibility = @visibility") + " ORDER BY id",
+                new { id, visibility }))
+            .Select(u => new StatusUpdateView(u.Id, At(u.Ts), u.Author, u.Visibility, u.Status, u.CurrentStatus, At(u.NextUpdateAt), u.Body)).ToList());
+    }
+}
