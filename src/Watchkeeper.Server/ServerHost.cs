@@ -83,6 +83,7 @@ public static class ServerHost
         configure(builder);
 
         var app = builder.Build();
+        app.UseWebAssets();
         app.UsePlatform();
         app.MapPlatform();
         app.MapMonitoring();

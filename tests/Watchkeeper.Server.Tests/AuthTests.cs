@@ -17,9 +17,9 @@ public sealed partial class AuthTests
     [
         "GET /-/healthy", "GET /-/ready", "GET /metrics", "GET /openapi/{documentName}.json",
         "POST /api/v1/auth/login", "GET /login", "POST /login",
-        // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login) and UI assets.
-        "GET /-/node/metrics", "GET /-/demo/{service}/metrics", "GET /ui/app.css", "GET /ui/app.js",
-        "GET /assets/monitoring/{name}", // uPlot and the monitoring pages' own script and stylesheet: library code, no data
+        // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login).
+        // (The browser assets in wwwroot are served without a login by the static files middleware, not by endpoints.)
+        "GET /-/node/metrics", "GET /-/demo/{service}/metrics",
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using Dapper;
+using Watchkeeper.Server.Incidents.Ui;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Incidents;
@@ -13,6 +14,7 @@ public static class IncidentsModule
         builder.Services.AddSingleton<IncidentService>();
         builder.Services.AddSingleton<IncidentMetrics>();
         builder.Services.AddHostedService<SlaWorker>();
+        builder.Services.AddIncidentPages();
     }
 
     public static void MapIncidents(this WebApplication app)

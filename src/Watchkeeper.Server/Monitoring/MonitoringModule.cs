@@ -24,6 +24,7 @@ public static class MonitoringModule
         builder.Services.AddSingleton<MetricsRuntime>();
         builder.AddBuiltInTargets();
         builder.Services.AddHostedService<MonitoringWorker>();
+        builder.Services.AddMonitoringUi();
     }
 
     public static void MapMonitoring(this WebApplication app)

@@ -2,6 +2,7 @@ using System.Globalization;
 using Dapper;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Reports.Ui;
 
 namespace Watchkeeper.Server.Reports;
 
@@ -84,7 +85,11 @@ public sealed class IncidentReports(Db db, ConfigHolder config, TimeProvider tim
 
 public static class ReportsModule
 {
-    public static void AddReports(this WebApplicationBuilder builder) => builder.Services.AddSingleton<IncidentReports>();
+    public static void AddReports(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IncidentReports>();
+        builder.Services.AddReportPages();
+    }
 
     public static void MapReports(this WebApplication app)
     {

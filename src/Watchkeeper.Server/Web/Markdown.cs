@@ -71,5 +71,5 @@ public static partial class Markdown
         return sb.ToString();
     }
 
-    private static string Inline(string text) => Bold().Replace(Html.E(text), "<strong>$1</strong>");
+    private static string Inline(string text) => Bold().Replace(System.Net.WebUtility.HtmlEncode(text), "<strong>$1</strong>");
 }

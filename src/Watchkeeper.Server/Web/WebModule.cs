@@ -1,36 +1,42 @@
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Watchkeeper.Server.Incidents.Ui;
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Platform.Ui;
+using Watchkeeper.Server.Reports.Ui;
 
 namespace Watchkeeper.Server.Web;
 
-/// <summary>Server-rendered UI: login and the pages of each feature.</summary>
+/// <summary>
+/// The web layer: Razor components rendered on the server, the layout and its registered navigation, browser
+/// assets, error pages for browsers, login and the account pages.
+/// </summary>
 public static class WebModule
 {
     public static void AddWeb(this WebApplicationBuilder builder)
     {
+        var services = builder.Services;
+        // Pages are Razor components rendered on the server (RazorComponentResult): static HTML, no circuits.
+        services.AddRazorComponents();
+        // Encode what markup needs (<, >, &, quotes) and keep every other character readable.
+        services.Replace(ServiceDescriptor.Singleton(HtmlEncoder.Create(UnicodeRanges.All)));
+        services.AddSingleton<StaticAssets>();
+        services.AddSingleton<NavigationRegistry>();
+        // The account pages (Platform/Ui) are mapped here with login; their navigation too.
+        services.AddNavItem(new NavItem("users", "Users", "/users", 900, MinRank: 3));
+        services.AddNavItem(new NavItem("tokens", "API tokens", "/tokens", 910));
+
         // A browser that is refused a page by role gets a readable page; API clients keep the problem details.
-        builder.Services.PostConfigure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+        services.PostConfigure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, o =>
         {
             var inner = o.Events.OnRedirectToAccessDenied;
-            o.Events.OnRedirectToAccessDenied = ctx =>
-                !PlatformModule.IsApi(ctx.Request) && ctx.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
-                    ? Forbidden(ctx.HttpContext)
-                    : inner(ctx);
+            o.Events.OnRedirectToAccessDenied = ctx => ErrorPages.WantsHtml(ctx.Request) ? ErrorPages.Forbidden(ctx.HttpContext) : inner(ctx);
         });
-    }
-
-    private static async Task Forbidden(HttpContext http)
-    {
-        var role = http.User.FindFirst(System.Security.Claims.ClaimTypes.Role)?.Value ?? "none";
-        var page = Html.Bare("Not allowed", $"""
-            <div class="panel"><h1>Not allowed</h1>
-            <p class="error" role="alert">Your role ({Html.E(role)}) does not allow this page or action. Nothing was changed.</p>
-            <p>Ask an admin for the responder role to run incidents. <a href="/incidents">Back to incidents</a></p></div>
-            """, 403);
-        await page.ExecuteAsync(http);
     }
 
     /// <summary>
@@ -40,49 +46,39 @@ public static class WebModule
     public static bool IsLocalPath(string? url) =>
         url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.Any(char.IsControl);
 
-    public static void MapWeb(this WebApplication app)
-    {
-        app.MapAssets();
-
-        // Every UI form is validated here, so a stale or forged form gets a readable page instead
-        // of a JSON problem. Role checks run before this (authorization), so a viewer's write is a 403.
-        var web = app.MapGroup("").DisableAntiforgery().AddEndpointFilter(async (ctx, next) =>
+    /// <summary>
+    /// The route group every page is mapped in: it sends the UI's security headers and validates the
+    /// antiforgery token of every form post, so a stale or forged form gets a readable page instead of a
+    /// JSON problem. Role checks run before this (authorization), so a viewer's write is a 403.
+    /// </summary>
+    public static RouteGroupBuilder MapPages(this IEndpointRouteBuilder app) =>
+        app.MapGroup("").DisableAntiforgery().AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
             SecurityHeaders(http);
             if (HttpMethods.IsPost(http.Request.Method) && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
             {
-                return Html.Bare("Form expired", """
-                    <div class="panel"><h1>Form expired</h1>
-                    <p class="error" role="alert">This form was missing its security token or it has expired (for example after a restart or a new login). Nothing was changed.</p>
-                    <p>Go back, reload the page and submit again.</p><p><a href="/incidents">Incidents</a></p></div>
-                    """, 400);
+                return ErrorPages.Page(http, 400,
+                    "This form was missing its security token or it has expired (for example after a restart or a new login). Nothing was changed.",
+                    "Go back, reload the page and submit again.", "Form expired");
             }
             return await next(ctx);
         }).ExcludeFromDescription();
 
-        web.MapGet("/login", (HttpContext http, IAntiforgery af, string? error, string? returnUrl) =>
+    public static void MapWeb(this WebApplication app)
+    {
+        app.UseErrorPages();
+        var web = app.MapPages();
+
+        web.MapGet("/login", (HttpContext http, string? error, string? returnUrl) =>
         {
             if (http.User.Identity?.IsAuthenticated == true) return Results.Redirect(SafeReturn(returnUrl));
-            var token = af.GetAndStoreTokens(http);
-            var message = error switch
+            return Pages.Render<LoginPage>(error is null ? 200 : 401, new()
             {
-                null => "",
-                "expired" => "<p class=\"error\" role=\"alert\">Your session has ended. Log in again.</p>",
-                _ => "<p class=\"error\" role=\"alert\">Login failed: unknown user, wrong password or disabled account.</p>",
-            };
-            var html = $"""
-                <div class="panel"><h1>Watchkeeper</h1>
-                {message}
-                <form method="post" action="/login">
-                <input type="hidden" name="{Html.E(token.FormFieldName)}" value="{Html.E(token.RequestToken)}">
-                <input type="hidden" name="returnUrl" value="{Html.E(SafeReturn(returnUrl))}">
-                <div class="field"><label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus></div>
-                <div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
-                <button type="submit">Log in</button></form></div>
-                <p class="muted small" style="text-align:center">Operations manual as software · incidents, SLAs, postmortems</p>
-                """;
-            return Html.Bare("Log in", html, error is null ? 200 : 401);
+                [nameof(LoginPage.Ctx)] = new PageContext(http),
+                [nameof(LoginPage.Error)] = error,
+                [nameof(LoginPage.ReturnUrl)] = SafeReturn(returnUrl),
+            });
         }).AllowAnonymous();
 
         web.MapPost("/login", async Task<IResult> (HttpContext http, Users users, Sessions sessions, LoginThrottle throttle,
@@ -93,11 +89,9 @@ public static class WebModule
             if (throttle.RetryAfter(client, name) is { } wait)
             {
                 http.Response.Headers.RetryAfter = LoginThrottle.Seconds(wait);
-                return Html.Bare("Too many login attempts", $"""
-                    <div class="panel"><h1>Too many login attempts</h1>
-                    <p class="error" role="alert">Too many failed logins from this computer or for this user. Try again in {LoginThrottle.Seconds(wait)} seconds.</p>
-                    <p><a href="/login">Back to the login page</a></p></div>
-                    """, 429);
+                return ErrorPages.Page(http, 429,
+                    $"Too many failed logins from this computer or for this user. Try again in {LoginThrottle.Seconds(wait)} seconds.",
+                    heading: "Too many login attempts");
             }
             var u = name.Length == 0 || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(name, password);
             if (u is null)

@@ -1,17 +1,23 @@
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server.Monitoring.Ui;
 
-/// <summary>The monitoring pages: <c>/targets</c> and <c>/query</c>, plus their scripts and styles.</summary>
+/// <summary>The monitoring pages: <c>/targets</c> and <c>/query</c> (their styles and scripts are in wwwroot).</summary>
 public static class MonitoringUi
 {
+    public static void AddMonitoringUi(this IServiceCollection services)
+    {
+        services.AddNavItem(new NavItem("targets", "Targets", "/targets", 300));
+        services.AddNavItem(new NavItem("query", "Query", "/query", 310));
+    }
+
     public static void MapMonitoringUi(this WebApplication app)
     {
-        app.MapMonitoringAssets();
-        var pages = app.MapGroup("").RequireAuthorization(Policies.Viewer).ExcludeFromDescription();
-        pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, TimeProvider time, string? state, string? refresh) =>
-            TargetsPage.Handle(http, runtime, time, state, int.TryParse(refresh, out var r) ? r : null));
-        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, TimeProvider time, string? expr, string? range, string? step, string? tab) =>
-            QueryPage.Handle(http, runtime, time, expr, range, step, tab));
+        var pages = app.MapPages().RequireAuthorization(Policies.Viewer);
+        pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, string? state, string? refresh) =>
+            TargetsPage.Handle(http, runtime, state, int.TryParse(refresh, out var r) ? r : null));
+        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, string? expr, string? range, string? step, string? tab) =>
+            QueryPage.Handle(http, runtime, expr, range, step, tab));
     }
 }

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Security.Claims;
+using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Web;
+using static Watchkeeper.Server.Web.Html;
+
+namespace Watchkeeper.Server.Incidents.Ui;
+
+/// <summary>Incident list, declare form, incident page and its actions.</summary>
+public static class IncidentPages
+{
+    private const int PageSize = 25;
+
+    public static void AddIncidentPages(this IServiceCollection services)
+    {
+        services.AddNavItem(new NavItem("incidents", "Incidents", "/incidents", 100));
+        services.AddNavItem(new NavItem("new", "Declare incident", "/incidents/new", 110, MinRank: 2));
+    }
+
+    public static void Map(RouteGroupBuilder web)
+    {
+        web.MapGet("/incidents", List).RequireAuthorization(Policies.Viewer);
+        web.MapGet("/incidents/new", (HttpContext http) => NewForm(new PageContext(http), null)).RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/new", Declare).RequireAuthorization(Policies.Responder);
+        web.MapGet("/incidents/{id:long}", async (long id, HttpContext http, IncidentService s) => await Show(new PageContext(http), s, id, null))
+            .RequireAuthorization(Policies.Viewer);
+
+        web.MapPost("/incidents/{id:long}/status", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "status", f, "header", () => s.TransitionAsync(id, Field(f, "status"), Field(f, "message"), Version(f), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/acknowledge", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "ack", f, "header", () => s.AcknowledgeAsync(id, Version(f), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/roles", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "roles", f, "header", () => s.AssignAsync(id, new AssignRequest(f["commander"], f["communications_lead"], f["scribe"]), Version(f), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/edit", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "edit", f, "header", () => s.UpdateAsync(id, new UpdateIncidentRequest(Field(f, "title"), Field(f, "severity"), f["summary"],
+                f["users_affected"], ServiceList(f["services_affected"]), f["business_impact"], Field(f, "kind")), Version(f), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/notes", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "note", f, "timeline", () => s.AddNoteAsync(id, f["text"], u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/status-updates", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "update", f, "updates", () => s.PostStatusUpdateAsync(id,
+                new StatusUpdateRequest(f["current_status"], Field(f, "visibility"), Field(f, "next_update_in"), Field(f, "status")), null, u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/checklist/{itemId:long}", (long id, long itemId, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "checklist", f, "item-" + itemId.ToString(CultureInfo.InvariantCulture),
+                () => s.CheckItemAsync(id, itemId, !string.Equals(f["done"], "false", StringComparison.OrdinalIgnoreCase), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/postmortem", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "postmortem", f, "postmortem", () => s.SavePostmortemAsync(id,
+                new PostmortemRequest(f["summary"], f["impact"], f["root_cause"], f["lessons_learned"]), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/action-items", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "action", f, "actions", () => s.AddActionItemAsync(id, new ActionItemRequest(f["title"], f["owner"], DueDate(f["due_at"]), Field(f, "status")), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+        web.MapPost("/incidents/{id:long}/action-items/{itemId:long}", (long id, long itemId, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
+            Act(http, s, id, "action-" + itemId.ToString(CultureInfo.InvariantCulture), f, "actions",
+                () => s.UpdateActionItemAsync(id, itemId, new ActionItemRequest(null, null, null, Field(f, "status")), u.Actor())))
+            .RequireAuthorization(Policies.Responder);
+    }
+
+    // ------------------------------------------------------------------ form helpers
+
+    private static string? Field(IFormCollection f, string name) =>
+        f.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v.ToString()) ? v.ToString().Trim() : null;
+
+    private static long? Version(IFormCollection f) =>
+        long.TryParse(f["version"], NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    private static List<string> ServiceList(string? s) =>
+        (s ?? "").Split([',', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    private static DateTimeOffset? DueDate(string? s)
+    {
+        if (string.IsNullOrWhiteSpace(s)) return null;
+        if (DateOnly.TryParseExact(s.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+            return new DateTimeOffset(d.ToDateTime(new TimeOnly(23, 59, 59)), TimeSpan.Zero);
+        throw new ValidationException("due_at", $"'{s}' is not a date (use YYYY-MM-DD)");
+    }
+
+    /// <summary>Runs a change; on success goes back to the incident page at the changed section, on a domain error shows the page with the message.</summary>
+    private static async Task<IResult> Act<T>(HttpContext http, IncidentService s, long id, string form, IFormCollection f, string anchor, Func<Task<T>> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex) when (IsDomainError(ex))
+        {
+            return await Show(new PageContext(http), s, id, FormError.From(ex, form, f), StatusFor(ex));
+        }
+        return Results.Redirect($"/incidents/{id}#{anchor}");
+    }
+
+    // ------------------------------------------------------------------ list
+
+    private static async Task<IResult> List(HttpContext http, IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q,
+        long? cursor, int? page, int? limit)
+    {
+        var ctx = new PageContext(http);
+        // With no filter at all the list shows what needs attention: open incidents.
+        var st = http.Request.Query.ContainsKey("status") ? status ?? "" : "open";
+        var size = Math.Clamp(limit ?? PageSize, 1, 200);
+        var pageNo = Math.Max(1, page ?? 1);
+        string? error = null;
+        IncidentPage? result = null;
+        try
+        {
+            result = await s.ListAsync(st, severity, kind, DayStart(from, "from", false), DayStart(to, "to", true), q, size, cursor);
+        }
+        catch (ValidationException ex)
+        {
+            error = ErrorMessage(ex);
+        }
+
+        return Pages.Render<IncidentListPage>(error is null ? 200 : 400, new()
+        {
+            [nameof(IncidentListPage.Ctx)] = ctx,
+            [nameof(IncidentListPage.Result)] = result,
+            [nameof(IncidentListPage.Error)] = error,
+            [nameof(IncidentListPage.Status)] = st,
+            [nameof(IncidentListPage.Severity)] = severity,
+            [nameof(IncidentListPage.Kind)] = kind,
+            [nameof(IncidentListPage.From)] = from,
+            [nameof(IncidentListPage.To)] = to,
+            [nameof(IncidentListPage.Q)] = q,
+            [nameof(IncidentListPage.Cursor)] = cursor,
+            [nameof(IncidentListPage.PageNo)] = pageNo,
+            [nameof(IncidentListPage.Limit)] = limit is null ? null : size,
+        });
+    }
+
+    /// <summary>A date field as the start of that UTC day (or of the next day for an inclusive end); full timestamps pass through.</summary>
+    private static DateTimeOffset? DayStart(string? s, string field, bool inclusiveEnd)
+    {
+        if (string.IsNullOrWhiteSpace(s)) return null;
+        if (DateOnly.TryParseExact(s.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+            return new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(inclusiveEnd ? 1 : 0);
+        return IncidentsModule.ParseTime(s, field);
+    }
+
+    // ------------------------------------------------------------------ declare
+
+    private static IResult NewForm(PageContext ctx, FormError? err, int status = 200) =>
+        Pages.Render<DeclarePage>(status, new() { [nameof(DeclarePage.Ctx)] = ctx, [nameof(DeclarePage.Err)] = err });
+
+    private static async Task<IResult> Declare(HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal user)
+    {
+        try
+        {
+            var req = new CreateIncidentRequest(f["title"], Field(f, "kind"), Field(f, "severity"), f["summary"], Field(f, "users_affected"),
+                ServiceList(f["services_affected"]), Field(f, "business_impact"), Field(f, "detection_source"), Field(f, "commander"),
+                Field(f, "communications_lead"), Field(f, "scribe"), null);
+            var v = await s.CreateAsync(req, user.Actor());
+            return Results.Redirect($"/incidents/{v.Id}");
+        }
+        catch (Exception ex) when (IsDomainError(ex))
+        {
+            return NewForm(new PageContext(http), FormError.From(ex, "declare", f), StatusFor(ex));
+        }
+    }
+
+    // ------------------------------------------------------------------ incident page
+
+    public static async Task<IResult> Show(PageContext ctx, IncidentService s, long id, FormError? err, int status = 200)
+    {
+        var i = await s.GetAsync(id);
+        if (i is null) return ErrorPages.Page(ctx.Http, 404, $"Incident {id} not found.", heading: $"Incident {id} not found");
+        var pm = await s.PostmortemAsync(id);
+        return Pages.Render<IncidentDetailPage>(status, new()
+        {
+            [nameof(IncidentDetailPage.Ctx)] = ctx,
+            [nameof(IncidentDetailPage.Incident)] = i,
+            [nameof(IncidentDetailPage.Updates)] = await s.StatusUpdatesAsync(id, null),
+            [nameof(IncidentDetailPage.Checklist)] = await s.ChecklistAsync(id),
+            [nameof(IncidentDetailPage.Postmortem)] = pm,
+            [nameof(IncidentDetailPage.Breaches)] = await s.BreachesAsync(id),
+            [nameof(IncidentDetailPage.Err)] = err,
+        });
+    }
+}
