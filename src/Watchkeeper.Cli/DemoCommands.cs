@@ -9,7 +9,7 @@ public static class DemoCommands
 {
     public static Command Build(WkConsole io, Globals g)
     {
-        var cmd = new Command("demo", "The demo services (api-service, web-interface) that feed the shipped dashboards and alert rules");
+        var cmd = new Command("demo", "The simulated services api-service and web-interface: metrics to query and faults to inject (dashboards and alerting are not built yet)");
 
         var list = new Command("list", "Show the demo services and their faults");
         list.Aliases.Add("ls");

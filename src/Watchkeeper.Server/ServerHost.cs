@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Platform;
@@ -38,9 +40,25 @@ public static class ServerHost
             await Console.Error.WriteLineAsync("watchkeeper: configuration error: " + ex.Message);
             return 1;
         }
-        await app.RunAsync();
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (Exception ex) when (OptionsErrors(ex) is { Count: > 0 } errors)
+        {
+            // The sections' Options are validated on start; their messages name file, line and key.
+            foreach (var e in errors) await Console.Error.WriteLineAsync("watchkeeper: configuration error: " + e);
+            return 1;
+        }
         return 0;
     }
+
+    private static List<string> OptionsErrors(Exception ex) => ex switch
+    {
+        OptionsValidationException o => [.. o.Failures],
+        AggregateException a => [.. a.InnerExceptions.SelectMany(OptionsErrors)],
+        _ => [],
+    };
 
     /// <summary>Builds the application; tests call this with their own options and overrides.</summary>
     public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder> configure)
@@ -55,6 +73,7 @@ public static class ServerHost
         builder.Services.AddSingleton(serve);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ConfigHolder(serve.ConfigPath, config));
+        builder.Services.AddConfigOptions();
 
         builder.AddPlatform();
         builder.AddMonitoring();

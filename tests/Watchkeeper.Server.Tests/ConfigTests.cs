@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Tests;
@@ -109,6 +112,76 @@ public sealed class ConfigTests : IDisposable
         AssertNames(LoadFails(path), path, line, "authentication_mode", "unknown key 'authentication_mode'");
     }
 
+    /// <summary>
+    /// Bad configurations and the exact message each gives. Each row edits the shipped file (find -> replace); the
+    /// line is the line of <c>marker</c> in the edited file.
+    /// </summary>
+    public static TheoryData<string, string, string, string, string> BadConfigs => new()
+    {
+        // find, replace, marker, key, problem
+        { "severities:\n", "sevrities:\n", "sevrities:", "sevrities", "unknown key 'sevrities' (did you mean 'severities'?)" },
+        { "  session_lifetime: 12h", "  sesion_lifetime: 12h", "sesion_lifetime", "auth.sesion_lifetime", "unknown key 'sesion_lifetime' (did you mean 'session_lifetime'?)" },
+        { "    name: high\n", "    name: high\n    colour: orange\n", "colour: orange", "severities[1].colour", "unknown key 'colour'" },
+        { "auth:\n", "authentication_mode: strict\nauth:\n", "authentication_mode", "authentication_mode", "unknown key 'authentication_mode'" },
+        { "  scrape_interval: 15s", "  scrape_intervl: 15s", "scrape_intervl", "global.scrape_intervl", "unknown key 'scrape_intervl' (did you mean 'scrape_interval'?)" },
+        { "response_time: 15m", "response_time: 15 minutes", "response_time: 15 minutes", "severities[1].response_time", "invalid duration \"15 minutes\" (use e.g. 30s, 5m, 1h30m, 2d)" },
+        { "login_attempts_per_minute: 10", "login_attempts_per_minute: lots", "lots", "auth.login_attempts_per_minute", "expected an integer, got \"lots\"" },
+        { "login_attempts_per_minute: 10", "login_attempts_per_minute: 0", "login_attempts_per_minute: 0", "auth.login_attempts_per_minute", "must be positive" },
+        { "  checkpoint_interval: 5m", "  checkpoint_interval: 0", "checkpoint_interval: 0", "audit.checkpoint_interval", "must be a positive duration" },
+        { "  sla_check_interval: 15s", "  sla_check_interval: 0", "sla_check_interval: 0", "incidents.sla_check_interval", "must be a positive duration" },
+        { "  enabled: true\n  services", "  enabled: maybe\n  services", "enabled: maybe", "demo.enabled", "expected true or false, got \"maybe\"" },
+        { "services: [api-service, web-interface]", "services: [api-service, checkout]", "checkout", "demo.services[1]", "'checkout' is not a demo service; the demo simulates api-service and web-interface" },
+        { "storage: {}", "storage:\n  tsdb:\n    retention: -1d", "retention: -1d", "storage.tsdb.retention", "invalid duration \"-1d\" (use e.g. 30s, 5m, 1h30m, 2d)" },
+        { "storage: {}", "storage:\n  postgres: {}", "postgres: {}", "storage.postgres.connection_string", "must be set when storage.postgres is present" },
+        { "storage: {}", "storage: [postgres]", "storage: [postgres]", "storage", "expected a mapping of keys, got a list" },
+        { "    escalation: [\"On-call engineer\"]\n", "    escalation: \"On-call engineer\"\n", "escalation: \"On-call engineer\"", "severities[2].escalation", "expected a list, got \"On-call engineer\"" },
+        { "  session_lifetime: 12h", "  session_lifetime: 12h\n  session_lifetime: 1h", "session_lifetime: 1h", "auth.session_lifetime", "duplicate key 'session_lifetime'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadConfigs))]
+    public void Bad_configs_give_exact_file_line_key_messages(string find, string replace, string marker, string key, string problem)
+    {
+        var (path, line) = Edited(y =>
+        {
+            Assert.Contains(find, y, StringComparison.Ordinal);
+            return y.Replace(find, replace, StringComparison.Ordinal);
+        }, marker);
+        var ex = LoadFails(path);
+        Assert.Equal($"{path}:{line}:{key}: {problem}", ex.Message);
+        Assert.Equal((path, line, key, problem), (ex.File, ex.Line, ex.Key, ex.Problem));
+    }
+
+    [Theory]
+    [InlineData("route:\n  receiver: ops", "route", "alert routing")]
+    [InlineData("receivers:\n  - name: ops", "receivers", "alert notification (receivers)")]
+    [InlineData("inhibit_rules: []", "inhibit_rules", "alert inhibition")]
+    [InlineData("rule_files: [rules/*.yml]", "rule_files", "rule evaluation (alerting and recording rules)")]
+    [InlineData("alerting:\n  alertmanagers: []", "alerting", "sending alerts to an Alertmanager")]
+    [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
+    [InlineData("escalation_policies: []", "escalation_policies", "escalation policies")]
+    [InlineData("schedules: []", "schedules", "on-call schedules")]
+    [InlineData("maintenance: {}", "maintenance", "maintenance windows")]
+    [InlineData("logs:\n  syslog: {}", "logs", "log ingestion")]
+    [InlineData("slos: []", "slos", "SLOs")]
+    public void Sections_for_features_not_built_are_rejected_saying_so(string section, string key, string feature)
+    {
+        var (path, line) = Edited(y => y.Replace("auth:\n", section + "\nauth:\n", StringComparison.Ordinal), section.Split('\n')[0]);
+        Assert.Equal($"{path}:{line}:{key}: {feature} is not implemented yet (see docs/configuration.md)", LoadFails(path).Message);
+    }
+
+    [Fact]
+    public void Every_section_the_binder_accepts_is_documented_and_none_is_a_placeholder()
+    {
+        var docs = File.ReadAllText(Path.Combine(TestServer.RepoRoot, "docs", "configuration.md"));
+        foreach (var key in ConfigBinder.KeysOf(typeof(WatchkeeperConfig)).Concat(ConfigLoader.MetricsSections))
+            Assert.Contains($"`{key}`", docs, StringComparison.Ordinal);
+        foreach (var p in typeof(WatchkeeperConfig).GetProperties())
+            Assert.NotEqual(typeof(object), p.PropertyType);
+        foreach (var key in ConfigLoader.NotImplemented.Keys)
+            Assert.DoesNotContain(key, ConfigBinder.KeysOf(typeof(WatchkeeperConfig)));
+    }
+
     [Fact]
     public void Duplicate_severity_names_file_line_and_key()
     {
@@ -190,6 +263,19 @@ public sealed class ConfigTests : IDisposable
         static double Sev1Response(System.Text.Json.JsonElement sevs) => sevs.Items().Single(x => x.Str("id") == "SEV1").Dbl("response_seconds");
         Assert.Equal(300, Sev1Response(await c.Get("/api/v1/severities")));
         var original = await File.ReadAllTextAsync(s.ConfigPath);
+        var auth = s.Get<IOptionsMonitor<AuthConfig>>();
+        Assert.Equal(TimeSpan.FromHours(12), auth.CurrentValue.SessionLifetime.Value);
+
+        // A file that binds but fails a section check is refused as a whole: nothing of it applies.
+        await File.WriteAllTextAsync(s.ConfigPath, original.Replace("session_lifetime: 12h", "session_lifetime: 8h", StringComparison.Ordinal)
+            .Replace("checkpoint_every: 100", "checkpoint_every: 0", StringComparison.Ordinal));
+        using (var r = await c.PostAsync("/-/reload", null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains(":audit.checkpoint_every: must be positive", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(TimeSpan.FromHours(12), auth.CurrentValue.SessionLifetime.Value);
+        Assert.Equal(100, s.Get<IOptionsMonitor<AuditConfig>>().CurrentValue.CheckpointEvery);
 
         await File.WriteAllTextAsync(s.ConfigPath, original.Replace("response_time: 5m", "response_time: 10 minutes", StringComparison.Ordinal));
         using (var r = await c.PostAsync("/-/reload", null))
@@ -219,6 +305,8 @@ public sealed class ConfigTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         }
         Assert.Equal(600, Sev1Response(await c.Get("/api/v1/severities")));
+        Assert.Equal(TimeSpan.FromMinutes(10), s.Get<IOptionsMonitor<WatchkeeperConfig>>().CurrentValue.Severities[0].ResponseTime.Value);
+        Assert.Equal(TimeSpan.FromHours(12), auth.CurrentValue.SessionLifetime.Value);
         Assert.Equal(1, IncidentStorageTests.ParseMetrics(await anon.GetStringAsync("/metrics"))["watchkeeper_config_last_reload_successful"]);
         var after = await c.Post("/api/v1/incidents", new { title = "on the new matrix", severity = "SEV1" }, HttpStatusCode.Created);
         Assert.Equal(600, after.GetProperty("response_sla").Dbl("target_seconds"));
@@ -230,6 +318,27 @@ public sealed class ConfigTests : IDisposable
 [Collection(nameof(ConsoleCollection))]
 public sealed class StartupTests
 {
+    [Fact]
+    public async Task Sections_are_options_validated_on_start_with_file_line_key()
+    {
+        var dir = Directory.CreateTempSubdirectory("wk-config-").FullName;
+        try
+        {
+            var path = TestServer.CopyConfig(dir);
+            var line = Array.FindIndex(File.ReadAllLines(path), l => l.Contains("login_attempts_per_minute", StringComparison.Ordinal)) + 1;
+            var serve = new ServeOptions { ConfigPath = path, DataDir = Path.Combine(dir, "data"), Listen = "127.0.0.1:0", AdminPassword = TestServer.AdminPassword };
+            // A later Configure step (as a feature or a test could add) makes the bound section invalid: start refuses it.
+            await using var app = ServerHost.Build(serve, b => b.Services.PostConfigure<AuthConfig>(o => o.LoginAttemptsPerMinute = -1));
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync(TestContext.Current.CancellationToken));
+            var failure = Assert.IsType<OptionsValidationException>(ex is AggregateException a ? Assert.Single(a.InnerExceptions) : ex);
+            Assert.Equal([$"{path}:{line}:auth.login_attempts_per_minute: must be positive"], failure.Failures);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public async Task Server_refuses_to_start_on_a_bad_config_and_says_why()
     {

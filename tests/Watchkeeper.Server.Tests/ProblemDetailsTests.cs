@@ -1,6 +1,12 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Tests;
 
@@ -136,5 +142,88 @@ public sealed class ProblemDetailsTests
         await Check(admin, "admin", HttpMethod.Put, "/api/v1/severities", "{}");
         Assert.Empty(failures);
         Assert.True(fourXx > 50, $"only {fourXx} 4xx responses were provoked");
+    }
+
+    private sealed class TeapotException() : ProblemException(418, "I'm a teapot", "short and stout");
+
+    /// <summary>Throws what the path names, after routing found no endpoint (so it runs inside the real pipeline).</summary>
+    private sealed class ThrowingStartupFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            next(app);
+            app.Use((HttpContext ctx, RequestDelegate _) => ctx.Request.Path.Value switch
+            {
+                "/-/test/server-fault" => throw new InvalidOperationException("secret internals"),
+                "/-/test/conflict" => throw new ConflictException("already done"),
+                "/-/test/teapot" => throw new TeapotException(),
+                _ => Task.CompletedTask,
+            });
+        };
+    }
+
+    private sealed class TestHtmlErrorPage : IHtmlErrorPage
+    {
+        public async ValueTask<bool> TryWriteAsync(HttpContext context, ProblemDetails problem)
+        {
+            context.Response.ContentType = "text/html; charset=utf-8";
+            await context.Response.WriteAsync($"<h1>{problem.Status} {problem.Title}</h1>");
+            return true;
+        }
+    }
+
+    [Fact]
+    public async Task Exceptions_map_to_problems_by_their_own_status_and_server_faults_do_not_leak()
+    {
+        await using var s = await TestServer.StartAsync(configure: b => b.Services.AddSingleton<IStartupFilter, ThrowingStartupFilter>());
+        using var c = s.Client(await s.AdminApiTokenAsync());
+
+        var (status, media, body) = await Raw(c, HttpMethod.Get, "/-/test/server-fault");
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal("application/problem+json", media);
+        Assert.Equal(500, body.GetProperty("status").GetInt32());
+        Assert.DoesNotContain("secret", body.ToString(), StringComparison.Ordinal);
+
+        (status, media, body) = await Raw(c, HttpMethod.Get, "/-/test/conflict");
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("application/problem+json", media);
+        Assert.Equal("already done", body.Str("detail"));
+        Assert.Equal("/-/test/conflict", body.Str("instance"));
+
+        // A new domain exception needs no entry in any list: it carries its status.
+        (status, media, body) = await Raw(c, HttpMethod.Get, "/-/test/teapot");
+        Assert.Equal((HttpStatusCode)418, status);
+        Assert.Equal("application/problem+json", media);
+        Assert.Equal("I'm a teapot", body.Str("title"));
+        Assert.Equal("short and stout", body.Str("detail"));
+    }
+
+    [Fact]
+    public async Task Browsers_get_an_html_error_page_and_the_api_keeps_problem_json()
+    {
+        await using var s = await TestServer.StartAsync(configure: b => b.Services.AddSingleton<IHtmlErrorPage, TestHtmlErrorPage>());
+        using var c = s.Client(await s.AdminApiTokenAsync());
+        c.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+        using (var r = await c.GetAsync("/nothing-here"))
+        {
+            // The web layer's error pages (Web/ErrorPages) answer page requests first; IHtmlErrorPage covers the rest.
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+            Assert.Equal("text/html", r.Content.Headers.ContentType?.MediaType);
+        }
+        var (status, media, body) = await Raw(c, HttpMethod.Get, "/api/v1/incidents/4242");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("application/problem+json", media);
+        Assert.Equal("incident 4242 not found", body.Str("detail"));
+    }
+
+    [Fact]
+    public async Task OpenApi_lists_the_problem_responses_of_typed_results()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var anon = s.Client();
+        var doc = JsonDocument.Parse(await anon.GetStringAsync("/openapi/v1.json")).RootElement;
+        var reload = doc.GetProperty("paths").GetProperty("/-/reload").GetProperty("post").GetProperty("responses");
+        Assert.True(reload.TryGetProperty("200", out _), reload.ToString());
+        Assert.True(reload.GetProperty("400").GetProperty("content").TryGetProperty("application/problem+json", out _), reload.ToString());
     }
 }

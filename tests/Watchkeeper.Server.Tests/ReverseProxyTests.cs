@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Tests;

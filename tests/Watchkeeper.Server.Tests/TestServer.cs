@@ -76,7 +76,8 @@ public sealed class TestServer : IAsyncDisposable
     /// advancing the fake clock never races a worker: tests call <c>IncidentService.CheckSlaAsync</c> themselves.
     /// </summary>
     public static async Task<TestServer> StartAsync(bool postgres = false, Func<string, string>? editConfig = null, DateTimeOffset? start = null,
-        string? dataDir = null, bool workers = false, string? pgDatabase = null, string adminPassword = AdminPassword)
+        string? dataDir = null, bool workers = false, string? pgDatabase = null, string adminPassword = AdminPassword,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
         var root = dataDir is null ? Directory.CreateTempSubdirectory("wk-test-").FullName : Path.GetDirectoryName(dataDir)!;
@@ -103,6 +104,7 @@ public sealed class TestServer : IAsyncDisposable
                              && (d.ImplementationType == typeof(Incidents.SlaWorker) || d.ImplementationType == typeof(AuditCheckpointWorker))).ToList())
                     b.Services.Remove(d);
             }
+            configure?.Invoke(b);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

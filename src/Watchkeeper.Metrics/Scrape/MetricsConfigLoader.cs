@@ -1,4 +1,5 @@
 using System.Globalization;
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
 using YamlDotNet.Core;
@@ -6,36 +7,12 @@ using YamlDotNet.RepresentationModel;
 
 namespace Watchkeeper.Metrics.Scrape;
 
-/// <summary>A configuration error, naming the file, line, column and key.</summary>
-public sealed class ConfigException : Exception
-{
-    public ConfigException() { }
-    public ConfigException(string message) : base(message) { }
-    public ConfigException(string message, Exception inner) : base(message, inner) { }
-
-    public ConfigException(string file, long line, long column, string key, string reason, Exception? inner = null)
-        : base($"{file}:{line}:{column}: {key}: {reason}", inner)
-    {
-        File = file;
-        Line = line;
-        Column = column;
-        Key = key;
-        Reason = reason;
-    }
-
-    public string File { get; } = "";
-    public long Line { get; }
-    public long Column { get; }
-    public string Key { get; } = "";
-    public string Reason { get; } = "";
-}
-
 /// <summary>
 /// Binds the Prometheus-compatible sections <c>global</c>, <c>scrape_configs</c> and <c>remote_write</c> of a YAML
 /// document; other top-level sections are left to their owners. Unknown keys inside these sections are errors.
 /// Relative file paths are resolved against the configuration file's directory.
 /// </summary>
-public static class MetricsConfigLoader
+public static partial class MetricsConfigLoader
 {
     public static MetricsConfig LoadFile(string path)
     {
@@ -52,13 +29,13 @@ public static class MetricsConfigLoader
         }
         catch (YamlException e)
         {
-            throw new ConfigException(fileName, e.Start.Line, e.Start.Column, "(yaml)", e.Message, e);
+            throw new ConfigException(fileName, e.Start.Line, "(yaml)", e.Message, e);
         }
         if (stream.Documents.Count == 0) return new MetricsConfig();
         var root = stream.Documents[0].RootNode;
         if (root is YamlScalarNode { Value: null or "" }) return new MetricsConfig();
         if (root is not YamlMappingNode map)
-            throw new ConfigException(fileName, root.Start.Line, root.Start.Column, "(root)", "expected a mapping");
+            throw new ConfigException(fileName, root.Start.Line, "(root)", "expected a mapping");
         return Bind(map, fileName, baseDirectory ?? Directory.GetCurrentDirectory());
     }
 
@@ -101,7 +78,7 @@ public static class MetricsConfigLoader
     private sealed class Binder(string file, string baseDir)
     {
         public ConfigException Error(YamlNode node, string key, string reason, Exception? inner = null) =>
-            new(file, node.Start.Line, node.Start.Column, key, reason, inner);
+            new(file, node.Start.Line, key, reason, inner);
 
         public IEnumerable<(string Key, YamlNode Value, YamlNode KeyNode)> Map(YamlNode node, string path)
         {
@@ -122,7 +99,10 @@ public static class MetricsConfigLoader
             return s.Children;
         }
 
-        public ConfigException Unknown(YamlNode keyNode, string path, string key) => Error(keyNode, path + "." + key, "unknown key");
+        public ConfigException Unknown(YamlNode keyNode, string path, string key) =>
+            Error(keyNode, path + "." + key, NotImplementedKeys.Contains(key)
+                ? "is a Prometheus setting Watchkeeper does not implement yet (see docs/metrics-collection.md)"
+                : ConfigKeys.Unknown(key, KeysAt(path)));
 
         public string Str(YamlNode node, string path)
         {
@@ -187,9 +167,6 @@ public static class MetricsConfigLoader
                     case "label_name_length_limit": g = g with { LabelNameLengthLimit = Limit(v, path) }; break;
                     case "label_value_length_limit": g = g with { LabelValueLengthLimit = Limit(v, path) }; break;
                     case "body_size_limit": g = g with { BodySizeLimit = Int(v, path) }; break;
-                    case "query_log_file" or "scrape_protocols" or "rule_query_offset" or "target_limit" or "keep_dropped_targets"
-                        or "metric_name_validation_scheme" or "scrape_failure_log_file" or "always_scrape_classic_histograms" or "convert_classic_histograms_to_nhcb":
-                        break; // accepted for compatibility, not used
                     default: throw Unknown(kn, "global", key);
                 }
             }
@@ -281,10 +258,6 @@ public static class MetricsConfigLoader
                     case "label_limit": sc = sc with { LabelLimit = Limit(v, path) }; break;
                     case "label_name_length_limit": sc = sc with { LabelNameLengthLimit = Limit(v, path) }; break;
                     case "label_value_length_limit": sc = sc with { LabelValueLengthLimit = Limit(v, path) }; break;
-                    case "scrape_protocols" or "enable_compression"
-                        or "target_limit" or "track_timestamps_staleness" or "proxy_url" or "enable_http2" or "scrape_classic_histograms"
-                        or "always_scrape_classic_histograms" or "keep_dropped_targets" or "fallback_scrape_protocol":
-                        break; // accepted for compatibility, not used
                     default: throw Unknown(kn, job is null ? "scrape_configs[]" : $"scrape_configs[{job}]", key);
                 }
             }
@@ -411,7 +384,6 @@ public static class MetricsConfigLoader
                     case "key_file": t = t with { KeyFile = FilePath(v, p) }; break;
                     case "server_name": t = t with { ServerName = Str(v, p) }; break;
                     case "insecure_skip_verify": t = t with { InsecureSkipVerify = Bool(v, p) }; break;
-                    case "min_version" or "max_version": break;
                     default: throw Unknown(kn, path, key);
                 }
             }
@@ -491,9 +463,6 @@ public static class MetricsConfigLoader
                     case "tls_config": http = http with { Tls = Tls(v, p) }; break;
                     case "follow_redirects": http = http with { FollowRedirects = Bool(v, p) }; break;
                     case "queue_config": rw = rw with { Queue = Queue(v, p) }; break;
-                    case "send_exemplars" or "send_native_histograms" or "metadata_config" or "protobuf_message" or "proxy_url"
-                        or "enable_http2" or "round_robin_dns" or "sigv4" or "oauth2" or "azuread" or "google_iam":
-                        break;
                     default: throw Unknown(kn, "remote_write[]", key);
                 }
             }
@@ -519,7 +488,6 @@ public static class MetricsConfigLoader
                     case "min_backoff": q = q with { MinBackoff = Duration(v, p) }; break;
                     case "max_backoff": q = q with { MaxBackoff = Duration(v, p) }; break;
                     case "retry_on_http_429": q = q with { RetryOnHttp429 = Bool(v, p) }; break;
-                    case "sample_age_limit": break;
                     default: throw Unknown(kn, path, key);
                 }
             }

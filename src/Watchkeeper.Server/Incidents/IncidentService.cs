@@ -9,17 +9,29 @@ namespace Watchkeeper.Server.Incidents;
 
 /// <summary>Raised when a status transition is not allowed; the API answers 409 with the allowed ones.</summary>
 public sealed class InvalidTransitionException(string from, string to, IReadOnlyList<string> allowed)
-    : Exception($"cannot move an incident from '{from}' to '{to}'; allowed: {(allowed.Count == 0 ? "none" : string.Join(", ", allowed))}")
+    : ProblemException(409, "Conflict", $"cannot move an incident from '{from}' to '{to}'; allowed: {(allowed.Count == 0 ? "none" : string.Join(", ", allowed))}")
 {
     public string From { get; } = from;
     public string To { get; } = to;
     public IReadOnlyList<string> Allowed { get; } = allowed;
+
+    public override Microsoft.AspNetCore.Mvc.ProblemDetails ToProblem()
+    {
+        var p = base.ToProblem();
+        p.Extensions["current_status"] = From;
+        p.Extensions["requested_status"] = To;
+        p.Extensions["allowed"] = Allowed;
+        return p;
+    }
 }
 
-/// <summary>Raised when If-Match does not match the incident's current version (412).</summary>
-public sealed class VersionMismatchException(long current) : Exception($"the incident changed since you read it (current version {current}); reload and retry")
+/// <summary>Raised when If-Match does not match the incident's current version: 412 with the current ETag.</summary>
+public sealed class VersionMismatchException(long current)
+    : ProblemException(412, "Precondition failed", $"the incident changed since you read it (current version {current}); reload and retry")
 {
     public long Current { get; } = current;
+
+    public override void AddHeaders(IHeaderDictionary headers) => headers.ETag = IncidentsModule.ETag(Current);
 }
 
 /// <summary>

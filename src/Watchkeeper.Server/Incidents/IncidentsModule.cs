@@ -20,23 +20,8 @@ public static class IncidentsModule
     public static void MapIncidents(this WebApplication app)
     {
         RegisterMetrics(app.Services);
-        var g = app.MapGroup("/api/v1/incidents").WithTags("incidents").RequireAuthorization(Policies.Viewer)
-            .AddEndpointFilter(async (ctx, next) =>
-            {
-                try
-                {
-                    return await next(ctx);
-                }
-                catch (InvalidTransitionException ex)
-                {
-                    return Problems.Conflict(ex.Message, new Dictionary<string, object?> { ["current_status"] = ex.From, ["requested_status"] = ex.To, ["allowed"] = ex.Allowed });
-                }
-                catch (VersionMismatchException ex)
-                {
-                    ctx.HttpContext.Response.Headers.ETag = ETag(ex.Current);
-                    return Problems.PreconditionFailed(ex.Message);
-                }
-            });
+        // Domain exceptions (not found, invalid transition, version mismatch with the current ETag) carry their status and headers.
+        var g = app.MapGroup("/api/v1/incidents").WithTags("incidents").RequireAuthorization(Policies.Viewer).AsResults();
 
         g.MapGet("/", async Task<IResult> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor) =>
         {

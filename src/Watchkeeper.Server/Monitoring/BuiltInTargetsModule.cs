@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Watchkeeper.Server.Monitoring.Demo;
 using Watchkeeper.Server.Monitoring.HostMetrics;
 using Watchkeeper.Server.Platform;
@@ -23,15 +25,15 @@ public static class BuiltInTargetsModule
 
     public static void MapBuiltInTargets(this WebApplication app)
     {
-        app.MapGet("/-/node/metrics", (HostCollector host, ConfigHolder config) =>
-                config.Current.HostMetrics.Enabled
+        app.MapGet("/-/node/metrics", (HostCollector host, IOptionsMonitor<HostMetricsConfig> options) =>
+                options.CurrentValue.Enabled
                     ? Results.Text(host.RenderExposition(), "text/plain; version=0.0.4; charset=utf-8")
                     : Problems.NotFound("host metrics are disabled (host_metrics.enabled: false)"))
             .AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/-/demo/{service}/metrics", (string service, DemoWorkload demo, ConfigHolder config) =>
+        app.MapGet("/-/demo/{service}/metrics", (string service, DemoWorkload demo, IOptionsMonitor<DemoConfig> options) =>
             {
-                var s = Enabled(config, demo, service);
+                var s = Enabled(options.CurrentValue, demo, service);
                 if (s is null) return Problems.NotFound($"no demo service '{service}' (demo.enabled and demo.services in the configuration)");
                 var body = s.Render();
                 return body is null
@@ -41,14 +43,17 @@ public static class BuiltInTargetsModule
             .AllowAnonymous().ExcludeFromDescription();
 
         var g = app.MapGroup("/api/v1/demo").WithTags("demo").RequireAuthorization(Policies.Viewer);
-        g.MapGet("/", (DemoWorkload demo, ConfigHolder config) =>
-            TypedResults.Ok(config.Current.Demo.Enabled
-                ? config.Current.Demo.Services.Select(n => demo.Get(n)).OfType<DemoService>().Select(View).ToList()
-                : []));
-        g.MapPut("/{service}/faults", IResult (string service, DemoFaultRequest req, DemoWorkload demo, ConfigHolder config) =>
+        g.MapGet("/", (DemoWorkload demo, IOptionsMonitor<DemoConfig> options) =>
         {
-            var s = Enabled(config, demo, service);
-            if (s is null) return Problems.NotFound($"no demo service '{service}'; known: {string.Join(", ", config.Current.Demo.Enabled ? config.Current.Demo.Services : [])}");
+            var o = options.CurrentValue;
+            return TypedResults.Ok(o.Enabled ? o.Services.Select(n => demo.Get(n)).OfType<DemoService>().Select(View).ToList() : []);
+        });
+        g.MapPut("/{service}/faults", Results<Ok<DemoServiceView>, NotFoundProblem, BadRequestProblem> (string service, DemoFaultRequest req, DemoWorkload demo,
+            IOptionsMonitor<DemoConfig> options) =>
+        {
+            var o = options.CurrentValue;
+            var s = Enabled(o, demo, service);
+            if (s is null) return Problems.NotFound($"no demo service '{service}'; known: {string.Join(", ", o.Enabled ? o.Services : [])}");
             if (req.ErrorRate is { } e && (double.IsNaN(e) || e < 0 || e > 1)) return Problems.Validation("error_rate", "must be a fraction between 0 and 1");
             TimeSpan? latency = null;
             if (req.Latency is { Length: > 0 } l)
@@ -62,17 +67,17 @@ public static class BuiltInTargetsModule
             if (latency is { } lat) s.SetAddedLatency(lat);
             return TypedResults.Ok(View(s));
         }).RequireAuthorization(Policies.Responder);
-        g.MapDelete("/{service}/faults", IResult (string service, DemoWorkload demo, ConfigHolder config) =>
+        g.MapDelete("/{service}/faults", Results<Ok<DemoServiceView>, NotFoundProblem> (string service, DemoWorkload demo, IOptionsMonitor<DemoConfig> options) =>
         {
-            var s = Enabled(config, demo, service);
+            var s = Enabled(options.CurrentValue, demo, service);
             if (s is null) return Problems.NotFound($"no demo service '{service}'");
             s.ClearFaults();
             return TypedResults.Ok(View(s));
         }).RequireAuthorization(Policies.Responder);
     }
 
-    private static DemoService? Enabled(ConfigHolder config, DemoWorkload demo, string service) =>
-        config.Current.Demo.Enabled && config.Current.Demo.Services.Contains(service) ? demo.Get(service) : null;
+    private static DemoService? Enabled(DemoConfig config, DemoWorkload demo, string service) =>
+        config.Enabled && config.Services.Contains(service) ? demo.Get(service) : null;
 
     private static DemoServiceView View(DemoService s) => new(s.Name, s.Faults.Down, s.Faults.ErrorRate,
         Duration.Format(s.Faults.AddedLatency), $"/-/demo/{s.Name}/metrics");

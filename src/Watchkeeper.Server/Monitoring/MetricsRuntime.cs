@@ -113,16 +113,49 @@ public sealed class MonitoringWorker(
         finally
         {
             config.Reloaded -= OnReload;
+            await Reloading;
             await warmup;
             await manager.StopAsync();
             await runtime.Forwarding.StopAsync();
         }
 
-        void OnReload(WatchkeeperConfig c) => _ = Task.Run(async () =>
+        // Reloads are applied one after another, off the thread that reloaded; a failure is logged, never lost.
+        void OnReload(WatchkeeperConfig c)
+        {
+            lock (_reloadLock) _reloading = _reloading.ContinueWith(_ => ApplyReloadAsync(manager, c, stoppingToken), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private readonly Lock _reloadLock = new();
+    private Task _reloading = Task.CompletedTask;
+
+    /// <summary>The reload being applied (or the last one), for shutdown and tests.</summary>
+    internal Task Reloading
+    {
+        get
+        {
+            lock (_reloadLock) return _reloading;
+        }
+    }
+
+    private async Task ApplyReloadAsync(ScrapeManager manager, WatchkeeperConfig c, CancellationToken ct)
+    {
+        try
         {
             await runtime.Forwarding.ApplyAsync(c.Metrics, time);
-            await ApplyAsync(manager, c, CancellationToken.None);
-        });
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            logger.LogError(ex, "Applying remote_write configuration after a reload failed");
+        }
+        try
+        {
+            await ApplyAsync(manager, c, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task ApplyAsync(ScrapeManager manager, WatchkeeperConfig c, CancellationToken ct)

@@ -295,11 +295,3 @@ public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions
         await Problems.WriteAsync(Context, 403, "Forbidden", "Your role does not allow this action.");
     }
 }
-
-/// <summary>A request that conflicts with the current state or a rule; <see cref="Rule"/> names the rule when there is one.</summary>
-public sealed class ConflictException(string message, string? rule = null) : Exception(message)
-{
-    public string? Rule { get; } = rule;
-}
-public sealed class NotFoundException(string message) : Exception(message);
-public sealed class ForbiddenException(string message) : Exception(message);

@@ -3,29 +3,14 @@ using YamlDotNet.Serialization;
 namespace Watchkeeper.Server.Platform;
 
 /// <summary>
-/// The whole <c>watchkeeper.yml</c>. Sections reuse Prometheus and Alertmanager formats;
-/// sections owned by features that are not built yet are accepted and kept as raw YAML.
+/// The whole <c>watchkeeper.yml</c> as one typed tree, bound once by <see cref="ConfigLoader"/> from the parsed YAML.
+/// Only what the product implements has a property here: any other key is an error (see <see cref="ConfigLoader.NotImplemented"/>).
+/// Each section is also registered as Options (<c>IOptions&lt;T&gt;</c>, <c>IOptionsMonitor&lt;T&gt;</c>, see <see cref="ConfigOptions"/>).
 /// </summary>
 public sealed class WatchkeeperConfig
 {
-    // Prometheus-format sections.
-    public object? Global { get; set; }
-    public List<object>? ScrapeConfigs { get; set; }
-    public List<string>? RuleFiles { get; set; }
-    public List<object>? RemoteWrite { get; set; }
-    public List<object>? RemoteRead { get; set; }
-    public object? Alerting { get; set; }
-    public object? QuerySource { get; set; }
-
-    // Alertmanager-format sections.
-    public object? Route { get; set; }
-    public List<object>? Receivers { get; set; }
-    public List<object>? InhibitRules { get; set; }
-    public List<object>? TimeIntervals { get; set; }
-    public List<object>? MuteTimeIntervals { get; set; }
-    public List<string>? Templates { get; set; }
-
-    // Watchkeeper's own sections.
+    // Watchkeeper's own sections. The Prometheus sections (global, scrape_configs, remote_write) are bound by the
+    // metrics engine's binder into Metrics, from the same parsed document.
     public List<SeverityConfig> Severities { get; set; } = [];
     public IncidentsConfig Incidents { get; set; } = new();
     public StorageConfig Storage { get; set; } = new();
@@ -33,24 +18,19 @@ public sealed class WatchkeeperConfig
     public AuthConfig Auth { get; set; } = new();
     public AuditConfig Audit { get; set; } = new();
     public ServerOptions Server { get; set; } = new();
-    public object? EscalationPolicies { get; set; }
-    public object? Schedules { get; set; }
-    public object? StatusPage { get; set; }
-    public object? Maintenance { get; set; }
-    public object? Capacity { get; set; }
-    public object? Security { get; set; }
-    public object? Slos { get; set; }
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
 
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
-    public object? Logs { get; set; }
 
     /// <summary>Checklists and templates loaded from the files the incidents section names.</summary>
     [YamlIgnore] public Dictionary<string, Checklist> Checklists { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     [YamlIgnore] public string StatusUpdateTemplate { get; set; } = "";
     [YamlIgnore] public string SourcePath { get; set; } = "";
+
+    /// <summary>Where each key is in the file, for errors found after binding.</summary>
+    [YamlIgnore] public ConfigSource Source { get; set; } = new("watchkeeper.yml", null);
 
     /// <summary>The Prometheus sections (global, scrape_configs, remote_write) bound by the metrics engine.</summary>
     [YamlIgnore] public Watchkeeper.Metrics.Scrape.MetricsConfig Metrics { get; set; } = new();
@@ -135,7 +115,7 @@ public sealed class LimitsConfig
     };
 }
 
-/// <summary>Simulated services so dashboards and alert rules have data on a first run.</summary>
+/// <summary>Simulated services (api-service, web-interface) so the query pages and targets have data on a first run.</summary>
 public sealed class DemoConfig
 {
     public bool Enabled { get; set; }

@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Watchkeeper.Server.Platform;
 
@@ -49,7 +49,9 @@ public static class PlatformModule
         // Cookie and antiforgery keys live with the data, so sessions survive restarts.
         services.AddDataProtection().SetApplicationName("watchkeeper")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(builder.Configuration["Watchkeeper:DataDir"] ?? "./data"), "keys")));
-        services.AddProblemDetails();
+        // Errors: one exception-to-problem mapping (ProblemExceptionHandler), every problem written by IProblemDetailsService.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => Problems.Customize(c.HttpContext, c.ProblemDetails));
+        services.AddExceptionHandler<ProblemExceptionHandler>();
         // Malformed or missing request bodies raise BadHttpRequestException, which becomes a problem naming the cause
         // (otherwise minimal APIs answer a bare 400 in production).
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -179,18 +181,8 @@ public static class PlatformModule
             return Task.CompletedTask;
         });
 
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            ExceptionHandler = async ctx =>
-            {
-                var ex = ctx.Features.Get<IExceptionHandlerFeature>()?.Error;
-                if (ex is not null && !IsClientError(ex))
-                    log.LogError(ex, "Unhandled error on {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
-                await Problems.Handle(ctx, ex ?? new InvalidOperationException());
-            },
-            // Client errors (4xx) are answered with a problem, not logged as server errors with a stack trace.
-            SuppressDiagnosticsCallback = c => IsClientError(c.Exception),
-        });
+        app.UseExceptionHandler();
+        // A 4xx/5xx without a body (no route, wrong method, ...) gets one: problem details, or the web layer's HTML page.
         app.UseStatusCodePages(async ctx =>
         {
             var r = ctx.HttpContext.Response;
@@ -229,9 +221,6 @@ public static class PlatformModule
         });
     }
 
-    private static bool IsClientError(Exception ex) =>
-        ex is ValidationException or NotFoundException or ConflictException or ForbiddenException or BadHttpRequestException;
-
     private static async Task BootstrapAdminAsync(Users users, string? fromEnv, ILogger log)
     {
         if (await users.AnyAsync()) return;
@@ -266,13 +255,13 @@ public static class PlatformModule
         }).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/metrics", async (SelfMetrics m, CancellationToken ct) =>
             TypedResults.Text(await m.RenderAsync(ct), "text/plain; version=0.0.4; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
-        app.MapPost("/-/reload", (ConfigHolder holder, TimeProvider time) =>
+        app.MapPost("/-/reload", Results<ContentHttpResult, ReloadFailedProblem> (ConfigHolder holder, TimeProvider time) =>
         {
             var r = holder.Reload(time);
             return r.Ok
-                ? Results.Text("configuration reloaded\n")
-                : Results.Problem(statusCode: 400, title: "Reload failed; the running configuration is kept", detail: r.Error);
-        }).RequireAuthorization(Policies.Admin);
+                ? TypedResults.Text("configuration reloaded\n")
+                : new ReloadFailedProblem(Problems.Create(400, "Reload failed; the running configuration is kept", r.Error));
+        }).Produces<string>(200, "text/plain").RequireAuthorization(Policies.Admin);
 
         var auth = app.MapGroup("/api/v1/auth").WithTags("auth");
         auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users, LoginThrottle throttle, HttpContext http) =>
@@ -341,13 +330,13 @@ public static class PlatformModule
             await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("audit").RequireAuthorization(Policies.Admin);
-        audit.MapGet("/", async Task<IResult> (AuditLog log, long? after, int? limit) =>
+        audit.MapGet("/", async Task<Results<Ok<IReadOnlyList<AuditRecord>>, BadRequestProblem>> (AuditLog log, long? after, int? limit, CancellationToken ct) =>
         {
             if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be between 1 and 1000");
-            return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100));
+            return TypedResults.Ok(await log.ListAsync(after ?? 0, limit ?? 100, ct));
         });
         audit.MapGet("/verify", async (AuditLog log, string? expect, CancellationToken ct) => TypedResults.Ok(await log.VerifyAsync(expect, ct)));
-        audit.MapPost("/checkpoint", async (AuditLog log) => TypedResults.Ok(await log.CheckpointAsync()));
+        audit.MapPost("/checkpoint", async (AuditLog log, CancellationToken ct) => TypedResults.Ok(await log.CheckpointAsync(ct: ct)));
     }
 }
 

@@ -19,7 +19,7 @@ public sealed record IncidentReport(DateTimeOffset From, DateTimeOffset To, stri
 /// <summary>MTTA/MTTR by severity against the matrix targets, SLA breach counts, counts and trend.</summary>
 public sealed class IncidentReports(Db db, ConfigHolder config, TimeProvider time)
 {
-    public async Task<IncidentReport> BuildAsync(DateTimeOffset? from, DateTimeOffset? to, string? bucket)
+    public async Task<IncidentReport> BuildAsync(DateTimeOffset? from, DateTimeOffset? to, string? bucket, CancellationToken ct = default)
     {
         var end = to ?? time.GetUtcNow();
         var start = from ?? end.AddDays(-30);
@@ -36,11 +36,13 @@ public sealed class IncidentReports(Db db, ConfigHolder config, TimeProvider tim
         if ((end - start) / step > 5000) throw new ValidationException("bucket", "too many buckets for this period; use a coarser bucket");
         var s = start.ToUnixTimeMilliseconds();
         var e = end.ToUnixTimeMilliseconds();
-        var rows = (await db.ReadAsync(c => c.QueryAsync<IncidentRow>("SELECT * FROM incidents WHERE detected_at >= @s AND detected_at < @e", new { s, e }))).AsList();
-        var breaches = (await db.ReadAsync(c => c.QueryAsync<SlaBreachRow>(
-            "SELECT b.* FROM sla_breaches b JOIN incidents i ON i.id = b.incident_id WHERE i.detected_at >= @s AND i.detected_at < @e", new { s, e }))).AsList();
-        var prevCount = await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents WHERE detected_at >= @ps AND detected_at < @s",
-            new { ps = s - (e - s), s }));
+        var rows = (await db.ReadAsync(c => c.QueryAsync<IncidentRow>(
+            new CommandDefinition("SELECT * FROM incidents WHERE detected_at >= @s AND detected_at < @e", new { s, e }, cancellationToken: ct)), ct)).AsList();
+        var breaches = (await db.ReadAsync(c => c.QueryAsync<SlaBreachRow>(new CommandDefinition(
+            "SELECT b.* FROM sla_breaches b JOIN incidents i ON i.id = b.incident_id WHERE i.detected_at >= @s AND i.detected_at < @e", new { s, e },
+            cancellationToken: ct)), ct)).AsList();
+        var prevCount = await db.ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM incidents WHERE detected_at >= @ps AND detected_at < @s", new { ps = s - (e - s), s }, cancellationToken: ct)), ct);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
 
         var bySev = new List<SeverityReport>();
@@ -91,9 +93,9 @@ public static class ReportsModule
 
     public static void MapReports(this WebApplication app)
     {
-        app.MapGet("/api/v1/reports/incidents", async (IncidentReports r, string? from, string? to, string? bucket) =>
-                TypedResults.Ok(await r.BuildAsync(IncidentsModule.ParseTime(from, "from"), IncidentsModule.ParseTime(to, "to"), bucket)))
-            .WithTags("reports").RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/v1/reports/incidents", async (IncidentReports r, string? from, string? to, string? bucket, CancellationToken ct) =>
+                TypedResults.Ok(await r.BuildAsync(IncidentsModule.ParseTime(from, "from"), IncidentsModule.ParseTime(to, "to"), bucket, ct)))
+            .ProducesValidationProblem().WithTags("reports").RequireAuthorization(Policies.Viewer);
     }
 
     public static string Seconds(double? s) => s is null ? "–" : Duration.Format(TimeSpan.FromSeconds(Math.Round(s.Value)));

@@ -100,15 +100,8 @@ public static class Html
     };
 
     /// <summary>True for the exceptions a page shows as a message instead of failing.</summary>
-    public static bool IsDomainError(Exception ex) =>
-        ex is ValidationException or InvalidTransitionException or VersionMismatchException or ConflictException or NotFoundException or ForbiddenException;
+    public static bool IsDomainError(Exception ex) => ex is ProblemException;
 
-    public static int StatusFor(Exception ex) => ex switch
-    {
-        ValidationException => 400,
-        NotFoundException => 404,
-        ForbiddenException => 403,
-        VersionMismatchException => 412,
-        _ => 409,
-    };
+    /// <summary>The status a domain exception carries (<see cref="ProblemException"/>), as the API answers it.</summary>
+    public static int StatusFor(Exception ex) => ex is ProblemException p ? p.Status : 500;
 }

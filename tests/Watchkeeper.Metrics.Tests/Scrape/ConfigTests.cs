@@ -1,3 +1,4 @@
+using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Relabel;
 using Watchkeeper.Metrics.Scrape;
@@ -89,7 +90,11 @@ public sealed class ConfigTests
     }
 
     [Theory]
-    [InlineData("scrape_configs:\n  - job_name: a\n    scrape_intervl: 10s\n", 3, "scrape_configs[a].scrape_intervl", "unknown key")]
+    [InlineData("scrape_configs:\n  - job_name: a\n    scrape_intervl: 10s\n", 3, "scrape_configs[a].scrape_intervl", "unknown key 'scrape_intervl' (did you mean 'scrape_interval'?)")]
+    [InlineData("scrape_configs:\n  - job_name: a\n    proxy_url: http://proxy:3128\n", 3, "scrape_configs[a].proxy_url", "Watchkeeper does not implement yet")]
+    [InlineData("remote_write:\n  - url: http://r/\n    oauth2:\n      client_id: x\n", 3, "remote_write[].oauth2", "Watchkeeper does not implement yet")]
+    [InlineData("scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: []\n", 3, "scrape_configs[a].kubernetes_sd_configs", "Watchkeeper does not implement yet")]
+    [InlineData("remote_write:\n  - url: http://r/\n    queue_config:\n      max_shard: 2\n", 4, "remote_write[].queue_config.max_shard", "unknown key 'max_shard' (did you mean 'max_shards'?)")]
     [InlineData("scrape_configs:\n  - job_name: a\n    scrape_interval: 10x\n", 3, "scrape_configs[a].scrape_interval", "not a valid duration")]
     [InlineData("scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n", 3, "scrape_configs[a].scrape_timeout", "greater than scrape interval")]
     [InlineData("scrape_configs:\n  - job_name: a\n  - job_name: a\n", 3, "job_name", "multiple scrape configs")]
@@ -105,7 +110,7 @@ public sealed class ConfigTests
         Assert.Equal("wk.yml", e.File);
         Assert.Equal(line, e.Line);
         Assert.Contains(key, e.Key);
-        Assert.Contains(reason, e.Reason);
+        Assert.Contains(reason, e.Problem);
         Assert.StartsWith($"wk.yml:{line}:", e.Message);
     }
 
