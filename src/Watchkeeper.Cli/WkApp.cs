@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using Watchkeeper.Metrics.Configuration;
 
 namespace Watchkeeper.Cli;
 
@@ -105,28 +106,12 @@ public static class WkApp
             var names = word.StartsWith('-')
                 ? command.Options.Concat(parse.RootCommandResult.Command.Options.Where(o => o.Recursive)).SelectMany(o => o.Aliases.Prepend(o.Name))
                 : command.Subcommands.SelectMany(c => c.Aliases.Prepend(c.Name));
-            var guess = names.Where(n => Distance(n, word) <= Math.Max(1, word.Length / 3)).OrderBy(n => Distance(n, word)).FirstOrDefault();
+            // One edit distance for config keys and command-line words.
+            var guess = names.Where(n => ConfigKeys.Distance(n, word) <= Math.Max(1, word.Length / 3)).OrderBy(n => ConfigKeys.Distance(n, word)).FirstOrDefault();
             var kind = word.StartsWith('-') ? "option" : command.Subcommands.Count > 0 ? "command" : "argument";
             return $"unknown {kind} '{word}'{(guess is null ? "" : $"; did you mean '{guess}'?")} {help}";
         }
         return $"{parse.Errors[0].Message} {help}";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        }
-        return d[a.Length, b.Length];
     }
 
     private static IEnumerable<string> CommandPath(Command c)

@@ -114,6 +114,23 @@ public sealed class Labels : IReadOnlyList<Label>, IEquatable<Labels>, IComparab
         return _labels.Length.CompareTo(other._labels.Length);
     }
 
+    /// <summary>Appends <c>name="value"</c> with the value escaped as in Prometheus notation.</summary>
+    internal static void AppendPair(StringBuilder sb, Label l)
+    {
+        sb.Append(l.Name).Append("=\"");
+        foreach (var ch in l.Value)
+        {
+            switch (ch)
+            {
+                case '\\': sb.Append("\\\\"); break;
+                case '"': sb.Append("\\\""); break;
+                case '\n': sb.Append("\\n"); break;
+                default: sb.Append(ch); break;
+            }
+        }
+        sb.Append('"');
+    }
+
     /// <summary>Prometheus notation: <c>up{instance="a", job="b"}</c>.</summary>
     public override string ToString()
     {
@@ -127,18 +144,7 @@ public sealed class Labels : IReadOnlyList<Label>, IEquatable<Labels>, IComparab
             if (l.Name == MetricName) continue;
             if (!first) sb.Append(", ");
             first = false;
-            sb.Append(l.Name).Append("=\"");
-            foreach (var ch in l.Value)
-            {
-                switch (ch)
-                {
-                    case '\\': sb.Append("\\\\"); break;
-                    case '"': sb.Append("\\\""); break;
-                    case '\n': sb.Append("\\n"); break;
-                    default: sb.Append(ch); break;
-                }
-            }
-            sb.Append('"');
+            AppendPair(sb, l);
         }
         sb.Append('}');
         return sb.ToString();

@@ -263,18 +263,7 @@ public static class RemoteWriteCodec
             }
             if (!first) sb.Append(", ");
             first = false;
-            sb.Append(l.Name).Append("=\"");
-            foreach (var ch in l.Value)
-            {
-                switch (ch)
-                {
-                    case '\\': sb.Append("\\\\"); break;
-                    case '"': sb.Append("\\\""); break;
-                    case '\n': sb.Append("\\n"); break;
-                    default: sb.Append(ch); break;
-                }
-            }
-            sb.Append('"');
+            Labels.AppendPair(sb, l);
         }
         if (more) sb.Append(first ? "…" : ", …");
         sb.Append('}');
