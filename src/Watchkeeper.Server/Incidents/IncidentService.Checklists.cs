@@ -12,11 +12,11 @@ public sealed partial class IncidentService
 {
     // ---------------------------------------------------------------- checklist
 
-    public async Task<ChecklistView> ChecklistAsync(long id)
+    public async Task<ChecklistView> ChecklistAsync(long id, CancellationToken ct = default)
     {
-        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }))
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }), ct)
             ?? throw new NotFoundException($"incident {id} not found");
-        var items = await db.ReadAsync(async c => (await c.QueryAsync<ChecklistRow>("SELECT * FROM checklist_items WHERE incident_id = @id ORDER BY position", new { id })).AsList());
+        var items = await db.ReadAsync(async c => (await c.QueryAsync<ChecklistRow>("SELECT * FROM checklist_items WHERE incident_id = @id ORDER BY position", new { id })).AsList(), ct);
         return BuildChecklist(row, items, Now);
     }
 
@@ -37,7 +37,7 @@ public sealed partial class IncidentService
             phases.Sum(p => p.Items.Count(i => i.Overdue)));
     }
 
-    public async Task<ChecklistView> CheckItemAsync(long id, long itemId, bool done, string actor)
+    public async Task<ChecklistView> CheckItemAsync(long id, long itemId, bool done, string actor, CancellationToken ct = default)
     {
         var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.checklist", async (c, tx, row, now) =>
@@ -50,7 +50,7 @@ public sealed partial class IncidentService
             await c.ExecuteAsync("UPDATE checklist_items SET done_at = @at, done_by = @by WHERE id = @itemId",
                 new { at = done ? now : (long?)null, by = done ? actor : null, itemId }, tx);
             await Timeline(c, tx, id, actor, "checklist_item", $"{(done ? "Checked" : "Unchecked")} [{item.PhaseTitle}] {item.Text}", now);
-        }, detail);
-        return await ChecklistAsync(id);
+        }, detail, ct: ct);
+        return await ChecklistAsync(id, ct);
     }
 }

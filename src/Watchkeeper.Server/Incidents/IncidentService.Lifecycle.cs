@@ -12,7 +12,7 @@ public sealed partial class IncidentService
 {
     // ---------------------------------------------------------------- changes
 
-    public Task<IncidentView> UpdateAsync(long id, UpdateIncidentRequest r, long? ifMatch, string actor) =>
+    public Task<IncidentView> UpdateAsync(long id, UpdateIncidentRequest r, long? ifMatch, string actor, CancellationToken ct = default) =>
         MutateAsync(id, ifMatch, actor, "incident.update", async (c, tx, row, now) =>
         {
             var changes = new List<string>();
@@ -40,12 +40,12 @@ public sealed partial class IncidentService
                 }
             }
             if (changes.Count > 0) await Timeline(c, tx, row.Id, actor, "updated", string.Join("; ", changes), now);
-        });
+        }, ct: ct);
 
-    public Task<IncidentView> TransitionAsync(long id, string? status, string? message, long? ifMatch, string actor)
+    public Task<IncidentView> TransitionAsync(long id, string? status, string? message, long? ifMatch, string actor, CancellationToken ct = default)
     {
         var target = OneOf(status, "status", IncidentStatus.All);
-        return MutateAsync(id, ifMatch, actor, "incident.status", (c, tx, row, now) => ApplyTransition(c, tx, row, target, message, actor, now));
+        return MutateAsync(id, ifMatch, actor, "incident.status", (c, tx, row, now) => ApplyTransition(c, tx, row, target, message, actor, now), ct: ct);
     }
 
     /// <summary>
@@ -81,13 +81,13 @@ public sealed partial class IncidentService
         await Timeline(c, tx, row.Id, actor, kind, text, now);
     }
 
-    public Task<IncidentView> AcknowledgeAsync(long id, long? ifMatch, string actor) =>
+    public Task<IncidentView> AcknowledgeAsync(long id, long? ifMatch, string actor, CancellationToken ct = default) =>
         MutateAsync(id, ifMatch, actor, "incident.acknowledge", async (c, tx, row, now) =>
         {
             if (row.AcknowledgedAt is not null) throw new ConflictException($"incident {id} was already acknowledged at {At(row.AcknowledgedAt.Value):u}");
             row.AcknowledgedAt = now;
             await OnAcknowledged(c, tx, row, actor, now);
-        });
+        }, ct: ct);
 
     private async Task OnAcknowledged(DbConnection c, DbTransaction tx, IncidentRow row, string actor, long now)
     {
@@ -95,7 +95,7 @@ public sealed partial class IncidentService
         if (now > row.ResponseDueAt) await RecordBreach(c, tx, row, "response", now);
     }
 
-    public Task<IncidentView> AssignAsync(long id, AssignRequest r, long? ifMatch, string actor) =>
+    public Task<IncidentView> AssignAsync(long id, AssignRequest r, long? ifMatch, string actor, CancellationToken ct = default) =>
         MutateAsync(id, ifMatch, actor, "incident.assign", async (c, tx, row, now) =>
         {
             if (r.Commander is null && r.CommunicationsLead is null && r.Scribe is null)
@@ -111,9 +111,9 @@ public sealed partial class IncidentService
             await Set(r.Commander, "commander", "Incident commander", () => row.Commander, v => row.Commander = v);
             await Set(r.CommunicationsLead, "communications_lead", "Communications lead", () => row.CommunicationsLead, v => row.CommunicationsLead = v);
             await Set(r.Scribe, "scribe", "Scribe", () => row.Scribe, v => row.Scribe = v);
-        });
+        }, ct: ct);
 
-    public async Task<TimelineEntry> AddNoteAsync(long id, string? text, string actor)
+    public async Task<TimelineEntry> AddNoteAsync(long id, string? text, string actor, CancellationToken ct = default)
     {
         var note = Required(text, "text", 10_000, multiline: true);
         TimelineEntry? entry = null;
@@ -123,14 +123,14 @@ public sealed partial class IncidentService
             var tid = await Timeline(c, tx, row.Id, actor, "note", note, now);
             entry = new TimelineEntry(tid, At(now), actor, "note", note);
             detail.After = new { note = tid, text = note };
-        }, detail);
+        }, detail, ct: ct);
         return entry!;
     }
 
-    public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(long id)
+    public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(long id, CancellationToken ct = default)
     {
-        await EnsureExists(id);
+        await EnsureExists(id, ct);
         return await db.ReadAsync(async c => (await c.QueryAsync<TimelineRow>("SELECT * FROM incident_timeline WHERE incident_id = @id ORDER BY id", new { id }))
-            .Select(t => new TimelineEntry(t.Id, At(t.Ts), t.Author, t.Kind, t.Message)).ToList());
+            .Select(t => new TimelineEntry(t.Id, At(t.Ts), t.Author, t.Kind, t.Message)).ToList(), ct);
     }
 }

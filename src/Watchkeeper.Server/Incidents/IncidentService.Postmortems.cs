@@ -12,13 +12,13 @@ public sealed partial class IncidentService
 {
     // ---------------------------------------------------------------- postmortem and action items
 
-    public async Task<PostmortemView> PostmortemAsync(long id)
+    public async Task<PostmortemView> PostmortemAsync(long id, CancellationToken ct = default)
     {
-        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }))
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }), ct)
             ?? throw new NotFoundException($"incident {id} not found");
-        var pm = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<PostmortemRow>("SELECT * FROM postmortems WHERE incident_id = @id", new { id }));
-        var timeline = await TimelineAsync(id);
-        var actions = await ActionItemsAsync(id);
+        var pm = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<PostmortemRow>("SELECT * FROM postmortems WHERE incident_id = @id", new { id }), ct);
+        var timeline = await TimelineAsync(id, ct);
+        var actions = await ActionItemsAsync(id, ct);
         return BuildPostmortem(row, pm, timeline, actions);
     }
 
@@ -42,7 +42,7 @@ public sealed partial class IncidentService
             pm is null ? null : At(pm.UpdatedAt), pm?.UpdatedBy, timeline, actions, md.ToString());
     }
 
-    public async Task<PostmortemView> SavePostmortemAsync(long id, PostmortemRequest r, string actor)
+    public async Task<PostmortemView> SavePostmortemAsync(long id, PostmortemRequest r, string actor, CancellationToken ct = default)
     {
         var detail = new AuditDetail();
         await MutateAsync(id, null, actor, "incident.postmortem", async (c, tx, row, now) =>
@@ -62,30 +62,30 @@ public sealed partial class IncidentService
                 await c.ExecuteAsync("UPDATE postmortems SET summary = @Summary, impact = @Impact, root_cause = @RootCause, lessons_learned = @LessonsLearned, updated_at = @UpdatedAt, updated_by = @UpdatedBy WHERE incident_id = @IncidentId", pm, tx);
             await Timeline(c, tx, id, actor, "postmortem", existing is null ? "Postmortem started" : "Postmortem updated", now);
             detail.After = Snapshot(pm);
-        }, detail);
-        return await PostmortemAsync(id);
+        }, detail, ct: ct);
+        return await PostmortemAsync(id, ct);
     }
 
-    public async Task<IReadOnlyList<ActionItemView>> ActionItemsAsync(long id)
+    public async Task<IReadOnlyList<ActionItemView>> ActionItemsAsync(long id, CancellationToken ct = default)
     {
         var now = Now;
         return await db.ReadAsync(async c => (await c.QueryAsync<ActionItemRow>("SELECT * FROM action_items WHERE incident_id = @id ORDER BY id", new { id }))
-            .Select(a => ToView(a, now)).ToList());
+            .Select(a => ToView(a, now)).ToList(), ct);
     }
 
-    public async Task<IReadOnlyList<ActionItemView>> AllActionItemsAsync(string? status)
+    public async Task<IReadOnlyList<ActionItemView>> AllActionItemsAsync(string? status, CancellationToken ct = default)
     {
         if (status is not null) status = OneOf(status, "status", ActionItemStatus.All);
         var now = Now;
         return await db.ReadAsync(async c => (await c.QueryAsync<ActionItemRow>(
                 "SELECT * FROM action_items" + (status is null ? "" : " WHERE status = @status") + " ORDER BY id", new { status }))
-            .Select(a => ToView(a, now)).ToList());
+            .Select(a => ToView(a, now)).ToList(), ct);
     }
 
     private static ActionItemView ToView(ActionItemRow a, long now) =>
         new(a.Id, a.IncidentId, a.Title, a.Owner, At(a.DueAt), a.Status, a.DueAt is { } d && now > d && a.Status is "open" or "in_progress", At(a.CreatedAt), At(a.CompletedAt));
 
-    public async Task<ActionItemView> AddActionItemAsync(long id, ActionItemRequest r, string actor)
+    public async Task<ActionItemView> AddActionItemAsync(long id, ActionItemRequest r, string actor, CancellationToken ct = default)
     {
         var title = Required(r.Title, "title", 500);
         var owner = Required(r.Owner, "owner", 100);
@@ -99,11 +99,11 @@ public sealed partial class IncidentService
             await Timeline(c, tx, id, actor, "action_item", $"Action item added: {title} (owner {owner})", now);
             view = ToView(a, now);
             detail.After = Snapshot(a);
-        }, detail);
+        }, detail, ct: ct);
         return view!;
     }
 
-    public async Task<ActionItemView> UpdateActionItemAsync(long id, long itemId, ActionItemRequest r, string actor)
+    public async Task<ActionItemView> UpdateActionItemAsync(long id, long itemId, ActionItemRequest r, string actor, CancellationToken ct = default)
     {
         ActionItemView? view = null;
         var detail = new AuditDetail();
@@ -125,7 +125,7 @@ public sealed partial class IncidentService
             await Timeline(c, tx, id, actor, "action_item", $"Action item updated: {a.Title} ({a.Status})", now);
             view = ToView(a, now);
             detail.After = Snapshot(a);
-        }, detail);
+        }, detail, ct: ct);
         return view!;
     }
 }

@@ -13,14 +13,14 @@ public sealed partial class IncidentService
     // ---------------------------------------------------------------- SLA
 
     /// <summary>Records response and resolution breaches that are due by now. Returns how many were recorded.</summary>
-    public async Task<int> CheckSlaAsync()
+    public async Task<int> CheckSlaAsync(CancellationToken ct = default)
     {
         var now = Now;
         var candidates = await db.ReadAsync(async c => (await c.QueryAsync<IncidentRow>("""
             SELECT * FROM incidents i WHERE
               (i.acknowledged_at IS NULL AND i.response_due_at < @now AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.incident_id = i.id AND b.kind = 'response'))
               OR (i.resolved_at IS NULL AND i.resolution_due_at < @now AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.incident_id = i.id AND b.kind = 'resolution'))
-            """, new { now })).AsList());
+            """, new { now })).AsList(), ct);
         var recorded = 0;
         foreach (var row in candidates)
         {
@@ -33,7 +33,7 @@ public sealed partial class IncidentService
                 if (fresh.AcknowledgedAt is null && fresh.ResponseDueAt < now && await RecordBreach(c, tx, fresh, "response", now)) n++;
                 if (fresh.ResolvedAt is null && fresh.ResolutionDueAt < now && await RecordBreach(c, tx, fresh, "resolution", now)) n++;
                 return n;
-            });
+            }, ct);
         }
         return recorded;
     }
@@ -53,11 +53,11 @@ public sealed partial class IncidentService
         return true;
     }
 
-    public async Task<IReadOnlyList<SlaBreachView>> BreachesAsync(long? id)
+    public async Task<IReadOnlyList<SlaBreachView>> BreachesAsync(long? id, CancellationToken ct = default)
     {
         return await db.ReadAsync(async c => (await c.QueryAsync<SlaBreachRow>(
             "SELECT * FROM sla_breaches" + (id is null ? "" : " WHERE incident_id = @id") + " ORDER BY id", new { id }))
-            .Select(b => new SlaBreachView(b.IncidentId, b.Kind, b.Severity, At(b.DueAt), At(b.BreachedAt))).ToList());
+            .Select(b => new SlaBreachView(b.IncidentId, b.Kind, b.Severity, At(b.DueAt), At(b.BreachedAt))).ToList(), ct);
     }
 }
 

@@ -10,7 +10,7 @@ namespace Watchkeeper.Server.Incidents;
 /// <summary>Status updates (operations manual 2.3): posting, rendering the template, listing.</summary>
 public sealed partial class IncidentService
 {
-    public async Task<StatusUpdateView> PostStatusUpdateAsync(long id, StatusUpdateRequest r, long? ifMatch, string actor)
+    public async Task<StatusUpdateView> PostStatusUpdateAsync(long id, StatusUpdateRequest r, long? ifMatch, string actor, CancellationToken ct = default)
     {
         var current = Required(r.CurrentStatus, "current_status", 10_000, multiline: true);
         var visibility = OneOf(r.Visibility ?? "internal", "visibility", ["internal", "public"]);
@@ -42,7 +42,7 @@ public sealed partial class IncidentService
             await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
             result = new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
             detail.After = new { status_update = uid, visibility, status = row.Status, current_status = current, next_update_at = next };
-        }, detail);
+        }, detail, ct: ct);
         return result!;
     }
 
@@ -83,13 +83,13 @@ public sealed partial class IncidentService
         return sb.ToString();
     }
 
-    public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility)
+    public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility, CancellationToken ct = default)
     {
         if (visibility is not null) visibility = OneOf(visibility, "visibility", ["internal", "public"]);
-        await EnsureExists(id);
+        await EnsureExists(id, ct);
         return await db.ReadAsync(async c => (await c.QueryAsync<StatusUpdateRow>(
                 "SELECT * FROM status_updates WHERE incident_id = @id" + (visibility is null ? "" : " AND visibility = @visibility") + " ORDER BY id",
                 new { id, visibility }))
-            .Select(u => new StatusUpdateView(u.Id, At(u.Ts), u.Author, u.Visibility, u.Status, u.CurrentStatus, At(u.NextUpdateAt), u.Body)).ToList());
+            .Select(u => new StatusUpdateView(u.Id, At(u.Ts), u.Author, u.Visibility, u.Status, u.CurrentStatus, At(u.NextUpdateAt), u.Body)).ToList(), ct);
     }
 }

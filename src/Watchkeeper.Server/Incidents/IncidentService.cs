@@ -52,7 +52,7 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
 
     // ---------------------------------------------------------------- create / read
 
-    public async Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor)
+    public async Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, CancellationToken ct = default)
     {
         var title = Required(r.Title, "title", 200);
         var kind = OneOf(r.Kind ?? IncidentKind.Operational, "kind", IncidentKind.All);
@@ -117,17 +117,17 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             var state = IncidentMetrics.IncidentState.Of(row);
             db.OnCommit(tx, () => metrics.Apply(row.Id, state));
             return ToView(row, now);
-        });
+        }, ct);
     }
 
-    public async Task<IncidentView?> GetAsync(long id)
+    public async Task<IncidentView?> GetAsync(long id, CancellationToken ct = default)
     {
-        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }));
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }), ct);
         return row is null ? null : ToView(row, Now);
     }
 
     public async Task<IncidentPage> ListAsync(string? status, string? severity, string? kind, DateTimeOffset? from, DateTimeOffset? to,
-        string? q, int limit, long? cursor)
+        string? q, int limit, long? cursor, CancellationToken ct = default)
     {
         var where = new List<string>();
         var p = new DynamicParameters();
@@ -174,7 +174,7 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
                 long? next = rows.Count > limit ? rows[limit - 1].Id : null;
                 if (rows.Count > limit) rows.RemoveAt(limit);
                 return new CachedPage(generation, rows, total, next);
-            });
+            }, ct);
             if (db.SingleWriter)
             {
                 if (_listCache.Count >= 256) _listCache.Clear();
@@ -230,7 +230,7 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
     private static object Snapshot(ActionItemRow a) => new { action_item = a.Id, a.Title, a.Owner, due_at = a.DueAt, a.Status, completed_at = a.CompletedAt };
     private static object Snapshot(PostmortemRow p) => new { p.Summary, p.Impact, root_cause = p.RootCause, lessons_learned = p.LessonsLearned };
 
-    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null)
+    private async Task<IncidentView> MutateAsync(long id, long? ifMatch, string actor, string action, Mutation mutate, AuditDetail? detail = null, CancellationToken ct = default)
     {
         var now = Now;
         return await db.WriteAsync(async (c, tx) =>
@@ -257,12 +257,12 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             var state = IncidentMetrics.IncidentState.Of(row);
             db.OnCommit(tx, () => metrics.Apply(id, state));
             return ToView(row, now);
-        });
+        }, ct);
     }
 
-    private async Task EnsureExists(long id)
+    private async Task EnsureExists(long id, CancellationToken ct)
     {
-        var n = await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents WHERE id = @id", new { id }));
+        var n = await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents WHERE id = @id", new { id }), ct);
         if (n == 0) throw new NotFoundException($"incident {id} not found");
     }
 

@@ -23,63 +23,63 @@ public static class IncidentsModule
         // Domain exceptions (not found, invalid transition, version mismatch with the current ETag) carry their status and headers.
         var g = app.MapGroup("/api/v1/incidents").WithTags("incidents").RequireAuthorization(Policies.Viewer).AsResults();
 
-        g.MapGet("/", async Task<IResult> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor) =>
+        g.MapGet("/", async Task<IResult> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor, CancellationToken ct) =>
         {
             if (limit is < 1 or > 500) return Problems.Validation("limit", "must be between 1 and 500");
-            return TypedResults.Ok(await s.ListAsync(status, severity, kind, ParseTime(from, "from"), ParseTime(to, "to"), q, limit ?? 50, cursor));
+            return TypedResults.Ok(await s.ListAsync(status, severity, kind, ParseTime(from, "from"), ParseTime(to, "to"), q, limit ?? 50, cursor, ct));
         });
-        g.MapPost("/", async Task<IResult> (CreateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
+        g.MapPost("/", async Task<IResult> (CreateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
         {
-            var v = await s.CreateAsync(req, user.Actor());
+            var v = await s.CreateAsync(req, user.Actor(), ct);
             http.Response.Headers.ETag = ETag(v.Version);
             return TypedResults.Created($"/api/v1/incidents/{v.Id}", v);
         }).RequireAuthorization(Policies.Responder);
-        g.MapGet("/{id:long}", async Task<IResult> (long id, IncidentService s, HttpContext http) =>
+        g.MapGet("/{id:long}", async Task<IResult> (long id, IncidentService s, HttpContext http, CancellationToken ct) =>
         {
-            var v = await s.GetAsync(id);
+            var v = await s.GetAsync(id, ct);
             if (v is null) return Problems.NotFound($"incident {id} not found");
             http.Response.Headers.ETag = ETag(v.Version);
             return TypedResults.Ok(v);
         });
-        g.MapPatch("/{id:long}", async (long id, UpdateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.UpdateAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPost("/{id:long}/status", async (long id, TransitionRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.TransitionAsync(id, req.Status, req.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPost("/{id:long}/acknowledge", async (long id, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.AcknowledgeAsync(id, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPost("/{id:long}/resolve", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Resolved, req?.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPost("/{id:long}/reopen", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Investigating, req?.Message, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPut("/{id:long}/roles", async (long id, AssignRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            WithETag(http, await s.AssignAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapPatch("/{id:long}", async (long id, UpdateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.UpdateAsync(id, req, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/status", async (long id, TransitionRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.TransitionAsync(id, req.Status, req.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/acknowledge", async (long id, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.AcknowledgeAsync(id, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/resolve", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Resolved, req?.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/reopen", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Investigating, req?.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPut("/{id:long}/roles", async (long id, AssignRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.AssignAsync(id, req, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
 
-        g.MapGet("/{id:long}/timeline", async (long id, IncidentService s) => TypedResults.Ok(await s.TimelineAsync(id)));
-        g.MapPost("/{id:long}/notes", async (long id, NoteRequest req, IncidentService s, ClaimsPrincipal user) =>
-            TypedResults.Created($"/api/v1/incidents/{id}/timeline", await s.AddNoteAsync(id, req.Text, user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/timeline", async (long id, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.TimelineAsync(id, ct)));
+        g.MapPost("/{id:long}/notes", async (long id, NoteRequest req, IncidentService s, ClaimsPrincipal user, CancellationToken ct) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/timeline", await s.AddNoteAsync(id, req.Text, user.Actor(), ct))).RequireAuthorization(Policies.Responder);
 
-        g.MapGet("/{id:long}/status-updates", async (long id, string? visibility, IncidentService s) => TypedResults.Ok(await s.StatusUpdatesAsync(id, visibility)));
-        g.MapPost("/{id:long}/status-updates", async (long id, StatusUpdateRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http) =>
-            TypedResults.Created($"/api/v1/incidents/{id}/status-updates", await s.PostStatusUpdateAsync(id, req, IfMatch(http), user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/status-updates", async (long id, string? visibility, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.StatusUpdatesAsync(id, visibility, ct)));
+        g.MapPost("/{id:long}/status-updates", async (long id, StatusUpdateRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/status-updates", await s.PostStatusUpdateAsync(id, req, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
 
-        g.MapGet("/{id:long}/checklist", async (long id, IncidentService s) => TypedResults.Ok(await s.ChecklistAsync(id)));
-        g.MapPost("/{id:long}/checklist/{itemId:long}", async (long id, long itemId, ChecklistCheckRequest req, IncidentService s, ClaimsPrincipal user) =>
-            TypedResults.Ok(await s.CheckItemAsync(id, itemId, req.Done ?? true, user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/checklist", async (long id, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.ChecklistAsync(id, ct)));
+        g.MapPost("/{id:long}/checklist/{itemId:long}", async (long id, long itemId, ChecklistCheckRequest req, IncidentService s, ClaimsPrincipal user, CancellationToken ct) =>
+            TypedResults.Ok(await s.CheckItemAsync(id, itemId, req.Done ?? true, user.Actor(), ct))).RequireAuthorization(Policies.Responder);
 
-        g.MapGet("/{id:long}/postmortem", async (long id, IncidentService s) => TypedResults.Ok(await s.PostmortemAsync(id)));
-        g.MapPut("/{id:long}/postmortem", async (long id, PostmortemRequest req, IncidentService s, ClaimsPrincipal user) =>
-            TypedResults.Ok(await s.SavePostmortemAsync(id, req, user.Actor()))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/postmortem", async (long id, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.PostmortemAsync(id, ct)));
+        g.MapPut("/{id:long}/postmortem", async (long id, PostmortemRequest req, IncidentService s, ClaimsPrincipal user, CancellationToken ct) =>
+            TypedResults.Ok(await s.SavePostmortemAsync(id, req, user.Actor(), ct))).RequireAuthorization(Policies.Responder);
 
-        g.MapGet("/{id:long}/action-items", async (long id, IncidentService s) => TypedResults.Ok(await s.ActionItemsAsync(id)));
-        g.MapPost("/{id:long}/action-items", async (long id, ActionItemRequest req, IncidentService s, ClaimsPrincipal user) =>
-            TypedResults.Created($"/api/v1/incidents/{id}/action-items", await s.AddActionItemAsync(id, req, user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapPatch("/{id:long}/action-items/{itemId:long}", async (long id, long itemId, ActionItemRequest req, IncidentService s, ClaimsPrincipal user) =>
-            TypedResults.Ok(await s.UpdateActionItemAsync(id, itemId, req, user.Actor()))).RequireAuthorization(Policies.Responder);
-        g.MapGet("/{id:long}/sla-breaches", async (long id, IncidentService s) => TypedResults.Ok(await s.BreachesAsync(id)));
+        g.MapGet("/{id:long}/action-items", async (long id, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.ActionItemsAsync(id, ct)));
+        g.MapPost("/{id:long}/action-items", async (long id, ActionItemRequest req, IncidentService s, ClaimsPrincipal user, CancellationToken ct) =>
+            TypedResults.Created($"/api/v1/incidents/{id}/action-items", await s.AddActionItemAsync(id, req, user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPatch("/{id:long}/action-items/{itemId:long}", async (long id, long itemId, ActionItemRequest req, IncidentService s, ClaimsPrincipal user, CancellationToken ct) =>
+            TypedResults.Ok(await s.UpdateActionItemAsync(id, itemId, req, user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapGet("/{id:long}/sla-breaches", async (long id, IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.BreachesAsync(id, ct)));
 
-        app.MapGet("/api/v1/action-items", async (IncidentService s, string? status) => TypedResults.Ok(await s.AllActionItemsAsync(status)))
+        app.MapGet("/api/v1/action-items", async (IncidentService s, string? status, CancellationToken ct) => TypedResults.Ok(await s.AllActionItemsAsync(status, ct)))
             .WithTags("incidents").RequireAuthorization(Policies.Viewer);
-        app.MapGet("/api/v1/sla-breaches", async (IncidentService s) => TypedResults.Ok(await s.BreachesAsync(null)))
+        app.MapGet("/api/v1/sla-breaches", async (IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.BreachesAsync(null, ct)))
             .WithTags("incidents").RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/v1/severities", (ConfigHolder cfg) => TypedResults.Ok(cfg.Current.Severities.Select(s => new
         {
@@ -141,7 +141,7 @@ public sealed class SlaWorker(IncidentService incidents, ConfigHolder config, Ti
             {
                 try
                 {
-                    var n = await incidents.CheckSlaAsync();
+                    var n = await incidents.CheckSlaAsync(stoppingToken);
                     if (n > 0) logger.LogWarning("Recorded {Count} SLA breach(es)", n);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

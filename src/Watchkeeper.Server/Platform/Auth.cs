@@ -74,9 +74,9 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public async Task<bool> AnyAsync() => await db.ReadAsync(async c => await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users") > 0);
+    public async Task<bool> AnyAsync(CancellationToken ct = default) => await db.ReadAsync(async c => await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users") > 0, ct);
 
-    public async Task<UserView> CreateAsync(string username, string password, string role, string actor)
+    public async Task<UserView> CreateAsync(string username, string password, string role, string actor, CancellationToken ct = default)
     {
         var now = Now;
         return await db.WriteAsync(async (c, tx) =>
@@ -89,7 +89,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
             var view = new UserView(id, username, role, DateTimeOffset.FromUnixTimeMilliseconds(now), false);
             await audit.AppendAsync(c, tx, actor, "user.create", "user", username, null, view);
             return view;
-        });
+        }, ct);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
     /// all but <paramref name="actorSession"/> (the session making the change); a role change applies to the next
     /// request of every session and token. The last enabled admin cannot be demoted or disabled (<see cref="LastAdminRule"/>).
     /// </summary>
-    public async Task<UserView?> UpdateAsync(string username, string? role, bool? disabled, string? password, string actor, string? actorSession = null)
+    public async Task<UserView?> UpdateAsync(string username, string? role, bool? disabled, string? password, string actor, string? actorSession = null, CancellationToken ct = default)
     {
         var result = await db.WriteAsync(async (c, tx) =>
         {
@@ -126,18 +126,18 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
             if (disabled == true) await Sessions.EndAllAsync(c, tx, u.Id, null);
             else if (password is not null) await Sessions.EndAllAsync(c, tx, u.Id, actorSession);
             return after;
-        });
+        }, ct);
         _tokenCache.Clear();
         sessions.Invalidate();
         return result;
     }
 
-    public async Task<IReadOnlyList<UserView>> ListAsync() =>
-        await db.ReadAsync(async c => (await c.QueryAsync<UserRow>("SELECT * FROM users ORDER BY username")).Select(ToView).ToList());
+    public async Task<IReadOnlyList<UserView>> ListAsync(CancellationToken ct = default) =>
+        await db.ReadAsync(async c => (await c.QueryAsync<UserRow>("SELECT * FROM users ORDER BY username")).Select(ToView).ToList(), ct);
 
-    public async Task<UserRow?> CheckPasswordAsync(string username, string password)
+    public async Task<UserRow?> CheckPasswordAsync(string username, string password, CancellationToken ct = default)
     {
-        var u = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }));
+        var u = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE username = @username", new { username }), ct);
         if (u is null)
         {
             // Same work as a real check, so timing does not reveal which usernames exist.
@@ -150,7 +150,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
     }
 
     /// <summary>Creates an API token; with <paramref name="expiresIn"/> it is refused from that time on.</summary>
-    public async Task<NewToken> CreateTokenAsync(string username, string name, string actor, TimeSpan? expiresIn = null)
+    public async Task<NewToken> CreateTokenAsync(string username, string name, string actor, TimeSpan? expiresIn = null, CancellationToken ct = default)
     {
         if (expiresIn is { } e && (e <= TimeSpan.Zero || e > MaxTokenLifetime))
             throw new ValidationException("expires_in", $"must be a positive duration of at most {MaxTokenLifetime.TotalDays:0}d");
@@ -169,18 +169,18 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
             await audit.AppendAsync(c, tx, actor, "token.create", "token", id.ToString(System.Globalization.CultureInfo.InvariantCulture), null,
                 expires is null ? new { id, name, user = username, prefix = secret[..7] } : new { id, name, user = username, prefix = secret[..7], expires_at = expires });
             return new NewToken(id, name, secret, username, u.Role, expires);
-        });
+        }, ct);
     }
 
-    public async Task<IReadOnlyList<TokenView>> ListTokensAsync(string? username) =>
+    public async Task<IReadOnlyList<TokenView>> ListTokensAsync(string? username, CancellationToken ct = default) =>
         await db.ReadAsync(async c => (await c.QueryAsync<TokenRow>("""
             SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.username, u.role, u.disabled
             FROM api_tokens t JOIN users u ON u.id = t.user_id
             WHERE (@username IS NULL OR u.username = @username) ORDER BY t.id
-            """, new { username })).Select(ToView).ToList());
+            """, new { username })).Select(ToView).ToList(), ct);
 
     /// <summary>Revokes a token; only its owner or an admin may. Returns false when not found.</summary>
-    public async Task<bool> RevokeTokenAsync(long id, string actor, bool actorIsAdmin)
+    public async Task<bool> RevokeTokenAsync(long id, string actor, bool actorIsAdmin, CancellationToken ct = default)
     {
         var ok = await db.WriteAsync(async (c, tx) =>
         {
@@ -194,13 +194,13 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
             await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE id = @id", new { now = Now, id }, tx);
             await audit.AppendAsync(c, tx, actor, "token.revoke", "token", id.ToString(System.Globalization.CultureInfo.InvariantCulture), ToView(t), null);
             return true;
-        });
+        }, ct);
         _tokenCache.Clear();
         return ok;
     }
 
     /// <summary>Resolves a bearer token. Results are cached for a few seconds; revocation clears the cache.</summary>
-    public async Task<TokenRow?> FindTokenAsync(string token)
+    public async Task<TokenRow?> FindTokenAsync(string token, CancellationToken ct = default)
     {
         var hash = HashToken(token);
         var now = Now;
@@ -209,7 +209,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<TokenRow>("""
             SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.username, u.role, u.disabled
             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = @hash
-            """, new { hash }));
+            """, new { hash }), ct);
         if (row is null || row.RevokedAt is not null || row.Disabled != 0 || (row.ExpiresAt is { } e && e <= now)) row = null;
         if (row is not null)
         {
@@ -224,7 +224,7 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
                     try { await db.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE api_tokens SET last_used_at = @now WHERE id = @id", new { now, id }, tx)); }
                     // Best effort (the request does not wait for it), but a failure is logged, not dropped.
                     catch (Exception ex) { log.LogWarning(ex, "Could not record the last use of API token {Id}", id); }
-                });
+                }, CancellationToken.None); // Not the request's token: this write outlives the request.
             }
         }
         else
@@ -277,7 +277,7 @@ public sealed class TokenAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions
         var token = TokenFrom(Request.Headers.Authorization.ToString());
         if (token is null) return AuthenticateResult.NoResult();
         if (token.Length == 0) return AuthenticateResult.Fail("empty API token or malformed Basic authorization header");
-        var row = await users.FindTokenAsync(token);
+        var row = await users.FindTokenAsync(token, Context.RequestAborted);
         if (row is null) return AuthenticateResult.Fail("invalid, revoked or expired API token");
         return AuthenticateResult.Success(new AuthenticationTicket(Users.Principal(row.Username, row.Role, SchemeName), SchemeName));
     }

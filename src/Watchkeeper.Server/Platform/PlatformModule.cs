@@ -264,20 +264,20 @@ public static class PlatformModule
         }).Produces<string>(200, "text/plain").RequireAuthorization(Policies.Admin);
 
         var auth = app.MapGroup("/api/v1/auth").WithTags("auth");
-        auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users, LoginThrottle throttle, HttpContext http) =>
+        auth.MapPost("/login", async Task<IResult> (LoginRequest req, Users users, LoginThrottle throttle, HttpContext http, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(req.Username)) return Problems.Validation("username", "is required");
             if (string.IsNullOrEmpty(req.Password)) return Problems.Validation("password", "is required");
             var client = LoginThrottle.ClientKey(http.Connection.RemoteIpAddress);
             if (throttle.RetryAfter(client, req.Username) is { } wait) return LoginThrottle.Refuse(http, wait);
-            var u = await users.CheckPasswordAsync(req.Username, req.Password);
+            var u = await users.CheckPasswordAsync(req.Username, req.Password, ct: ct);
             if (u is null)
             {
                 throttle.Failed(client, req.Username);
                 return TypedResults.Problem(Problems.Create(401, "Login failed", "unknown user, wrong password or disabled account"));
             }
             throttle.Succeeded(req.Username);
-            var t = await users.CreateTokenAsync(u.Username, string.IsNullOrWhiteSpace(req.TokenName) ? "wk login" : req.TokenName, u.Username);
+            var t = await users.CreateTokenAsync(u.Username, string.IsNullOrWhiteSpace(req.TokenName) ? "wk login" : req.TokenName, u.Username, ct: ct);
             http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Ok(t);
         }).AllowAnonymous().DisableAntiforgery();
@@ -285,23 +285,23 @@ public static class PlatformModule
             TypedResults.Ok(new { username = user.Actor(), role = user.FindFirstValue(ClaimTypes.Role) })).RequireAuthorization(Policies.Viewer);
 
         var usersApi = app.MapGroup("/api/v1/users").WithTags("users").RequireAuthorization(Policies.Admin);
-        usersApi.MapGet("/", async (Users users) => TypedResults.Ok(await users.ListAsync()));
-        usersApi.MapPost("/", async Task<IResult> (CreateUserRequest req, Users users, ClaimsPrincipal user) =>
+        usersApi.MapGet("/", async (Users users, CancellationToken ct) => TypedResults.Ok(await users.ListAsync(ct: ct)));
+        usersApi.MapPost("/", async Task<IResult> (CreateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(req.Username) || req.Username.Length > 64 || !req.Username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
                 return Problems.Validation("username", "is required: 1-64 letters, digits, '.', '-' or '_'");
             if (req.Password is null || req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
             if (!Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
-            var created = await users.CreateAsync(req.Username, req.Password, req.Role!, user.Actor());
+            var created = await users.CreateAsync(req.Username, req.Password, req.Role!, user.Actor(), ct: ct);
             return TypedResults.Created($"/api/v1/users/{created.Username}", created);
         });
-        usersApi.MapPatch("/{username}", async Task<IResult> (string username, UpdateUserRequest req, Users users, ClaimsPrincipal user) =>
+        usersApi.MapPatch("/{username}", async Task<IResult> (string username, UpdateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (req.Role is not null && !Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
             if (req.Password is not null && req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
             try
             {
-                var u = await users.UpdateAsync(username, req.Role, req.Disabled, req.Password, user.Actor(), user.FindFirstValue(Sessions.Claim));
+                var u = await users.UpdateAsync(username, req.Role, req.Disabled, req.Password, user.Actor(), user.FindFirstValue(Sessions.Claim), ct: ct);
                 return u is null ? Problems.NotFound($"user '{username}' not found") : TypedResults.Ok(u);
             }
             catch (ConflictException ex) when (ex.Rule is { } rule)
@@ -311,9 +311,9 @@ public static class PlatformModule
         });
 
         var tokens = app.MapGroup("/api/v1/tokens").WithTags("tokens").RequireAuthorization(Policies.Viewer);
-        tokens.MapGet("/", async (Users users, ClaimsPrincipal user, bool? all) =>
-            TypedResults.Ok(await users.ListTokensAsync(all == true && RankOf(user) >= 3 ? null : user.Actor())));
-        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user, HttpContext http) =>
+        tokens.MapGet("/", async (Users users, ClaimsPrincipal user, bool? all, CancellationToken ct) =>
+            TypedResults.Ok(await users.ListTokensAsync(all == true && RankOf(user) >= 3 ? null : user.Actor(), ct: ct)));
+        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(req.Name) || req.Name.Length > 100) return Problems.Validation("name", "is required (at most 100 characters)");
             TimeSpan? expiresIn = null;
@@ -322,12 +322,12 @@ public static class PlatformModule
                 if (!Duration.TryParse(req.ExpiresIn, out var d)) return Problems.Validation("expires_in", "is not a duration (e.g. 12h, 30d, 1y)");
                 expiresIn = d.Value;
             }
-            var t = await users.CreateTokenAsync(user.Actor(), req.Name, user.Actor(), expiresIn);
+            var t = await users.CreateTokenAsync(user.Actor(), req.Name, user.Actor(), expiresIn, ct: ct);
             http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Created($"/api/v1/tokens/{t.Id}", t);
         });
-        tokens.MapDelete("/{id:long}", async Task<IResult> (long id, Users users, ClaimsPrincipal user) =>
-            await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
+        tokens.MapDelete("/{id:long}", async Task<IResult> (long id, Users users, ClaimsPrincipal user, CancellationToken ct) =>
+            await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3, ct: ct) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("audit").RequireAuthorization(Policies.Admin);
         audit.MapGet("/", async Task<Results<Ok<IReadOnlyList<AuditRecord>>, BadRequestProblem>> (AuditLog log, long? after, int? limit, CancellationToken ct) =>

@@ -53,13 +53,13 @@ public sealed class Sessions(Db db, ConfigHolder config, TimeProvider time)
     /// <summary>Ends the browser's session on the server (a copy of the cookie stops working) and clears the cookie.</summary>
     public async Task SignOutAsync(HttpContext http)
     {
-        if (http.User.FindFirstValue(Claim) is { } sid) await EndAsync(sid);
+        if (http.User.FindFirstValue(Claim) is { } sid) await EndAsync(sid, http.RequestAborted);
         await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
     }
 
-    public async Task EndAsync(string sid)
+    public async Task EndAsync(string sid, CancellationToken ct = default)
     {
-        await db.WriteAsync((c, tx) => c.ExecuteAsync("DELETE FROM sessions WHERE id = @id", new { id = Users.HashToken(sid) }, tx));
+        await db.WriteAsync((c, tx) => c.ExecuteAsync("DELETE FROM sessions WHERE id = @id", new { id = Users.HashToken(sid) }, tx), ct);
         _cache.TryRemove(sid, out _);
     }
 

@@ -93,7 +93,7 @@ public static class WebModule
                     $"Too many failed logins from this computer or for this user. Try again in {LoginThrottle.Seconds(wait)} seconds.",
                     heading: "Too many login attempts");
             }
-            var u = name.Length == 0 || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(name, password);
+            var u = name.Length == 0 || string.IsNullOrEmpty(password) ? null : await users.CheckPasswordAsync(name, password, http.RequestAborted);
             if (u is null)
             {
                 if (name.Length > 0 && !string.IsNullOrEmpty(password)) throttle.Failed(client, name);

@@ -26,39 +26,39 @@ public static class IncidentPages
             .RequireAuthorization(Policies.Viewer);
 
         web.MapPost("/incidents/{id:long}/status", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "status", f, "header", () => s.TransitionAsync(id, Field(f, "status"), Field(f, "message"), Version(f), u.Actor())))
+            Act(http, s, id, "status", f, "header", () => s.TransitionAsync(id, Field(f, "status"), Field(f, "message"), Version(f), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/acknowledge", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "ack", f, "header", () => s.AcknowledgeAsync(id, Version(f), u.Actor())))
+            Act(http, s, id, "ack", f, "header", () => s.AcknowledgeAsync(id, Version(f), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/roles", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "roles", f, "header", () => s.AssignAsync(id, new AssignRequest(f["commander"], f["communications_lead"], f["scribe"]), Version(f), u.Actor())))
+            Act(http, s, id, "roles", f, "header", () => s.AssignAsync(id, new AssignRequest(f["commander"], f["communications_lead"], f["scribe"]), Version(f), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/edit", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "edit", f, "header", () => s.UpdateAsync(id, new UpdateIncidentRequest(Field(f, "title"), Field(f, "severity"), f["summary"],
-                f["users_affected"], ServiceList(f["services_affected"]), f["business_impact"], Field(f, "kind")), Version(f), u.Actor())))
+                f["users_affected"], ServiceList(f["services_affected"]), f["business_impact"], Field(f, "kind")), Version(f), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/notes", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "note", f, "timeline", () => s.AddNoteAsync(id, f["text"], u.Actor())))
+            Act(http, s, id, "note", f, "timeline", () => s.AddNoteAsync(id, f["text"], u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/status-updates", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "update", f, "updates", () => s.PostStatusUpdateAsync(id,
-                new StatusUpdateRequest(f["current_status"], Field(f, "visibility"), Field(f, "next_update_in"), Field(f, "status")), null, u.Actor())))
+                new StatusUpdateRequest(f["current_status"], Field(f, "visibility"), Field(f, "next_update_in"), Field(f, "status")), null, u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/checklist/{itemId:long}", (long id, long itemId, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "checklist", f, "item-" + itemId.ToString(CultureInfo.InvariantCulture),
-                () => s.CheckItemAsync(id, itemId, !string.Equals(f["done"], "false", StringComparison.OrdinalIgnoreCase), u.Actor())))
+                () => s.CheckItemAsync(id, itemId, !string.Equals(f["done"], "false", StringComparison.OrdinalIgnoreCase), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/postmortem", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "postmortem", f, "postmortem", () => s.SavePostmortemAsync(id,
-                new PostmortemRequest(f["summary"], f["impact"], f["root_cause"], f["lessons_learned"]), u.Actor())))
+                new PostmortemRequest(f["summary"], f["impact"], f["root_cause"], f["lessons_learned"]), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/action-items", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "action", f, "actions", () => s.AddActionItemAsync(id, new ActionItemRequest(f["title"], f["owner"], DueDate(f["due_at"]), Field(f, "status")), u.Actor())))
+            Act(http, s, id, "action", f, "actions", () => s.AddActionItemAsync(id, new ActionItemRequest(f["title"], f["owner"], DueDate(f["due_at"]), Field(f, "status")), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/action-items/{itemId:long}", (long id, long itemId, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "action-" + itemId.ToString(CultureInfo.InvariantCulture), f, "actions",
-                () => s.UpdateActionItemAsync(id, itemId, new ActionItemRequest(null, null, null, Field(f, "status")), u.Actor())))
+                () => s.UpdateActionItemAsync(id, itemId, new ActionItemRequest(null, null, null, Field(f, "status")), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
     }
 
@@ -109,7 +109,7 @@ public static class IncidentPages
         IncidentPage? result = null;
         try
         {
-            result = await s.ListAsync(st, severity, kind, DayStart(from, "from", false), DayStart(to, "to", true), q, size, cursor);
+            result = await s.ListAsync(st, severity, kind, DayStart(from, "from", false), DayStart(to, "to", true), q, size, cursor, http.RequestAborted);
         }
         catch (ValidationException ex)
         {
@@ -154,7 +154,7 @@ public static class IncidentPages
             var req = new CreateIncidentRequest(f["title"], Field(f, "kind"), Field(f, "severity"), f["summary"], Field(f, "users_affected"),
                 ServiceList(f["services_affected"]), Field(f, "business_impact"), Field(f, "detection_source"), Field(f, "commander"),
                 Field(f, "communications_lead"), Field(f, "scribe"), null);
-            var v = await s.CreateAsync(req, user.Actor());
+            var v = await s.CreateAsync(req, user.Actor(), http.RequestAborted);
             return Results.Redirect($"/incidents/{v.Id}");
         }
         catch (Exception ex) when (IsDomainError(ex))
@@ -167,17 +167,18 @@ public static class IncidentPages
 
     public static async Task<IResult> Show(PageContext ctx, IncidentService s, long id, FormError? err, int status = 200)
     {
-        var i = await s.GetAsync(id);
+        var ct = ctx.Http.RequestAborted;
+        var i = await s.GetAsync(id, ct);
         if (i is null) return ErrorPages.Page(ctx.Http, 404, $"Incident {id} not found.", heading: $"Incident {id} not found");
-        var pm = await s.PostmortemAsync(id);
+        var pm = await s.PostmortemAsync(id, ct);
         return Pages.Render<IncidentDetailPage>(status, new()
         {
             [nameof(IncidentDetailPage.Ctx)] = ctx,
             [nameof(IncidentDetailPage.Incident)] = i,
-            [nameof(IncidentDetailPage.Updates)] = await s.StatusUpdatesAsync(id, null),
-            [nameof(IncidentDetailPage.Checklist)] = await s.ChecklistAsync(id),
+            [nameof(IncidentDetailPage.Updates)] = await s.StatusUpdatesAsync(id, null, ct),
+            [nameof(IncidentDetailPage.Checklist)] = await s.ChecklistAsync(id, ct),
             [nameof(IncidentDetailPage.Postmortem)] = pm,
-            [nameof(IncidentDetailPage.Breaches)] = await s.BreachesAsync(id),
+            [nameof(IncidentDetailPage.Breaches)] = await s.BreachesAsync(id, ct),
             [nameof(IncidentDetailPage.Err)] = err,
         });
     }

@@ -29,7 +29,7 @@ public static class AccountPages
                 throw new ValidationException("username", "is required: 1-64 letters, digits, '.', '-' or '_'");
             if (password.Length < 8) throw new ValidationException("password", "must be at least 8 characters");
             if (!Roles.IsValid(role)) throw new ValidationException("role", $"must be one of {string.Join(", ", Roles.All)}");
-            await users.CreateAsync(username, password, role, actor.Actor());
+            await users.CreateAsync(username, password, role, actor.Actor(), ct: http.RequestAborted);
         }
         catch (Exception ex) when (IsDomainError(ex))
         {
@@ -46,7 +46,7 @@ public static class AccountPages
         {
             if (role.Length > 0 && !Roles.IsValid(role)) throw new ValidationException("role", $"must be one of {string.Join(", ", Roles.All)}");
             // The last admin rule (one enabled admin must remain) is Users.UpdateAsync's, the same as the API's.
-            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor(), actor.FindFirstValue(Sessions.Claim))
+            var u = await users.UpdateAsync(username, role.Length > 0 ? role : null, disabled, null, actor.Actor(), actor.FindFirstValue(Sessions.Claim), ct: http.RequestAborted)
                 ?? throw new NotFoundException($"user '{username}' not found");
             return await UsersPage(new PageContext(http), users, null,
                 disabled is { } d ? $"User '{u.Username}' {(d ? "disabled" : "enabled")}." : $"User '{u.Username}' now has role {u.Role}.");
@@ -61,7 +61,7 @@ public static class AccountPages
         Pages.Render<UsersPage>(status, new()
         {
             [nameof(Ui.UsersPage.Ctx)] = ctx,
-            [nameof(Ui.UsersPage.List)] = await users.ListAsync(),
+            [nameof(Ui.UsersPage.List)] = await users.ListAsync(ctx.Http.RequestAborted),
             [nameof(Ui.UsersPage.Err)] = err,
             [nameof(Ui.UsersPage.Notice)] = notice,
         });
@@ -78,7 +78,7 @@ public static class AccountPages
             TimeSpan? ttl = null;
             if (expires.Length > 0)
                 ttl = Duration.TryParse(expires, out var d) ? d.Value : throw new ValidationException("expires_in", "is not a duration (e.g. 12h, 30d, 1y)");
-            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor(), ttl);
+            var t = await users.CreateTokenAsync(actor.Actor(), name, actor.Actor(), ttl, ct: http.RequestAborted);
             http.Response.Headers.CacheControl = "no-store";
             return await TokensPage(new PageContext(http), users, null, null, t);
         }
@@ -93,9 +93,9 @@ public static class AccountPages
         try
         {
             // Only the owner's tokens are listed here; an admin revokes other users' tokens through the API.
-            var mine = await users.ListTokensAsync(actor.Actor());
+            var mine = await users.ListTokensAsync(actor.Actor(), ct: http.RequestAborted);
             if (!mine.Any(t => t.Id == id)) throw new NotFoundException($"token {id} not found among your tokens");
-            await users.RevokeTokenAsync(id, actor.Actor(), false);
+            await users.RevokeTokenAsync(id, actor.Actor(), false, ct: http.RequestAborted);
             return await TokensPage(new PageContext(http), users, null, $"Token {id} revoked.", null);
         }
         catch (Exception ex) when (IsDomainError(ex))
@@ -108,7 +108,7 @@ public static class AccountPages
         Pages.Render<TokensPage>(status, new()
         {
             [nameof(Ui.TokensPage.Ctx)] = ctx,
-            [nameof(Ui.TokensPage.List)] = await users.ListTokensAsync(ctx.UserName),
+            [nameof(Ui.TokensPage.List)] = await users.ListTokensAsync(ctx.UserName, ctx.Http.RequestAborted),
             [nameof(Ui.TokensPage.Err)] = err,
             [nameof(Ui.TokensPage.Notice)] = notice,
             [nameof(Ui.TokensPage.Created)] = created,
