@@ -93,6 +93,7 @@ public sealed partial class IncidentService
     {
         await Timeline(c, tx, row.Id, actor, "acknowledged", $"Acknowledged by {actor} after {Duration.Format(TimeSpan.FromMilliseconds(Math.Max(0, now - row.DetectedAt)))}", now);
         if (now > row.ResponseDueAt) await RecordBreach(c, tx, row, "response", now);
+        await TickAcknowledgeItem(c, tx, row, actor, now);
     }
 
     public Task<IncidentView> AssignAsync(long id, AssignRequest r, long? ifMatch, string actor, CancellationToken ct = default) =>

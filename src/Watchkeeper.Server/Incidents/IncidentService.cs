@@ -52,7 +52,10 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
 
     // ---------------------------------------------------------------- create / read
 
-    public async Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, CancellationToken ct = default)
+    public Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, CancellationToken ct = default) => CreateAsync(r, actor, null, ct);
+
+    /// <summary>Creates an incident; <paramref name="within"/> runs in the same transaction with the new incident's id.</summary>
+    private async Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, Func<DbConnection, DbTransaction, long, long, Task>? within, CancellationToken ct)
     {
         var title = Required(r.Title, "title", 200);
         var kind = OneOf(r.Kind ?? IncidentKind.Operational, "kind", IncidentKind.All);
@@ -114,6 +117,7 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
                 $"{sev.Id} {kind} incident declared: {title} (detected via {source})", now);
             if (row.Commander is not null) await Timeline(c, tx, row.Id, actor, "role_assigned", $"Incident commander: {row.Commander}", now);
             await audit.AppendAsync(c, tx, actor, "incident.create", "incident", Id(row.Id), null, ToAudit(row));
+            if (within is not null) await within(c, tx, row.Id, now);
             var state = IncidentMetrics.IncidentState.Of(row);
             db.OnCommit(tx, () => metrics.Apply(row.Id, state));
             return ToView(row, now);

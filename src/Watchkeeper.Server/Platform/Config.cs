@@ -61,6 +61,32 @@ public sealed class IncidentsConfig
     public string StatusUpdateTemplate { get; set; } = "";
     public string Contact { get; set; } = "";
     public Duration SlaCheckInterval { get; set; } = new(TimeSpan.FromSeconds(15));
+    /// <summary>Incidents declared from firing alerts (operations manual 2.2: detection opens the response).</summary>
+    public AlertIncidentsConfig FromAlerts { get; set; } = new();
+}
+
+/// <summary>
+/// Which firing alerts declare an incident and at what severity (the first rule whose matchers all match wins; an
+/// alert no rule matches declares nothing), how alerts are grouped into one incident, and the checklist item that
+/// acknowledging the incident completes.
+/// </summary>
+public sealed class AlertIncidentsConfig
+{
+    public bool Enabled { get; set; } = true;
+    /// <summary>Alerts with the same values of these labels join one open incident.</summary>
+    public List<string> GroupBy { get; set; } = ["alertname", "job"];
+    public List<AlertIncidentRule> Rules { get; set; } = [];
+    /// <summary>How often firing alerts are compared with the incidents they opened.</summary>
+    public Duration Interval { get; set; } = new(TimeSpan.FromSeconds(15));
+    /// <summary>The checklist item ticked when someone acknowledges an incident that alerts opened ("" for none).</summary>
+    public string AcknowledgeItem { get; set; } = "Acknowledge incident alert";
+}
+
+public sealed class AlertIncidentRule
+{
+    /// <summary>Alertmanager matchers (<c>alertname="ServiceDown"</c>, <c>severity=~"critical|page"</c>); all must match.</summary>
+    public List<string> Matchers { get; set; } = [];
+    public string Severity { get; set; } = "";
 }
 
 public sealed class StorageConfig

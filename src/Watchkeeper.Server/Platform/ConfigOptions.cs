@@ -54,6 +54,10 @@ public static class ConfigOptions
             else if (s.ResolutionTime.Value < s.ResponseTime.Value) yield return new(k + ".resolution_time", "must not be shorter than response_time");
             if (s.UpdateInterval.Value <= TimeSpan.Zero) yield return new(k + ".update_interval", "must be a positive duration");
         }
+        var rules = c.Incidents.FromAlerts.Rules;
+        for (var i = 0; i < rules.Count; i++)
+            if (!string.IsNullOrWhiteSpace(rules[i].Severity) && c.Severity(rules[i].Severity) is null)
+                yield return new($"incidents.from_alerts.rules[{i}].severity", $"unknown severity '{rules[i].Severity}'; known: {string.Join(", ", c.Severities.Select(x => x.Id))}");
     }
 
     private static IEnumerable<ConfigError> Incidents(IncidentsConfig c)
@@ -61,6 +65,22 @@ public static class ConfigOptions
         if (!c.Checklists.ContainsKey("operational")) yield return new("incidents.checklists", "an 'operational' checklist is required");
         if (string.IsNullOrWhiteSpace(c.StatusUpdateTemplate)) yield return new("incidents.status_update_template", "a status update template file is required");
         if (c.SlaCheckInterval.Value <= TimeSpan.Zero) yield return new("incidents.sla_check_interval", "must be a positive duration");
+        var a = c.FromAlerts;
+        if (a.Interval.Value <= TimeSpan.Zero) yield return new("incidents.from_alerts.interval", "must be a positive duration");
+        if (a.GroupBy.Count == 0) yield return new("incidents.from_alerts.group_by", "name at least one label (e.g. alertname)");
+        for (var i = 0; i < a.Rules.Count; i++)
+        {
+            var k = $"incidents.from_alerts.rules[{i}]";
+            if (a.Rules[i].Matchers.Count == 0) yield return new(k + ".matchers", "at least one matcher is required (e.g. 'alertname=\"ServiceDown\"')");
+            for (var j = 0; j < a.Rules[i].Matchers.Count; j++)
+            {
+                string? error = null;
+                try { Watchkeeper.Alerting.Routing.MatcherParser.ParseList(a.Rules[i].Matchers[j]); }
+                catch (FormatException ex) { error = ex.Message; }
+                if (error is not null) yield return new($"{k}.matchers[{j}]", "not a matcher: " + error);
+            }
+            if (string.IsNullOrWhiteSpace(a.Rules[i].Severity)) yield return new(k + ".severity", "a severity id is required (e.g. SEV2)");
+        }
     }
 
     private static IEnumerable<ConfigError> Storage(StorageConfig c)

@@ -170,6 +170,25 @@ public static class Migrations
             CREATE INDEX ix_incidents_updated ON incidents(updated_at);
             CREATE INDEX ix_sla_breaches_breached ON sla_breaches(breached_at);
             """),
+        // Incidents declared from alerts: the alert group each opened, and the alerts attached to it.
+        (10, "incident_alerts", """
+            CREATE TABLE incident_alert_groups (
+              incident_id BIGINT NOT NULL PRIMARY KEY REFERENCES incidents(id),
+              group_key TEXT NOT NULL,
+              created_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_incident_alert_groups_key ON incident_alert_groups(group_key);
+            CREATE TABLE incident_alerts (
+              incident_id BIGINT NOT NULL REFERENCES incidents(id),
+              fingerprint TEXT NOT NULL,
+              alertname TEXT NOT NULL,
+              labels TEXT NOT NULL,
+              starts_at BIGINT NOT NULL,
+              attached_at BIGINT NOT NULL,
+              resolved_at BIGINT NULL,
+              PRIMARY KEY (incident_id, fingerprint)
+            );
+            """),
     ];
 
     /// <summary>The migration that introduced keyed audit chains.</summary>
