@@ -15,6 +15,8 @@ public static class IncidentsModule
         builder.Services.AddSingleton<IncidentService>();
         builder.Services.AddSingleton<IncidentMetrics>();
         builder.Services.AddHostedService<SlaWorker>();
+        builder.Services.AddSingleton<AlertIncidentWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertIncidentWorker>());
         builder.Services.AddIncidentPages();
     }
 
