@@ -28,6 +28,7 @@ public static class OverviewModule
     public static void AddOverview(this WebApplicationBuilder builder)
     {
         builder.Services.AddNavItem(new NavItem("overview", "Overview", "/", 50));
+        builder.Services.AddOverviewSection<FiringAlertsSection>();
         builder.Services.AddOverviewSection<ServicesSection>();
         builder.Services.AddOverviewSection<OpenIncidentsSection>();
     }
