@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
+using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Platform;
@@ -78,6 +79,7 @@ public static class ServerHost
         builder.AddPlatform();
         builder.AddMonitoring();
         builder.AddIncidents();
+        builder.AddAlerting();
         builder.AddReports();
         builder.AddWeb();
         configure(builder);
@@ -88,6 +90,7 @@ public static class ServerHost
         app.MapPlatform();
         app.MapMonitoring();
         app.MapIncidents();
+        app.MapAlerting();
         app.MapReports();
         app.MapWeb();
         return app;
