@@ -52,7 +52,7 @@ public static class AlertmanagerConfigLoader
             }
             else sections.Add(k, v);
         }
-        return Bind(b, sections, Serialize(sections), file);
+        return Bind(b, sections, Serialize(sections), file, "alertmanager.global");
     }
 
     public static AlertmanagerConfig LoadFile(string path)
@@ -91,12 +91,12 @@ public static class AlertmanagerConfigLoader
         return s.EndsWith("...\n", StringComparison.Ordinal) ? s[..^4] : s.Replace("\r\n...\r\n", "\r\n", StringComparison.Ordinal);
     }
 
-    private static AlertmanagerConfig Bind(YamlBinder b, YamlMappingNode root, string original, string file)
+    private static AlertmanagerConfig Bind(YamlBinder b, YamlMappingNode root, string original, string file, string globalPath = "global")
     {
         YamlNode? Get(string k) => root.Children.FirstOrDefault(c => c.Key is YamlScalarNode s && s.Value == k).Value;
         YamlNode? KeyNode(string k) => root.Children.FirstOrDefault(c => c.Key is YamlScalarNode s && s.Value == k).Key;
 
-        var global = Get("global") is { } gn ? Global(b, gn, "global") : new AlertmanagerGlobal();
+        var global = Get("global") is { } gn ? Global(b, gn, globalPath) : new AlertmanagerGlobal();
         var intervals = new Dictionary<string, TimeInterval>(StringComparer.Ordinal);
         foreach (var section in new[] { "mute_time_intervals", "time_intervals" })
         {

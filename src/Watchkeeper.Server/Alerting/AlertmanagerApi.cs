@@ -245,7 +245,7 @@ public static class AlertmanagerApi
         errors.Sort((a, b) => a.Index.CompareTo(b.Index));
         var problem = Problems.Create(400, "Invalid alerts", string.Join("; ", errors.Select(x => $"alert {x.Index}: {x.Reason}")) +
             $" ({count - errors.Count} of {count} alerts were stored)");
-        problem.Extensions["errors"] = errors.Select(x => new { index = x.Index, reason = x.Reason }).ToList();
+        problem.Extensions["errors"] = errors.Select(x => new Dictionary<string, object> { ["index"] = x.Index, ["reason"] = x.Reason }).ToList();
         return TypedResults.Problem(problem);
     }
 
@@ -411,6 +411,7 @@ public static class AlertmanagerApi
         var silence = new Silence(Str("id"), new Matchers(matchers), When("startsAt"), When("endsAt"), e.Time.GetUtcNow(), Str("createdBy"), Str("comment"));
         string id = "";
         await Silence(async () => id = await e.Silences.SetAsync(silence, ct));
-        return TypedResults.Ok(new { silenceID = id });
+        // Written by hand: the API's JSON options name properties in snake_case, Alertmanager's body is camelCase.
+        return TypedResults.Text($"{{\"silenceID\":{JsonSerializer.Serialize(id)}}}", "application/json");
     }
 }
