@@ -199,6 +199,20 @@ public sealed class AlertmanagerApiTests
         Assert.Equal(replaced, Assert.Single(list.EnumerateArray()).Str("id"));
     }
 
+    [Fact]
+    public async Task Rule_evaluator_alerts_reach_the_store_through_the_alert_sink()
+    {
+        var root = await NewServer();
+        await using var s = root.Server;
+        var sink = s.Services.GetServices<Watchkeeper.Metrics.Rules.IAlertSink>().OfType<AlertmanagerAlertSink>().Single();
+        var labels = Watchkeeper.Metrics.Model.Labels.From([new("alertname", "ServiceDown"), new("severity", "critical")]);
+        await sink.SendAsync([new(labels, Watchkeeper.Metrics.Model.Labels.Empty, T0, T0.AddMinutes(4), "http://wk/graph")], default);
+        using var c = await s.ClientAsAsync("viewer");
+        var alert = Assert.Single((await c.Get("/alertmanager/api/v2/alerts")).EnumerateArray());
+        Assert.Equal("ServiceDown", alert.GetProperty("labels").Str("alertname"));
+        Assert.Equal("http://wk/graph", alert.Str("generatorURL"));
+    }
+
     private static async Task<(TestServer Server, string Root)> NewServer()
     {
         var outbox = new RecordingOutbox();

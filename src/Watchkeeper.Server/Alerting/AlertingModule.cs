@@ -24,6 +24,8 @@ public static class AlertingModule
             config.Reloaded += c => engine.ApplyConfigAsync(c.Alertmanager, CancellationToken.None).GetAwaiter().GetResult();
             return engine;
         });
+        // The rule evaluator's alerts (IAlertSink from Metrics/Rules) are received in process.
+        services.AddSingleton<Watchkeeper.Metrics.Rules.IAlertSink, AlertmanagerAlertSink>();
         services.AddHostedService<AlertingWorker>();
     }
 
