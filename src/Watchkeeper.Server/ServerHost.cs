@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Web;
@@ -80,6 +81,7 @@ public static class ServerHost
         builder.AddIncidents();
         builder.AddReports();
         builder.AddWeb();
+        builder.AddOverview();
         configure(builder);
 
         var app = builder.Build();
