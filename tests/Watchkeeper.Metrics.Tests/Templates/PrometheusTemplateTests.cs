@@ -95,3 +95,22 @@ public sealed class PrometheusTemplateTests
         Assert.NotSame(a, TemplateCache.GetOrParse(PrometheusTemplates.Functions, TemplateOptions.Default, "c", "{{ 2 }}", out _));
     }
 }
+
+/// <summary>The rules' template engine interface on this engine, with Prometheus's prelude and error wrapping.</summary>
+public sealed class PrometheusRuleTemplateEngineTests
+{
+    [Fact]
+    public void Expands_rule_templates_and_reports_errors_as_prometheus()
+    {
+        var engine = PrometheusRuleTemplateEngine.Instance;
+        var data = new Watchkeeper.Metrics.Rules.RuleTemplateData(
+            [new("instance", "web-1:8080"), new("job", "api")], [new("cluster", "eu1")], "http://wk", 0.5, 1_700_000_000_000,
+            (q, _) => [new Watchkeeper.Metrics.PromQL.VectorSample(Watchkeeper.Metrics.Model.Labels.Of("__name__", "up", "job", "api"), 0, 1)]);
+        Assert.Equal("api 50% eu1 1",
+            Watchkeeper.Metrics.Rules.RuleTemplating.Expand(engine, "A", "{{ $labels.job }} {{ humanizePercentage $value }} {{ $externalLabels.cluster }} {{ query \"up\" | first | value }}", data, default));
+        Assert.Equal("<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <.Nope>: can't evaluate field Nope in type struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }>",
+            Watchkeeper.Metrics.Rules.RuleTemplating.Expand(engine, "A", "{{ .Nope }}", data, default));
+        Assert.Equal("template: __alert_A:1: function \"nope\" not defined", Watchkeeper.Metrics.Rules.RuleTemplating.Check(engine, "A", "{{ nope }}"));
+        Assert.Null(Watchkeeper.Metrics.Rules.RuleTemplating.Check(engine, "A", "{{ $value }}"));
+    }
+}
