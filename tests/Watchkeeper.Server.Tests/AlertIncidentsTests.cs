@@ -203,4 +203,31 @@ public sealed class AlertIncidentsTests
         Assert.Equal(1, await svc.CheckSlaAsync(Ct));
         Assert.Equal("resolution", Assert.Single(await svc.SlaBreachAlertsAsync(Ct)).Labels["sla"]);
     }
+    [Fact]
+    public async Task An_alert_posted_to_the_Alertmanager_API_opens_an_incident_and_shows_first_on_the_overview()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var c = await s.ClientAsAsync("responder");
+        var starts = s.Time.GetUtcNow() - TimeSpan.FromSeconds(75);
+        var body = "[{\"labels\":{\"alertname\":\"ServiceDown\",\"job\":\"api-service\",\"instance\":\"a:1\",\"severity\":\"critical\"},"
+            + "\"annotations\":{\"summary\":\"Service api-service is down\"},\"startsAt\":\"" + starts.ToString("O", System.Globalization.CultureInfo.InvariantCulture) + "\"}]";
+        using (var r = await c.PostAsync("/alertmanager/api/v2/alerts", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Ct))
+            Assert.Equal(System.Net.HttpStatusCode.OK, r.StatusCode);
+
+        var result = await s.Get<AlertIncidentWorker>().RunOnceAsync(Ct);
+
+        Assert.Equal(1, result.Declared);
+        var incident = Assert.Single((await s.Get<IncidentService>().ListAsync("open", null, null, null, null, null, 10, null, Ct)).Items);
+        Assert.Equal("SEV2", incident.Severity);
+        Assert.Equal(starts.ToUnixTimeMilliseconds(), incident.DetectedAt.ToUnixTimeMilliseconds());
+        var html = await c.GetStringAsync("/", Ct);
+        var alerts = html.IndexOf("id=\"alerts\"", StringComparison.Ordinal);
+        var services = html.IndexOf("id=\"services\"", StringComparison.Ordinal);
+        Assert.True(alerts > 0 && services > alerts, "firing alerts come first");
+        Assert.Contains("<span class=\"alert-count sev-critical\" data-severity=\"critical\">1 critical</span>", html);
+        Assert.Contains("<tr data-alert=\"ServiceDown\">", html);
+        Assert.Contains($"<tr data-id=\"{incident.Id}\">", html);
+        // The worker runs again with nothing new: still one incident.
+        Assert.Equal(0, (await s.Get<AlertIncidentWorker>().RunOnceAsync(Ct)).Declared);
+    }
 }

@@ -15,8 +15,9 @@ public static class IncidentsModule
         builder.Services.AddSingleton<IncidentService>();
         builder.Services.AddSingleton<IncidentMetrics>();
         builder.Services.AddHostedService<SlaWorker>();
+        // The hosted instance runs on the clock; the singleton is for one-off runs (tests, tools). Both are stateless.
         builder.Services.AddSingleton<AlertIncidentWorker>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertIncidentWorker>());
+        builder.Services.AddHostedService<AlertIncidentWorker>();
         builder.Services.AddIncidentPages();
     }
 
