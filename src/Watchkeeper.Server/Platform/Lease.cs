@@ -70,6 +70,7 @@ public sealed class PostgresLease : ILeadership, IAsyncDisposable
     private TaskCompletionSource _gained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _isLeader;
     private bool _disposed;
+    private int _disposing;
 
     public PostgresLease(string connectionString, TimeSpan renewInterval, ILogger log, TimeProvider time, long key = DefaultKey)
     {
@@ -223,11 +224,13 @@ public sealed class PostgresLease : ILeadership, IAsyncDisposable
     /// <summary>Releases the lease (a clean shutdown hands leadership over at the others' next renewal).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposing, 1) == 1) return;
         await _gate.WaitAsync();
+        var first = false;
         try
         {
             if (_disposed) return;
-            _disposed = true;
+            _disposed = first = true;
             if (_isLeader)
             {
                 _isLeader = false;
@@ -251,6 +254,7 @@ public sealed class PostgresLease : ILeadership, IAsyncDisposable
         finally
         {
             _gate.Release();
+            if (first) _gate.Dispose();
         }
     }
 }
