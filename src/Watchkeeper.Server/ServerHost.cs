@@ -5,6 +5,7 @@ using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -80,6 +81,7 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddReports();
+        builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -91,6 +93,7 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapReports();
+        app.MapRules();
         app.MapWeb();
         return app;
     }

@@ -23,10 +23,7 @@ public static class ConfigLoader
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> NotImplemented = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["rule_files"] = "rule evaluation (alerting and recording rules)",
-        ["alerting"] = "sending alerts to an Alertmanager",
         ["remote_read"] = "remote read",
-        ["query_source"] = "querying an external Prometheus-compatible store",
         ["route"] = "alert routing",
         ["receivers"] = "alert notification (receivers)",
         ["inhibit_rules"] = "alert inhibition",
@@ -76,6 +73,7 @@ public static class ConfigLoader
         var error = ConfigOptions.Check(config).FirstOrDefault();
         if (error is not null) throw source.Error(error.Key, error.Problem);
         ReadNamedFiles(config, source, dir);
+        Rules.RulesConfigLoader.Load(config, source, dir);
         return config;
     }
 
