@@ -13,7 +13,7 @@ public static class RulesCommands
     public const int Failed = 1;
 
     /// <summary>The template engine rule templates are checked and expanded with.</summary>
-    public static IRuleTemplateEngine? Templates { get; set; }
+    public static IRuleTemplateEngine? Templates { get; set; } = RuleTemplateEngines.Default;
 
     public static Command Build(WkConsole io, Globals g)
     {

@@ -22,6 +22,7 @@ public static partial class RuleUnitTester
 {
     public static RuleTestResult Run(string path, IRuleTemplateEngine? templates = null, CancellationToken ct = default)
     {
+        templates ??= RuleTemplateEngines.Default;
         RuleTestFile file;
         try
         {

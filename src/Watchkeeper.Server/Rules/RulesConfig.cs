@@ -82,7 +82,7 @@ public static partial class RulesConfigLoader
     public static RuleFileLimits Limits { get; } = RuleFileLimits.Default;
 
     /// <summary>The template engine rule files are checked with (set at start-up once one is available).</summary>
-    public static IRuleTemplateEngine? Templates { get; set; }
+    public static IRuleTemplateEngine? Templates { get; set; } = RuleTemplateEngines.Default;
 
     public static void Load(WatchkeeperConfig c, ConfigSource source, string dir)
     {
