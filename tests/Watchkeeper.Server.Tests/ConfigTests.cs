@@ -156,8 +156,6 @@ public sealed class ConfigTests : IDisposable
     [InlineData("route:\n  receiver: ops", "route", "alert routing")]
     [InlineData("receivers:\n  - name: ops", "receivers", "alert notification (receivers)")]
     [InlineData("inhibit_rules: []", "inhibit_rules", "alert inhibition")]
-    [InlineData("rule_files: [rules/*.yml]", "rule_files", "rule evaluation (alerting and recording rules)")]
-    [InlineData("alerting:\n  alertmanagers: []", "alerting", "sending alerts to an Alertmanager")]
     [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
     [InlineData("escalation_policies: []", "escalation_policies", "escalation policies")]
     [InlineData("schedules: []", "schedules", "on-call schedules")]
