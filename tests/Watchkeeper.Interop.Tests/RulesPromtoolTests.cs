@@ -41,7 +41,7 @@ public sealed class RulesPromtoolTests
         }
     }
 
-    public static TheoryData<string> CheckFiles() => [.. Directory.GetFiles(Dir("check"), "*.yml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+    public static TheoryData<string> CheckFiles() => [.. Directory.GetFiles(Dir("check"), "*.yml").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
 
     [Theory]
     [MemberData(nameof(CheckFiles))]
@@ -75,7 +75,7 @@ public sealed class RulesPromtoolTests
         }
     }
 
-    public static TheoryData<string> UnitTestFiles() => [.. Directory.GetFiles(Dir("unit"), "test_*.yml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+    public static TheoryData<string> UnitTestFiles() => [.. Directory.GetFiles(Dir("unit"), "test_*.yml").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
 
     [Theory]
     [MemberData(nameof(UnitTestFiles))]

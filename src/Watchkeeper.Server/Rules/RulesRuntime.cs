@@ -30,6 +30,7 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
         await _apply.WaitAsync(ct);
         try
         {
+            if (Volatile.Read(ref _disposed) == 1) return;
             var old = (_external, _source, _writeBack);
             var externalUrl = c.Server.ExternalOrigin ?? "http://" + Environment.MachineName.ToLowerInvariant() + ":9700";
             _external = c.Alerting.Alertmanagers.Count == 0 ? null : new AlertmanagerSender(Targets(c), log: m => logger.LogWarning("{Message}", m));
@@ -97,8 +98,11 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
         return list;
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (_manager is not null) await _manager.DisposeAsync();
         if (_external is not null) await _external.DisposeAsync();
         if (_writeBack is not null) await _writeBack.DisposeAsync();
