@@ -22,6 +22,7 @@ missing_peers() {
   command -v promtool >/dev/null 2>&1 || m+=(promtool)
   command -v victoria-metrics >/dev/null 2>&1 || m+=(victoria-metrics)
   command -v prometheus-alertmanager >/dev/null 2>&1 || m+=(prometheus-alertmanager)
+  command -v amtool >/dev/null 2>&1 || m+=(amtool)
   command -v chromium >/dev/null 2>&1 || m+=(chromium)
   echo "${m[*]}"
 }
@@ -38,6 +39,7 @@ if [ -n "$missing" ]; then
         pg_pkg=$(apt-cache depends postgresql 2>/dev/null | awk '/Depends: postgresql-[0-9]+$/ {print $2; exit}')
         pkgs+=("${pg_pkg:-postgresql}") ;;
       promtool) pkgs+=(prometheus) ;;
+      amtool) pkgs+=(prometheus-alertmanager) ;;
       *) pkgs+=("$m") ;;
     esac
   done
