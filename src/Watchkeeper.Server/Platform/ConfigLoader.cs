@@ -112,6 +112,8 @@ public static class ConfigLoader
         var tpl = Path.Combine(dir, c.Incidents.StatusUpdateTemplate);
         if (!File.Exists(tpl)) throw source.Error("incidents.status_update_template", $"template file '{c.Incidents.StatusUpdateTemplate}' not found");
         c.StatusUpdateTemplate = File.ReadAllText(tpl);
+        if (Incidents.StatusUpdateTemplate.Check(c.StatusUpdateTemplate) is { } tplError)
+            throw source.Error("incidents.status_update_template", tplError);
     }
 
     private static string Clean(YamlException ex)
