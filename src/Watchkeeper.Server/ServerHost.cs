@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Web;
@@ -78,6 +79,7 @@ public static class ServerHost
         builder.AddPlatform();
         builder.AddMonitoring();
         builder.AddIncidents();
+        builder.AddOnCall();
         builder.AddReports();
         builder.AddWeb();
         configure(builder);
@@ -88,6 +90,7 @@ public static class ServerHost
         app.MapPlatform();
         app.MapMonitoring();
         app.MapIncidents();
+        app.MapOnCall();
         app.MapReports();
         app.MapWeb();
         return app;

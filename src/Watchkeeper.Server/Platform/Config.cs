@@ -21,6 +21,12 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
 
+    // On-call and escalation (OnCall/OnCallConfig.cs): people and their contact methods, schedules, policies.
+    public List<OnCall.PersonConfig> People { get; set; } = [];
+    public List<OnCall.ScheduleConfig> Schedules { get; set; } = [];
+    public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
+    public OnCall.OnCallConfig Oncall { get; set; } = new();
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 

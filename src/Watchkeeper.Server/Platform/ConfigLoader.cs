@@ -33,8 +33,6 @@ public static class ConfigLoader
         ["time_intervals"] = "alert time intervals",
         ["mute_time_intervals"] = "alert time intervals",
         ["templates"] = "notification templates",
-        ["escalation_policies"] = "escalation policies",
-        ["schedules"] = "on-call schedules",
         ["status_page"] = "the status page",
         ["maintenance"] = "maintenance windows",
         ["capacity"] = "capacity forecasts",
