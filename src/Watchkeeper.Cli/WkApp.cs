@@ -92,6 +92,8 @@ public static class WkApp
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
+        root.Subcommands.Add(OnCallCommands.Build(io, g));
+        root.Subcommands.Add(new Command("alert", "Alerts: acknowledge") { OnCallCommands.Ack(io, g) });
         return root;
     }
 
