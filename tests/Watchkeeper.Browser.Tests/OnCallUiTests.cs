@@ -24,7 +24,9 @@ public sealed class OnCallUiTests
         await Expect(now.Locator(".who-now")).ToHaveTextAsync("oncall-engineer-2");
         await Expect(now).ToContainTextAsync("Mon 2026-11-09 09:00");
         await Expect(page.Locator("#s-primary .week")).ToHaveCountAsync(8);
-        await Expect(page.Locator("#s-primary .week").First.Locator(".seg").First).ToHaveTextAsync("oncall-engineer-2");
+        // The first week row starts at midnight: engineer 1 until the 09:00 handoff, then engineer 2.
+        var firstWeek = page.Locator("#s-primary .week").First.Locator(".seg");
+        await Expect(firstWeek).ToHaveTextAsync(["oncall-engineer-1", "oncall-engineer-2"]);
 
         // An override from now for two hours, entered in the schedule's local time (UTC here).
         await page.SelectOptionAsync("#o-schedule", "primary");
@@ -51,8 +53,12 @@ public sealed class OnCallUiTests
         await page.SetViewportSizeAsync(375, 800);
         await page.GotoAsync("/oncall");
         await Expect(page.Locator("#s-primary .week .bar").First).ToBeVisibleAsync();
-        var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
-        Assert.False(overflow, "the schedules page scrolls sideways on a phone");
+        var wide = await page.EvaluateAsync<string>("""
+            () => document.documentElement.scrollWidth <= window.innerWidth + 1 ? "" :
+              [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className).join(', ')
+            """);
+        Assert.True(wide.Length == 0, "the schedules page scrolls sideways on a phone: " + wide);
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserServer.ResultsDir, "oncall-phone.png"), FullPage = true });
     }
 
