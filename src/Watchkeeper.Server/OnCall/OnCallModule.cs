@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.OnCall.Ui;
+using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.OnCall;
@@ -29,6 +30,7 @@ public static class OnCallModule
         s.TryAddSingleton(new EscalationLeadership(() => true));
         s.AddHostedService<EscalationWorker>();
         s.AddOnCallPages();
+        s.AddOverviewSection<OnCallOverviewSection>();
     }
 
     public static void MapOnCall(this WebApplication app)

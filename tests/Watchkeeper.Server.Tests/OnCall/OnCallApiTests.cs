@@ -129,4 +129,23 @@ public sealed partial class OnCallApiTests
         await me.Post("/api/v1/oncall/calendar-token", new { });
         Assert.Equal(HttpStatusCode.Unauthorized, (await anon.GetAsync(url)).StatusCode);
     }
+
+    [Fact]
+    public async Task Landing_page_says_who_is_on_call_and_which_incidents_are_paging()
+    {
+        var outbox = new RecordingOutbox();
+        await using var s = await OnCallServer.StartAsync(outbox);
+        using var viewer = s.Client((await s.NewUserAsync("viewer")).Token);
+        using var admin = s.Client(await s.AdminApiTokenAsync());
+        await admin.Post("/api/v1/incidents", new { title = "payments down", severity = "SEV1" }, HttpStatusCode.Created);
+        await s.Get<EscalationEngine>().RunDueAsync(default);
+        var (status, html) = await GetPage(viewer, "/");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var section = html[html.IndexOf("id=\"oncall\"", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("</section>", StringComparison.Ordinal)];
+        Assert.Contains("<b>oncall-engineer-2</b>", section, StringComparison.Ordinal);
+        Assert.Contains("Mon 2026-11-09 09:00", section, StringComparison.Ordinal);
+        Assert.Contains("payments down", section, StringComparison.Ordinal);
+        Assert.Contains("step 1 of 3", section, StringComparison.Ordinal);
+    }
 }
