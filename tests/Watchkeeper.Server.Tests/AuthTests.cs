@@ -23,6 +23,8 @@ public sealed partial class AuthTests
         // On-call: the acknowledgement link in a notification (signed, single use; GET only shows a form) and the
         // calendar feed (a per-person secret token in the URL, since calendar apps send no headers).
         "GET /ack/{token}", "POST /ack/{token}", "GET /oncall/calendar/{person}.ics",
+        // Alertmanager's health routes under its prefix (what load balancers and amtool-style checks probe).
+        "GET /alertmanager/-/healthy", "GET /alertmanager/-/ready",
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>
