@@ -331,8 +331,8 @@ public sealed class EscalationWorker(EscalationEngine engine, ConfigHolder confi
 }
 
 /// <summary>
-/// Whether this replica runs escalation steps. Always true until the leader lease replaces it (register another
-/// instance before AddOnCall, or replace the service): several replicas running steps at once is still safe (each
-/// step locks its escalation row and checks its version), only wasteful.
+/// Whether this replica runs escalation steps: by default whether it holds the leader lease (<see cref="ILeadership"/>).
+/// Several replicas running steps at once would still be safe (each step locks its escalation row and checks its
+/// version), only wasteful.
 /// </summary>
 public sealed record EscalationLeadership(Func<bool> IsLeader);

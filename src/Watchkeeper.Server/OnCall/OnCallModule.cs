@@ -27,7 +27,8 @@ public static class OnCallModule
         s.AddSingleton<AckLinks>();
         s.AddSingleton<EscalationEngine>();
         s.AddSingleton<IIncidentHooks>(sp => sp.GetRequiredService<EscalationEngine>());
-        s.TryAddSingleton(new EscalationLeadership(() => true));
+        // Escalation steps run on the replica holding the leader lease (always this one with SQLite).
+        s.TryAddSingleton(sp => { var lease = sp.GetRequiredService<ILeadership>(); return new EscalationLeadership(() => lease.IsLeader); });
         s.AddHostedService<EscalationWorker>();
         s.AddOnCallPages();
         s.AddOverviewSection<OnCallOverviewSection>();
