@@ -92,8 +92,11 @@ public static class WkApp
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
+        var alert = AlertCommands.Build(io, g);
+        alert.Subcommands.Add(OnCallCommands.Ack(io, g));
+        root.Subcommands.Add(alert);
+        root.Subcommands.Add(SilenceCommands.Build(io, g));
         root.Subcommands.Add(OnCallCommands.Build(io, g));
-        root.Subcommands.Add(new Command("alert", "Alerts: acknowledge") { OnCallCommands.Ack(io, g) });
         return root;
     }
 
