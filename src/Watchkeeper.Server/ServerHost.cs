@@ -7,6 +7,7 @@ using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -84,6 +85,7 @@ public static class ServerHost
         builder.AddAlerting();
         builder.AddOnCall();
         builder.AddReports();
+        builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -97,6 +99,7 @@ public static class ServerHost
         app.MapAlerting();
         app.MapOnCall();
         app.MapReports();
+        app.MapRules();
         app.MapWeb();
         return app;
     }

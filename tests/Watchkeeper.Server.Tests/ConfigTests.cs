@@ -153,8 +153,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("rule_files: [rules/*.yml]", "rule_files", "rule evaluation (alerting and recording rules)")]
-    [InlineData("alerting:\n  alertmanagers: []", "alerting", "sending alerts to an Alertmanager")]
     [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
     [InlineData("maintenance: {}", "maintenance", "maintenance windows")]
     [InlineData("logs:\n  syslog: {}", "logs", "log ingestion")]
