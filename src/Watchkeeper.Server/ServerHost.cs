@@ -3,9 +3,11 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -81,7 +83,9 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddAlerting();
+        builder.AddOnCall();
         builder.AddReports();
+        builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -93,7 +97,9 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapAlerting();
+        app.MapOnCall();
         app.MapReports();
+        app.MapRules();
         app.MapWeb();
         return app;
     }
