@@ -3,6 +3,7 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
@@ -82,6 +83,7 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddAlerting();
+        builder.AddOnCall();
         builder.AddReports();
         builder.AddRules();
         builder.AddWeb();
@@ -95,6 +97,7 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapAlerting();
+        app.MapOnCall();
         app.MapReports();
         app.MapRules();
         app.MapWeb();

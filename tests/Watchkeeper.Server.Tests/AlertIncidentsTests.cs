@@ -9,11 +9,11 @@ public sealed class AlertIncidentsTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static ActiveAlert Alert(string name, string job, string instance, string severity, DateTimeOffset startsAt, bool muted = false,
+    private static AlertForIncident Alert(string name, string job, string instance, string severity, DateTimeOffset startsAt, bool muted = false,
         IReadOnlyDictionary<string, string>? annotations = null)
     {
         var labels = new Dictionary<string, string> { ["alertname"] = name, ["job"] = job, ["instance"] = instance, ["severity"] = severity };
-        return new ActiveAlert($"{name}/{job}/{instance}", labels, annotations ?? new Dictionary<string, string>
+        return new AlertForIncident($"{name}/{job}/{instance}", labels, annotations ?? new Dictionary<string, string>
         {
             ["summary"] = $"Service {job} is down",
             ["description"] = $"Service {job} has been down for more than 1 minute",
@@ -104,7 +104,7 @@ public sealed class AlertIncidentsTests
         var t0 = s.Time.GetUtcNow();
         var info = Alert("DiskWillFill", "node", "n:1", "info", t0);
         var muted = Alert("ServiceDown", "web-interface", "w:1", "critical", t0, muted: true);
-        var breach = new ActiveAlert("x", new Dictionary<string, string> { ["alertname"] = "IncidentSlaBreached", ["severity"] = "critical", ["incident_id"] = "7" },
+        var breach = new AlertForIncident("x", new Dictionary<string, string> { ["alertname"] = "IncidentSlaBreached", ["severity"] = "critical", ["incident_id"] = "7" },
             new Dictionary<string, string>(), t0);
         Assert.Equal(new AlertSyncResult(0, 0, 0, 0, 0), await svc.SyncAlertsAsync([info, muted, breach], Ct));
 

@@ -43,12 +43,12 @@ public sealed class AlertIncidentWorker(IncidentService incidents, AlertingEngin
             foreach (var e in errors) logger.LogWarning("SLA breach alert {Index} was refused by the alert store: {Reason}", e.Index, e.Reason);
         }
         var now = time.GetUtcNow();
-        var firing = new List<ActiveAlert>();
+        var firing = new List<AlertForIncident>();
         foreach (var a in engine.Store.Snapshot())
         {
             if (a.Resolved(now)) continue;
             var status = engine.Status(a);
-            firing.Add(new ActiveAlert(LabelSets.FormatFingerprint(a.Fingerprint), a.Labels, a.Annotations, a.StartsAt,
+            firing.Add(new AlertForIncident(LabelSets.FormatFingerprint(a.Fingerprint), a.Labels, a.Annotations, a.StartsAt,
                 Muted: status.SilencedBy.Count > 0 || status.InhibitedBy.Count > 0));
         }
         var r = await incidents.SyncAlertsAsync(firing, ct);

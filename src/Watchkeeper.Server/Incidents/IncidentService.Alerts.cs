@@ -11,7 +11,7 @@ namespace Watchkeeper.Server.Incidents;
 /// An alert as the incident bridge sees it: every alert the alert store holds as firing, <paramref name="Muted"/> when a
 /// silence or an inhibition mutes it (a muted alert declares nothing, but it still counts as firing).
 /// </summary>
-public sealed record ActiveAlert(
+public sealed record AlertForIncident(
     string Fingerprint,
     IReadOnlyDictionary<string, string> Labels,
     IReadOnlyDictionary<string, string> Annotations,
@@ -83,7 +83,7 @@ public sealed partial class IncidentService
     }
 
     /// <summary>Compares the firing alerts with the incidents alerts opened, and declares, attaches, resolves and moves.</summary>
-    public async Task<AlertSyncResult> SyncAlertsAsync(IReadOnlyList<ActiveAlert> firing, CancellationToken ct = default)
+    public async Task<AlertSyncResult> SyncAlertsAsync(IReadOnlyList<AlertForIncident> firing, CancellationToken ct = default)
     {
         var cfg = Config.Incidents.FromAlerts;
         if (!cfg.Enabled) return new(0, 0, 0, 0, 0);
@@ -162,7 +162,7 @@ public sealed partial class IncidentService
         return new(declared, joined, resolved, monitoring, refired);
     }
 
-    private static async Task AttachAsync(DbConnection c, DbTransaction tx, long incidentId, ActiveAlert alert, long now, bool again)
+    private static async Task AttachAsync(DbConnection c, DbTransaction tx, long incidentId, AlertForIncident alert, long now, bool again)
     {
         var labels = JsonSerializer.Serialize(alert.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).ToDictionary(l => l.Key, l => l.Value), Json);
         if (again)
@@ -193,7 +193,7 @@ public sealed partial class IncidentService
         }
     }
 
-    private CreateIncidentRequest DeclarationFor(ActiveAlert alert, string severity)
+    private CreateIncidentRequest DeclarationFor(AlertForIncident alert, string severity)
     {
         var name = Name(alert.Labels);
         var service = alert.Labels.GetValueOrDefault("service") ?? alert.Labels.GetValueOrDefault("job");

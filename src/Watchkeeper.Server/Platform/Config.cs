@@ -28,6 +28,12 @@ public sealed class WatchkeeperConfig
     public Rules.AlertingConfig Alerting { get; set; } = new();
     [YamlIgnore] public List<Watchkeeper.Metrics.Rules.RuleFileDef> RuleFileDefs { get; set; } = [];
 
+    // On-call and escalation (OnCall/OnCallConfig.cs): people and their contact methods, schedules, policies.
+    public List<OnCall.PersonConfig> People { get; set; } = [];
+    public List<OnCall.ScheduleConfig> Schedules { get; set; } = [];
+    public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
+    public OnCall.OnCallConfig Oncall { get; set; } = new();
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 
