@@ -48,10 +48,18 @@ public static class AlertingUi
             }
         }
         var groups = new List<AlertsView.GroupRow>();
+        var routed = new HashSet<ulong>();
         foreach (var g in e.Groups())
         {
+            foreach (var a in g.Alerts) routed.Add(a.Fingerprint);
+            AddGroup(g.Route.Opts.Receiver, g.Labels, g.Alerts);
+        }
+        // Alerts no route takes (no alertmanager route configured) are still held and shown, in a group of their own.
+        AddGroup("", new Dictionary<string, string>(), e.Store.Snapshot().Where(a => !routed.Contains(a.Fingerprint)));
+        void AddGroup(string receiver, IReadOnlyDictionary<string, string> labels, IEnumerable<Alert> alerts)
+        {
             var rows = new List<AlertsView.AlertRow>();
-            foreach (var a in g.Alerts.OrderBy(a => a.StartsAt).ThenBy(a => a.Fingerprint))
+            foreach (var a in alerts.OrderBy(a => a.StartsAt).ThenBy(a => a.Fingerprint))
             {
                 if (a.Resolved(ctx.Now) || !matchers.All(m => m.Matches(a.Labels))) continue;
                 var st = e.Status(a);
@@ -59,7 +67,7 @@ public static class AlertingUi
                 if (!showInhibited && st.InhibitedBy.Count > 0) continue;
                 rows.Add(new AlertsView.AlertRow(a, st));
             }
-            if (rows.Count > 0) groups.Add(new AlertsView.GroupRow(g.Route.Opts.Receiver, g.Labels, rows));
+            if (rows.Count > 0) groups.Add(new AlertsView.GroupRow(receiver, labels, rows));
         }
         return Pages.Render<AlertsView>(filterError is null ? 200 : 400, new()
         {
