@@ -92,6 +92,7 @@ public static class WkApp
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
+        root.Subcommands.Add(RulesCommands.Build(io, g));
         root.Subcommands.Add(AlertCommands.Build(io, g));
         root.Subcommands.Add(SilenceCommands.Build(io, g));
         return root;

@@ -6,6 +6,7 @@ using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -82,6 +83,7 @@ public static class ServerHost
         builder.AddIncidents();
         builder.AddAlerting();
         builder.AddReports();
+        builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -94,6 +96,7 @@ public static class ServerHost
         app.MapIncidents();
         app.MapAlerting();
         app.MapReports();
+        app.MapRules();
         app.MapWeb();
         return app;
     }

@@ -21,6 +21,13 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
 
+    /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
+    public List<string> RuleFiles { get; set; } = [];
+    public Rules.RulesConfig Rules { get; set; } = new();
+    public Rules.QuerySourceConfig? QuerySource { get; set; }
+    public Rules.AlertingConfig Alerting { get; set; } = new();
+    [YamlIgnore] public List<Watchkeeper.Metrics.Rules.RuleFileDef> RuleFileDefs { get; set; } = [];
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 
