@@ -1,45 +1,58 @@
+using Watchkeeper.Alerting.Config;
+
 namespace Watchkeeper.Alerting.Notify;
 
-/// <summary>
-/// The settings of one integration of a receiver (one entry of <c>slack_configs</c>, <c>email_configs</c>, ...), with
-/// Alertmanager's field names. Bound from the configuration; an integration whose address (URL, SMTP host, routing
-/// key) is not set is <em>unconfigured</em>: the sender records its notifications as skipped instead of failing them.
-/// </summary>
-public abstract class IntegrationSettings
+/// <summary>What the integrations share: their kind, whether they can send, and secrets read when sending.</summary>
+public static class Integrations
 {
-    /// <summary>Whether resolved notifications are sent (Alertmanager's default differs per kind).</summary>
-    public abstract bool SendResolved { get; set; }
-
-    /// <summary>The integration kind as the configuration names its list without <c>_configs</c>: slack, email, ...</summary>
-    public abstract string Kind { get; }
-
-    /// <summary>Null when the integration can send; otherwise what is missing (shown by the UI and <c>wk</c>).</summary>
-    public abstract string? Unconfigured { get; }
-}
-
-/// <summary>A receiver: a name and its integrations (Alertmanager's <c>receivers[]</c>).</summary>
-public sealed class ReceiverSettings
-{
-    public string Name { get; set; } = "";
-    public List<Slack.SlackSettings> SlackConfigs { get; set; } = [];
-    public List<Email.EmailSettings> EmailConfigs { get; set; } = [];
-    public List<PagerDuty.PagerDutySettings> PagerdutyConfigs { get; set; } = [];
-    public List<Webhook.WebhookSettings> WebhookConfigs { get; set; } = [];
-    public List<MsTeams.MsTeamsV2Settings> Msteamsv2Configs { get; set; } = [];
-
-    /// <summary>Every integration with the name the outbox uses for it (<c>slack_configs[0]</c>, ...).</summary>
-    public IEnumerable<(string Name, IntegrationSettings Settings)> Integrations()
+    /// <summary>slack, email, pagerduty, webhook or msteamsv2.</summary>
+    public static string Kind(IntegrationConfig c) => c switch
     {
-        for (var i = 0; i < SlackConfigs.Count; i++) yield return ($"slack_configs[{i}]", SlackConfigs[i]);
-        for (var i = 0; i < EmailConfigs.Count; i++) yield return ($"email_configs[{i}]", EmailConfigs[i]);
-        for (var i = 0; i < PagerdutyConfigs.Count; i++) yield return ($"pagerduty_configs[{i}]", PagerdutyConfigs[i]);
-        for (var i = 0; i < WebhookConfigs.Count; i++) yield return ($"webhook_configs[{i}]", WebhookConfigs[i]);
-        for (var i = 0; i < Msteamsv2Configs.Count; i++) yield return ($"msteamsv2_configs[{i}]", Msteamsv2Configs[i]);
-    }
+        SlackConfig => "slack",
+        EmailConfig => "email",
+        PagerDutyConfig => "pagerduty",
+        WebhookConfig => "webhook",
+        MsTeamsV2Config => "msteamsv2",
+        _ => c.GetType().Name,
+    };
 
-    public IntegrationSettings? Find(string integration) =>
-        Integrations().FirstOrDefault(x => string.Equals(x.Name, integration, StringComparison.Ordinal)).Settings;
+    /// <summary>
+    /// Null when the integration can send; otherwise what is missing. An unconfigured integration (the shipped
+    /// receivers until their URL or SMTP host is set) is recorded as skipped, not failed.
+    /// </summary>
+    public static string? Unconfigured(IntegrationConfig c) => c switch
+    {
+        SlackConfig s => Missing(s.ApiUrl, s.ApiUrlFile, "api_url"),
+        EmailConfig e => string.IsNullOrWhiteSpace(e.Smarthost) ? "smarthost is not set"
+            : string.IsNullOrWhiteSpace(e.To) ? "to is not set"
+            : string.IsNullOrWhiteSpace(e.From) ? "from is not set" : null,
+        PagerDutyConfig p => Missing(p.RoutingKey, p.RoutingKeyFile, "routing_key"),
+        WebhookConfig w => Missing(w.Url, w.UrlFile, "url"),
+        MsTeamsV2Config t => Missing(t.WebhookUrl, t.WebhookUrlFile, "webhook_url"),
+        _ => "unknown integration",
+    };
+
+    private static string? Missing(string? inline, string? file, string key) =>
+        string.IsNullOrWhiteSpace(inline) && string.IsNullOrWhiteSpace(file) ? key + " is not set" : null;
+
+    /// <summary>A secret given inline or as a <c>*_file</c> path, read now (so a rotated file is picked up).</summary>
+    public static string Secret(string? inline, string? file, string key)
+    {
+        if (!string.IsNullOrEmpty(inline)) return inline;
+        if (string.IsNullOrEmpty(file)) throw new NotifyConfigException(key + " is not set");
+        try
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new NotifyConfigException($"{key}_file {file}: {ex.Message}");
+        }
+    }
 }
+
+/// <summary>The integration's settings cannot be used (a secret file is unreadable): not retryable.</summary>
+public sealed class NotifyConfigException(string message) : Exception(message);
 
 /// <summary>What one delivery try ended with.</summary>
 public sealed record NotifyOutcome(bool Delivered, int? StatusCode, string? Error, bool Retryable, TimeSpan? RetryAfter = null)
@@ -51,7 +64,7 @@ public sealed record NotifyOutcome(bool Delivered, int? StatusCode, string? Erro
 /// <summary>Everything an integration needs to send one notification.</summary>
 public sealed record NotifyRequest(
     TemplateData Data,
-    IntegrationSettings Settings,
+    IntegrationConfig Config,
     INotificationTemplates Templates,
     string DedupKey,
     string? Action = null);                         // PagerDuty event action override ("acknowledge")

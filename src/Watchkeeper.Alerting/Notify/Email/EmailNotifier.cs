@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
+using Watchkeeper.Alerting.Config;
 
 namespace Watchkeeper.Alerting.Notify.Email;
 
@@ -16,18 +17,21 @@ public sealed class EmailNotifier(TimeSpan timeout) : INotifier
 
     public async Task<NotifyOutcome> SendAsync(NotifyRequest request, CancellationToken ct)
     {
-        var s = (EmailSettings)request.Settings;
+        var s = (EmailConfig)request.Config;
         using var message = TryBuild(request, s, out var error);
         if (message is null) return NotifyOutcome.Failed(null, "bad address or header: " + error, retryable: false);
-        var (host, port) = HostPort(s.Smarthost);
+        var (host, port) = HostPort(s.Smarthost ?? "");
+        var password = string.IsNullOrEmpty(s.AuthUsername) ? "" : string.IsNullOrEmpty(s.AuthPassword) && string.IsNullOrEmpty(s.AuthPasswordFile) ? ""
+            : Integrations.Secret(s.AuthPassword, s.AuthPasswordFile, "auth_password");
         using var client = new SmtpClient { Timeout = (int)timeout.TotalMilliseconds, LocalDomain = string.IsNullOrWhiteSpace(s.Hello) ? null : s.Hello };
-        if (s.TlsInsecureSkipVerify) client.ServerCertificateValidationCallback = (_, _, _, errors) => s.TlsInsecureSkipVerify || errors == System.Net.Security.SslPolicyErrors.None;
+        var insecure = s.TlsConfig.InsecureSkipVerify;
+        if (insecure) client.ServerCertificateValidationCallback = (_, _, _, errors) => insecure || errors == System.Net.Security.SslPolicyErrors.None;
         try
         {
             var tls = port == 465 ? SecureSocketOptions.SslOnConnect : s.RequireTls ? SecureSocketOptions.StartTls : SecureSocketOptions.StartTlsWhenAvailable;
             await client.ConnectAsync(host, port, tls, ct);
             if (!string.IsNullOrEmpty(s.AuthUsername))
-                await client.AuthenticateAsync(new System.Net.NetworkCredential(s.AuthUsername, s.AuthPassword), ct);
+                await client.AuthenticateAsync(new System.Net.NetworkCredential(s.AuthUsername, password), ct);
             await client.SendAsync(message, ct);
             await client.DisconnectAsync(true, ct);
             return NotifyOutcome.Ok(250);
@@ -51,7 +55,7 @@ public sealed class EmailNotifier(TimeSpan timeout) : INotifier
         }
     }
 
-    private static MimeMessage? TryBuild(NotifyRequest request, EmailSettings s, out string? error)
+    private static MimeMessage? TryBuild(NotifyRequest request, EmailConfig s, out string? error)
     {
         error = null;
         try
@@ -73,11 +77,11 @@ public sealed class EmailNotifier(TimeSpan timeout) : INotifier
     }
 
     /// <summary>The message: From/To/Subject from the settings (templates), the other headers, text and HTML alternatives.</summary>
-    public static MimeMessage Build(TemplateData d, EmailSettings s, INotificationTemplates t, string dedupKey)
+    public static MimeMessage Build(TemplateData d, EmailConfig s, INotificationTemplates t, string dedupKey)
     {
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
-            ["From"] = s.From,
+            ["From"] = s.From ?? "",
             ["To"] = s.To,
             ["Subject"] = """{{ template "email.default.subject" . }}""",
         };
@@ -98,8 +102,8 @@ public sealed class EmailNotifier(TimeSpan timeout) : INotifier
         // Lets a mail client thread repeats of the same group together.
         m.Headers.Add("X-Watchkeeper-Group", dedupKey);
         var body = new BodyBuilder();
-        var text = t.Expand(s.Text, d);
-        var html = t.Expand(s.Html, d);
+        var text = t.Expand(s.Text ?? Slack.SlackNotifier.Tmpl("email.default.text"), d);
+        var html = t.Expand(s.Html ?? Slack.SlackNotifier.Tmpl("email.default.html"), d);
         if (text.Trim().Length > 0) body.TextBody = text;
         if (html.Trim().Length > 0) body.HtmlBody = html;
         m.Body = body.ToMessageBody();

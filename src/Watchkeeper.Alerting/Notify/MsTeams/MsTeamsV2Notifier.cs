@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Watchkeeper.Alerting.Config;
 
 namespace Watchkeeper.Alerting.Notify.MsTeams;
 
@@ -17,16 +18,16 @@ public sealed class MsTeamsV2Notifier(HttpClient http) : INotifier
 
     public async Task<NotifyOutcome> SendAsync(NotifyRequest request, CancellationToken ct)
     {
-        var s = (MsTeamsV2Settings)request.Settings;
-        using var msg = new HttpRequestMessage(HttpMethod.Post, s.WebhookUrl) { Content = Webhook.WebhookNotifier.Json(Payload(request.Data, s, request.Templates)) };
-        using var r = await http.SendAsync(msg, ct);
-        return await HttpOutcome.FromResponseAsync(r, ct);
+        var s = (MsTeamsV2Config)request.Config;
+        var url = Integrations.Secret(s.WebhookUrl, s.WebhookUrlFile, "webhook_url");
+        using var msg = new HttpRequestMessage(HttpMethod.Post, url) { Content = Webhook.WebhookNotifier.Json(Payload(request.Data, s, request.Templates)) };
+        return await Webhook.WebhookNotifier.PostAsync(http, msg, s, TimeSpan.Zero, ct);
     }
 
-    public static byte[] Payload(TemplateData d, MsTeamsV2Settings s, INotificationTemplates t)
+    public static byte[] Payload(TemplateData d, MsTeamsV2Config s, INotificationTemplates t)
     {
-        var title = t.Expand(s.Title, d).Trim();
-        var text = HttpOutcome.Truncate(t.Expand(s.Text, d).Trim(), TextMax);
+        var title = t.Expand(s.Title ?? Slack.SlackNotifier.Tmpl("msteamsv2.default.title"), d).Trim();
+        var text = HttpOutcome.Truncate(t.Expand(s.Text ?? Slack.SlackNotifier.Tmpl("msteamsv2.default.text"), d).Trim(), TextMax);
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Watchkeeper.Alerting.Config;
 
 namespace Watchkeeper.Alerting.Notify.PagerDuty;
 
@@ -14,27 +15,28 @@ public sealed class PagerDutyNotifier(HttpClient http) : INotifier
     public const int SummaryMax = 1024;
     public const int PayloadMax = 512 * 1024;
     public const int DedupKeyMax = 255;
+    public const string DefaultUrl = "https://events.pagerduty.com/v2/enqueue";
 
     public string Kind => "pagerduty";
 
     public async Task<NotifyOutcome> SendAsync(NotifyRequest request, CancellationToken ct)
     {
-        var s = (PagerDutySettings)request.Settings;
+        var s = (PagerDutyConfig)request.Config;
         byte[] body;
         try
         {
-            body = Payload(request.Data, s, request.Templates, request.DedupKey, request.Action);
+            var key = Integrations.Secret(s.RoutingKey, s.RoutingKeyFile, "routing_key");
+            body = Payload(request.Data, s, key, request.Templates, request.DedupKey, request.Action);
         }
         catch (InvalidOperationException ex)
         {
             return NotifyOutcome.Failed(null, ex.Message, retryable: false);
         }
-        using var msg = new HttpRequestMessage(HttpMethod.Post, string.IsNullOrWhiteSpace(s.Url) ? PagerDutySettings.DefaultUrl : s.Url)
+        using var msg = new HttpRequestMessage(HttpMethod.Post, string.IsNullOrWhiteSpace(s.Url) ? DefaultUrl : s.Url)
         {
             Content = Webhook.WebhookNotifier.Json(body),
         };
-        using var r = await http.SendAsync(msg, ct);
-        return await HttpOutcome.FromResponseAsync(r, ct);
+        return await Webhook.WebhookNotifier.PostAsync(http, msg, s, TimeSpan.Zero, ct);
     }
 
     /// <summary>The event action: an explicit one (acknowledge), else resolve when every alert is resolved, else trigger.</summary>
@@ -51,14 +53,14 @@ public sealed class PagerDutyNotifier(HttpClient http) : INotifier
         _ => "error",
     };
 
-    public static byte[] Payload(TemplateData d, PagerDutySettings s, INotificationTemplates t, string dedupKey, string? requestedAction)
+    public static byte[] Payload(TemplateData d, PagerDutyConfig s, string routingKey, INotificationTemplates t, string dedupKey, string? requestedAction)
     {
         var action = Action(d, requestedAction);
-        var summary = HttpOutcome.Truncate(t.Expand(s.Description, d).Trim(), SummaryMax);
+        var summary = HttpOutcome.Truncate(t.Expand(s.Description ?? Slack.SlackNotifier.Tmpl("pagerduty.default.description"), d).Trim(), SummaryMax);
         if (summary.Length == 0) summary = "(no description)";
-        var client = t.Expand(s.Client, d).Trim();
-        var clientUrl = t.Expand(s.ClientUrl, d).Trim();
-        var source = t.Expand(s.Source, d).Trim();
+        var client = t.Expand(s.Client ?? Slack.SlackNotifier.Tmpl("pagerduty.default.client"), d).Trim();
+        var clientUrl = t.Expand(s.ClientUrl ?? Slack.SlackNotifier.Tmpl("pagerduty.default.clientURL"), d).Trim();
+        var source = t.Expand(s.Source ?? "", d).Trim();
         if (source.Length == 0) source = client.Length > 0 ? client : "watchkeeper";
         var details = new SortedDictionary<string, string>(StringComparer.Ordinal);
         if (s.Details.Count == 0)
@@ -72,24 +74,24 @@ public sealed class PagerDutyNotifier(HttpClient http) : INotifier
         {
             foreach (var (k, v) in s.Details) details[k] = t.Expand(v, d);
         }
-        var body = Write(d, s, t, action, dedupKey, summary, client, clientUrl, source, details);
+        var body = Write(d, s, routingKey, t, action, dedupKey, summary, client, clientUrl, source, details);
         if (body.Length > PayloadMax)
         {
             details = new(StringComparer.Ordinal) { ["error"] = $"custom_details removed: the event was {body.Length} bytes, over PagerDuty's {PayloadMax}" };
-            body = Write(d, s, t, action, dedupKey, summary, client, clientUrl, source, details);
+            body = Write(d, s, routingKey, t, action, dedupKey, summary, client, clientUrl, source, details);
             if (body.Length > PayloadMax) throw new InvalidOperationException($"the PagerDuty event is {body.Length} bytes, over the {PayloadMax} byte limit");
         }
         return body;
     }
 
-    private static byte[] Write(TemplateData d, PagerDutySettings s, INotificationTemplates t, string action, string dedupKey, string summary,
+    private static byte[] Write(TemplateData d, PagerDutyConfig s, string routingKey, INotificationTemplates t, string action, string dedupKey, string summary,
         string client, string clientUrl, string source, SortedDictionary<string, string> details)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
-            w.WriteString("routing_key", s.RoutingKey);
+            w.WriteString("routing_key", routingKey);
             w.WriteString("event_action", action);
             w.WriteString("dedup_key", dedupKey.Length > DedupKeyMax ? dedupKey[..DedupKeyMax] : dedupKey);
             if (action == "trigger")
@@ -97,12 +99,12 @@ public sealed class PagerDutyNotifier(HttpClient http) : INotifier
                 w.WriteStartObject("payload");
                 w.WriteString("summary", summary);
                 w.WriteString("source", source);
-                w.WriteString("severity", MapSeverity(t.Expand(s.Severity, d)));
+                w.WriteString("severity", MapSeverity(t.Expand(s.Severity ?? "{{ .CommonLabels.severity }}", d)));
                 var first = d.Alerts.Count > 0 ? d.Alerts.Min(a => a.StartsAt) : (DateTimeOffset?)null;
                 if (first is { } ts) w.WriteString("timestamp", Webhook.WebhookNotifier.Time(ts));
-                Optional(w, "component", t.Expand(s.Component, d));
-                Optional(w, "group", t.Expand(s.Group, d));
-                Optional(w, "class", t.Expand(s.Class, d));
+                Optional(w, "component", t.Expand(s.Component ?? "", d));
+                Optional(w, "group", t.Expand(s.Group ?? "", d));
+                Optional(w, "class", t.Expand(s.Class ?? "", d));
                 w.WriteStartObject("custom_details");
                 foreach (var (k, v) in details) w.WriteString(k, v);
                 w.WriteEndObject();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Watchkeeper.Alerting.Config;
 
 namespace Watchkeeper.Alerting.Notify.Slack;
 
@@ -15,27 +16,30 @@ public sealed class SlackNotifier(HttpClient http) : INotifier
 
     public async Task<NotifyOutcome> SendAsync(NotifyRequest request, CancellationToken ct)
     {
-        var s = (SlackSettings)request.Settings;
-        using var msg = new HttpRequestMessage(HttpMethod.Post, s.ApiUrl) { Content = Webhook.WebhookNotifier.Json(Payload(request.Data, s, request.Templates)) };
-        using var r = await http.SendAsync(msg, ct);
-        return await HttpOutcome.FromResponseAsync(r, ct);
+        var s = (SlackConfig)request.Config;
+        var url = Integrations.Secret(s.ApiUrl, s.ApiUrlFile, "api_url");
+        using var msg = new HttpRequestMessage(HttpMethod.Post, url) { Content = Webhook.WebhookNotifier.Json(Payload(request.Data, s, request.Templates)) };
+        return await Webhook.WebhookNotifier.PostAsync(http, msg, s, TimeSpan.Zero, ct);
     }
 
-    public static byte[] Payload(TemplateData d, SlackSettings s, INotificationTemplates t)
+    public static byte[] Payload(TemplateData d, SlackConfig s, INotificationTemplates t)
     {
-        var title = t.Expand(s.Title, d).Trim();
-        var link = t.Expand(s.TitleLink, d).Trim();
-        var text = t.Expand(s.Text, d).Trim();
-        var fallback = t.Expand(s.Fallback, d).Trim();
-        var footer = t.Expand(s.Footer, d).Trim();
+        var title = t.Expand(s.Title ?? Tmpl("slack.default.title"), d).Trim();
+        var link = t.Expand(s.TitleLink ?? Tmpl("slack.default.titlelink"), d).Trim();
+        var pretext = t.Expand(s.Pretext ?? "", d).Trim();
+        var text = t.Expand(s.Text ?? Tmpl("slack.default.text"), d).Trim();
+        if (pretext.Length > 0) text = pretext + "\n" + text;
+        var fallback = t.Expand(s.Fallback ?? Tmpl("slack.default.fallback"), d).Trim();
+        var footer = t.Expand(s.Footer ?? Tmpl("slack.default.footer"), d).Trim();
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
-            Optional(w, "channel", t.Expand(s.Channel, d));
-            Optional(w, "username", t.Expand(s.Username, d));
-            Optional(w, "icon_emoji", t.Expand(s.IconEmoji, d));
-            Optional(w, "icon_url", t.Expand(s.IconUrl, d));
+            Optional(w, "channel", t.Expand(s.Channel ?? "", d));
+            Optional(w, "username", t.Expand(s.Username ?? "", d));
+            Optional(w, "icon_emoji", t.Expand(s.IconEmoji ?? "", d));
+            Optional(w, "icon_url", t.Expand(s.IconUrl ?? "", d));
+            if (s.LinkNames) w.WriteBoolean("link_names", true);
             w.WriteString("text", HttpOutcome.Truncate(fallback.Length > 0 ? fallback : title, FallbackMax));
             w.WriteStartArray("blocks");
             if (title.Length > 0)
@@ -79,6 +83,8 @@ public sealed class SlackNotifier(HttpClient http) : INotifier
         }
         return ms.ToArray();
     }
+
+    internal static string Tmpl(string name) => "{{ template \"" + name + "\" . }}";
 
     private static void Mrkdwn(Utf8JsonWriter w, string name, string text)
     {

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Watchkeeper.Alerting.Config;
+using Watchkeeper.Metrics.Scrape;
 
 namespace Watchkeeper.Alerting.Notify.Webhook;
 
@@ -12,10 +14,20 @@ public sealed class WebhookNotifier(HttpClient http) : INotifier
 
     public async Task<NotifyOutcome> SendAsync(NotifyRequest request, CancellationToken ct)
     {
-        var s = (WebhookSettings)request.Settings;
-        using var msg = new HttpRequestMessage(HttpMethod.Post, s.Url) { Content = Json(Payload(request.Data, s.MaxAlerts)) };
-        using var r = await http.SendAsync(msg, ct);
-        return await HttpOutcome.FromResponseAsync(r, ct);
+        var s = (WebhookConfig)request.Config;
+        var url = Integrations.Secret(s.Url, s.UrlFile, "url");
+        using var msg = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(Payload(request.Data, s.MaxAlerts)) };
+        return await PostAsync(http, msg, s, s.Timeout, ct);
+    }
+
+    /// <summary>Sends with the integration's http_config authorization and, when set, its own timeout.</summary>
+    internal static async Task<NotifyOutcome> PostAsync(HttpClient http, HttpRequestMessage msg, IntegrationConfig c, TimeSpan timeout, CancellationToken ct)
+    {
+        HttpClientFactory.ApplyAuth(msg, c.HttpConfig);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (timeout > TimeSpan.Zero) cts.CancelAfter(timeout);
+        using var r = await http.SendAsync(msg, cts.Token);
+        return await HttpOutcome.FromResponseAsync(r, cts.Token);
     }
 
     internal static ByteArrayContent Json(byte[] body)
