@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Web;
@@ -79,6 +80,7 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddReports();
+        builder.AddNotifications();
         builder.AddWeb();
         configure(builder);
 
@@ -89,6 +91,7 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapReports();
+        app.MapNotifications();
         app.MapWeb();
         return app;
     }

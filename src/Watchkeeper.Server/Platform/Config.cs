@@ -20,6 +20,7 @@ public sealed class WatchkeeperConfig
     public ServerOptions Server { get; set; } = new();
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
+    public Notifications.NotificationsConfig Notifications { get; set; } = new();
 
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;

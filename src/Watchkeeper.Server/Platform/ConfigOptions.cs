@@ -27,6 +27,7 @@ public static class ConfigOptions
         new ConfigSection<AuditConfig>(c => c.Audit, Audit),
         new ConfigSection<DemoConfig>(c => c.Demo, Demo),
         new ConfigSection<HostMetricsConfig>(c => c.HostMetrics, _ => []),
+        new ConfigSection<Notifications.NotificationsConfig>(c => c.Notifications, Notifications.NotificationsConfig.Check),
     ];
 
     /// <summary>Registers every section as validated Options bound from <see cref="ConfigHolder.Current"/>.</summary>

@@ -115,6 +115,7 @@ public static class WebModule
 
         IncidentPages.Map(web);
         ReportPages.Map(web);
+        Notifications.Ui.NotificationPages.Map(web);
         AccountPages.Map(web);
     }
 

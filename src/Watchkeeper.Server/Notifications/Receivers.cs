@@ -1,0 +1,35 @@
+using Watchkeeper.Alerting.Config;
+using Watchkeeper.Alerting.Notify;
+
+namespace Watchkeeper.Server.Notifications;
+
+/// <summary>The receivers of the running configuration, as the sender resolves them when it sends (no secret is stored in the outbox).</summary>
+public interface IReceiverSource
+{
+    IReadOnlyList<ReceiverConfig> Receivers { get; }
+}
+
+/// <summary>A fixed list of receivers (tests, and a server whose configuration has no Alertmanager sections).</summary>
+public sealed class StaticReceivers(IReadOnlyList<ReceiverConfig> receivers) : IReceiverSource
+{
+    public IReadOnlyList<ReceiverConfig> Receivers { get; } = receivers;
+}
+
+/// <summary>The notification templates in use: the defaults plus the configured <c>templates:</c> files.</summary>
+public interface INotificationTemplatesSource
+{
+    INotificationTemplates Current { get; }
+}
+
+/// <summary>One integration of one receiver, with whether it can send (for the UI, the API and <c>wk</c>).</summary>
+public sealed record IntegrationInfo(string Receiver, string Integration, string Kind, bool Configured, string? Unconfigured, bool SendResolved);
+
+public static class ReceiverInfo
+{
+    public static IReadOnlyList<IntegrationInfo> List(IReceiverSource source) =>
+        [.. source.Receivers.SelectMany(r => r.Integrations().Select(i =>
+        {
+            var why = Integrations.Unconfigured(i.Config);
+            return new IntegrationInfo(r.Name, i.Name, Integrations.Kind(i.Config), why is null, why, i.Config.SendResolved);
+        }))];
+}
