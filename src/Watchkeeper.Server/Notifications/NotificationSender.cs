@@ -8,8 +8,18 @@ using Watchkeeper.Server.Platform;
 namespace Watchkeeper.Server.Notifications;
 
 /// <summary>A row the sender claimed.</summary>
-internal sealed record ClaimedRow(long Id, string Receiver, string Integration, string GroupKey, string DedupKey, string? Action, string DataJson,
-    int Attempts, long CreatedAt);
+internal sealed class ClaimedRow
+{
+    public long Id { get; set; }
+    public string Receiver { get; set; } = "";
+    public string Integration { get; set; } = "";
+    public string GroupKey { get; set; } = "";
+    public string DedupKey { get; set; } = "";
+    public string? Action { get; set; }
+    public string DataJson { get; set; } = "";
+    public int Attempts { get; set; }
+    public long CreatedAt { get; set; }
+}
 
 /// <summary>One try as recorded in notification_attempts.</summary>
 public sealed record AttemptRecord(DateTimeOffset StartedAt, TimeSpan Latency, string Outcome, int? StatusCode, string? Error);

@@ -28,10 +28,35 @@ public sealed record OutboxDetail(OutboxItemView Item, IReadOnlyList<AttemptView
 /// <summary>Reads of the outbox for the API, the page and <c>wk notifications</c>.</summary>
 public sealed class NotificationQueries(Db db)
 {
-    private sealed record Row(long Id, string Receiver, string Integration, string GroupKey, string DedupKey, string? Action, string Status, int AlertsFiring,
-        int AlertsResolved, long CreatedAt, long NextAttemptAt, int Attempts, int? LastStatusCode, string? LastError, long? FinishedAt);
+    private sealed class Row
+    {
+        public long Id { get; set; }
+        public string Receiver { get; set; } = "";
+        public string Integration { get; set; } = "";
+        public string GroupKey { get; set; } = "";
+        public string DedupKey { get; set; } = "";
+        public string? Action { get; set; }
+        public string Status { get; set; } = "";
+        public int AlertsFiring { get; set; }
+        public int AlertsResolved { get; set; }
+        public long CreatedAt { get; set; }
+        public long NextAttemptAt { get; set; }
+        public int Attempts { get; set; }
+        public int? LastStatusCode { get; set; }
+        public string? LastError { get; set; }
+        public long? FinishedAt { get; set; }
+    }
 
-    private sealed record AttemptRow(int Attempt, long StartedAt, long LatencyMs, string Outcome, int? StatusCode, string? Error, string Sender);
+    private sealed class AttemptRow
+    {
+        public int Attempt { get; set; }
+        public long StartedAt { get; set; }
+        public long LatencyMs { get; set; }
+        public string Outcome { get; set; } = "";
+        public int? StatusCode { get; set; }
+        public string? Error { get; set; }
+        public string Sender { get; set; } = "";
+    }
 
     private const string Columns = "id, receiver, integration, group_key, dedup_key, action, status, alerts_firing, alerts_resolved, created_at, next_attempt_at, attempts, last_status_code, last_error, finished_at";
 
