@@ -3,6 +3,7 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
+using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Web;
@@ -82,6 +83,7 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddWeb();
+        builder.AddOverview();
         configure(builder);
 
         var app = builder.Build();

@@ -96,6 +96,16 @@ public sealed class MonitoringUiTests
         var unhealthy = await c.GetStringAsync("/targets?state=unhealthy", TestContext.Current.CancellationToken);
         Assert.Contains("data-job=\"unreachable\"", unhealthy);
         Assert.DoesNotContain("data-job=\"api-service\"", unhealthy);
+
+        // The landing page puts the services with targets down first, with the failing endpoint and its error.
+        var overview = await c.GetStringAsync("/", TestContext.Current.CancellationToken);
+        Assert.Contains("4/6 healthy", overview.Replace("<span class=\"muted small\">", "", StringComparison.Ordinal));
+        var unreachable = overview.IndexOf("<li data-job=\"unreachable\"><span class=\"flag bad\">DOWN</span> <b>unreachable</b> · 1 of 1 target down", StringComparison.Ordinal);
+        Assert.True(unreachable > 0, overview);
+        Assert.Contains("<li data-job=\"filtered\">", overview);
+        Assert.Contains(System.Text.Encodings.Web.HtmlEncoder.Default.Encode(downError), overview);
+        Assert.DoesNotContain("<li data-job=\"api-service\">", overview);
+        Assert.Matches("Up: [a-z, -]*api-service", overview);
     }
 
     [Theory]

@@ -226,4 +226,24 @@ public sealed class ProblemDetailsTests
         Assert.True(reload.TryGetProperty("200", out _), reload.ToString());
         Assert.True(reload.GetProperty("400").GetProperty("content").TryGetProperty("application/problem+json", out _), reload.ToString());
     }
+    [Theory]
+    [InlineData("/api/v1/incidents", "get", "200", "IncidentPage")]
+    [InlineData("/api/v1/incidents", "post", "201", "IncidentView")]
+    [InlineData("/api/v1/incidents/{id}", "get", "200", "IncidentView")]
+    [InlineData("/api/v1/incidents/{id}/acknowledge", "post", "200", "IncidentView")]
+    [InlineData("/api/v1/users", "post", "201", "UserView")]
+    [InlineData("/api/v1/users/{username}", "patch", "200", "UserView")]
+    [InlineData("/api/v1/tokens", "post", "201", "NewToken")]
+    [InlineData("/api/v1/auth/login", "post", "200", "NewToken")]
+    public async Task OpenApi_lists_the_success_body_of_incident_user_and_token_routes(string path, string method, string status, string schema)
+    {
+        await using var s = await TestServer.StartAsync();
+        using var anon = s.Client();
+        var doc = JsonDocument.Parse(await anon.GetStringAsync("/openapi/v1.json")).RootElement;
+        var op = doc.GetProperty("paths").GetProperty(path).GetProperty(method);
+        var responses = op.GetProperty("responses");
+        Assert.True(responses.TryGetProperty(status, out var ok), $"{method} {path}: no {status} in {responses}");
+        var body = ok.GetProperty("content").GetProperty("application/json").GetProperty("schema").ToString();
+        Assert.Contains("#/components/schemas/" + schema, body, StringComparison.Ordinal);
+    }
 }

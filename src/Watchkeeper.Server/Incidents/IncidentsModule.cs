@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Watchkeeper.Server.Incidents.Ui;
 using Watchkeeper.Server.Platform;
 
@@ -23,18 +24,18 @@ public static class IncidentsModule
         // Domain exceptions (not found, invalid transition, version mismatch with the current ETag) carry their status and headers.
         var g = app.MapGroup("/api/v1/incidents").WithTags("incidents").RequireAuthorization(Policies.Viewer).AsResults();
 
-        g.MapGet("/", async Task<IResult> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor, CancellationToken ct) =>
+        g.MapGet("/", async Task<Results<Ok<IncidentPage>, BadRequestProblem>> (IncidentService s, string? status, string? severity, string? kind, string? from, string? to, string? q, int? limit, long? cursor, CancellationToken ct) =>
         {
             if (limit is < 1 or > 500) return Problems.Validation("limit", "must be between 1 and 500");
             return TypedResults.Ok(await s.ListAsync(status, severity, kind, ParseTime(from, "from"), ParseTime(to, "to"), q, limit ?? 50, cursor, ct));
         });
-        g.MapPost("/", async Task<IResult> (CreateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        g.MapPost("/", async Task<Created<IncidentView>> (CreateIncidentRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
         {
             var v = await s.CreateAsync(req, user.Actor(), ct);
             http.Response.Headers.ETag = ETag(v.Version);
             return TypedResults.Created($"/api/v1/incidents/{v.Id}", v);
         }).RequireAuthorization(Policies.Responder);
-        g.MapGet("/{id:long}", async Task<IResult> (long id, IncidentService s, HttpContext http, CancellationToken ct) =>
+        g.MapGet("/{id:long}", async Task<Results<Ok<IncidentView>, NotFoundProblem>> (long id, IncidentService s, HttpContext http, CancellationToken ct) =>
         {
             var v = await s.GetAsync(id, ct);
             if (v is null) return Problems.NotFound($"incident {id} not found");
@@ -88,7 +89,7 @@ public static class IncidentsModule
         }))).WithTags("incidents").RequireAuthorization(Policies.Viewer);
     }
 
-    private static IResult WithETag(HttpContext http, IncidentView v)
+    private static Ok<IncidentView> WithETag(HttpContext http, IncidentView v)
     {
         http.Response.Headers.ETag = ETag(v.Version);
         return TypedResults.Ok(v);

@@ -280,13 +280,13 @@ public static class PlatformModule
             var t = await users.CreateTokenAsync(u.Username, string.IsNullOrWhiteSpace(req.TokenName) ? "wk login" : req.TokenName, u.Username, ct: ct);
             http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Ok(t);
-        }).AllowAnonymous().DisableAntiforgery();
+        }).Produces<NewToken>().ProducesProblem(401).ProducesProblem(429).AllowAnonymous().DisableAntiforgery();
         auth.MapGet("/whoami", (ClaimsPrincipal user) =>
             TypedResults.Ok(new { username = user.Actor(), role = user.FindFirstValue(ClaimTypes.Role) })).RequireAuthorization(Policies.Viewer);
 
         var usersApi = app.MapGroup("/api/v1/users").WithTags("users").RequireAuthorization(Policies.Admin);
         usersApi.MapGet("/", async (Users users, CancellationToken ct) => TypedResults.Ok(await users.ListAsync(ct: ct)));
-        usersApi.MapPost("/", async Task<IResult> (CreateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
+        usersApi.MapPost("/", async Task<Results<Created<UserView>, BadRequestProblem>> (CreateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(req.Username) || req.Username.Length > 64 || !req.Username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
                 return Problems.Validation("username", "is required: 1-64 letters, digits, '.', '-' or '_'");
@@ -295,7 +295,7 @@ public static class PlatformModule
             var created = await users.CreateAsync(req.Username, req.Password, req.Role!, user.Actor(), ct: ct);
             return TypedResults.Created($"/api/v1/users/{created.Username}", created);
         });
-        usersApi.MapPatch("/{username}", async Task<IResult> (string username, UpdateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
+        usersApi.MapPatch("/{username}", async Task<Results<Ok<UserView>, BadRequestProblem, NotFoundProblem, ConflictProblem>> (string username, UpdateUserRequest req, Users users, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (req.Role is not null && !Roles.IsValid(req.Role)) return Problems.Validation("role", $"must be one of {string.Join(", ", Roles.All)}");
             if (req.Password is not null && req.Password.Length < 8) return Problems.Validation("password", "must be at least 8 characters");
@@ -306,14 +306,14 @@ public static class PlatformModule
             }
             catch (ConflictException ex) when (ex.Rule is { } rule)
             {
-                return TypedResults.Problem(Problems.Create(409, "Refused by rule " + rule, ex.Message, "https://watchkeeper.dev/problems/" + rule));
+                return new ConflictProblem(Problems.Create(409, "Refused by rule " + rule, ex.Message, "https://watchkeeper.dev/problems/" + rule));
             }
         });
 
         var tokens = app.MapGroup("/api/v1/tokens").WithTags("tokens").RequireAuthorization(Policies.Viewer);
         tokens.MapGet("/", async (Users users, ClaimsPrincipal user, bool? all, CancellationToken ct) =>
             TypedResults.Ok(await users.ListTokensAsync(all == true && RankOf(user) >= 3 ? null : user.Actor(), ct: ct)));
-        tokens.MapPost("/", async Task<IResult> (CreateTokenRequest req, Users users, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        tokens.MapPost("/", async Task<Results<Created<NewToken>, BadRequestProblem>> (CreateTokenRequest req, Users users, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(req.Name) || req.Name.Length > 100) return Problems.Validation("name", "is required (at most 100 characters)");
             TimeSpan? expiresIn = null;
@@ -326,7 +326,7 @@ public static class PlatformModule
             http.Response.Headers.CacheControl = "no-store";
             return TypedResults.Created($"/api/v1/tokens/{t.Id}", t);
         });
-        tokens.MapDelete("/{id:long}", async Task<IResult> (long id, Users users, ClaimsPrincipal user, CancellationToken ct) =>
+        tokens.MapDelete("/{id:long}", async Task<Results<NoContent, NotFoundProblem>> (long id, Users users, ClaimsPrincipal user, CancellationToken ct) =>
             await users.RevokeTokenAsync(id, user.Actor(), RankOf(user) >= 3, ct: ct) ? TypedResults.NoContent() : Problems.NotFound($"token {id} not found"));
 
         var audit = app.MapGroup("/api/v1/audit").WithTags("audit").RequireAuthorization(Policies.Admin);

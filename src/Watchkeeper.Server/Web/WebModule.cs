@@ -111,8 +111,7 @@ public static class WebModule
             return Results.Redirect("/login");
         }).RequireAuthorization(Policies.Viewer);
 
-        web.MapGet("/", () => Results.Redirect("/incidents")).RequireAuthorization(Policies.Viewer);
-
+        Overview.OverviewModule.Map(web);
         IncidentPages.Map(web);
         ReportPages.Map(web);
         Notifications.Ui.NotificationPages.Map(web);
