@@ -14,7 +14,7 @@ public sealed class OutboxTests
 {
     public static TheoryData<bool> Providers => new() { false, true };
 
-    internal static TemplateData Data(string receiver = "ops", string status = "firing", int alerts = 1, string alertname = "ServiceDown") => new(
+    public static TemplateData Data(string receiver = "ops", string status = "firing", int alerts = 1, string alertname = "ServiceDown") => new(
         receiver, status,
         [.. Enumerable.Range(0, alerts).Select(i => new TemplateAlert(status,
             new Dictionary<string, string> { ["alertname"] = alertname, ["job"] = "api-service", ["severity"] = "critical", ["instance"] = $"host-{i}:8080" },
@@ -26,11 +26,11 @@ public sealed class OutboxTests
         new Dictionary<string, string> { ["description"] = "down for more than 1 minute" },
         "http://watchkeeper.example", "{}:{alertname=\"" + alertname + "\"}");
 
-    internal static ReceiverConfig Receiver(string name, IntegrationConfig c) => new(name,
+    public static ReceiverConfig Receiver(string name, IntegrationConfig c) => new(name,
         c is SlackConfig s ? [s] : [], c is EmailConfig e ? [e] : [], c is PagerDutyConfig p ? [p] : [], c is WebhookConfig w ? [w] : [], c is MsTeamsV2Config t ? [t] : []);
 
     /// <summary>A server whose receivers are <paramref name="receivers"/>; its background sender is held so the test drives each pass.</summary>
-    internal static async Task<TestServer> StartAsync(bool postgres, IReadOnlyList<ReceiverConfig> receivers, string? dataDir = null, string? pgDatabase = null,
+    public static async Task<TestServer> StartAsync(bool postgres, IReadOnlyList<ReceiverConfig> receivers, string? dataDir = null, string? pgDatabase = null,
         string notifications = "notifications: {http_retries: 0, retry_initial: 10s, retry_max: 5m, give_up_after: 1h}")
     {
         TestServer.SkipUnlessAvailable(postgres);
@@ -40,7 +40,7 @@ public sealed class OutboxTests
         return s;
     }
 
-    internal static async Task<long> EnqueueAsync(TestServer s, OutboxItem item, bool commit = true)
+    public static async Task<long> EnqueueAsync(TestServer s, OutboxItem item, bool commit = true)
     {
         var db = s.Get<Db>();
         var outbox = s.Get<INotificationOutbox>();
@@ -52,10 +52,10 @@ public sealed class OutboxTests
         return id;
     }
 
-    internal static OutboxItem Item(TestServer s, string receiver, string integration, TemplateData? data = null, string? dedup = null) =>
+    public static OutboxItem Item(TestServer s, string receiver, string integration, TemplateData? data = null, string? dedup = null) =>
         new(receiver, integration, (data ?? Data(receiver)).GroupKey, data ?? Data(receiver), s.Time.GetUtcNow(), dedup);
 
-    internal static async Task<OutboxItemView> RowAsync(TestServer s, long id) => (await s.Get<NotificationQueries>().GetAsync(id, CancellationToken.None)).Item;
+    public static async Task<OutboxItemView> RowAsync(TestServer s, long id) => (await s.Get<NotificationQueries>().GetAsync(id, CancellationToken.None)).Item;
 
     [Theory, MemberData(nameof(Providers))]
     public async Task A_committed_notification_is_delivered_once_as_webhook_version_4_and_its_attempt_recorded(bool postgres)
@@ -254,5 +254,29 @@ public sealed class OutboxTests
         Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
         Assert.Single(hook.Requests);
         Assert.Equal(OutboxStatus.Delivered, (await RowAsync(s, id)).Status);
+    }
+
+    [Fact]
+    public async Task Quick_HTTP_retries_of_the_resilience_pipeline_are_each_recorded_as_an_attempt()
+    {
+        await using var hook = await LoopbackReceiver.StartAsync();
+        var calls = 0;
+        hook.Respond = _ => Interlocked.Increment(ref calls) == 1 ? (503, "busy", null) : (200, "ok", null);
+        await using var s = await StartAsync(false, [Receiver("ops", new WebhookConfig { Url = hook.Url() })],
+            notifications: "notifications: {http_retries: 2, http_retry_delay: 1s}");
+        var id = await EnqueueAsync(s, Item(s, "ops", "webhook_configs[0]"));
+        var run = s.Get<NotificationSender>().RunOnceAsync();
+        // The pipeline waits on the injected clock: move it on until the pass ends (bounded).
+        for (var i = 0; i < 500 && !run.IsCompleted; i++)
+        {
+            s.Time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.WhenAny(run, Task.Delay(10));
+        }
+        Assert.Equal(1, await run);
+        var d = await s.Get<NotificationQueries>().GetAsync(id, CancellationToken.None);
+        Assert.Equal(OutboxStatus.Delivered, d.Item.Status);
+        Assert.Equal([("retry", (int?)503), ("delivered", (int?)200)], d.Attempts.Select(a => (a.Outcome, a.StatusCode)));
+        Assert.Equal(2, d.Item.Attempts);
+        Assert.Equal(2, hook.Requests.Count);
     }
 }
