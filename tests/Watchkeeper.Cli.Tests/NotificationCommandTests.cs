@@ -11,8 +11,8 @@ public sealed class NotificationCommandTests
     {
         await using var hook = await LoopbackReceiver.StartAsync();
         hook.Respond = _ => (503, "maintenance", null);
-        await using var s = await OutboxTests.StartAsync(false, [new ReceiverConfig("ops", [new SlackConfig()], [], [], [new WebhookConfig { Url = hook.Url() }], [])]);
-        var id = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "ops", "webhook_configs[0]"));
+        await using var s = await NotifyFixture.StartAsync(false, [new ReceiverConfig("ops", [new SlackConfig()], [], [], [new WebhookConfig { Url = hook.Url() }], [])]);
+        var id = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "ops", "webhook_configs[0]"));
         Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
         var wk = await new Wk(s).LoginAsync();
 

@@ -92,10 +92,10 @@ public sealed class EmailTests
             To = "oncall@example.org, lead@example.org", From = "watchkeeper@example.org", Smarthost = $"127.0.0.1:{smtp.Port}", RequireTls = false,
             SendResolved = true, Headers = new Dictionary<string, string> { ["X-Team"] = "{{ .CommonLabels.job }}" },
         };
-        await using var s = await OutboxTests.StartAsync(false, [OutboxTests.Receiver("mail", email)]);
-        var id = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "mail", "email_configs[0]", OutboxTests.Data("mail", alerts: 2)));
+        await using var s = await NotifyFixture.StartAsync(false, [NotifyFixture.Receiver("mail", email)]);
+        var id = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "mail", "email_configs[0]", NotifyFixture.Data("mail", alerts: 2)));
         Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
-        var row = await OutboxTests.RowAsync(s, id);
+        var row = await NotifyFixture.RowAsync(s, id);
         Assert.True(row.Status == OutboxStatus.Delivered, row.LastError);
 
         var (m, meta) = Assert.Single(smtp.Messages());
@@ -106,7 +106,7 @@ public sealed class EmailTests
         Assert.Equal("watchkeeper@example.org", m.From.Mailboxes.Single().Address);
         Assert.Equal(2, m.To.Mailboxes.Count());
         Assert.False(string.IsNullOrEmpty(m.MessageId));
-        Assert.Equal("multipart/alternative", m.Body.ContentType.MimeType);
+        Assert.Equal("multipart/alternative", m.Body!.ContentType.MimeType);
         Assert.Contains("Service api-service is down on host-1", m.TextBody, StringComparison.Ordinal);
         Assert.Contains("<h2", m.HtmlBody, StringComparison.Ordinal);
         Assert.Contains("Service api-service is down on host-0", m.HtmlBody, StringComparison.Ordinal);
@@ -121,13 +121,13 @@ public sealed class EmailTests
             To = "oncall@example.org", From = "watchkeeper@example.org", Smarthost = $"127.0.0.1:{smtp.Port}", RequireTls = true,
             AuthUsername = "wk", AuthPassword = password, TlsConfig = new TlsConfig { InsecureSkipVerify = true },
         };
-        await using var s = await OutboxTests.StartAsync(false, [new ReceiverConfig("mail", [], [Config("s3cret"), Config("wrong")], [], [], [])]);
-        var ok = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "mail", "email_configs[0]"));
-        var bad = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "mail", "email_configs[1]"));
+        await using var s = await NotifyFixture.StartAsync(false, [new ReceiverConfig("mail", [], [Config("s3cret"), Config("wrong")], [], [], [])]);
+        var ok = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "mail", "email_configs[0]"));
+        var bad = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "mail", "email_configs[1]"));
         Assert.Equal(2, await s.Get<NotificationSender>().RunOnceAsync());
-        var good = await OutboxTests.RowAsync(s, ok);
+        var good = await NotifyFixture.RowAsync(s, ok);
         Assert.True(good.Status == OutboxStatus.Delivered, good.LastError);
-        var refused = await OutboxTests.RowAsync(s, bad);
+        var refused = await NotifyFixture.RowAsync(s, bad);
         Assert.Equal((OutboxStatus.Failed, (int?)535), (refused.Status, refused.LastStatusCode));
         var (_, meta) = Assert.Single(smtp.Messages());
         Assert.True(meta.GetProperty("tls").GetBoolean());

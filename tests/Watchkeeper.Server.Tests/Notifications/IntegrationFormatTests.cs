@@ -12,14 +12,14 @@ public sealed class IntegrationFormatTests
     private static async Task<(TestServer Server, LoopbackReceiver Hook)> StartAsync(Func<LoopbackReceiver, ReceiverConfig> receiver)
     {
         var hook = await LoopbackReceiver.StartAsync();
-        var s = await OutboxTests.StartAsync(false, [receiver(hook)]);
+        var s = await NotifyFixture.StartAsync(false, [receiver(hook)]);
         return (s, hook);
     }
 
     [Fact]
     public async Task Slack_gets_Block_Kit_blocks_with_fallback_text_and_a_429_Retry_After_is_honoured()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("chat", new SlackConfig { ApiUrl = h.Url("/services/T0/B0/x"), Channel = "#ops", SendResolved = true }));
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("chat", new SlackConfig { ApiUrl = h.Url("/services/T0/B0/x"), Channel = "#ops", SendResolved = true }));
         await using var _ = s;
         await using var __ = hook;
         var first = true;
@@ -29,14 +29,14 @@ public sealed class IntegrationFormatTests
             first = false;
             return (429, "rate_limited", new Dictionary<string, string> { ["Retry-After"] = "30" });
         };
-        var id = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "chat", "slack_configs[0]", OutboxTests.Data("chat", alerts: 3)));
+        var id = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "chat", "slack_configs[0]", NotifyFixture.Data("chat", alerts: 3)));
         Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
-        var row = await OutboxTests.RowAsync(s, id);
+        var row = await NotifyFixture.RowAsync(s, id);
         Assert.Equal((OutboxStatus.Pending, (int?)429), (row.Status, row.LastStatusCode));
         Assert.Equal(s.Time.GetUtcNow() + TimeSpan.FromSeconds(30), row.NextAttemptAt);
         s.Time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
-        Assert.Equal(OutboxStatus.Delivered, (await OutboxTests.RowAsync(s, id)).Status);
+        Assert.Equal(OutboxStatus.Delivered, (await NotifyFixture.RowAsync(s, id)).Status);
 
         var body = hook.Requests.Last().Json;
         SlackFormat.AssertBlockKit(body);
@@ -50,10 +50,10 @@ public sealed class IntegrationFormatTests
     [Fact]
     public async Task Slack_text_over_the_section_limit_is_cut_to_3000_characters()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("chat", new SlackConfig { ApiUrl = h.Url(), Text = "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}" }));
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("chat", new SlackConfig { ApiUrl = h.Url(), Text = "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}" }));
         await using var _ = s;
         await using var __ = hook;
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "chat", "slack_configs[0]", OutboxTests.Data("chat", alerts: 200)));
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "chat", "slack_configs[0]", NotifyFixture.Data("chat", alerts: 200)));
         await s.Get<NotificationSender>().RunOnceAsync();
         var body = Assert.Single(hook.Requests).Json;
         SlackFormat.AssertBlockKit(body);
@@ -63,14 +63,14 @@ public sealed class IntegrationFormatTests
     [Fact]
     public async Task PagerDuty_triggers_resolves_and_acknowledges_with_one_stable_dedup_key_and_mapped_severity()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("pager", new PagerDutyConfig { RoutingKey = RoutingKey, Url = h.Url("/v2/enqueue"), SendResolved = true }));
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("pager", new PagerDutyConfig { RoutingKey = RoutingKey, Url = h.Url("/v2/enqueue"), SendResolved = true }));
         await using var _ = s;
         await using var __ = hook;
         hook.Respond = _ => (202, """{"status":"success","message":"Event processed","dedup_key":"x"}""", null);
-        var firing = OutboxTests.Data("pager");
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "pager", "pagerduty_configs[0]", firing));
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "pager", "pagerduty_configs[0]", firing) with { Action = "acknowledge" });
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "pager", "pagerduty_configs[0]", OutboxTests.Data("pager", status: "resolved")));
+        var firing = NotifyFixture.Data("pager");
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", firing));
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", firing) with { Action = "acknowledge" });
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", NotifyFixture.Data("pager", status: "resolved")));
         Assert.Equal(3, await s.Get<NotificationSender>().RunOnceAsync());
 
         var events = hook.Requests.ToList();
@@ -88,7 +88,7 @@ public sealed class IntegrationFormatTests
     [Fact]
     public async Task PagerDuty_summary_is_cut_to_1024_characters_and_an_event_over_512_KB_loses_its_details_first()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("pager", new PagerDutyConfig
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("pager", new PagerDutyConfig
         {
             RoutingKey = RoutingKey, Url = h.Url(), Description = "{{ range .Alerts }}{{ .Annotations.summary }}{{ end }}",
             Details = new Dictionary<string, string> { ["everything"] = "{{ range .Alerts }}{{ .Annotations.description }}{{ end }}" },
@@ -96,10 +96,10 @@ public sealed class IntegrationFormatTests
         await using var _ = s;
         await using var __ = hook;
         hook.Respond = _ => (202, "{}", null);
-        var data = OutboxTests.Data("pager", alerts: 300);
+        var data = NotifyFixture.Data("pager", alerts: 300);
         var big = new string('x', 3000);
         data = data with { Alerts = [.. data.Alerts.Select(a => a with { Annotations = new Dictionary<string, string>(a.Annotations) { ["description"] = big } })] };
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "pager", "pagerduty_configs[0]", data));
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", data));
         await s.Get<NotificationSender>().RunOnceAsync();
         var e = Assert.Single(hook.Requests);
         PagerDutyFormat.AssertEvent(e.Json, e.Body);
@@ -110,11 +110,11 @@ public sealed class IntegrationFormatTests
     [Fact]
     public async Task Teams_gets_an_Adaptive_Card_through_the_workflow_URL()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("teams", new MsTeamsV2Config { WebhookUrl = h.Url("/workflows/1"), SendResolved = true }));
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("teams", new MsTeamsV2Config { WebhookUrl = h.Url("/workflows/1"), SendResolved = true }));
         await using var _ = s;
         await using var __ = hook;
         hook.Respond = _ => (202, "", null);
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "teams", "msteamsv2_configs[0]"));
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "teams", "msteamsv2_configs[0]"));
         await s.Get<NotificationSender>().RunOnceAsync();
         var body = Assert.Single(hook.Requests).Json;
         TeamsFormat.AssertAdaptiveCard(body);
@@ -126,10 +126,10 @@ public sealed class IntegrationFormatTests
     [Fact]
     public async Task Webhook_max_alerts_truncates_and_counts_the_rest_in_truncatedAlerts()
     {
-        var (s, hook) = await StartAsync(h => OutboxTests.Receiver("hook", new WebhookConfig { Url = h.Url(), MaxAlerts = 3 }));
+        var (s, hook) = await StartAsync(h => NotifyFixture.Receiver("hook", new WebhookConfig { Url = h.Url(), MaxAlerts = 3 }));
         await using var _ = s;
         await using var __ = hook;
-        await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "hook", "webhook_configs[0]", OutboxTests.Data("hook", alerts: 5)));
+        await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "hook", "webhook_configs[0]", NotifyFixture.Data("hook", alerts: 5)));
         await s.Get<NotificationSender>().RunOnceAsync();
         WebhookFormat.AssertVersion4(Assert.Single(hook.Requests).Json, expectedAlerts: 3, truncated: 2);
     }

@@ -14,8 +14,8 @@ public sealed class NotificationApiTests
     public async Task Notification_routes_need_a_login_and_a_viewer_may_read_them_all()
     {
         await using var hook = await LoopbackReceiver.StartAsync();
-        await using var s = await OutboxTests.StartAsync(false, [OutboxTests.Receiver("ops", new WebhookConfig { Url = hook.Url() })]);
-        var id = await OutboxTests.EnqueueAsync(s, OutboxTests.Item(s, "ops", "webhook_configs[0]"));
+        await using var s = await NotifyFixture.StartAsync(false, [NotifyFixture.Receiver("ops", new WebhookConfig { Url = hook.Url() })]);
+        var id = await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "ops", "webhook_configs[0]"));
         Assert.Equal(1, id);
         await s.Get<NotificationSender>().RunOnceAsync();
 
