@@ -2,14 +2,16 @@ using Watchkeeper.Alerting.Notify;
 
 namespace Watchkeeper.Server.Notifications;
 
-/// <summary>The default templates and the configured template files, compiled once per configuration.</summary>
-public sealed class DefaultTemplatesSource : INotificationTemplatesSource
+/// <summary>
+/// The notification templates in use: Watchkeeper's defaults on the Go template engine, then the configured
+/// <c>templates:</c> files (<see cref="TemplateFiles"/>), parsed once.
+/// </summary>
+public sealed class DefaultTemplatesSource(TemplateFiles files) : INotificationTemplatesSource
 {
-    public INotificationTemplates Current { get; } = new Pending();
+    private readonly Lazy<INotificationTemplates> _current = new(() => new GoNotificationTemplates(files.Paths));
 
-    private sealed class Pending : INotificationTemplates
-    {
-        public string Expand(string text, TemplateData data) =>
-            throw new NotificationTemplateException("the Go template engine (Watchkeeper.Metrics/Templates) is not on this build yet");
-    }
+    public INotificationTemplates Current => _current.Value;
 }
+
+/// <summary>The <c>templates:</c> files (absolute paths) of the Alertmanager configuration; none by default.</summary>
+public sealed record TemplateFiles(IReadOnlyList<string> Paths);

@@ -134,6 +134,7 @@ public static class NotificationsModule
         s.AddSingleton<NotificationQueries>();
         s.AddSingleton<NotifierSet>();
         s.TryAddSingleton<IReceiverSource>(_ => new StaticReceivers([]));
+        s.TryAddSingleton(new TemplateFiles([]));
         s.TryAddSingleton<INotificationTemplatesSource, DefaultTemplatesSource>();
         s.AddSingleton<NotificationSender>();
         s.AddHostedService(sp => sp.GetRequiredService<NotificationSender>());
