@@ -25,7 +25,7 @@ internal sealed class ClaimedRow
 public sealed record AttemptRecord(DateTimeOffset StartedAt, TimeSpan Latency, string Outcome, int? StatusCode, string? Error);
 
 /// <summary>
-/// Delivers the outbox. Each pass claims due rows with a lease (an UPDATE that sets lease_owner and lease_until only
+/// Delivers the outbox. Each pass claims due rows (per group and integration only the oldest pending one, so they arrive in order) with a lease (an UPDATE that sets lease_owner and lease_until only
 /// where no live lease exists, so two senders, in this process or on two replicas, never both claim a row), sends
 /// each through its integration, and records every try and the row's new state in one transaction. A failed try is
 /// retried with exponential backoff and jitter (at least the receiver's Retry-After) until
@@ -87,14 +87,18 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var until = now + (long)o.Lease.Value.TotalMilliseconds;
-        // The outer condition repeats the inner one: on PostgreSQL a concurrent claimer's UPDATE re-checks it on the
+        // Notifications of one group to one integration go out in order (a PagerDuty trigger before its resolve): only
+        // the oldest pending one of each is due. The outer condition repeats the inner one: on PostgreSQL a concurrent claimer's UPDATE re-checks it on the
         // row's latest version after waiting for the first claimer's lock, and SKIP LOCKED spares that wait.
         var skipLocked = db.Provider == DbProvider.Postgres ? " FOR UPDATE SKIP LOCKED" : "";
         var sql = $"""
             UPDATE notification_outbox SET lease_owner = @owner, lease_until = @until
-            WHERE id IN (SELECT id FROM notification_outbox
-                         WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-                         ORDER BY next_attempt_at, id LIMIT @batch{skipLocked})
+            WHERE id IN (SELECT o.id FROM notification_outbox o
+                         WHERE o.status = 'pending' AND o.next_attempt_at <= @now AND (o.lease_until IS NULL OR o.lease_until <= @now)
+                           AND NOT EXISTS (SELECT 1 FROM notification_outbox p
+                                           WHERE p.group_key = o.group_key AND p.receiver = o.receiver AND p.integration = o.integration
+                                             AND p.status = 'pending' AND p.id < o.id)
+                         ORDER BY o.next_attempt_at, o.id LIMIT @batch{skipLocked})
               AND status = 'pending' AND (lease_until IS NULL OR lease_until <= @now)
             RETURNING id, receiver, integration, group_key, dedup_key, action, data_json, attempts, created_at
             """;

@@ -196,6 +196,7 @@ public static class Migrations
             );
             CREATE INDEX ix_outbox_due ON notification_outbox(status, next_attempt_at);
             CREATE INDEX ix_outbox_created ON notification_outbox(created_at);
+            CREATE INDEX ix_outbox_group ON notification_outbox(group_key, receiver, integration, status);
             CREATE TABLE notification_attempts (
               id {ID},
               outbox_id BIGINT NOT NULL REFERENCES notification_outbox(id),

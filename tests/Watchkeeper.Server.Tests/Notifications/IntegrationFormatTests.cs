@@ -71,7 +71,11 @@ public sealed class IntegrationFormatTests
         await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", firing));
         await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", firing) with { Action = "acknowledge" });
         await NotifyFixture.EnqueueAsync(s, NotifyFixture.Item(s, "pager", "pagerduty_configs[0]", NotifyFixture.Data("pager", status: "resolved")));
-        Assert.Equal(3, await s.Get<NotificationSender>().RunOnceAsync());
+        // One group's notifications go out one at a time, oldest first: a pass takes only the oldest pending one.
+        Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
+        Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
+        Assert.Equal(1, await s.Get<NotificationSender>().RunOnceAsync());
+        Assert.Equal(0, await s.Get<NotificationSender>().RunOnceAsync());
 
         var events = hook.Requests.ToList();
         Assert.Equal(3, events.Count);
