@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
+using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
@@ -80,6 +81,7 @@ public static class ServerHost
         builder.AddPlatform();
         builder.AddMonitoring();
         builder.AddIncidents();
+        builder.AddAlerting();
         builder.AddReports();
         builder.AddNotifications();
         builder.AddWeb();
@@ -92,6 +94,7 @@ public static class ServerHost
         app.MapPlatform();
         app.MapMonitoring();
         app.MapIncidents();
+        app.MapAlerting();
         app.MapReports();
         app.MapNotifications();
         app.MapWeb();

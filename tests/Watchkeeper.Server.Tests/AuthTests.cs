@@ -20,6 +20,8 @@ public sealed partial class AuthTests
         // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login).
         // (The browser assets in wwwroot are served without a login by the static files middleware, not by endpoints.)
         "GET /-/node/metrics", "GET /-/demo/{service}/metrics",
+        // Alertmanager's health routes under its prefix (what load balancers and amtool-style checks probe).
+        "GET /alertmanager/-/healthy", "GET /alertmanager/-/ready",
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>

@@ -153,9 +153,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("route:\n  receiver: ops", "route", "alert routing")]
-    [InlineData("receivers:\n  - name: ops", "receivers", "alert notification (receivers)")]
-    [InlineData("inhibit_rules: []", "inhibit_rules", "alert inhibition")]
     [InlineData("rule_files: [rules/*.yml]", "rule_files", "rule evaluation (alerting and recording rules)")]
     [InlineData("alerting:\n  alertmanagers: []", "alerting", "sending alerts to an Alertmanager")]
     [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
@@ -168,6 +165,18 @@ public sealed class ConfigTests : IDisposable
     {
         var (path, line) = Edited(y => y.Replace("auth:\n", section + "\nauth:\n", StringComparison.Ordinal), section.Split('\n')[0]);
         Assert.Equal($"{path}:{line}:{key}: {feature} is not implemented yet (see docs/configuration.md)", LoadFails(path).Message);
+    }
+
+    [Theory]
+    [InlineData("route:\n  receiver: ops", "route.receiver", 1, "undefined receiver \"ops\" used in route")]
+    [InlineData("receivers:\n  - name: ops\n    opsgenie_configs: []", "receivers[0].opsgenie_configs", 2, "is an Alertmanager integration Watchkeeper does not implement")]
+    [InlineData("alertmanager:\n  global:\n    resolve_timeout: soon", "alertmanager.global.resolve_timeout", 2, "")]
+    public void Alertmanager_sections_are_bound_and_their_errors_name_file_line_and_key(string section, string key, int offset, string problem)
+    {
+        var (path, line) = Edited(y => y.Replace("auth:\n", section + "\nauth:\n", StringComparison.Ordinal), section.Split('\n')[0]);
+        var ex = LoadFails(path);
+        Assert.Equal((path, line + offset, key), (ex.File, ex.Line, ex.Key));
+        Assert.Contains(problem, ex.Problem, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -188,11 +188,11 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
 
     private async Task<NotifyOutcome> SendAsync(ClaimedRow row, TemplateData data, IntegrationConfig integration, List<AttemptRecord> tries, CancellationToken ct)
     {
-        var notifier = notifiers.For(integration);
-        var request = new NotifyRequest(data, integration, templates.Current, row.DedupKey, row.Action);
         using var scope = HttpTries.Begin(tries, time);
         try
         {
+            var notifier = notifiers.For(integration);
+            var request = new NotifyRequest(data, integration, templates.Current, row.DedupKey, row.Action);
             return await notifier.SendAsync(request, ct);
         }
         catch (NotifyConfigException ex)

@@ -133,8 +133,7 @@ public static class NotificationsModule
         s.AddSingleton<INotificationOutbox>(sp => sp.GetRequiredService<NotificationOutbox>());
         s.AddSingleton<NotificationQueries>();
         s.AddSingleton<NotifierSet>();
-        s.TryAddSingleton<IReceiverSource>(_ => new StaticReceivers([]));
-        s.TryAddSingleton(new TemplateFiles([]));
+        s.TryAddSingleton<IReceiverSource, ConfigReceivers>();
         s.TryAddSingleton<INotificationTemplatesSource, DefaultTemplatesSource>();
         s.AddSingleton<NotificationSender>();
         s.AddHostedService(sp => sp.GetRequiredService<NotificationSender>());

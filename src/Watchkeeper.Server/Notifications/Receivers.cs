@@ -9,6 +9,12 @@ public interface IReceiverSource
     IReadOnlyList<ReceiverConfig> Receivers { get; }
 }
 
+/// <summary>The receivers of the running configuration (Alertmanager's <c>receivers</c>, or <c>alertmanager_config_file</c>'s), reloaded with it.</summary>
+public sealed class ConfigReceivers(Watchkeeper.Server.Platform.ConfigHolder config) : IReceiverSource
+{
+    public IReadOnlyList<ReceiverConfig> Receivers => config.Current.Alertmanager.Receivers;
+}
+
 /// <summary>A fixed list of receivers (tests, and a server whose configuration has no Alertmanager sections).</summary>
 public sealed class StaticReceivers(IReadOnlyList<ReceiverConfig> receivers) : IReceiverSource
 {

@@ -35,6 +35,8 @@ public sealed class WatchkeeperConfig
 
     /// <summary>The Prometheus sections (global, scrape_configs, remote_write) bound by the metrics engine.</summary>
     [YamlIgnore] public Watchkeeper.Metrics.Scrape.MetricsConfig Metrics { get; set; } = new();
+    /// <summary>Alertmanager's sections (route, receivers, inhibit_rules, time_intervals, templates, alertmanager.global) or alertmanager_config_file.</summary>
+    [YamlIgnore] public Watchkeeper.Alerting.Config.AlertmanagerConfig Alertmanager { get; set; } = new();
 
     public SeverityConfig? Severity(string id) =>
         Severities.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.OrdinalIgnoreCase));

@@ -17,6 +17,9 @@ public static class ConfigLoader
     /// <summary>Top-level sections bound by the metrics engine (<see cref="Watchkeeper.Metrics.Scrape.MetricsConfigLoader"/>).</summary>
     public static readonly IReadOnlySet<string> MetricsSections = new HashSet<string>(StringComparer.Ordinal) { "global", "scrape_configs", "remote_write" };
 
+    /// <summary>Top-level sections bound by other binders: the metrics engine's and Alertmanager's (<see cref="Watchkeeper.Alerting.Config.AlertmanagerConfigLoader"/>).</summary>
+    public static readonly IReadOnlySet<string> ForeignSections = new HashSet<string>(MetricsSections.Concat(Watchkeeper.Alerting.Config.AlertmanagerConfigLoader.WatchkeeperSections), StringComparer.Ordinal);
+
     /// <summary>
     /// Sections of the formats Watchkeeper follows (and of its plan) that name features not built yet. Accepting them
     /// would let an operator believe, say, that alerts are routed; they are errors that say so instead.
@@ -27,12 +30,6 @@ public static class ConfigLoader
         ["alerting"] = "sending alerts to an Alertmanager",
         ["remote_read"] = "remote read",
         ["query_source"] = "querying an external Prometheus-compatible store",
-        ["route"] = "alert routing",
-        ["receivers"] = "alert notification (receivers)",
-        ["inhibit_rules"] = "alert inhibition",
-        ["time_intervals"] = "alert time intervals",
-        ["mute_time_intervals"] = "alert time intervals",
-        ["templates"] = "notification templates",
         ["escalation_policies"] = "escalation policies",
         ["schedules"] = "on-call schedules",
         ["status_page"] = "the status page",
@@ -65,12 +62,13 @@ public static class ConfigLoader
         var config = new WatchkeeperConfig { SourcePath = Path.GetFullPath(path), Source = source };
         var dir = Path.GetDirectoryName(config.SourcePath) ?? ".";
 
-        var binder = new ConfigBinder(path) { ForeignKeys = MetricsSections, NotImplemented = NotImplemented };
+        var binder = new ConfigBinder(path) { ForeignKeys = ForeignSections, NotImplemented = NotImplemented };
         if (root is not null && !ConfigBinder.IsNull(root))
         {
             if (root is not YamlMappingNode map) throw binder.Error(root, "", "expected a mapping of sections");
             binder.BindObject(map, config, "");
             config.Metrics = Watchkeeper.Metrics.Scrape.MetricsConfigLoader.Bind(map, path, dir);
+            config.Alertmanager = Watchkeeper.Alerting.Config.AlertmanagerConfigLoader.BindWatchkeeper(map, path, dir) ?? new();
         }
 
         var error = ConfigOptions.Check(config).FirstOrDefault();

@@ -170,6 +170,29 @@ public static class Migrations
             CREATE INDEX ix_incidents_updated ON incidents(updated_at);
             CREATE INDEX ix_sla_breaches_breached ON sla_breaches(breached_at);
             """),
+        // Alertmanager core: silences and the notification log (per receiver, integration and group), so a restart
+        // neither forgets a silence nor repeats or forgets a notification.
+        (5, "alertmanager_silences_nflog", """
+            CREATE TABLE alert_silences (
+              id TEXT PRIMARY KEY,
+              matchers TEXT NOT NULL,
+              starts_at BIGINT NOT NULL,
+              ends_at BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              created_by TEXT NOT NULL,
+              comment TEXT NOT NULL
+            );
+            CREATE INDEX ix_alert_silences_ends ON alert_silences(ends_at);
+            CREATE TABLE alert_nflog (
+              receiver TEXT NOT NULL,
+              integration TEXT NOT NULL,
+              group_key TEXT NOT NULL,
+              firing TEXT NOT NULL,
+              resolved TEXT NOT NULL,
+              ts BIGINT NOT NULL,
+              expires_at BIGINT NOT NULL,
+              PRIMARY KEY (receiver, integration, group_key)
+            );
         // The notification outbox (Server/Notifications): a notification is committed here, in the dispatcher's
         // transaction, before it is sent; the sender claims due rows with a lease (lease_owner, lease_until) so two
         // replicas never send the same row, and records every try in notification_attempts.

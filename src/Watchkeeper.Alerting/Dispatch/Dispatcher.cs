@@ -1,0 +1,220 @@
+using Watchkeeper.Alerting.Alerts;
+using Watchkeeper.Alerting.Config;
+using Watchkeeper.Alerting.Inhibit;
+using Watchkeeper.Alerting.Notify;
+using Watchkeeper.Alerting.Routing;
+using Watchkeeper.Alerting.Silences;
+
+namespace Watchkeeper.Alerting.Dispatch;
+
+/// <summary>An aggregation group as the API shows it.</summary>
+public sealed record GroupSnapshot(Route Route, string GroupKey, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<Alert> Alerts);
+
+/// <summary>
+/// Alertmanager's dispatcher: routes each alert to aggregation groups (per route and group labels) and flushes each
+/// group first <c>group_wait</c> after it was created (at once for an alert older than that), then every
+/// <c>group_interval</c>. A flush drops inhibited and silenced alerts, honours mute/active time intervals, and per
+/// integration asks the notification log whether the group changed (or <c>repeat_interval</c> passed) before it
+/// commits a notification. Timers are driven by <see cref="FlushDueAsync"/> against the injected <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, Inhibitor inhibitor, INotificationLog nflog, TimeProvider time, string externalUrl) : IDisposable
+{
+    public void Dispose() => _flushing.Dispose();
+
+    private sealed class Group(Route route, string key, Dictionary<string, string> labels, DateTimeOffset next)
+    {
+        public Route Route { get; } = route;
+        public string Key { get; } = key;
+        public Dictionary<string, string> Labels { get; } = labels;
+        public Dictionary<ulong, Alert> Alerts { get; } = [];
+        public DateTimeOffset Next { get; set; } = next;
+        public bool HasFlushed { get; set; }
+    }
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NflogEntry> _log = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+
+    /// <summary>How long notification-log entries are kept (Alertmanager's <c>--data.retention</c>).</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromHours(120);
+
+    public AlertmanagerConfig Config => config;
+
+    /// <summary>Loads the persisted notification log; call once before the first flush.</summary>
+    public async Task LoadAsync(CancellationToken ct)
+    {
+        var entries = await nflog.LoadAsync(ct);
+        lock (_gate)
+        {
+            foreach (var e in entries) _log[e.Key] = e;
+        }
+    }
+
+    /// <summary>The routes an alert goes to (none without a routing tree).</summary>
+    public List<Route> Routes(IReadOnlyDictionary<string, string> labels) => config.Route?.Match(labels) ?? [];
+
+    /// <summary>Inserts a new or updated alert into the groups of every route it matches.</summary>
+    public void Put(Alert alert)
+    {
+        if (config.Route is null) return;
+        var routes = config.Route.Match(alert.Labels);
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var r in routes)
+            {
+                var labels = r.Opts.GroupLabels(alert.Labels);
+                var key = r.Key + ":" + LabelSets.Format(labels);
+                var mapKey = r.Id + "\n" + key;
+                if (!_groups.TryGetValue(mapKey, out var g))
+                {
+                    // A new group waits group_wait before its first notification (a short one is kept as given).
+                    _groups[mapKey] = g = new Group(r, key, labels, now + r.Opts.GroupWait);
+                }
+                g.Alerts[alert.Fingerprint] = alert;
+                // An alert that started more than group_wait ago is sent without waiting.
+                if (!g.HasFlushed && alert.StartsAt + r.Opts.GroupWait < now && g.Next > now) g.Next = now;
+            }
+        }
+    }
+
+    /// <summary>The earliest time a group is due, or null when there are no groups.</summary>
+    public DateTimeOffset? NextDue
+    {
+        get
+        {
+            lock (_gate)
+            {
+                DateTimeOffset? min = null;
+                foreach (var g in _groups.Values)
+                    if (min is null || g.Next < min) min = g.Next;
+                return min;
+            }
+        }
+    }
+
+    public IReadOnlyList<GroupSnapshot> Groups()
+    {
+        lock (_gate)
+            return [.. _groups.Values.Select(g => new GroupSnapshot(g.Route, g.Key, g.Labels, Sort(g.Alerts.Values)))];
+    }
+
+    /// <summary>Flushes every group that is due now; returns the number of notifications committed.</summary>
+    public async Task<int> FlushDueAsync(CancellationToken ct)
+    {
+        await _flushing.WaitAsync(ct);
+        try
+        {
+            var now = time.GetUtcNow();
+            List<(string MapKey, Group Group, List<Alert> Alerts)> due = [];
+            lock (_gate)
+            {
+                foreach (var (k, g) in _groups)
+                {
+                    if (g.Next > now) continue;
+                    g.Next = now + g.Route.Opts.GroupInterval;
+                    g.HasFlushed = true;
+                    due.Add((k, g, Sort(g.Alerts.Values)));
+                }
+            }
+            var sent = 0;
+            foreach (var (mapKey, g, alerts) in due)
+            {
+                sent += await FlushAsync(g, alerts, now, ct);
+                // After a successful flush, resolved alerts that did not change meanwhile leave the group; an empty group ends.
+                lock (_gate)
+                {
+                    foreach (var a in alerts)
+                        if (a.Resolved(now) && g.Alerts.TryGetValue(a.Fingerprint, out var cur) && ReferenceEquals(cur, a)) g.Alerts.Remove(a.Fingerprint);
+                    if (g.Alerts.Count == 0) _groups.Remove(mapKey);
+                }
+            }
+            return sent;
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task<int> FlushAsync(Group g, List<Alert> alerts, DateTimeOffset now, CancellationToken ct)
+    {
+        var opts = g.Route.Opts;
+        if (opts.ActiveTimeIntervals.Count > 0 && !opts.ActiveTimeIntervals.Any(n => config.TimeIntervals[n].ContainsTime(now))) return 0;
+        if (opts.MuteTimeIntervals.Any(n => config.TimeIntervals[n].ContainsTime(now))) return 0;
+        var kept = alerts.Where(a => inhibitor.InhibitedBy(a.Labels, now) is null && silences.Mutes(a.Labels).Count == 0).ToList();
+        if (kept.Count == 0) return 0;
+        var receiver = config.Receiver(opts.Receiver);
+        if (receiver is null) return 0;
+        var firing = kept.Where(a => !a.Resolved(now)).Select(a => a.Fingerprint).ToHashSet();
+        var resolved = kept.Where(a => a.Resolved(now)).Select(a => a.Fingerprint).ToHashSet();
+        var sent = 0;
+        foreach (var (name, integration) in receiver.Integrations())
+        {
+            var logKey = receiver.Name + "\n" + name + "\n" + g.Key;
+            NflogEntry? entry;
+            lock (_gate) entry = _log.GetValueOrDefault(logKey);
+            if (!NflogEntry.NeedsUpdate(entry, firing, resolved, integration.SendResolved, opts.RepeatInterval, now)) continue;
+            var toSend = integration.SendResolved ? kept : kept.Where(a => !a.Resolved(now)).ToList();
+            var item = toSend.Count == 0 ? null : new OutboxItem(receiver.Name, name, g.Key, Data(receiver.Name, g, toSend, now), now);
+            var next = new NflogEntry(receiver.Name, name, g.Key, firing, resolved, now, now + Retention);
+            await nflog.CommitAsync(next, item, ct);
+            lock (_gate) _log[logKey] = next;
+            if (item is not null) sent++;
+        }
+        return sent;
+    }
+
+    /// <summary>Drops expired notification-log entries.</summary>
+    public async Task GcAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var k in _log.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList()) _log.Remove(k);
+        }
+        await nflog.DeleteExpiredAsync(now, ct);
+    }
+
+    private TemplateData Data(string receiver, Group g, List<Alert> alerts, DateTimeOffset now)
+    {
+        var list = alerts.Select(a => new TemplateAlert(a.Resolved(now) ? "resolved" : "firing", a.Labels, a.Annotations, a.StartsAt,
+            a.Resolved(now) ? a.EndsAt : null, a.GeneratorUrl, LabelSets.FormatFingerprint(a.Fingerprint))).ToList();
+        return new TemplateData(receiver, list.Any(a => a.Status == "firing") ? "firing" : "resolved", list, Sorted(g.Labels),
+            Common(alerts.Select(a => a.Labels)), Common(alerts.Select(a => a.Annotations)), externalUrl, g.Key);
+    }
+
+    private static SortedDictionary<string, string> Sorted(IReadOnlyDictionary<string, string> d) => new(d.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+
+    /// <summary>The pairs every set has with the same value.</summary>
+    private static SortedDictionary<string, string> Common(IEnumerable<IReadOnlyDictionary<string, string>> sets)
+    {
+        SortedDictionary<string, string>? common = null;
+        foreach (var s in sets)
+        {
+            if (common is null) { common = Sorted(s); continue; }
+            foreach (var k in common.Keys.ToList())
+                if (!s.TryGetValue(k, out var v) || v != common[k]) common.Remove(k);
+        }
+        return common ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+    }
+
+    /// <summary>Alertmanager's alert order: by <c>job</c>, then <c>instance</c>, then the label set.</summary>
+    public static List<Alert> Sort(IEnumerable<Alert> alerts)
+    {
+        var list = alerts.ToList();
+        list.Sort((a, b) =>
+        {
+            foreach (var k in (string[])["job", "instance"])
+            {
+                var ha = a.Labels.TryGetValue(k, out var va);
+                var hb = b.Labels.TryGetValue(k, out var vb);
+                if (ha && hb && va != vb) return string.CompareOrdinal(va, vb);
+                if (ha != hb) return ha ? -1 : 1;
+            }
+            return string.CompareOrdinal(LabelSets.Format(a.Labels), LabelSets.Format(b.Labels));
+        });
+        return list;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Watchkeeper.Alerting.Dispatch;
+using Watchkeeper.Alerting.Notify;
+using Watchkeeper.Alerting.Routing;
+using Watchkeeper.Alerting.Silences;
+using Watchkeeper.Metrics.Model;
+using Watchkeeper.Server.Platform;
+
+namespace Watchkeeper.Server.Alerting;
+
+/// <summary>
+/// Silences and the notification log in the relational store (SQLite or PostgreSQL). A notification-log entry and
+/// its outbox item are written in one transaction through <see cref="INotificationOutbox"/>.
+/// </summary>
+public sealed class AlertingStore(Db db, INotificationOutbox? outbox) : ISilenceStore, INotificationLog
+{
+    private sealed record SilenceRow(string Id, string Matchers, long StartsAt, long EndsAt, long UpdatedAt, string CreatedBy, string Comment);
+    private sealed record NflogRow(string Receiver, string Integration, string GroupKey, string Firing, string Resolved, long Ts, long ExpiresAt);
+    private sealed record MatcherJson(string Name, string Value, bool IsRegex, bool IsEqual);
+
+    /// <summary>True when a notification outbox is installed; without it notifications cannot be committed.</summary>
+    public bool HasOutbox => outbox is not null;
+
+    public async Task<IReadOnlyList<Silence>> LoadSilencesAsync(CancellationToken ct)
+    {
+        var rows = await db.ReadAsync(c => c.QueryAsync<SilenceRow>(new CommandDefinition(
+            "SELECT id, matchers, starts_at, ends_at, updated_at, created_by, comment FROM alert_silences", cancellationToken: ct)), ct);
+        return [.. rows.Select(r => new Silence(r.Id, ParseMatchers(r.Matchers), Ms(r.StartsAt), Ms(r.EndsAt), Ms(r.UpdatedAt), r.CreatedBy, r.Comment))];
+    }
+
+    public Task SaveSilencesAsync(IReadOnlyList<Silence> silences, CancellationToken ct) => db.WriteAsync(async (c, tx) =>
+    {
+        foreach (var s in silences)
+        {
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO alert_silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment)
+                VALUES (@Id, @Matchers, @StartsAt, @EndsAt, @UpdatedAt, @CreatedBy, @Comment)
+                ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+                  updated_at = excluded.updated_at, created_by = excluded.created_by, comment = excluded.comment
+                """, new SilenceRow(s.Id, FormatMatchers(s.Matchers), s.StartsAt.ToUnixTimeMilliseconds(), s.EndsAt.ToUnixTimeMilliseconds(),
+                s.UpdatedAt.ToUnixTimeMilliseconds(), s.CreatedBy, s.Comment), tx, cancellationToken: ct));
+        }
+    }, ct);
+
+    public Task DeleteSilencesAsync(IReadOnlyList<string> ids, CancellationToken ct) => db.WriteAsync(async (c, tx) =>
+    {
+        foreach (var id in ids)
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM alert_silences WHERE id = @id", new { id }, tx, cancellationToken: ct));
+    }, ct);
+
+    public async Task<IReadOnlyList<NflogEntry>> LoadAsync(CancellationToken ct)
+    {
+        var rows = await db.ReadAsync(c => c.QueryAsync<NflogRow>(new CommandDefinition(
+            "SELECT receiver, integration, group_key, firing, resolved, ts, expires_at FROM alert_nflog", cancellationToken: ct)), ct);
+        return [.. rows.Select(r => new NflogEntry(r.Receiver, r.Integration, r.GroupKey, ParseSet(r.Firing), ParseSet(r.Resolved), Ms(r.Ts), Ms(r.ExpiresAt)))];
+    }
+
+    public Task CommitAsync(NflogEntry entry, OutboxItem? item, CancellationToken ct)
+    {
+        var e = entry;
+        if (item is not null && outbox is null) throw new InvalidOperationException("no notification outbox is installed");
+        return db.WriteAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO alert_nflog (receiver, integration, group_key, firing, resolved, ts, expires_at)
+                VALUES (@Receiver, @Integration, @GroupKey, @Firing, @Resolved, @Ts, @ExpiresAt)
+                ON CONFLICT (receiver, integration, group_key) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved,
+                  ts = excluded.ts, expires_at = excluded.expires_at
+                """, new NflogRow(e.Receiver, e.Integration, e.GroupKey, FormatSet(e.FiringAlerts), FormatSet(e.ResolvedAlerts),
+                e.Timestamp.ToUnixTimeMilliseconds(), e.ExpiresAt.ToUnixTimeMilliseconds()), tx, cancellationToken: ct));
+            if (item is not null) await outbox!.EnqueueAsync(c, tx, item, ct);
+        }, ct);
+    }
+
+    public Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken ct) => db.WriteAsync((c, tx) =>
+        c.ExecuteAsync(new CommandDefinition("DELETE FROM alert_nflog WHERE expires_at <= @now", new { now = now.ToUnixTimeMilliseconds() }, tx, cancellationToken: ct)), ct);
+
+    private static DateTimeOffset Ms(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static string FormatSet(IReadOnlySet<ulong> set) => string.Join(',', set.Order().Select(x => x.ToString("x16", CultureInfo.InvariantCulture)));
+
+    private static HashSet<ulong> ParseSet(string s) =>
+        s.Length == 0 ? [] : [.. s.Split(',').Select(x => ulong.Parse(x, NumberStyles.HexNumber, CultureInfo.InvariantCulture))];
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static string FormatMatchers(Matchers m) => JsonSerializer.Serialize(m.Select(x => new MatcherJson(x.Name, x.Value, x.IsRegex, x.IsEqual)).ToList(), Json);
+
+    private static Matchers ParseMatchers(string json) => new([.. JsonSerializer.Deserialize<List<MatcherJson>>(json, Json)!.Select(ToMatcher)]);
+
+    public static Matcher ToMatcher(string name, string value, bool isRegex, bool isEqual) =>
+        new((isRegex, isEqual) switch { (false, true) => MatchOp.Equal, (false, false) => MatchOp.NotEqual, (true, true) => MatchOp.Regex, _ => MatchOp.NotRegex }, name, value);
+
+    private static Matcher ToMatcher(MatcherJson m) => ToMatcher(m.Name, m.Value, m.IsRegex, m.IsEqual);
+}
