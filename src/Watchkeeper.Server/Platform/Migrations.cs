@@ -193,6 +193,7 @@ public static class Migrations
               expires_at BIGINT NOT NULL,
               PRIMARY KEY (receiver, integration, group_key)
             );
+            """),
         // The notification outbox (Server/Notifications): a notification is committed here, in the dispatcher's
         // transaction, before it is sent; the sender claims due rows with a lease (lease_owner, lease_until) so two
         // replicas never send the same row, and records every try in notification_attempts.
