@@ -55,7 +55,7 @@ public static class NotificationCommands
                         i.Status, N(i.Attempts), Fmt.Or(Short(i)), i.NextAttemptAt is { } n ? Fmt.Relative(n, ctx.Now) : "");
                 }
                 ctx.Write(t);
-                ctx.Line($"{p.Items.Count} of {p.Total}; " + string.Join(", ", p.ByStatus.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Value} {x.Key}")));
+                ctx.Line($"Showing {p.Items.Count} of {p.Total}; " + string.Join(", ", p.ByStatus.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Value} {x.Key}")));
             });
         });
 
