@@ -134,6 +134,8 @@ public sealed class HostMetricsConfig
 public sealed class PostgresConfig
 {
     public string ConnectionString { get; set; } = "";
+    /// <summary>How often the leader lease is renewed (and a follower tries to take it): the longest a dead leader goes unreplaced.</summary>
+    public Duration LeaseInterval { get; set; } = new(TimeSpan.FromSeconds(5));
 }
 
 public sealed class AuthConfig

@@ -68,6 +68,8 @@ public static class ConfigOptions
     {
         if (c.Postgres is { } pg && string.IsNullOrWhiteSpace(pg.ConnectionString))
             yield return new("storage.postgres.connection_string", "must be set when storage.postgres is present");
+        if (c.Postgres is { } lease && (lease.LeaseInterval.Value < TimeSpan.FromSeconds(1) || lease.LeaseInterval.Value > TimeSpan.FromMinutes(1)))
+            yield return new("storage.postgres.lease_interval", "must be between 1s and 1m");
         if (c.Tsdb.Retention.Value <= TimeSpan.Zero) yield return new("storage.tsdb.retention", "must be a positive duration");
         if (c.Tsdb.MaxBytes < 0) yield return new("storage.tsdb.max_bytes", "must not be negative");
         if (c.Tsdb.LookbackDelta.Value <= TimeSpan.Zero) yield return new("storage.tsdb.lookback_delta", "must be a positive duration");

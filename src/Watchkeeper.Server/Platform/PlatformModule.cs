@@ -44,6 +44,7 @@ public static class PlatformModule
             k.ConfigureHttpsDefaults(h => h.ServerCertificateSelector = (_, _) => certs.Current());
         });
         services.AddSingleton<SelfMetrics>();
+        services.AddLeadership();
         services.AddHostedService<AuditCheckpointWorker>();
 
         // Cookie and antiforgery keys live with the data, so sessions survive restarts.
