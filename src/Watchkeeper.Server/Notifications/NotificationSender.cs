@@ -38,12 +38,15 @@ public sealed record AttemptRecord(DateTimeOffset StartedAt, TimeSpan Latency, s
 /// </para>
 /// </summary>
 public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource receivers, INotificationTemplatesSource templates, NotifierSet notifiers,
-    IOptionsMonitor<NotificationsConfig> options, NotificationSignal signal, ILogger<NotificationSender> logger) : BackgroundService
+    IOptionsMonitor<NotificationsConfig> options, NotificationSignal signal, ILeadership leadership, ILogger<NotificationSender> logger) : BackgroundService
 {
     /// <summary>This sender's lease owner name: host, process and a random part (a restarted process is a new owner).</summary>
     public string Id { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
 
-    /// <summary>Optional gate: the sender only claims while this returns true (singleton work on the lease holder).</summary>
+    /// <summary>
+    /// Gate of the background loop: by default it claims only on the replica holding the lease (<see cref="ILeadership"/>);
+    /// the claim alone already keeps two senders from sending one row. Tests set it to drive each pass themselves.
+    /// </summary>
     public Func<bool>? MayRun { get; set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -53,7 +56,7 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
             try
             {
                 // Keep going while a full batch was claimed: there may be more due.
-                while (MayRun?.Invoke() != false && await RunOnceAsync(stoppingToken) >= options.CurrentValue.Batch)
+                while ((MayRun?.Invoke() ?? leadership.IsLeader) && await RunOnceAsync(stoppingToken) >= options.CurrentValue.Batch)
                 {
                 }
             }
