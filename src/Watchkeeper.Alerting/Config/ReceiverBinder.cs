@@ -133,8 +133,8 @@ internal static class ReceiverBinder
             AuthIdentity = c.AuthIdentity ?? g.SmtpAuthIdentity,
             RequireTls = tlsSet ? c.RequireTls : g.SmtpRequireTls,
         };
-        // Unlike Alertmanager, a missing from or smarthost is not an error: the integration is unconfigured and its
-        // notifications are recorded as skipped until it is set (the shipped receivers rely on this; docs/notifications.md).
+        if (string.IsNullOrEmpty(c.From)) throw b.Error(node, path + ".from", "no global SMTP from set (smtp_from) and no from in the email config");
+        if (string.IsNullOrEmpty(c.Smarthost)) throw b.Error(node, path + ".smarthost", "no global SMTP smarthost set (smtp_smarthost) and no smarthost in the email config");
         return c;
     }
 
@@ -175,9 +175,7 @@ internal static class ReceiverBinder
             };
         }
         var keysSet = new[] { c.RoutingKey, c.RoutingKeyFile, c.ServiceKey, c.ServiceKeyFile }.Count(x => x is not null);
-        // No key at all: unconfigured (skipped until set), not an error. The Events API v1 service_key is not supported.
-        if (c.ServiceKey is not null || c.ServiceKeyFile is not null)
-            throw b.Error(node, path, "service_key (PagerDuty Events API v1) is not implemented by Watchkeeper; use routing_key (Events API v2)");
+        if (keysSet == 0) throw b.Error(node, path, "missing service or routing key in PagerDuty config");
         if (keysSet > 1) throw b.Error(node, path, "at most one of routing_key, routing_key_file, service_key and service_key_file may be set");
         return c with { Url = c.Url ?? g.PagerdutyUrl };
     }
@@ -198,8 +196,7 @@ internal static class ReceiverBinder
                 _ => throw b.Unknown(kn, p, keys),
             };
         }
-        // Neither: unconfigured (skipped until set), not an error.
-        if (c.Url is not null && c.UrlFile is not null) throw b.Error(node, path, "at most one of url and url_file may be set");
+        if ((c.Url is null) == (c.UrlFile is null)) throw b.Error(node, path, "one of url or url_file must be configured");
         return c;
     }
 
@@ -219,8 +216,7 @@ internal static class ReceiverBinder
                 _ => throw b.Unknown(kn, p, keys),
             };
         }
-        // Neither: unconfigured (skipped until set), not an error.
-        if (c.WebhookUrl is not null && c.WebhookUrlFile is not null) throw b.Error(node, path, "at most one of webhook_url and webhook_url_file may be set");
+        if ((c.WebhookUrl is null) == (c.WebhookUrlFile is null)) throw b.Error(node, path, "one of webhook_url or webhook_url_file must be configured");
         return c;
     }
 }
