@@ -20,6 +20,8 @@ missing_peers() {
   [ -n "$(pg_bin_dir)" ] || m+=(postgresql)
   command -v prometheus >/dev/null 2>&1 || m+=(prometheus)
   command -v promtool >/dev/null 2>&1 || m+=(promtool)
+  command -v prometheus-alertmanager >/dev/null 2>&1 || m+=(prometheus-alertmanager)
+  command -v amtool >/dev/null 2>&1 || m+=(amtool)
   command -v chromium >/dev/null 2>&1 || m+=(chromium)
   # The SMTP server of the email notification tests; only Debian's python3 imports Debian's aiosmtpd.
   /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || m+=(python3-aiosmtpd)
@@ -38,6 +40,7 @@ if [ -n "$missing" ]; then
         pg_pkg=$(apt-cache depends postgresql 2>/dev/null | awk '/Depends: postgresql-[0-9]+$/ {print $2; exit}')
         pkgs+=("${pg_pkg:-postgresql}") ;;
       promtool) pkgs+=(prometheus) ;;
+      amtool) pkgs+=(prometheus-alertmanager) ;;
       *) pkgs+=("$m") ;;
     esac
   done

@@ -94,4 +94,60 @@ public sealed class KnownGapsTests
             Assert.Equal(1, (await w.GetJsonAsync("api/v1/series", series)).GetArrayLength());
         }
     }
+    /// <summary>
+    /// Alertmanager 0.27 parses matchers as UTF-8 (quoted label names such as <c>"service name"</c>); 0.25's amtool
+    /// check-config refuses them with "bad matcher format". Watchkeeper follows 0.27.
+    /// </summary>
+    [Fact]
+    public async Task Utf8_matchers_are_accepted_unlike_alertmanager_0_25()
+    {
+        var amtool = Peers.Require(Peers.Which("amtool"), "amtool (Debian package prometheus-alertmanager)");
+        var file = Path.Combine(Path.GetTempPath(), $"wk-gap-utf8-{Guid.NewGuid():N}.yml");
+        await File.WriteAllTextAsync(file, "route:\n  receiver: a\n  routes:\n    - matchers: ['\"service name\"=\"x\"']\nreceivers: [{name: a}]\n");
+        try
+        {
+            var (code, stdout, stderr) = await PeerProcess.RunAsync(amtool, ["check-config", file], TimeSpan.FromSeconds(20));
+            Assert.NotEqual(0, code);
+            Assert.Contains("bad matcher format", stdout + stderr, StringComparison.Ordinal);
+            var cfg = Watchkeeper.Alerting.Config.AlertmanagerConfigLoader.LoadFile(file);
+            Assert.Equal("service name", cfg.Route!.Routes[0].Matchers[0].Name);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// A POST with invalid alerts: Alertmanager 0.25 stores the valid ones and answers 400 with a JSON string of the
+    /// reasons joined by "; " (no positions); Watchkeeper stores the valid ones too and answers problem details that
+    /// name each invalid alert by index and reason.
+    /// </summary>
+    [Fact]
+    public async Task Invalid_alerts_in_a_batch_are_named_by_index_unlike_alertmanager_0_25()
+    {
+        var amBin = Peers.Require(Peers.Which("prometheus-alertmanager"), "prometheus-alertmanager (Debian package prometheus-alertmanager)");
+        const string batch = """[{"labels":{"alertname":"A"}},{"labels":{}},{"labels":{"alertname":"B"}},{"labels":{"x":"y"},"startsAt":"2026-11-02T10:00:00Z","endsAt":"2026-11-02T09:00:00Z"}]""";
+        var dir = Directory.CreateTempSubdirectory("wk-gap-am-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "am.yml"), "route: {receiver: a}\nreceivers: [{name: a}]\n");
+        var port = Peers.FreePort();
+        await using (var am = PeerProcess.Start("alertmanager", amBin, ["--config.file=" + Path.Combine(dir, "am.yml"), "--storage.path=" + Path.Combine(dir, "data"),
+            $"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], dir))
+        {
+            await am.WaitReadyAsync(new Uri($"http://127.0.0.1:{port}/-/ready"), TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var r = await http.PostAsync("/api/v2/alerts", new StringContent(batch, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Equal("\"at least one label pair required; start time must be before end time\"", (await r.Content.ReadAsStringAsync()).Trim());
+            Assert.Equal(2, System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/v2/alerts")).RootElement.GetArrayLength());
+        }
+        await using var wk = await WatchkeeperHost.StartAsync();
+        using var c = wk.Client(await wk.TokenAsync("responder"));
+        using var w = await c.PostAsync("/alertmanager/api/v2/alerts", new StringContent(batch, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, w.StatusCode);
+        var problem = System.Text.Json.JsonDocument.Parse(await w.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal([1, 3], problem.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("index").GetInt32()));
+        Assert.Equal(2, System.Text.Json.JsonDocument.Parse(await c.GetStringAsync("/alertmanager/api/v2/alerts")).RootElement.GetArrayLength());
+        try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
 }

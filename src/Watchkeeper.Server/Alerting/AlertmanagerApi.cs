@@ -20,6 +20,9 @@ public static class AlertmanagerApi
 
     private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
 
+    /// <summary>The Alertmanager release whose API and semantics this follows.</summary>
+    public const string CompatibleVersion = "0.27.0";
+
     public static void MapAlertmanagerApi(this WebApplication app)
     {
         app.MapGet("/alertmanager/-/healthy", () => TypedResults.Text("OK")).AllowAnonymous().ExcludeFromDescription();
@@ -71,13 +74,15 @@ public static class AlertmanagerApi
         w.WriteString("original", e.Config.Original);
         w.WriteEndObject();
         w.WriteStartObject("versionInfo");
+        // "version" is the Alertmanager API level whose semantics Watchkeeper follows (amtool compares it with its own);
+        // Watchkeeper's own version is in "revision".
         var version = typeof(AlertmanagerApi).Assembly.GetName().Version?.ToString() ?? "0.0.0";
-        w.WriteString("branch", "");
+        w.WriteString("branch", "watchkeeper");
         w.WriteString("buildDate", "");
         w.WriteString("buildUser", "");
         w.WriteString("goVersion", "");
-        w.WriteString("revision", "");
-        w.WriteString("version", "watchkeeper-" + version);
+        w.WriteString("revision", "watchkeeper-" + version);
+        w.WriteString("version", CompatibleVersion);
         w.WriteEndObject();
         w.WriteString("uptime", Time(Started));
         w.WriteEndObject();
