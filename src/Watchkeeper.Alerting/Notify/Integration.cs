@@ -20,10 +20,16 @@ public static class Integrations
     /// Null when the integration can send; otherwise what is missing. An unconfigured integration (the shipped
     /// receivers until their URL or SMTP host is set) is recorded as skipped, not failed.
     /// </summary>
+    /// <remarks>
+    /// Alertmanager's format requires the addresses, so a file that passes <c>amtool check-config</c> marks an
+    /// integration as not yet set up with a placeholder: a host under the reserved <c>.invalid</c> domain (RFC 2606),
+    /// or a <c>*_file</c> that does not exist yet (dropping the secret file in turns it on).
+    /// </remarks>
     public static string? Unconfigured(IntegrationConfig c) => c switch
     {
         SlackConfig s => Missing(s.ApiUrl, s.ApiUrlFile, "api_url"),
         EmailConfig e => string.IsNullOrWhiteSpace(e.Smarthost) ? "smarthost is not set"
+            : Placeholder(e.Smarthost.Split(':')[0]) ? $"smarthost {e.Smarthost} is a placeholder (.invalid)"
             : string.IsNullOrWhiteSpace(e.To) ? "to is not set"
             : string.IsNullOrWhiteSpace(e.From) ? "from is not set" : null,
         PagerDutyConfig p => Missing(p.RoutingKey, p.RoutingKeyFile, "routing_key"),
@@ -32,8 +38,16 @@ public static class Integrations
         _ => "unknown integration",
     };
 
-    private static string? Missing(string? inline, string? file, string key) =>
-        string.IsNullOrWhiteSpace(inline) && string.IsNullOrWhiteSpace(file) ? key + " is not set" : null;
+    private static string? Missing(string? inline, string? file, string key)
+    {
+        if (!string.IsNullOrWhiteSpace(inline))
+            return Uri.TryCreate(inline, UriKind.Absolute, out var u) && Placeholder(u.Host) ? $"{key} {inline} is a placeholder (.invalid)" : null;
+        if (string.IsNullOrWhiteSpace(file)) return key + " is not set";
+        return File.Exists(file) ? null : $"{key}_file {file} does not exist";
+    }
+
+    private static bool Placeholder(string host) =>
+        host.Equals("invalid", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".invalid", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A secret given inline or as a <c>*_file</c> path, read now (so a rotated file is picked up).</summary>
     public static string Secret(string? inline, string? file, string key)

@@ -108,7 +108,10 @@ public sealed class NotifyTemplateTests
     public void Unconfigured_integrations_name_what_is_missing()
     {
         Assert.Equal("api_url is not set", Integrations.Unconfigured(new SlackConfig()));
-        Assert.Null(Integrations.Unconfigured(new SlackConfig { ApiUrlFile = "/run/secret" }));
+        Assert.Equal("api_url_file /nonexistent/secret does not exist", Integrations.Unconfigured(new SlackConfig { ApiUrlFile = "/nonexistent/secret" }));
+        Assert.Null(Integrations.Unconfigured(new SlackConfig { ApiUrlFile = typeof(NotifyTemplateTests).Assembly.Location }));
+        Assert.Equal("smarthost smtp.x.invalid:587 is a placeholder (.invalid)",
+            Integrations.Unconfigured(new EmailConfig { To = "a@example.org", From = "b@example.org", Smarthost = "smtp.x.invalid:587" }));
         Assert.Equal("smarthost is not set", Integrations.Unconfigured(new EmailConfig { To = "x@example.org" }));
         Assert.Equal("routing_key is not set", Integrations.Unconfigured(new PagerDutyConfig()));
         Assert.Equal("webhook_url is not set", Integrations.Unconfigured(new MsTeamsV2Config()));

@@ -36,6 +36,6 @@ public sealed class ShippedRouteTests
         Assert.Equal(6, items.Count);
         Assert.All(items, i => Assert.False(i.GetProperty("configured").GetBoolean()));
         Assert.Contains(items, i => i.GetProperty("receiver").GetString() == "critical" && i.GetProperty("kind").GetString() == "pagerduty"
-                                     && i.GetProperty("unconfigured").GetString() == "routing_key is not set");
+                                     && i.GetProperty("unconfigured").GetString() == "routing_key_file /etc/watchkeeper/pagerduty-routing-key does not exist");
     }
 }
