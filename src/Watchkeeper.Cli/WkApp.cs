@@ -93,6 +93,8 @@ public static class WkApp
         root.Subcommands.Add(TokenCommands.Build(io, g));
         root.Subcommands.Add(NotificationCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
+        root.Subcommands.Add(AlertCommands.Build(io, g));
+        root.Subcommands.Add(SilenceCommands.Build(io, g));
         return root;
     }
 
