@@ -20,6 +20,7 @@ missing_peers() {
   [ -n "$(pg_bin_dir)" ] || m+=(postgresql)
   command -v prometheus >/dev/null 2>&1 || m+=(prometheus)
   command -v promtool >/dev/null 2>&1 || m+=(promtool)
+  command -v victoria-metrics >/dev/null 2>&1 || m+=(victoria-metrics)
   command -v prometheus-alertmanager >/dev/null 2>&1 || m+=(prometheus-alertmanager)
   command -v amtool >/dev/null 2>&1 || m+=(amtool)
   command -v chromium >/dev/null 2>&1 || m+=(chromium)

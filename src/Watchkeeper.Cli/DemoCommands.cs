@@ -9,7 +9,7 @@ public static class DemoCommands
 {
     public static Command Build(WkConsole io, Globals g)
     {
-        var cmd = new Command("demo", "The simulated services api-service and web-interface: metrics to query and faults to inject (dashboards and alerting are not built yet)");
+        var cmd = new Command("demo", "The simulated services api-service and web-interface: metrics to query and faults to inject; the shipped rules alert on them (wk demo fault api-service --down: ServiceDown pending, then firing after 1m)");
 
         var list = new Command("list", "Show the demo services and their faults");
         list.Aliases.Add("ls");

@@ -4,9 +4,11 @@ using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
+using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
+using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -82,8 +84,10 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddAlerting();
+        builder.AddOnCall();
         builder.AddReports();
         builder.AddNotifications();
+        builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -95,8 +99,10 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapAlerting();
+        app.MapOnCall();
         app.MapReports();
         app.MapNotifications();
+        app.MapRules();
         app.MapWeb();
         return app;
     }

@@ -94,6 +94,39 @@ public sealed class KnownGapsTests
             Assert.Equal(1, (await w.GetJsonAsync("api/v1/series", series)).GetArrayLength());
         }
     }
+
+    /// <summary>
+    /// Rule unit tests inherit the range-selector difference: <c>rate(x[1m])</c> over a series sampled every minute
+    /// has two samples in promtool 2.42's window and one in Watchkeeper's (Prometheus 3), so promtool passes a test
+    /// that <c>wk rules test</c> fails. Pinned with tests/Watchkeeper.Interop.Tests/rules/gaps/test_rate_window.yml.
+    /// </summary>
+    [Fact]
+    public void Rule_unit_tests_with_a_window_equal_to_the_interval_differ_from_promtool_2_42()
+    {
+        var promtool = Peers.Require(Peers.Promtool, "promtool (Debian package prometheus)");
+        var file = Path.Combine(Peers.RepoRoot, "tests", "Watchkeeper.Interop.Tests", "rules", "gaps", "test_rate_window.yml");
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(promtool, ["test", "rules", file]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        p.WaitForExit(60_000);
+        Assert.Equal(0, p.ExitCode);
+        var ours = Watchkeeper.Metrics.Rules.RuleUnitTester.Run(file);
+        Assert.Contains("got: nil", Assert.Single(ours.Errors), StringComparison.Ordinal);
+    }
+
+    /// <summary>Group <c>labels</c> and <c>query_offset</c> (Prometheus 3) load here; promtool 2.42 rejects them as unknown fields.</summary>
+    [Fact]
+    public void Prometheus_3_group_keys_load_here_and_are_unknown_to_promtool_2_42()
+    {
+        var promtool = Peers.Require(Peers.Promtool, "promtool (Debian package prometheus)");
+        var file = Path.Combine(Peers.RepoRoot, "tests", "Watchkeeper.Interop.Tests", "rules", "gaps", "prometheus3_keys.yml");
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(promtool, ["check", "rules", file]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit(60_000);
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("field query_offset not found in type rulefmt.RuleGroup", err, StringComparison.Ordinal);
+        var g = Watchkeeper.Metrics.Rules.RuleFileParser.ParseFile(file).Groups.Single();
+        Assert.Equal((TimeSpan.FromMinutes(1), "team"), (g.QueryOffset!.Value, g.Labels.Single().Key));
+    }
+
     /// <summary>
     /// Alertmanager 0.27 parses matchers as UTF-8 (quoted label names such as <c>"service name"</c>); 0.25's amtool
     /// check-config refuses them with "bad matcher format". Watchkeeper follows 0.27.

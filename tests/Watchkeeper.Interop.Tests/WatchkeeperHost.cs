@@ -39,7 +39,8 @@ public sealed class WatchkeeperHost : IAsyncDisposable
     /// Starts Watchkeeper. <paramref name="prometheusSections"/> (YAML: global, scrape_configs, remote_write ...) replaces the
     /// shipped global and scrape_configs; it may be a function of the port Watchkeeper will listen on.
     /// </summary>
-    public static async Task<WatchkeeperHost> StartAsync(Func<int, string>? prometheusSections = null)
+    /// <param name="ruleFiles">Extra rule files (name to YAML) put next to the shipped ones in config/rules/.</param>
+    public static async Task<WatchkeeperHost> StartAsync(Func<int, string>? prometheusSections = null, IReadOnlyDictionary<string, string>? ruleFiles = null)
     {
         var root = Directory.CreateTempSubdirectory("wk-interop-").FullName;
         var port = Peers.FreePort();
@@ -50,6 +51,8 @@ public sealed class WatchkeeperHost : IAsyncDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             File.Copy(f, dest, true);
         }
+        foreach (var (name, text) in ruleFiles ?? new Dictionary<string, string>())
+            await File.WriteAllTextAsync(Path.Combine(root, "config", "rules", name), text);
         var configPath = Path.Combine(root, "config", "watchkeeper.yml");
         var yaml = await File.ReadAllTextAsync(configPath);
         yaml = Replace(yaml, "global:\n  scrape_interval: 15s\n  scrape_timeout: 10s\n  evaluation_interval: 15s\n", "");

@@ -153,11 +153,7 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("rule_files: [rules/*.yml]", "rule_files", "rule evaluation (alerting and recording rules)")]
-    [InlineData("alerting:\n  alertmanagers: []", "alerting", "sending alerts to an Alertmanager")]
     [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
-    [InlineData("escalation_policies: []", "escalation_policies", "escalation policies")]
-    [InlineData("schedules: []", "schedules", "on-call schedules")]
     [InlineData("maintenance: {}", "maintenance", "maintenance windows")]
     [InlineData("logs:\n  syslog: {}", "logs", "log ingestion")]
     [InlineData("slos: []", "slos", "SLOs")]

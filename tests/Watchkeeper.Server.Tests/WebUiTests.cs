@@ -67,7 +67,7 @@ public sealed partial class WebUiTests
         var pages = new (string Path, int MinRank, bool HasProbe)[]
         {
             ("/", 1, true), ("/incidents", 1, true), ($"/incidents/{id}", 1, true), ("/incidents/new", 2, false), ("/reports?period=7d", 1, false),
-            ("/targets", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
+            ("/targets", 1, false), ("/rules", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
         };
         foreach (var (role, rank) in new[] { ("viewer", 1), ("responder", 2), ("admin", 3) })
         {
@@ -270,7 +270,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/reports", "/targets", "/query", "/users", "/tokens"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/reports", "/targets", "/query", "/tokens"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/reports", "/targets", "/query", "/rules", "/users", "/tokens"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/reports", "/targets", "/query", "/rules", "/tokens"], nav.For(1).Select(i => i.Href));
     }
 }

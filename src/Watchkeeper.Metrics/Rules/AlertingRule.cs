@@ -179,7 +179,7 @@ public sealed class AlertingRule(RuleDef def, Labels labels) : Rule(def, labels)
     private string Expand(RuleEvalContext ctx, string text, RuleTemplateData data, CancellationToken ct)
     {
         if (!text.Contains("{{", StringComparison.Ordinal)) return text;
-        if (ctx.Templates is null) return "<error expanding template: no template engine>";
+        if (ctx.Templates is null) return text;
         var r = RuleTemplating.Expand(ctx.Templates, Name, text, data, ct);
         if (r.StartsWith("<error expanding template: ", StringComparison.Ordinal)) ctx.Log?.Invoke($"rule {Name}: {r}");
         return r;

@@ -173,7 +173,7 @@ public static class RuleFileParser
 
     private static RawGroup ReadGroup(YamlNode node, string file, List<string> shape, RuleFileLimits limits)
     {
-        var name = new Str("", null);
+        var name = new Str("", node);
         TimeSpan? interval = null, offset = null;
         var limit = 0;
         IReadOnlyList<KeyValuePair<string, string>> labels = [];
@@ -188,7 +188,7 @@ public static class RuleFileParser
             var key = (k as YamlScalarNode)?.Value ?? "";
             switch (key)
             {
-                case "name": name = new Str(Scalar(v, "string", shape) ?? "", v); break;
+                case "name": name = new Str(Scalar(v, "string", shape) ?? "", map); break;
                 case "interval": interval = Duration(v, file); break;
                 case "query_offset": offset = Duration(v, file); break;
                 case "limit":

@@ -60,3 +60,9 @@ public static class RuleTemplating
     public static string? Check(IRuleTemplateEngine engine, string alert, string text) =>
         text.Contains("{{", StringComparison.Ordinal) ? engine.Check(TemplateName(alert), Definitions + text) : null;
 }
+
+/// <summary>The template engine rules use: the Go text/template engine with Prometheus's functions.</summary>
+public static class RuleTemplateEngines
+{
+    public static IRuleTemplateEngine Default => Templates.PrometheusRuleTemplateEngine.Instance;
+}

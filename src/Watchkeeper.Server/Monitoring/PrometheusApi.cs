@@ -16,7 +16,7 @@ namespace Watchkeeper.Server.Monitoring;
 /// </summary>
 public static class PrometheusApi
 {
-    private sealed class ApiError(string type, int status, string message) : Exception(message)
+    internal sealed class ApiError(string type, int status, string message) : Exception(message)
     {
         public string Type { get; } = type;
         public int Status { get; } = status;
@@ -55,7 +55,7 @@ public static class PrometheusApi
     /// </summary>
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static async Task Run(HttpContext ctx, Func<Utf8JsonWriter, Task> writeData)
+    internal static async Task Run(HttpContext ctx, Func<Utf8JsonWriter, Task> writeData)
     {
         if (ctx.Request.HasFormContentType) await ctx.Request.ReadFormAsync(ctx.RequestAborted);
         var ms = new MemoryStream();

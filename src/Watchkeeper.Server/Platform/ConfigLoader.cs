@@ -26,12 +26,7 @@ public static class ConfigLoader
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> NotImplemented = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["rule_files"] = "rule evaluation (alerting and recording rules)",
-        ["alerting"] = "sending alerts to an Alertmanager",
         ["remote_read"] = "remote read",
-        ["query_source"] = "querying an external Prometheus-compatible store",
-        ["escalation_policies"] = "escalation policies",
-        ["schedules"] = "on-call schedules",
         ["status_page"] = "the status page",
         ["maintenance"] = "maintenance windows",
         ["capacity"] = "capacity forecasts",
@@ -74,6 +69,7 @@ public static class ConfigLoader
         var error = ConfigOptions.Check(config).FirstOrDefault();
         if (error is not null) throw source.Error(error.Key, error.Problem);
         ReadNamedFiles(config, source, dir);
+        Rules.RulesConfigLoader.Load(config, source, dir);
         return config;
     }
 
@@ -112,6 +108,8 @@ public static class ConfigLoader
         var tpl = Path.Combine(dir, c.Incidents.StatusUpdateTemplate);
         if (!File.Exists(tpl)) throw source.Error("incidents.status_update_template", $"template file '{c.Incidents.StatusUpdateTemplate}' not found");
         c.StatusUpdateTemplate = File.ReadAllText(tpl);
+        if (Incidents.StatusUpdateTemplate.Check(c.StatusUpdateTemplate) is { } tplError)
+            throw source.Error("incidents.status_update_template", tplError);
     }
 
     private static string Clean(YamlException ex)

@@ -67,9 +67,9 @@ public sealed class RuleFileParserTests
         Assert.Equal([
             "bad.yml: 7:17: group \"g1\", rule 2, \"bad-name\": invalid recording rule name: bad-name",
             "bad.yml: group \"g1\", rule 2, \"bad-name\": invalid label name: 0x",
-            "bad.yml: 11:11: groupname: \"g1\" is repeated in the same file",
+            "bad.yml: 11:5: groupname: \"g1\" is repeated in the same file",
             "bad.yml: 13:17: group \"g1\", rule 1, \"x\": invalid field 'for' in recording rule",
-            "bad.yml: 16:11: Groupname must not be empty",
+            "bad.yml: 16:5: Groupname must not be empty",
             "bad.yml: 19:17: 18:16: group \"\", rule 1, \"A\": only one of 'record' and 'alert' must be set",
             "bad.yml: 0:0: group \"\", rule 2, \"\": one of 'record' or 'alert' must be set",
             "bad.yml: group \"\", rule 3, \"C\": invalid label name: __name__",
