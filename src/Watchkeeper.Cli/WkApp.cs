@@ -91,10 +91,14 @@ public static class WkApp
         root.Subcommands.Add(AuditCommands.Build(io, g));
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
+        root.Subcommands.Add(NotificationCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
         root.Subcommands.Add(RulesCommands.Build(io, g));
-        root.Subcommands.Add(AlertCommands.Build(io, g));
+        var alert = AlertCommands.Build(io, g);
+        alert.Subcommands.Add(OnCallCommands.Ack(io, g));
+        root.Subcommands.Add(alert);
         root.Subcommands.Add(SilenceCommands.Build(io, g));
+        root.Subcommands.Add(OnCallCommands.Build(io, g));
         return root;
     }
 

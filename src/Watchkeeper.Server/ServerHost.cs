@@ -3,6 +3,8 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.Notifications;
+using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
@@ -82,7 +84,9 @@ public static class ServerHost
         builder.AddMonitoring();
         builder.AddIncidents();
         builder.AddAlerting();
+        builder.AddOnCall();
         builder.AddReports();
+        builder.AddNotifications();
         builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
@@ -95,7 +99,9 @@ public static class ServerHost
         app.MapMonitoring();
         app.MapIncidents();
         app.MapAlerting();
+        app.MapOnCall();
         app.MapReports();
+        app.MapNotifications();
         app.MapRules();
         app.MapWeb();
         return app;

@@ -20,6 +20,9 @@ public sealed partial class AuthTests
         // Scrape targets Watchkeeper serves itself (host metrics, demo services; like node_exporter, no login).
         // (The browser assets in wwwroot are served without a login by the static files middleware, not by endpoints.)
         "GET /-/node/metrics", "GET /-/demo/{service}/metrics",
+        // On-call: the acknowledgement link in a notification (signed, single use; GET only shows a form) and the
+        // calendar feed (a per-person secret token in the URL, since calendar apps send no headers).
+        "GET /ack/{token}", "POST /ack/{token}", "GET /oncall/calendar/{person}.ics",
         // Alertmanager's health routes under its prefix (what load balancers and amtool-style checks probe).
         "GET /alertmanager/-/healthy", "GET /alertmanager/-/ready",
     ];
@@ -28,6 +31,8 @@ public sealed partial class AuthTests
     private static readonly HashSet<string> ViewerWrites =
     [
         "POST /api/v1/tokens/", "DELETE /api/v1/tokens/{id:long}", "POST /logout", "POST /tokens", "POST /tokens/{id:long}/revoke",
+        // Their own calendar feed link.
+        "POST /api/v1/oncall/calendar-token", "POST /oncall/calendar-token",
         // Prometheus's form-POST reads (what promtool and Grafana send); they change nothing.
         "POST /prometheus/api/v1/query", "POST /prometheus/api/v1/query_range", "POST /prometheus/api/v1/series", "POST /prometheus/api/v1/labels",
     ];

@@ -37,6 +37,7 @@ public sealed partial class IncidentService
                     row.ResponseDueAt = row.DetectedAt + (long)sev.ResponseTime.Value.TotalMilliseconds;
                     row.ResolutionDueAt = row.DetectedAt + (long)sev.ResolutionTime.Value.TotalMilliseconds;
                     await Timeline(c, tx, row.Id, actor, "severity_changed", $"Severity changed from {old} to {sev.Id}", now);
+                    foreach (var h in hooks) await h.SeverityChangedAsync(c, tx, row, old, now, ct);
                 }
             }
             if (changes.Count > 0) await Timeline(c, tx, row.Id, actor, "updated", string.Join("; ", changes), now);
@@ -69,6 +70,7 @@ public sealed partial class IncidentService
             row.ResolvedAt = now;
             row.NextUpdateDueAt = null;
             if (now > row.ResolutionDueAt) await RecordBreach(c, tx, row, "resolution", now);
+            foreach (var h in hooks) await h.ResolvedAsync(c, tx, row, now, CancellationToken.None);
         }
         if (from == IncidentStatus.Resolved)
         {
@@ -93,6 +95,7 @@ public sealed partial class IncidentService
     {
         await Timeline(c, tx, row.Id, actor, "acknowledged", $"Acknowledged by {actor} after {Duration.Format(TimeSpan.FromMilliseconds(Math.Max(0, now - row.DetectedAt)))}", now);
         if (now > row.ResponseDueAt) await RecordBreach(c, tx, row, "response", now);
+        foreach (var h in hooks) await h.AcknowledgedAsync(c, tx, row, actor, now, CancellationToken.None);
     }
 
     public Task<IncidentView> AssignAsync(long id, AssignRequest r, long? ifMatch, string actor, CancellationToken ct = default) =>

@@ -66,21 +66,7 @@ public sealed partial class IncidentService
             ["contact"] = Config.Incidents.Contact,
             ["commander"] = row.Commander ?? "unassigned",
         };
-        var tpl = Config.StatusUpdateTemplate;
-        var sb = new StringBuilder(tpl.Length + 256);
-        var i = 0;
-        while (i < tpl.Length)
-        {
-            var open = tpl.IndexOf("{{", i, StringComparison.Ordinal);
-            if (open < 0) { sb.Append(tpl, i, tpl.Length - i); break; }
-            var close = tpl.IndexOf("}}", open + 2, StringComparison.Ordinal);
-            if (close < 0) { sb.Append(tpl, i, tpl.Length - i); break; }
-            sb.Append(tpl, i, open - i);
-            var key = tpl[(open + 2)..close].Trim();
-            sb.Append(values.TryGetValue(key, out var v) ? v : tpl[open..(close + 2)]);
-            i = close + 2;
-        }
-        return sb.ToString();
+        return StatusUpdateTemplate.Render(Config.StatusUpdateTemplate, values);
     }
 
     public async Task<IReadOnlyList<StatusUpdateView>> StatusUpdatesAsync(long id, string? visibility, CancellationToken ct = default)

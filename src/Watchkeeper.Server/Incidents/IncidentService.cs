@@ -41,7 +41,7 @@ public sealed class VersionMismatchException(long current)
 /// each responsibility is in its own part: Lifecycle, StatusUpdates, Checklists, Postmortems, Sla
 /// (IncidentService.*.cs). Input rules are in <see cref="IncidentInput"/>, metrics in <see cref="IncidentMetrics"/>.
 /// </summary>
-public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics)
+public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics, IEnumerable<IIncidentHooks> hooks)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -113,6 +113,7 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             await Timeline(c, tx, row.Id, actor, "created",
                 $"{sev.Id} {kind} incident declared: {title} (detected via {source})", now);
             if (row.Commander is not null) await Timeline(c, tx, row.Id, actor, "role_assigned", $"Incident commander: {row.Commander}", now);
+            foreach (var h in hooks) await h.DeclaredAsync(c, tx, row, now, ct);
             await audit.AppendAsync(c, tx, actor, "incident.create", "incident", Id(row.Id), null, ToAudit(row));
             var state = IncidentMetrics.IncidentState.Of(row);
             db.OnCommit(tx, () => metrics.Apply(row.Id, state));

@@ -20,6 +20,7 @@ public sealed class WatchkeeperConfig
     public ServerOptions Server { get; set; } = new();
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
+    public Notifications.NotificationsConfig Notifications { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];
@@ -27,6 +28,12 @@ public sealed class WatchkeeperConfig
     public Rules.QuerySourceConfig? QuerySource { get; set; }
     public Rules.AlertingConfig Alerting { get; set; } = new();
     [YamlIgnore] public List<Watchkeeper.Metrics.Rules.RuleFileDef> RuleFileDefs { get; set; } = [];
+
+    // On-call and escalation (OnCall/OnCallConfig.cs): people and their contact methods, schedules, policies.
+    public List<OnCall.PersonConfig> People { get; set; } = [];
+    public List<OnCall.ScheduleConfig> Schedules { get; set; } = [];
+    public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
+    public OnCall.OnCallConfig Oncall { get; set; } = new();
 
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;

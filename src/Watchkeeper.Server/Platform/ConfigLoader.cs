@@ -27,8 +27,6 @@ public static class ConfigLoader
     public static readonly IReadOnlyDictionary<string, string> NotImplemented = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["remote_read"] = "remote read",
-        ["escalation_policies"] = "escalation policies",
-        ["schedules"] = "on-call schedules",
         ["status_page"] = "the status page",
         ["maintenance"] = "maintenance windows",
         ["capacity"] = "capacity forecasts",
@@ -110,6 +108,8 @@ public static class ConfigLoader
         var tpl = Path.Combine(dir, c.Incidents.StatusUpdateTemplate);
         if (!File.Exists(tpl)) throw source.Error("incidents.status_update_template", $"template file '{c.Incidents.StatusUpdateTemplate}' not found");
         c.StatusUpdateTemplate = File.ReadAllText(tpl);
+        if (Incidents.StatusUpdateTemplate.Check(c.StatusUpdateTemplate) is { } tplError)
+            throw source.Error("incidents.status_update_template", tplError);
     }
 
     private static string Clean(YamlException ex)
