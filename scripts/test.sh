@@ -24,6 +24,8 @@ missing_peers() {
   command -v prometheus-alertmanager >/dev/null 2>&1 || m+=(prometheus-alertmanager)
   command -v amtool >/dev/null 2>&1 || m+=(amtool)
   command -v chromium >/dev/null 2>&1 || m+=(chromium)
+  # The SMTP server of the email notification tests; only Debian's python3 imports Debian's aiosmtpd.
+  /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || m+=(python3-aiosmtpd)
   echo "${m[*]}"
 }
 missing=$(missing_peers)

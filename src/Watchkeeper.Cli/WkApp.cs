@@ -91,6 +91,7 @@ public static class WkApp
         root.Subcommands.Add(AuditCommands.Build(io, g));
         root.Subcommands.Add(UserCommands.Build(io, g));
         root.Subcommands.Add(TokenCommands.Build(io, g));
+        root.Subcommands.Add(NotificationCommands.Build(io, g));
         root.Subcommands.Add(DemoCommands.Build(io, g));
         root.Subcommands.Add(RulesCommands.Build(io, g));
         var alert = AlertCommands.Build(io, g);

@@ -3,6 +3,7 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
+using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
@@ -85,6 +86,7 @@ public static class ServerHost
         builder.AddAlerting();
         builder.AddOnCall();
         builder.AddReports();
+        builder.AddNotifications();
         builder.AddRules();
         builder.AddWeb();
         builder.AddOverview();
@@ -99,6 +101,7 @@ public static class ServerHost
         app.MapAlerting();
         app.MapOnCall();
         app.MapReports();
+        app.MapNotifications();
         app.MapRules();
         app.MapWeb();
         return app;

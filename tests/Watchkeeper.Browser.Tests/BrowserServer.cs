@@ -76,7 +76,7 @@ public sealed class BrowserServer : IAsyncDisposable
         return null;
     }
 
-    public static async Task<BrowserServer> StartAsync()
+    public static async Task<BrowserServer> StartAsync(Action<WebApplicationBuilder>? configure = null)
     {
         var chromium = FindChromium();
         // With CI set a missing browser fails the suite instead of skipping it.
@@ -91,6 +91,7 @@ public sealed class BrowserServer : IAsyncDisposable
         {
             b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
             b.Logging.SetMinimumLevel(LogLevel.Warning);
+            configure?.Invoke(b);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -169,7 +169,9 @@ public sealed class ConfigTests : IDisposable
     [InlineData("alertmanager:\n  global:\n    resolve_timeout: soon", "alertmanager.global.resolve_timeout", 2, "")]
     public void Alertmanager_sections_are_bound_and_their_errors_name_file_line_and_key(string section, string key, int offset, string problem)
     {
-        var (path, line) = Edited(y => y.Replace("auth:\n", section + "\nauth:\n", StringComparison.Ordinal), section.Split('\n')[0]);
+        // Inline sections instead of the shipped alertmanager_config_file (the two cannot be combined).
+        var (path, line) = Edited(y => y.Replace("alertmanager_config_file: alertmanager.yml\n", "", StringComparison.Ordinal)
+            .Replace("auth:\n", section + "\nauth:\n", StringComparison.Ordinal), section.Split('\n')[0]);
         var ex = LoadFails(path);
         Assert.Equal((path, line + offset, key), (ex.File, ex.Line, ex.Key));
         Assert.Contains(problem, ex.Problem, StringComparison.Ordinal);

@@ -43,7 +43,8 @@ public sealed record OutboxItem(
     string GroupKey,
     TemplateData Data,
     DateTimeOffset CreatedAt,
-    string? DedupKey = null);                       // stable per group and receiver (PagerDuty's dedup_key); null = derive from GroupKey
+    string? DedupKey = null,                        // stable per group and receiver (PagerDuty's dedup_key); null = derive from GroupKey
+    string? Action = null);                         // added by notify: "acknowledge" asks PagerDuty to acknowledge; null = trigger/resolve by status
 
 /// <summary>
 /// The notification outbox. <see cref="EnqueueAsync"/> runs inside the caller's transaction, so a notification and

@@ -1,6 +1,7 @@
 using Watchkeeper.Alerting.Alerts;
 using Watchkeeper.Alerting.Notify;
 using Watchkeeper.Alerting.Silences;
+using Watchkeeper.Server.Alerting.Ui;
 using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Alerting;
@@ -27,12 +28,14 @@ public static class AlertingModule
         // The rule evaluator's alerts (IAlertSink from Metrics/Rules) are received in process.
         services.AddSingleton<Watchkeeper.Metrics.Rules.IAlertSink, AlertmanagerAlertSink>();
         services.AddHostedService<AlertingWorker>();
+        services.AddAlertingUi();
     }
 
     public static void MapAlerting(this WebApplication app)
     {
         app.Services.GetRequiredService<AlertingEngine>();
         app.MapAlertmanagerApi();
+        app.MapAlertingUi();
     }
 }
 

@@ -20,6 +20,7 @@ public sealed class WatchkeeperConfig
     public ServerOptions Server { get; set; } = new();
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
+    public Notifications.NotificationsConfig Notifications { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];

@@ -27,6 +27,7 @@ public static class ConfigOptions
         new ConfigSection<AuditConfig>(c => c.Audit, Audit),
         new ConfigSection<DemoConfig>(c => c.Demo, Demo),
         new ConfigSection<HostMetricsConfig>(c => c.HostMetrics, _ => []),
+        new ConfigSection<Notifications.NotificationsConfig>(c => c.Notifications, (n, _) => Notifications.NotificationsConfig.Check(n)),
         new ConfigSection<OnCall.OnCallConfig>(c => c.Oncall, (_, c) => OnCall.OnCallModel.Check(c)),
     ];
 

@@ -194,6 +194,46 @@ public static class Migrations
               PRIMARY KEY (receiver, integration, group_key)
             );
             """),
+        // The notification outbox (Server/Notifications): a notification is committed here, in the dispatcher's
+        // transaction, before it is sent; the sender claims due rows with a lease (lease_owner, lease_until) so two
+        // replicas never send the same row, and records every try in notification_attempts.
+        (6, "notification_outbox", """
+            CREATE TABLE notification_outbox (
+              id {ID},
+              receiver TEXT NOT NULL,
+              integration TEXT NOT NULL,
+              group_key TEXT NOT NULL,
+              dedup_key TEXT NOT NULL,
+              action TEXT NULL,
+              status TEXT NOT NULL,
+              alerts_firing INTEGER NOT NULL,
+              alerts_resolved INTEGER NOT NULL,
+              data_json TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              next_attempt_at BIGINT NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              lease_owner TEXT NULL,
+              lease_until BIGINT NULL,
+              last_status_code INTEGER NULL,
+              last_error TEXT NULL,
+              finished_at BIGINT NULL
+            );
+            CREATE INDEX ix_outbox_due ON notification_outbox(status, next_attempt_at);
+            CREATE INDEX ix_outbox_created ON notification_outbox(created_at);
+            CREATE INDEX ix_outbox_group ON notification_outbox(group_key, receiver, integration, status);
+            CREATE TABLE notification_attempts (
+              id {ID},
+              outbox_id BIGINT NOT NULL REFERENCES notification_outbox(id),
+              attempt INTEGER NOT NULL,
+              started_at BIGINT NOT NULL,
+              latency_ms BIGINT NOT NULL,
+              outcome TEXT NOT NULL,
+              status_code INTEGER NULL,
+              error TEXT NULL,
+              sender TEXT NOT NULL
+            );
+            CREATE INDEX ix_attempts_outbox ON notification_attempts(outbox_id, id);
+            """),
         // On-call (OnCall/): schedule overrides, escalations started by incidents with each page they sent (so a restart
         // continues without paging a step twice), single-use acknowledgement links, and calendar feed tokens (hashed).
         (7, "oncall", """

@@ -114,6 +114,7 @@ public static class WebModule
         Overview.OverviewModule.Map(web);
         IncidentPages.Map(web);
         ReportPages.Map(web);
+        Notifications.Ui.NotificationPages.Map(web);
         AccountPages.Map(web);
     }
 
