@@ -31,7 +31,12 @@ public static class NotifyFixture
     {
         TestServer.SkipUnlessAvailable(postgres);
         var s = await TestServer.StartAsync(postgres, y => y + "\n" + notifications + "\n", dataDir: dataDir, pgDatabase: pgDatabase,
-            configure: b => b.Services.AddSingleton<IReceiverSource>(new StaticReceivers(receivers)));
+            configure: b =>
+            {
+                b.Services.AddSingleton<IReceiverSource>(new StaticReceivers(receivers));
+                // Only the test's own notifications in the outbox: the dispatcher (shipped route, rule alerts) stays idle.
+                foreach (var d in b.Services.Where(d => d.ImplementationType == typeof(Watchkeeper.Server.Alerting.AlertingWorker)).ToList()) b.Services.Remove(d);
+            });
         s.Get<NotificationSender>().MayRun = () => false;
         return s;
     }
