@@ -59,6 +59,9 @@ public sealed class WatchkeeperHost : IAsyncDisposable
         yaml = Replace(yaml, "scrape_configs: []\n", (prometheusSections?.Invoke(port) ?? "global:\n  scrape_interval: 1s\n") + "\n");
         yaml = Replace(yaml, "host_metrics:\n  enabled: true", "host_metrics:\n  enabled: false");
         yaml = Replace(yaml, "demo:\n  enabled: true", "demo:\n  enabled: false");
+        // A fixture that brings its own Alertmanager sections replaces the shipped alertmanager.yml (the two cannot be combined).
+        if (prometheusSections?.Invoke(port) is { } extra && extra.Contains("\nroute:", StringComparison.Ordinal))
+            yaml = Replace(yaml, "alertmanager_config_file: alertmanager.yml\n", "");
         await File.WriteAllTextAsync(configPath, yaml);
 
         var serve = new ServeOptions { ConfigPath = configPath, DataDir = Path.Combine(root, "data"), Listen = $"127.0.0.1:{port}", AdminPassword = AdminPassword };

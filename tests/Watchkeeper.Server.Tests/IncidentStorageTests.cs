@@ -75,10 +75,10 @@ public sealed class IncidentStorageTests
             Assert.Equal(["identified", "monitoring", "resolved"], inc.Items("allowed_transitions").Select(x => x.GetString()));
         }
 
-        var timeline = await c.Get($"/api/v1/incidents/{id}/timeline");
-        Assert.Equal(["created", "role_assigned"], timeline.Items().Select(t => t.Str("kind")));
-        Assert.All(timeline.Items(), t => Assert.Equal(responder, t.Str("author")));
-        Assert.Contains("SEV2 operational incident declared: Checkout API returns 500s (detected via automated)", timeline.Items()[0].Str("message"));
+        var timeline = NoEscalation((await c.Get($"/api/v1/incidents/{id}/timeline")).Items());
+        Assert.Equal(["created", "role_assigned"], timeline.Select(t => t.Str("kind")));
+        Assert.All(timeline, t => Assert.Equal(responder, t.Str("author")));
+        Assert.Contains("SEV2 operational incident declared: Checkout API returns 500s (detected via automated)", timeline[0].Str("message"));
         await c.Get("/api/v1/incidents/999999", HttpStatusCode.NotFound);
     }
 
@@ -206,7 +206,7 @@ public sealed class IncidentStorageTests
         var got = await c.Get($"/api/v1/incidents/{id}");
         Assert.Equal("SEV1", got.Str("severity"));
         Assert.Equal(300, got.GetProperty("response_sla").Dbl("target_seconds"));
-        var tl = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items();
+        var tl = NoEscalation((await c.Get($"/api/v1/incidents/{id}/timeline")).Items());
         Assert.Equal(["created", "severity_changed", "updated"], tl.Select(t => t.Str("kind")));
         Assert.Equal("Severity changed from SEV3 to SEV1", tl[1].Str("message"));
         Assert.Contains("title set to \"Latency on all endpoints\"", tl[2].Str("message"));
@@ -263,7 +263,7 @@ public sealed class IncidentStorageTests
         var got = await c.Get($"/api/v1/incidents/{id}");
         Assert.Equal("investigating", got.Str("status"));
         Assert.True(got.IsNull("resolved_at"));
-        var tl = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items();
+        var tl = NoEscalation((await c.Get($"/api/v1/incidents/{id}/timeline")).Items());
         Assert.Equal(["created", "acknowledged", "status_changed", "status_changed", "status_changed", "resolved", "reopened"], tl.Select(t => t.Str("kind")));
         Assert.Equal("Status changed from Investigating to Identified: consumer stuck", tl[2].Str("message"));
         Assert.Equal("Status changed from Resolved to Investigating: errors are back", tl[6].Str("message"));
@@ -312,7 +312,7 @@ public sealed class IncidentStorageTests
 
         var again = await c.Post($"/api/v1/incidents/{id}/acknowledge", expect: HttpStatusCode.Conflict);
         Assert.Contains("already acknowledged", again.Str("detail"));
-        var tl = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items();
+        var tl = NoEscalation((await c.Get($"/api/v1/incidents/{id}/timeline")).Items());
         var ack = Assert.Single(tl, t => t.Str("kind") == "acknowledged");
         Assert.Equal($"Acknowledged by {responder} after 12m", ack.Str("message"));
         Assert.Empty((await c.Get($"/api/v1/incidents/{id}/sla-breaches")).Items());
@@ -359,7 +359,7 @@ public sealed class IncidentStorageTests
         await b.Post($"/api/v1/incidents/{id}/notes", new { text = "" }, HttpStatusCode.BadRequest);
         await b.Post("/api/v1/incidents/999/notes", new { text = "x" }, HttpStatusCode.NotFound);
 
-        var tl = (await a.Get($"/api/v1/incidents/{id}/timeline")).Items();
+        var tl = NoEscalation((await a.Get($"/api/v1/incidents/{id}/timeline")).Items());
         Assert.Equal([("created", alice), ("note", bob), ("acknowledged", alice), ("note", bob)], tl.Select(t => (t.Str("kind"), t.Str("author"))));
         Assert.Equal([T0, T0.AddMinutes(1), T0.AddMinutes(2), T0.AddMinutes(3)], tl.Select(t => t.Time("at")));
         Assert.Equal("IdP certificate expired", tl[3].Str("message"));
@@ -445,7 +445,7 @@ public sealed class IncidentStorageTests
         Assert.Equal("investigating", reopened.Str("status"));
         Assert.True(reopened.IsNull("resolved_at"));
         Assert.Equal(T0.AddMinutes(50), reopened.Time("next_update_due_at"));
-        var last = (await c.Get($"/api/v1/incidents/{id}/timeline")).Items().TakeLast(2).Select(t => t.Str("kind"));
+        var last = NoEscalation((await c.Get($"/api/v1/incidents/{id}/timeline")).Items()).TakeLast(2).Select(t => t.Str("kind"));
         Assert.Equal(["reopened", "status_update"], last);
     }
 
@@ -655,7 +655,7 @@ public sealed class IncidentStorageTests
         var empty = await c.Get($"/api/v1/incidents/{id}/postmortem");
         Assert.True(empty.IsNull("updated_at"));
         // Resolving an unacknowledged SEV1 after 20 minutes acknowledges it late.
-        Assert.Equal(["created", "note", "acknowledged", "sla_breach", "resolved"], empty.Items("timeline").Select(t => t.Str("kind")));
+        Assert.Equal(["created", "note", "acknowledged", "sla_breach", "resolved"], NoEscalation(empty.Items("timeline")).Select(t => t.Str("kind")));
 
         s.Time.Advance(TimeSpan.FromHours(1));
         var pm = await c.Put($"/api/v1/incidents/{id}/postmortem", new
@@ -682,7 +682,7 @@ public sealed class IncidentStorageTests
         Assert.Equal("A bad release broke checkout for 20 minutes", full.Str("summary"));
         Assert.Equal("All buyers could not pay", full.Str("impact"));
         Assert.Equal("Run migrations before deploys", full.Str("lessons_learned"));
-        var timeline = full.Items("timeline");
+        var timeline = NoEscalation(full.Items("timeline"));
         Assert.Equal(["created", "note", "acknowledged", "sla_breach", "resolved", "postmortem", "action_item", "action_item"], timeline.Select(t => t.Str("kind")));
         Assert.Equal(2, full.Items("action_items").Count);
         var md = full.Str("markdown");
@@ -857,4 +857,7 @@ public sealed class IncidentStorageTests
         }
         return result;
     }
+
+    /// <summary>The timeline without the entries of the escalation the incident started (on-call, tested in EscalationTests).</summary>
+    private static List<JsonElement> NoEscalation(IEnumerable<JsonElement> timeline) => timeline.Where(t => t.Str("kind") != "escalation").ToList();
 }
