@@ -6,10 +6,11 @@ namespace Watchkeeper.Server.Incidents;
 /// <summary>
 /// Every <c>incidents.from_alerts.interval</c>: compares the alert store's firing alerts with the incidents they opened
 /// (<see cref="IncidentService.SyncAlertsAsync"/>), and sends the SLA breaches to the alert store as alerts, so they are
-/// routed, silenced and notified like any other.
+/// routed, silenced and notified like any other. Only the replica holding the leader lease runs it: two replicas
+/// comparing at once could both declare an incident for the same new alert group.
 /// </summary>
 public sealed class AlertIncidentWorker(IncidentService incidents, AlertingEngine engine, ConfigHolder config, TimeProvider time,
-    ILogger<AlertIncidentWorker> logger) : BackgroundService
+    ILeadership leadership, ILogger<AlertIncidentWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -18,6 +19,7 @@ public sealed class AlertIncidentWorker(IncidentService incidents, AlertingEngin
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                if (!leadership.IsLeader) continue;
                 try
                 {
                     await RunOnceAsync(stoppingToken);

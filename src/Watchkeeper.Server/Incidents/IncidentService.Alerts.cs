@@ -36,14 +36,17 @@ public sealed partial class IncidentService
     /// <summary>A label that marks an alert about an incident (an SLA breach): it never declares another incident.</summary>
     public const string IncidentIdLabel = "incident_id";
 
-    private (AlertIncidentsConfig Config, IReadOnlyList<(IReadOnlyList<Matcher> Matchers, string Severity)> Rules)? _alertRules;
+    /// <summary>The parsed rules of one configuration; replaced as a whole (one reference) when the configuration is reloaded.</summary>
+    private sealed record ParsedAlertRules(AlertIncidentsConfig Config, IReadOnlyList<(IReadOnlyList<Matcher> Matchers, string Severity)> Rules);
+
+    private ParsedAlertRules? _alertRules;
 
     private IReadOnlyList<(IReadOnlyList<Matcher> Matchers, string Severity)> AlertRules(AlertIncidentsConfig cfg)
     {
         if (_alertRules is { } cached && ReferenceEquals(cached.Config, cfg)) return cached.Rules;
-        var rules = cfg.Rules.Select(r => ((IReadOnlyList<Matcher>)r.Matchers.SelectMany(MatcherParser.ParseList).ToList(), r.Severity)).ToList();
-        _alertRules = (cfg, rules);
-        return rules;
+        var parsed = new ParsedAlertRules(cfg, cfg.Rules.Select(r => ((IReadOnlyList<Matcher>)r.Matchers.SelectMany(MatcherParser.ParseList).ToList(), r.Severity)).ToList());
+        _alertRules = parsed;
+        return parsed.Rules;
     }
 
     /// <summary>The severity the first matching rule gives this alert, or null when no rule matches (or it concerns an incident).</summary>
@@ -229,15 +232,14 @@ public sealed partial class IncidentService
     }
 
     /// <summary>Text from an alert, made fit for a single-line field: control and bidi characters become spaces, clipped.</summary>
-    private static string SingleLine(string s, int max)
-    {
-        var chars = s.Select(ch => char.IsControl(ch) || ch is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? ' ' : ch).ToArray();
-        return Clip(new string(chars).Trim(), max);
-    }
+    private static string SingleLine(string s, int max) => Clip(s, max, keepLineBreaks: false).Trim();
 
-    private static string Clip(string s, int max)
+    /// <summary>Text from an alert, made fit for a text field: bidi characters and control characters other than line
+    /// breaks and tabs become spaces (the characters <see cref="IncidentInput.Check"/> refuses), clipped to <paramref name="max"/>.</summary>
+    private static string Clip(string s, int max, bool keepLineBreaks = true)
     {
-        var t = new string(s.Where(ch => !char.IsControl(ch) || ch is '\n' or '\t').Select(ch => ch is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? ' ' : ch).ToArray());
+        var chars = s.Select(ch => (char.IsControl(ch) && !(keepLineBreaks && ch is '\n' or '\t')) || ch is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? ' ' : ch).ToArray();
+        var t = new string(chars);
         return t.Length <= max ? t : t[..(max - 1)] + "…";
     }
 }
