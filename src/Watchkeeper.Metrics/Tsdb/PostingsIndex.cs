@@ -222,6 +222,9 @@ internal sealed class PostingsIndex
 
     public IEnumerable<string> Names => _byName.Keys;
 
+    /// <summary>Every label name with its values and their posting lists (read under the owner's lock).</summary>
+    public IReadOnlyDictionary<string, Dictionary<string, PostingList>> ByName => _byName;
+
     public IEnumerable<string> ValuesOf(string name) =>
         _byName.TryGetValue(name, out var values) ? values.Keys : [];
 }

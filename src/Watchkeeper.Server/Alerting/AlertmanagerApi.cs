@@ -71,7 +71,7 @@ public static class AlertmanagerApi
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteStartObject("config");
-        w.WriteString("original", e.Config.Original);
+        w.WriteString("original", Watchkeeper.Metrics.Configuration.SecretRedactor.RedactYaml(e.Config.Original)); // as Alertmanager: secrets shown as <secret>
         w.WriteEndObject();
         w.WriteStartObject("versionInfo");
         // "version" is the Alertmanager API level whose semantics Watchkeeper follows (amtool compares it with its own);

@@ -22,6 +22,7 @@ public static class MonitoringModule
     public static void AddMonitoring(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<MetricsRuntime>();
+        builder.Services.AddSingleton<ServerStatus>();
         builder.AddBuiltInTargets();
         builder.Services.AddHostedService<MonitoringWorker>();
         builder.Services.AddMonitoringUi();
@@ -49,6 +50,7 @@ public static class MonitoringModule
             return Task.CompletedTask;
         });
         app.MapPrometheusApi();
+        app.MapPrometheusStatusApi();
         app.MapRemoteWrite();
         app.MapBuiltInTargets();
         app.MapMonitoringUi();

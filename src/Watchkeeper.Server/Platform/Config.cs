@@ -42,6 +42,8 @@ public sealed class WatchkeeperConfig
     [YamlIgnore] public Dictionary<string, Checklist> Checklists { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     [YamlIgnore] public string StatusUpdateTemplate { get; set; } = "";
     [YamlIgnore] public string SourcePath { get; set; } = "";
+    /// <summary>The file's text as loaded (shown redacted on the configuration page).</summary>
+    [YamlIgnore] public string Text { get; set; } = "";
 
     /// <summary>Where each key is in the file, for errors found after binding.</summary>
     [YamlIgnore] public ConfigSource Source { get; set; } = new("watchkeeper.yml", null);

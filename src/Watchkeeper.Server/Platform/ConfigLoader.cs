@@ -54,7 +54,7 @@ public static class ConfigLoader
     {
         var root = ParseYaml(text, path);
         var source = new ConfigSource(path, root);
-        var config = new WatchkeeperConfig { SourcePath = Path.GetFullPath(path), Source = source };
+        var config = new WatchkeeperConfig { SourcePath = Path.GetFullPath(path), Source = source, Text = text };
         var dir = Path.GetDirectoryName(config.SourcePath) ?? ".";
 
         var binder = new ConfigBinder(path) { ForeignKeys = ForeignSections, NotImplemented = NotImplemented };
