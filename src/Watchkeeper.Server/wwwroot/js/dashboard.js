@@ -1,0 +1,239 @@
+// Dashboards: the server renders every panel (values, tables, SVG charts); this script makes time series interactive
+// with uPlot (shared crosshair, drag to zoom, values under the cursor), shows times in the browser's zone when chosen,
+// submits the pickers on change and refreshes the panels in place. Data is read from data-* attributes; everything is
+// put into the page as text, never as HTML.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("wk-dash-form");
+  if (!form) return;
+
+  // ---- units (the same table as Dashboards/Units.cs) ----
+  function num(v, d) {
+    var dec = d;
+    if (dec === undefined || dec === null) {
+      var a = Math.abs(v);
+      dec = a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : Math.min(10, 2 - Math.floor(Math.log10(a)));
+      var s = v.toFixed(dec);
+      return s.indexOf(".") >= 0 ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+    }
+    return v.toFixed(dec);
+  }
+  function scaled(v, factor, suffixes, sep, d) {
+    var i = 0;
+    while (Math.abs(v) >= factor && i < suffixes.length - 1) { v /= factor; i++; }
+    return num(v, d) + (suffixes[i] ? sep + suffixes[i].trim() : "");
+  }
+  function time(s, d) {
+    var a = Math.abs(s);
+    if (a === 0) return "0 s";
+    if (a < 1e-6) return num(s * 1e9, d) + " ns";
+    if (a < 1e-3) return num(s * 1e6, d) + " µs";
+    if (a < 1) return num(s * 1e3, d) + " ms";
+    if (a < 60) return num(s, d) + " s";
+    if (a < 3600) return num(s / 60, d) + " min";
+    if (a < 86400) return num(s / 3600, d) + " hour";
+    return num(s / 86400, d) + " day";
+  }
+  var SHORT = ["", " K", " Mil", " Bil", " Tri", " Quadr"], IEC = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], SI = ["B", "kB", "MB", "GB", "TB", "PB"];
+  var BITS = ["b", "kb", "Mb", "Gb", "Tb", "Pb"];
+  function fmt(v, unit, d) {
+    if (v === null || v === undefined) return "–";
+    if (isNaN(v)) return "NaN";
+    if (!isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+    switch (unit) {
+      case "percent": return num(v, d) + "%";
+      case "percentunit": return num(v * 100, d) + "%";
+      case "s": case "dtdurations": return time(v, d);
+      case "ms": return time(v / 1e3, d);
+      case "µs": case "us": return time(v / 1e6, d);
+      case "ns": return time(v / 1e9, d);
+      case "m": return time(v * 60, d);
+      case "h": return time(v * 3600, d);
+      case "d": return time(v * 86400, d);
+      case "bytes": return scaled(v, 1024, IEC, " ", d);
+      case "decbytes": return scaled(v, 1000, SI, " ", d);
+      case "bits": return scaled(v, 1000, BITS, " ", d);
+      case "kbytes": return scaled(v * 1024, 1024, IEC, " ", d);
+      case "mbytes": return scaled(v * 1048576, 1024, IEC, " ", d);
+      case "Bps": case "binBps": return scaled(v, 1024, IEC, " ", d) + "/s";
+      case "decBps": return scaled(v, 1000, SI, " ", d) + "/s";
+      case "bps": case "binbps": return scaled(v, 1000, BITS, " ", d) + "/s";
+      case "reqps": return scaled(v, 1000, SHORT, "", d) + " req/s";
+      case "rps": return scaled(v, 1000, SHORT, "", d) + " rd/s";
+      case "wps": return scaled(v, 1000, SHORT, "", d) + " wr/s";
+      case "iops": return scaled(v, 1000, SHORT, "", d) + " io/s";
+      case "ops": return scaled(v, 1000, SHORT, "", d) + " ops/s";
+      case "opm": return scaled(v, 1000, SHORT, "", d) + " ops/min";
+      case "reqpm": case "rpm": return scaled(v, 1000, SHORT, "", d) + " req/min";
+      case "hertz": return scaled(v, 1000, ["Hz", "kHz", "MHz", "GHz", "THz", "PHz"], " ", d);
+      case "celsius": return num(v, d) + "°C";
+      case "none": return num(v, d);
+      case "": case "short": case undefined: return scaled(v, 1000, SHORT, "", d);
+    }
+    if (unit.indexOf("suffix:") === 0) return scaled(v, 1000, SHORT, "", d) + unit.slice(7);
+    if (unit.indexOf("prefix:") === 0) return unit.slice(7) + scaled(v, 1000, SHORT, "", d);
+    return scaled(v, 1000, SHORT, "", d) + " " + unit;
+  }
+
+  // ---- time: 24-hour, UTC or the browser's zone ----
+  var grid = document.getElementById("wk-dash-grid");
+  function tz() { return grid && grid.getAttribute("data-tz") === "browser" ? "browser" : "utc"; }
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function parts(ms) {
+    var d = new Date(ms);
+    return tz() === "utc"
+      ? { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() }
+      : { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds() };
+  }
+  function zoneName() {
+    if (tz() === "utc") return "UTC";
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "local"; } catch (e) { return "local"; }
+  }
+  function fmtTime(ms, withDate, withSec) {
+    var p = parts(ms);
+    var t = pad(p.h) + ":" + pad(p.mi) + (withSec ? ":" + pad(p.s) : "");
+    return withDate ? p.y + "-" + pad(p.mo) + "-" + pad(p.d) + " " + t : t;
+  }
+
+  function showRange() {
+    var el = document.querySelector(".wk-range");
+    if (!el) return;
+    var f = Number(el.getAttribute("data-from")), t = Number(el.getAttribute("data-to"));
+    el.textContent = fmtTime(f, true, true) + " to " + fmtTime(t, true, true) + " " + zoneName();
+  }
+
+  // ---- charts ----
+  var plots = [];
+  function drawCharts() {
+    plots.forEach(function (p) { p.destroy(); });
+    plots = [];
+    if (!grid || grid.getAttribute("data-uplot") !== "bundled" || typeof window.uPlot !== "function") return;
+    var css = getComputedStyle(document.documentElement);
+    var line = css.getPropertyValue("--line").trim() || "rgba(128,128,128,0.3)";
+    grid.querySelectorAll(".wk-ts[data-chart]").forEach(function (el) {
+      var data;
+      try { data = JSON.parse(el.getAttribute("data-chart")); } catch (e) { return; }
+      if (!data.series.length) return;
+      var panel = el.closest(".wk-dpanel");
+      var hover = panel.querySelector(".wk-hover");
+      var legendRows = panel.querySelectorAll(".wk-legend tbody tr");
+      var height = Number(el.getAttribute("data-height")) || 200;
+      var range = data.times.length > 1 ? data.times[data.times.length - 1] - data.times[0] : 0;
+      var fg = getComputedStyle(el).color;
+      var series = [{}];
+      var cols = [data.times];
+      data.series.forEach(function (s) {
+        series.push({ label: s.name, stroke: s.color, width: 1.5, points: { show: false }, spanGaps: false });
+        cols.push(s.values);
+      });
+      var yScale = { auto: true };
+      if (data.min !== undefined || data.max !== undefined) {
+        yScale = { range: function (u, mn, mx) { return [data.min !== undefined ? data.min : Math.min(mn, 0), data.max !== undefined ? data.max : mx]; } };
+      }
+      var opts = {
+        width: Math.max(el.clientWidth, 200),
+        height: height,
+        series: series,
+        legend: { show: false },
+        scales: { x: { time: true }, y: yScale },
+        cursor: { sync: { key: "wk-dash", setSeries: false }, drag: { x: true, y: false } },
+        axes: [
+          { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 },
+            values: function (u, ticks) { return ticks.map(function (t) { return fmtTime(t * 1000, range > 86400 && (parts(t * 1000).h === 0 && parts(t * 1000).mi === 0), false); }); } },
+          { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, size: 64,
+            values: function (u, ticks) { return ticks.map(function (v) { return fmt(v, data.unit, data.decimals); }); } },
+        ],
+        hooks: {
+          setCursor: [function (u) {
+            var i = u.cursor.idx;
+            if (!hover) return;
+            if (i === null || i === undefined) { hover.textContent = ""; return; }
+            var pairs = [];
+            for (var k = 1; k < u.series.length && pairs.length < 6; k++) {
+              var v = u.data[k][i];
+              if (v !== null && v !== undefined) pairs.push(u.series[k].label + ": " + fmt(v, data.unit, data.decimals));
+            }
+            hover.textContent = fmtTime(u.data[0][i] * 1000, true, true) + "  " + pairs.join("  ·  ");
+          }],
+          setSelect: [function (u) {
+            if (u.select.width < 5) return;
+            var from = Math.round(u.posToVal(u.select.left, "x") * 1000);
+            var to = Math.round(u.posToVal(u.select.left + u.select.width, "x") * 1000);
+            form.querySelector("#wk-quick").value = "";
+            form.querySelector("#wk-from").value = String(from);
+            form.querySelector("#wk-to").value = String(to);
+            form.requestSubmit();
+          }],
+        },
+      };
+      el.textContent = "";
+      var plot = new window.uPlot(opts, cols, el);
+      el.setAttribute("data-state", "drawn");
+      // Clicking a legend row shows only that series (again: all).
+      legendRows.forEach(function (row) {
+        row.style.cursor = "pointer";
+        row.addEventListener("click", function () {
+          var idx = Number(row.getAttribute("data-series")) + 1;
+          var solo = !row.classList.contains("wk-solo");
+          legendRows.forEach(function (r) { r.classList.remove("wk-solo"); r.classList.toggle("wk-dim", solo && r !== row); });
+          if (solo) row.classList.add("wk-solo");
+          for (var k = 1; k < plot.series.length; k++) plot.setSeries(k, { show: !solo || k === idx });
+        });
+      });
+      plots.push(plot);
+    });
+    grid.setAttribute("data-charts", String(plots.length));
+  }
+
+  var resizeTimer = 0;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      plots.forEach(function (p) { p.setSize({ width: Math.max(p.root.parentElement.clientWidth, 200), height: p.height }); });
+    }, 150);
+  });
+
+  // ---- pickers: apply on change ----
+  form.querySelectorAll("select").forEach(function (s) {
+    s.addEventListener("change", function () {
+      if (s.id === "wk-tz") { grid.setAttribute("data-tz", s.value); }
+      form.requestSubmit();
+    });
+  });
+  ["wk-from", "wk-to"].forEach(function (id) {
+    var input = document.getElementById(id);
+    if (input) input.addEventListener("input", function () { document.getElementById("wk-quick").value = ""; });
+  });
+
+  // ---- auto-refresh: fetch the page again and swap the panels ----
+  function refreshSeconds() {
+    var r = grid ? grid.getAttribute("data-refresh") : "";
+    var m = /^(\d+)(s|m|h)$/.exec(r || "");
+    if (!m) return 0;
+    return Number(m[1]) * (m[2] === "s" ? 1 : m[2] === "m" ? 60 : 3600);
+  }
+  function refresh() {
+    if (document.hidden) return;
+    fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.getElementById("wk-dash-grid");
+        var meta = doc.querySelector(".wk-meta");
+        if (!next) return;
+        grid.replaceWith(next);
+        grid = next;
+        if (meta) document.querySelector(".wk-meta").replaceWith(meta);
+        showRange();
+        drawCharts();
+        grid.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () { /* keep the last panels; the next tick tries again */ });
+  }
+  var every = refreshSeconds();
+  if (every > 0) setInterval(refresh, every * 1000);
+
+  showRange();
+  drawCharts();
+})();
