@@ -75,7 +75,7 @@ public sealed record PanelResult(Panel Panel, string Title, long StartMs, long S
 
 /// <summary>
 /// Evaluates a dashboard's panels in process with the PromQL engine: each target's expression with the variables
-/// interpolated, as a range query over the panel's grid (step = <c>$__interval</c>, aligned to it as Grafana aligns),
+/// interpolated, as a range query over the panel's grid (step = <c>$__interval</c>, ending at the end of the range),
 /// or as an instant query at the end of the range (<c>instant</c> targets and tables).
 /// </summary>
 public static partial class PanelData
@@ -100,8 +100,9 @@ public static partial class PanelData
         var minInterval = panel.Interval;
         var intervalMs = Variables.IntervalMs(range, maxPoints, minInterval, scrapeIntervalMs);
         var stepMs = Math.Max(intervalMs, (range.RangeMs + MaxPoints - 1) / MaxPoints);
-        var startMs = range.FromMs / stepMs * stepMs;
+        // The grid ends at the end of the range, so the last point (stats, legends' "last") is the value now.
         var endMs = range.ToMs;
+        var startMs = endMs - (endMs - range.FromMs) / stepMs * stepMs;
         var points = (int)((endMs - startMs) / stepMs) + 1;
         var instantPanel = panel.Type is "table" or "table-old";
 
@@ -204,10 +205,10 @@ public static partial class PanelData
     {
         if (legendFormat.Length > 0 && legendFormat != "__auto")
             return LegendRef().Replace(legendFormat, m => labels.GetOrEmpty(m.Groups[1].Value));
+        // The metric name stays (it says what is measured); the labels every series shares go.
         var name = labels.Name;
         var rest = labels.Where(l => l.Name != Labels.MetricName && !common.Contains(l)).ToList();
-        if (seriesCount > 1 && name is not null && common.Contains(new Label(Labels.MetricName, name))) name = null;
-        if (rest.Count == 0) return name ?? (seriesCount == 1 && labels.Count > 0 ? labels.ToString() : expr);
+        if (rest.Count == 0) return seriesCount == 1 && labels.Count > 0 ? labels.ToString() : name ?? expr;
         var sb = new StringBuilder(name);
         sb.Append('{');
         for (var i = 0; i < rest.Count; i++)

@@ -88,7 +88,7 @@ public static class Units
             i++;
         }
         var s = suffixes[i];
-        return Num(v, decimals) + (s.Length == 0 ? "" : sep + s.TrimStart());
+        return Num(v, decimals) + (s.Length == 0 ? "" : sep.Length == 0 ? s : sep + s.TrimStart());
     }
 
     private static string Time(double seconds, int? decimals)

@@ -11,7 +11,7 @@ namespace Watchkeeper.Server.Dashboards.Ui;
 public static class DashboardsUi
 {
     public static void AddDashboardsUi(this IServiceCollection services) =>
-        services.AddNavItem(new NavItem("dashboards", "Dashboards", "/dashboards", 305));
+        services.AddNavItem(new NavItem("dashboards", "Dashboards", "/dashboards", 295));
 
     public static void MapDashboardsUi(this WebApplication app)
     {
