@@ -101,7 +101,7 @@ OUT="$RESULTS_DIR/dashboard_S${SERIES}.txt"
   echo "== dashboard of 8 panels over $head series, last 15 minutes, $(date -u +%FT%TZ), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)}, load $(cut -d' ' -f1 /proc/loadavg)"
   for i in $(seq 1 "$N"); do
     total=$(curl -fsS --max-time 60 -o "$WD/page.html" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$URL/dashboards/bench-8-panels")
-    eval_ms=$(grep -o 'evaluated in [0-9]* ms' "$WD/page.html" | grep -o '[0-9]*')
+    eval_ms=$(grep -o 'class="wk-eval">[0-9]*<' "$WD/page.html" | grep -o '[0-9]*')
     nodata=$(grep -c 'wk-nodata' "$WD/page.html" || true)
     echo "run $i: evaluated ${eval_ms} ms, page $(python3 -c "print(round($total * 1000))") ms, $(wc -c <"$WD/page.html") bytes, panels without data: $nodata"
   done

@@ -8,7 +8,7 @@ using Watchkeeper.Server.Platform;
 namespace Watchkeeper.Server.Dashboards;
 
 /// <summary>A dashboard as the API returns it: Grafana's <c>{dashboard, meta}</c> shape.</summary>
-public sealed record DashboardEnvelope(JsonNode Dashboard, DashboardSummary Meta);
+public sealed record DashboardEnvelope(System.Text.Json.JsonElement Dashboard, DashboardSummary Meta);
 
 /// <summary>What an import answers: the uid, version and page of the saved dashboard.</summary>
 public sealed record ImportResult(string Uid, int Version, string Url, string Status);
@@ -39,7 +39,7 @@ public static class DashboardsModule
         var g = app.MapGroup("/api/v1/dashboards").WithTags("dashboards").RequireAuthorization(Policies.Viewer);
         g.MapGet("/", async (DashboardStore s, string? query, string? tag, CancellationToken ct) => TypedResults.Ok(await s.ListAsync(query, tag, ct)));
         g.MapGet("/{uid}", async Task<Results<Ok<DashboardEnvelope>, NotFoundProblem>> (string uid, DashboardStore s, CancellationToken ct) =>
-            await s.GetAsync(uid, ct) is { } d ? TypedResults.Ok(new DashboardEnvelope(JsonNode.Parse(d.Json)!, d.Meta)) : Problems.NotFound($"no dashboard '{uid}'"));
+            await s.GetAsync(uid, ct) is { } d ? TypedResults.Ok(new DashboardEnvelope(Element(d.Json), d.Meta)) : Problems.NotFound($"no dashboard '{uid}'"));
         g.MapGet("/{uid}/export", async Task<IResult> (string uid, DashboardStore s, CancellationToken ct) =>
             await s.GetAsync(uid, ct) is { } d ? Export(d) : Problems.NotFound($"no dashboard '{uid}'"));
         g.MapPost("/import", async Task<Results<Created<ImportResult>, Ok<ImportResult>, BadRequestProblem, ConflictProblem>> (HttpRequest req, bool? overwrite,
@@ -55,7 +55,7 @@ public static class DashboardsModule
                 { Outcome: SaveOutcome.Created } => TypedResults.Created(r.Result!.Url, r.Result),
                 _ => TypedResults.Ok(r.Result!),
             };
-        }).RequireAuthorization(Policies.Responder).Accepts<JsonObject>("application/json");
+        }).RequireAuthorization(Policies.Responder).Accepts<System.Text.Json.JsonElement>("application/json");
         g.MapDelete("/{uid}", async Task<Results<NoContent, NotFoundProblem, ConflictProblem>> (string uid, HttpContext http, DashboardStore s, CancellationToken ct) =>
             await s.DeleteAsync(uid, http.User.Actor(), ct) switch
             {
@@ -99,6 +99,12 @@ public static class DashboardsModule
             SaveOutcome.TooMany => new(outcome, null, null, $"there are already {config.Limits.MaxDashboards} dashboards (dashboards.limits.max_dashboards)"),
             _ => new(outcome, new ImportResult(saved!.Uid, saved.Version, "/dashboards/" + saved.Uid, outcome == SaveOutcome.Created ? "created" : "updated"), null, null),
         };
+    }
+
+    private static System.Text.Json.JsonElement Element(string json)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
     }
 
     /// <summary>The stored JSON as a download named after the title.</summary>

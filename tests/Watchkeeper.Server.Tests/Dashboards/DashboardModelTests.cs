@@ -92,6 +92,15 @@ public sealed class DashboardModelTests
     }
 
     [Fact]
+    public void Interval_variable_is_its_choice_or_the_panel_interval_when_auto()
+    {
+        var range = Range("now-1h");
+        var def = Var("iv") with { Type = "interval", Auto = true };
+        Assert.Equal("rate(x[2m])", Variables.Interpolate("rate(x[$iv])", [new ResolvedVariable(def, ["auto", "1m", "5m"], ["auto"], null)], range, 120_000, 15_000));
+        Assert.Equal("rate(x[5m])", Variables.Interpolate("rate(x[$iv])", [new ResolvedVariable(def, ["auto", "1m", "5m"], ["5m"], null)], range, 120_000, 15_000));
+    }
+
+    [Fact]
     public void Custom_variable_and_regex_extraction()
     {
         Assert.Equal(["a", "b,c", "v"], Variables.SplitCustom(@"a, b\,c, text : v"));

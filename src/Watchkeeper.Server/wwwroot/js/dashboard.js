@@ -38,6 +38,12 @@
   }
 
   // ---- charts ----
+  // The y-axis is as wide as its longest label (units make labels long: "0.4 req/s", "1.5 GiB").
+  function axisSize(u, values, axisIdx, cycleNum) {
+    if (cycleNum > 1) return u.axes[axisIdx]._size;
+    var longest = (values || []).reduce(function (n, v) { return Math.max(n, String(v).length); }, 0);
+    return Math.max(40, Math.ceil(longest * 7.2) + 18);
+  }
   var plots = [];
   function drawCharts() {
     plots.forEach(function (p) { p.destroy(); });
@@ -75,7 +81,7 @@
         axes: [
           { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 },
             values: function (u, ticks) { return ticks.map(function (t) { return fmtTime(t * 1000, range > 86400 && (parts(t * 1000).h === 0 && parts(t * 1000).mi === 0), false); }); } },
-          { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, size: 64,
+          { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, size: axisSize,
             values: function (u, ticks) { return ticks.map(function (v) { return fmt(v, data.unit, data.decimals); }); } },
         ],
         hooks: {

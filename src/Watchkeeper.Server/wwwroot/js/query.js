@@ -124,7 +124,10 @@
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       axes: [
         axis({ values: function (u, ticks) { return ticks.map(function (t) { var d = new Date(t * 1000); return utc(t, end - start > 86400 && d.getUTCHours() === 0 && d.getUTCMinutes() === 0); }); } }),
-        axis({ size: 80, values: function (u, ticks) { return ticks.map(fmt); } }),
+        axis({ values: function (u, ticks) { return ticks.map(fmt); }, size: function (u, values, i, cycle) {
+          if (cycle > 1) return u.axes[i]._size;
+          return Math.max(50, Math.ceil((values || []).reduce(function (n, v) { return Math.max(n, String(v).length); }, 0) * 7.2) + 18);
+        } }),
       ],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
