@@ -100,7 +100,7 @@ OUT="$RESULTS_DIR/dashboard_S${SERIES}.txt"
 {
   echo "== dashboard of 8 panels over $head series, last 15 minutes, $(date -u +%FT%TZ), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)}, load $(cut -d' ' -f1 /proc/loadavg)"
   for i in $(seq 1 "$N"); do
-    total=$(curl -fsS --max-time 60 -o "$WD/page.html" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$URL/dashboards/bench-8-panels")
+    total=$(curl -fsS --max-time 300 -o "$WD/page.html" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$URL/dashboards/bench-8-panels") || { echo "run $i: failed or longer than 300 s"; continue; }
     eval_ms=$(grep -o 'class="wk-eval">[0-9]*<' "$WD/page.html" | grep -o '[0-9]*')
     nodata=$(grep -c 'wk-nodata' "$WD/page.html" || true)
     echo "run $i: evaluated ${eval_ms} ms, page $(python3 -c "print(round($total * 1000))") ms, $(wc -c <"$WD/page.html") bytes, panels without data: $nodata"
@@ -111,5 +111,6 @@ import re, sys, statistics
 ev = [int(m) for m in re.findall(r"evaluated (\d+) ms", open(sys.argv[1]).read())]
 pg = [int(m) for m in re.findall(r"page (\d+) ms", open(sys.argv[1]).read())]
 for name, xs in (("evaluation", ev), ("whole page", pg)):
+    if not xs: print(f"{name}: no successful run"); continue
     print(f"{name}: min {min(xs)} ms, median {statistics.median(xs):.0f} ms, max {max(xs)} ms")
 PY
