@@ -21,6 +21,8 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
+    /// <summary>Dashboards provisioned from folders of Grafana JSON, and limits (Dashboards/DashboardsConfig.cs).</summary>
+    public Dashboards.DashboardsConfig Dashboards { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];
@@ -34,6 +36,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.ScheduleConfig> Schedules { get; set; } = [];
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
+
+    /// <summary>The service catalog (Platform/ServiceCatalog.cs): what incidents, the status page and on-call name as services.</summary>
+    public List<ServiceConfig> Services { get; set; } = [];
 
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
