@@ -51,7 +51,7 @@ public sealed partial class Tsdb
         }
         var (minT, maxT) = (Volatile.Read(ref Stats._headMinT), Volatile.Read(ref Stats._headMaxT));
         return new HeadCardinality(series, numPairs, Stats.HeadChunks,
-            minT == long.MaxValue ? 0 : minT, maxT == long.MinValue ? 0 : maxT,
+            minT is long.MaxValue or long.MinValue ? 0 : minT, maxT is long.MinValue or long.MaxValue ? 0 : maxT,
             Top(byMetric, limit), Top(valueCounts, limit), Top(memory, limit), pairs.Result());
     }
 
