@@ -7,8 +7,10 @@ using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Probes;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.Uptime;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -88,6 +90,8 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddRules();
+        builder.AddProbes();
+        builder.AddUptime();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -103,6 +107,8 @@ public static class ServerHost
         app.MapReports();
         app.MapNotifications();
         app.MapRules();
+        app.MapProbes();
+        app.MapUptime();
         app.MapWeb();
         return app;
     }

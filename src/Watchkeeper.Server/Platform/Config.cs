@@ -21,6 +21,9 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
+    /// <summary>Health checks (Probes/ProbesConfig.cs) and availability roll-ups (Uptime/UptimeRollup.cs).</summary>
+    public Probes.ProbesConfig Probes { get; set; } = new();
+    public Uptime.UptimeConfig Uptime { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];
