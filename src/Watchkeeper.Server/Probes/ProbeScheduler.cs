@@ -44,6 +44,11 @@ public sealed class ProbeScheduler : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    private readonly TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a configuration has first been applied.</summary>
+    public Task Applied => _applied.Task;
+
     /// <summary>Results appended to the TSDB so far (tests wait on it).</summary>
     public long Written => Interlocked.Read(ref _written);
 
@@ -108,6 +113,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
         }
         oldStop.Dispose();
         MarkStale(removed);
+        _applied.TrySetResult();
     }
 
     private static Labels BaseLabels(ProbeCheckConfig c, string target)
@@ -139,14 +145,20 @@ public sealed class ProbeScheduler : IAsyncDisposable
         var slots = new List<Entry>[count];
         for (var i = 0; i < count; i++) slots[i] = [];
         foreach (var e in entries) slots[SlotOf(e.Check.Name, count)].Add(e);
-        using var timer = new PeriodicTimer(interval / count, _time);
-        var slot = 0;
+        // Slots are fixed in time (tick k of the Unix epoch runs slot k mod count), so a check keeps its offset across
+        // restarts, and ticks the timer coalesced (a busy process, a clock jump) still run every slot they passed, once.
+        var tick = interval.Ticks / count;
+        long Now() => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / tick;
+        var last = Now();
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(tick), _time);
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                foreach (var e in slots[slot]) Start(e, ct);
-                slot = (slot + 1) % count;
+                var now = Now();
+                for (var k = Math.Max(last + 1, now - count + 1); k <= now; k++)
+                    foreach (var e in slots[(int)(k % count)]) Start(e, ct);
+                last = Math.Max(last, now);
             }
         }
         catch (OperationCanceledException)

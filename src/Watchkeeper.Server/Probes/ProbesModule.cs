@@ -15,7 +15,9 @@ public static class ProbesModule
     public static void AddProbes(this WebApplicationBuilder builder)
     {
         var s = builder.Services;
-        s.AddSingleton<Prober>();
+        // Probe timeouts and durations measure real network waits, so the prober reads the system clock; the schedule
+        // (when each check runs) follows the injected TimeProvider.
+        s.AddSingleton(_ => new Prober(TimeProvider.System));
         s.AddSingleton<IProbeRunner>(sp => sp.GetRequiredService<Prober>());
         s.AddSingleton(sp => new ProbeScheduler(sp.GetRequiredService<IProbeRunner>(), sp.GetRequiredService<MetricsRuntime>().Store,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper.Probes")));
@@ -28,7 +30,7 @@ public static class ProbesModule
     {
         // blackbox_exporter's multi-target endpoint: answers 200 with the probe's metrics whether the probe succeeded or not.
         app.MapGet("/probe", async (HttpContext http, string? target, string? module, string? debug, IOptionsMonitor<ProbesConfig> options,
-                IProbeRunner runner, CancellationToken ct) =>
+                IProbeRunner runner, ProbeScheduler scheduler, CancellationToken ct) =>
             {
                 var config = options.CurrentValue;
                 if (!config.Endpoint.Enabled) return Problems.NotFound("the /probe endpoint is disabled (probes.endpoint.enabled: false)");
@@ -37,7 +39,7 @@ public static class ProbesModule
                     return Problems.Validation("module", $"unknown module \"{name}\"; configured: {string.Join(", ", config.Modules.Keys.Order(StringComparer.Ordinal))}");
                 if (string.IsNullOrEmpty(target)) return Problems.Validation("target", "the target parameter is missing");
                 if (ProbesConfigCheck.TargetError(m.Prober, target, allowSelf: false) is { } te) return Problems.Validation("target", te);
-                if (!Allowed(config, target))
+                if (!Allowed(config, scheduler, target))
                     return TypedResults.Problem(Problems.Create(403, "Forbidden",
                         $"target '{target}' is not one of the configured checks' targets and matches no probes.endpoint.allowed_targets pattern"));
                 var timeout = m.Timeout.Value;
@@ -57,10 +59,10 @@ public static class ProbesModule
         ProbesPages.Map(app);
     }
 
-    /// <summary>Targets of configured checks, or a match of an allowed_targets pattern (anchored).</summary>
-    public static bool Allowed(ProbesConfig config, string target)
+    /// <summary>Targets of configured checks (as written or as resolved, "/path" being this server), or a match of an allowed_targets pattern (anchored).</summary>
+    public static bool Allowed(ProbesConfig config, ProbeScheduler scheduler, string target)
     {
-        if (config.Checks.Any(c => c.Target == target)) return true;
+        if (config.Checks.Any(c => c.Target == target) || scheduler.Statuses().Any(s => s.Target == target)) return true;
         foreach (var p in config.Endpoint.AllowedTargets)
             if (Regex.IsMatch(target, "^(?:" + p + ")$", RegexOptions.None, TimeSpan.FromSeconds(1))) return true;
         return false;
