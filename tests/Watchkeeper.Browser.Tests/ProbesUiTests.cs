@@ -14,18 +14,29 @@ public sealed class ProbesUiTests
         await using var server = await BrowserServer.StartAsync();
         var ct = TestContext.Current.CancellationToken;
         var scheduler = server.Services.GetRequiredService<ProbeScheduler>();
-        await scheduler.Applied.WaitAsync(ct);
+        await scheduler.Applied.WaitAsync(TimeSpan.FromSeconds(60), ct);
         server.Services.GetRequiredService<Watchkeeper.Server.Monitoring.Demo.DemoWorkload>().Get("web-interface")!.SetDown(true);
-        var written = scheduler.Written;
-        for (var i = 0; i < 31; i++) server.Time.Advance(TimeSpan.FromSeconds(1));
-        await scheduler.WaitForWrittenAsync(written + 3, ct);
+        var target = scheduler.Written + 3;
+        for (var i = 0; i < 180 && (i < 31 || scheduler.Written < target); i++)
+        {
+            server.Time.Advance(TimeSpan.FromSeconds(1));
+            if (i < 30) continue;
+            try
+            {
+                await scheduler.WaitForWrittenAsync(target, ct).WaitAsync(TimeSpan.FromMilliseconds(500), ct);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        Assert.True(scheduler.Written >= target, $"probes wrote {scheduler.Written} results, expected {target}");
         await server.Services.GetRequiredService<UptimeRollup>().RunAsync(ct);
 
         var page = await server.LoginAsync();
         await page.ClickAsync("header.top nav a[href=\"/probes\"]");
         await Expect(page).ToHaveURLAsync(new Regex("/probes$"));
         await Expect(page.Locator("h1")).ToHaveTextAsync("Probes");
-        await Expect(page.Locator("#probe-counts")).ToContainTextAsync("2/3");
+        await Expect(page.Locator("#probe-counts")).ToContainTextAsync("/3 checks up");
         var down = page.Locator("section[data-probe=\"web-interface\"]");
         await Expect(down).ToHaveAttributeAsync("data-state", "down");
         await Expect(down.Locator(".probe-error")).ToContainTextAsync("503");
@@ -38,10 +49,17 @@ public sealed class ProbesUiTests
         await Expect(up.Locator(".uptime-bars span").First).ToHaveClassAsync("none");
 
         await page.ClickAsync("text=Show only failing checks");
-        await Expect(page.Locator("section.probe")).ToHaveCountAsync(1);
+        await Expect(page.Locator("section.probe[data-state=\"up\"]")).ToHaveCountAsync(0);
+        await Expect(page.Locator("section.probe[data-probe=\"web-interface\"]")).ToHaveCountAsync(1);
+
+        // The reports page carries the uptime section from the same roll-ups.
+        await page.GotoAsync(page.Url.Replace("/probes?state=down", "/reports", StringComparison.Ordinal));
+        await Expect(page.Locator("#uptime h2")).ToContainTextAsync("target 99.9%");
+        await Expect(page.Locator("#uptime tr[data-service=\"web-interface\"][data-component=\"\"] td.over")).ToHaveTextAsync("0%");
+        await Expect(page.Locator("#uptime tr[data-service=\"watchkeeper\"][data-component=\"api\"]")).ToContainTextAsync("100%");
 
         await page.SetViewportSizeAsync(390, 844);
-        await page.GotoAsync(page.Url.Replace("?state=down", "", StringComparison.Ordinal));
+        await page.GotoAsync(page.Url.Replace("/reports", "/probes", StringComparison.Ordinal));
         var width = await page.EvaluateAsync<int>("() => document.querySelector('main').scrollWidth");
         Assert.True(width <= 420, $"/probes main is {width}px wide on a 390px screen");
     }
