@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
@@ -90,6 +91,7 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddRules();
+        builder.AddDashboards();
         builder.AddProbes();
         builder.AddUptime();
         builder.AddWeb();
@@ -107,6 +109,7 @@ public static class ServerHost
         app.MapReports();
         app.MapNotifications();
         app.MapRules();
+        app.MapDashboards();
         app.MapProbes();
         app.MapUptime();
         app.MapWeb();

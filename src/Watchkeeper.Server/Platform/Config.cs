@@ -21,6 +21,8 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
+    /// <summary>Dashboards provisioned from folders of Grafana JSON, and limits (Dashboards/DashboardsConfig.cs).</summary>
+    public Dashboards.DashboardsConfig Dashboards { get; set; } = new();
     /// <summary>Health checks (Probes/ProbesConfig.cs) and availability roll-ups (Uptime/UptimeRollup.cs).</summary>
     public Probes.ProbesConfig Probes { get; set; } = new();
     public Uptime.UptimeConfig Uptime { get; set; } = new();
