@@ -332,6 +332,7 @@ public static class Migrations
               updated_at BIGINT NOT NULL
             );
             CREATE INDEX ix_dashboards_title ON dashboards(title);
+            """),
         // Uptime roll-ups (Uptime/UptimeRollup.cs): hourly and daily availability per service and component, kept
         // at least 400 days whatever the TSDB keeps; uptime_state holds the roll-up's watermark.
         (14, "uptime_rollups", """
