@@ -94,6 +94,12 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
         }
     }
 
+    /// <summary>Aggregation groups held (Alertmanager's <c>alertmanager_dispatcher_aggregation_groups</c>).</summary>
+    public int GroupCount
+    {
+        get { lock (_gate) return _groups.Count; }
+    }
+
     public IReadOnlyList<GroupSnapshot> Groups()
     {
         lock (_gate)

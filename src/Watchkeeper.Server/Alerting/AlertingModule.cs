@@ -33,7 +33,16 @@ public static class AlertingModule
 
     public static void MapAlerting(this WebApplication app)
     {
-        app.Services.GetRequiredService<AlertingEngine>();
+        var engine = app.Services.GetRequiredService<AlertingEngine>();
+        // Alertmanager's alertmanager_alerts (summed over states) and alertmanager_dispatcher_aggregation_groups.
+        app.Services.GetRequiredService<SelfMetrics>().AddCollector((w, _) =>
+        {
+            w.Header("watchkeeper_alerts", "Alerts held by the alert store (active, suppressed and unprocessed).", "gauge");
+            w.Sample("watchkeeper_alerts", [], [], engine.Store.Count);
+            w.Header("watchkeeper_dispatcher_aggregation_groups", "Aggregation groups held by the dispatcher.", "gauge");
+            w.Sample("watchkeeper_dispatcher_aggregation_groups", [], [], engine.Dispatcher?.GroupCount ?? 0);
+            return Task.CompletedTask;
+        });
         app.MapAlertmanagerApi();
         app.MapAlertingUi();
     }
