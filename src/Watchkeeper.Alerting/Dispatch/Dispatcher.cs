@@ -54,12 +54,16 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
     /// <summary>The routes an alert goes to (none without a routing tree).</summary>
     public List<Route> Routes(IReadOnlyDictionary<string, string> labels) => config.Route?.Match(labels) ?? [];
 
-    /// <summary>Inserts a new or updated alert into the groups of every route it matches.</summary>
-    public void Put(Alert alert)
+    /// <summary>
+    /// Inserts a new or updated alert into the groups of every route it matches. Returns true when a group became
+    /// due sooner than before (a new group, or an old alert that skips group_wait), so the timer loop can wake.
+    /// </summary>
+    public bool Put(Alert alert)
     {
-        if (config.Route is null) return;
+        if (config.Route is null) return false;
         var routes = config.Route.Match(alert.Labels);
         var now = time.GetUtcNow();
+        var sooner = false;
         lock (_gate)
         {
             foreach (var r in routes)
@@ -71,12 +75,18 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
                 {
                     // A new group waits group_wait before its first notification (a short one is kept as given).
                     _groups[mapKey] = g = new Group(r, key, labels, now + r.Opts.GroupWait);
+                    sooner = true;
                 }
                 g.Alerts[alert.Fingerprint] = alert;
                 // An alert that started more than group_wait ago is sent without waiting.
-                if (!g.HasFlushed && alert.StartsAt + r.Opts.GroupWait < now && g.Next > now) g.Next = now;
+                if (!g.HasFlushed && alert.StartsAt + r.Opts.GroupWait < now && g.Next > now)
+                {
+                    g.Next = now;
+                    sooner = true;
+                }
             }
         }
+        return sooner;
     }
 
     /// <summary>The earliest time a group is due, or null when there are no groups.</summary>

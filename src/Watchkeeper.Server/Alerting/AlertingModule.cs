@@ -64,6 +64,8 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, T
         var nextGc = time.GetUtcNow() + GcEvery;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before the flush: an alert received during it still wakes the next wait.
+            var groupDue = engine.GroupDue;
             try
             {
                 if (store.HasOutbox) await engine.FlushDueAsync(stoppingToken);
@@ -84,14 +86,10 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, T
             var now = time.GetUtcNow();
             var wait = engine.Dispatcher?.NextDue is { } due ? due - now : MaxWait;
             wait = wait < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : wait > MaxWait ? MaxWait : wait;
-            try
-            {
-                await Task.Delay(wait, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            await Task.WhenAny(Task.Delay(wait, time, wake.Token), groupDue);
+            await wake.CancelAsync();
+            if (stoppingToken.IsCancellationRequested) return;
         }
     }
 }
