@@ -146,7 +146,7 @@ stop() {
 held() {  # alerts held; polls (bounded) until two equal reads
   local n=-1 m
   for _ in $(seq 1 20); do
-    m=$(curl -s --max-time 10 "$SRV_URL/metrics" | awk '/^alertmanager_alerts\{/{s+=$2} /^watchkeeper_alerts /{s+=$2} END{print s+0}')
+    m=$(curl -s --max-time 30 "$SRV_URL/metrics" | awk '/^alertmanager_alerts\{/{s+=$2} /^watchkeeper_alerts /{s+=$2} END{print s+0}')
     [[ "$m" == "$n" ]] && break; n=$m; sleep 1
   done
   echo "$n"
