@@ -130,7 +130,7 @@ start() {  # system tag
     WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk-$tag" \
       --listen "127.0.0.1:$WK_PORT" ${WK_ARGS:-} >"$WD/wk-$tag.log" 2>&1 &
     SRV_PID=$!; SRV_URL="http://127.0.0.1:$WK_PORT"; AM_PREFIX="/alertmanager"; RECV_PORT=$RECV_WK_PORT
-    wait_http "$SRV_URL/-/ready" 300
+    wait_http "$SRV_URL/-/ready" 600
     AM_TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
       -d '{"username":"admin","password":"bench-admin-pw"}' "$SRV_URL/api/v1/auth/login" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
