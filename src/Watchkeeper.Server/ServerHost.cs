@@ -9,6 +9,7 @@ using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -88,6 +89,7 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddRules();
+        builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -103,6 +105,7 @@ public static class ServerHost
         app.MapReports();
         app.MapNotifications();
         app.MapRules();
+        app.MapStatusPage();
         app.MapWeb();
         return app;
     }

@@ -35,6 +35,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
 
+    /// <summary>The public status page (StatusPage/StatusPageConfig.cs).</summary>
+    public Watchkeeper.Server.StatusPage.StatusPageConfig StatusPage { get; set; } = new();
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 
