@@ -35,7 +35,7 @@ public static class StatusPageModule
     public static void MapStatusPage(this WebApplication app)
     {
         var pub = app.MapGroup("/status").AllowAnonymous().DisableAntiforgery().WithTags("status page");
-        pub.MapGet("", (HttpContext http, StatusSnapshots s) => Serve(http, s, x => x.Page, cors: false));
+        app.MapGet("/status", (HttpContext http, StatusSnapshots s) => Serve(http, s, x => x.Page, cors: false)).AllowAnonymous().WithTags("status page");
         pub.MapGet("/feed.atom", (HttpContext http, StatusSnapshots s) => Serve(http, s, x => x.Feed, cors: true));
         pub.MapGet("/api/v2/summary.json", (HttpContext http, StatusSnapshots s) => Serve(http, s, x => x.Summary, cors: true));
         pub.MapGet("/api/v2/status.json", (HttpContext http, StatusSnapshots s) => Serve(http, s, x => x.Status, cors: true));

@@ -66,13 +66,15 @@ public sealed class StatusSnapshots(StatusSnapshotBuilder builder, ConfigHolder 
             var s = c.StatusPage;
             var now = time.GetUtcNow();
             var live = builder.LiveLevels(s);
-            var changed = force || _current is null || !ReferenceEquals(c, _config) || _live is null || !Same(live, _live)
-                || now - _current.Data.BuiltAt >= s.RebuildInterval.Value;
+            var periodic = _current is null || now - _current.Data.BuiltAt >= s.RebuildInterval.Value;
+            var changed = force || periodic || !ReferenceEquals(c, _config) || _live is null || !Same(live, _live);
             var hadError = _dbError is not null;
             try
             {
                 var generation = db.WriteGeneration;
-                if (_db is null || force || !db.SingleWriter || generation != _dbGeneration || hadError)
+                // With SQLite this process is the only writer: no write since the last read means nothing changed, and the
+                // database is read only by the periodic rebuild (which also finds out when it became unreadable).
+                if (_db is null || force || periodic || !db.SingleWriter || generation != _dbGeneration || hadError)
                 {
                     var mark = await builder.ReadMarkAsync(ct);
                     if (_db is null || force || mark != _db.Mark || hadError || !ReferenceEquals(c, _config))
