@@ -38,6 +38,9 @@ public sealed class WatchkeeperConfig
     /// <summary>The public status page (StatusPage/StatusPageConfig.cs).</summary>
     public Watchkeeper.Server.StatusPage.StatusPageConfig StatusPage { get; set; } = new();
 
+    /// <summary>The service catalog (Platform/ServiceCatalog.cs): what incidents, the status page and on-call name as services.</summary>
+    public List<ServiceConfig> Services { get; set; } = [];
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 

@@ -33,6 +33,7 @@ public static class PlatformModule
         });
         services.AddSingleton(sp => AuditKey.LoadOrCreate(sp.GetRequiredService<ServeOptions>().DataDir));
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<IServiceCatalog, ServiceCatalog>();
         services.AddSingleton<Users>();
         services.AddSingleton<Sessions>();
         services.AddSingleton<LoginThrottle>();
@@ -179,6 +180,7 @@ public static class PlatformModule
             w.Sample("process_cpu_seconds_total", [], [], proc.TotalProcessorTime.TotalSeconds);
             w.Header("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "gauge");
             w.Sample("process_start_time_seconds", [], [], new DateTimeOffset(proc.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+            RuntimeMetrics.Write(w);
             return Task.CompletedTask;
         });
 

@@ -81,10 +81,12 @@ public sealed partial class StatusPageConfig
             var k = $"{p}components[{i}]";
             if (!IsId(x.Id)) yield return new(k + ".id", "is required: lower-case letters, digits and '-' (at most 64)");
             else if (!ids.Add(x.Id) || groups.Contains(x.Id)) yield return new(k + ".id", $"duplicate id '{x.Id}' (component and group ids share one namespace)");
-            if (x.Name.Trim().Length is 0 or > 100) yield return new(k + ".name", "must be 1 to 100 characters");
+            if (x.Name.Length > 100) yield return new(k + ".name", "must be at most 100 characters");
             if (x.Description.Length > 500) yield return new(k + ".description", "must be at most 500 characters");
             if (x.Group is { Length: > 0 } grp && !groups.Contains(grp)) yield return new(k + ".group", $"unknown group '{grp}'; define it under status_page.groups");
-            if (string.IsNullOrWhiteSpace(x.Service)) yield return new(k + ".service", "is required: the service (scrape job, alert job or service label, incident service) this component shows");
+            if (string.IsNullOrWhiteSpace(x.Service)) yield return new(k + ".service", "is required: the name of a service in the services: catalog");
+            else if (c.Services.Count > 0 && !c.Services.Any(v => string.Equals(v.Name, x.Service, StringComparison.OrdinalIgnoreCase)))
+                yield return new(k + ".service", $"unknown service '{x.Service}'; known: {string.Join(", ", c.Services.Select(v => v.Name))}");
             for (var j = 0; j < x.Alerts.Count; j++)
             {
                 string? error = null;
@@ -124,17 +126,22 @@ public sealed class StatusGroupConfig
 public sealed class StatusComponentConfig
 {
     public string Id { get; set; } = "";
+    /// <summary>The public name; default the service's display name in the catalog.</summary>
     public string Name { get; set; } = "";
+    /// <summary>The public description; default the service's description in the catalog.</summary>
     public string Description { get; set; } = "";
     public string? Group { get; set; }
-    /// <summary>The service it shows: scrape job of its targets, <c>job</c>/<c>service</c> label of its alerts, a name in incidents' services affected.</summary>
+    /// <summary>
+    /// The service it shows, by its name in the <c>services:</c> catalog: its <c>job</c> labels the targets and alerts
+    /// that drive the level, and incidents name it in their services affected.
+    /// </summary>
     public string Service { get; set; } = "";
     /// <summary>
     /// Alertmanager matcher lists selecting the alerts that drive the level (any list whose matchers all match);
-    /// default <c>job="SERVICE"</c> and <c>service="SERVICE"</c>.
+    /// default <c>job="JOB"</c> (the catalog's job of the service) and <c>service="SERVICE"</c>.
     /// </summary>
     public List<string> Alerts { get; set; } = [];
-    /// <summary>Whether the scrape targets of job SERVICE drive the level (all down: major outage; some down: partial outage).</summary>
+    /// <summary>Whether the scrape targets of the service's job drive the level (all down: major outage; some down: partial outage).</summary>
     public bool Targets { get; set; } = true;
 }
 

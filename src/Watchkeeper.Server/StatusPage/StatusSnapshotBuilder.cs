@@ -19,7 +19,7 @@ public sealed record StatusDbPart(IReadOnlyList<StatusSnapshotBuilder.IncidentLi
 /// by the level of an open incident with a public status update that affects the component; the public incidents
 /// and their public updates from the database. The rules are in docs/status-page.md.
 /// </summary>
-public sealed class StatusSnapshotBuilder(ConfigHolder config, AlertingEngine engine, MetricsRuntime metrics, Db db, TimeProvider time)
+public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog catalog, AlertingEngine engine, MetricsRuntime metrics, Db db, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConditionalWeakTable<StatusPageConfig, Dictionary<string, List<Matchers>>> _matchers = [];
@@ -110,7 +110,7 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, AlertingEngine en
                 int up = 0, down = 0;
                 foreach (var t in targets)
                 {
-                    if (!string.Equals(t.Job, x.Service, StringComparison.Ordinal)) continue;
+                    if (!string.Equals(t.Job, JobOf(x), StringComparison.Ordinal)) continue;
                     if (t.Health == TargetHealth.Up) up++;
                     else if (t.Health == TargetHealth.Down) down++;
                 }
@@ -121,8 +121,11 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, AlertingEngine en
     }
 
     private Dictionary<string, List<Matchers>> MatchersOf(StatusPageConfig s) => _matchers.GetValue(s, cfg => cfg.Components.ToDictionary(x => x.Id, x =>
-        (x.Alerts.Count > 0 ? x.Alerts : [$"job=\"{Escape(x.Service)}\"", $"service=\"{Escape(x.Service)}\""])
+        (x.Alerts.Count > 0 ? x.Alerts : [$"job=\"{Escape(JobOf(x))}\"", $"service=\"{Escape(x.Service)}\""])
             .Select(m => new Matchers(MatcherParser.ParseList(m))).ToList(), StringComparer.Ordinal));
+
+    /// <summary>The <c>job</c> label of a component's service: the catalog's, or the service name when the catalog does not list it.</summary>
+    private string JobOf(StatusComponentConfig x) => catalog.Find(x.Service)?.JobLabel ?? x.Service;
 
     private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 
@@ -138,7 +141,7 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, AlertingEngine en
         foreach (var i in dbPart.Incidents)
         {
             var services = JsonSerializer.Deserialize<List<string>>(i.ServicesAffected, Json) ?? [];
-            var affected = s.Components.Where(x => services.Contains(x.Service, StringComparer.Ordinal) || services.Contains(x.Id, StringComparer.Ordinal))
+            var affected = s.Components.Where(x => services.Contains(x.Service, StringComparer.OrdinalIgnoreCase) || services.Contains(x.Id, StringComparer.OrdinalIgnoreCase))
                 .Select(x => x.Id).ToList();
             var level = s.IncidentLevels.GetValueOrDefault(i.Severity) ?? StatusLevel.DegradedPerformance;
             if (i.ResolvedAt is null)
@@ -157,7 +160,9 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, AlertingEngine en
             var level = incidentLevel.TryGetValue(x.Id, out var il) ? il : live.GetValueOrDefault(x.Id) ?? StatusLevel.Operational;
             var before = previous?.Components.FirstOrDefault(p => p.Id == x.Id);
             var updated = before is not null && before.Level == level ? before.UpdatedAt : now;
-            components.Add(new StatusComponent(x.Id, x.Name, x.Description, string.IsNullOrEmpty(x.Group) ? null : x.Group, level, n + 1, updated));
+            var service = catalog.Find(x.Service);
+            components.Add(new StatusComponent(x.Id, x.Name.Length > 0 ? x.Name : service?.Title ?? x.Service,
+                x.Description.Length > 0 ? x.Description : service?.Description ?? "", string.IsNullOrEmpty(x.Group) ? null : x.Group, level, n + 1, updated));
         }
         var groups = s.Groups.Select((g, n) =>
         {
