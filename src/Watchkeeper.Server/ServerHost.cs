@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
@@ -89,6 +90,7 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddRules();
+        builder.AddDashboards();
         builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
@@ -105,6 +107,7 @@ public static class ServerHost
         app.MapReports();
         app.MapNotifications();
         app.MapRules();
+        app.MapDashboards();
         app.MapStatusPage();
         app.MapWeb();
         return app;

@@ -69,6 +69,7 @@ public static class ConfigLoader
         if (error is not null) throw source.Error(error.Key, error.Problem);
         ReadNamedFiles(config, source, dir);
         Rules.RulesConfigLoader.Load(config, source, dir);
+        Dashboards.DashboardProvisioningLoader.Load(config, source, dir);
         return config;
     }
 
