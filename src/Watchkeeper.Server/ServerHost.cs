@@ -12,6 +12,7 @@ using Watchkeeper.Server.Probes;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
 using Watchkeeper.Server.Uptime;
+using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -94,6 +95,7 @@ public static class ServerHost
         builder.AddDashboards();
         builder.AddProbes();
         builder.AddUptime();
+        builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -112,6 +114,7 @@ public static class ServerHost
         app.MapDashboards();
         app.MapProbes();
         app.MapUptime();
+        app.MapStatusPage();
         app.MapWeb();
         return app;
     }
