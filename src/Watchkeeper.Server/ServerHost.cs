@@ -8,8 +8,11 @@ using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Probes;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.Uptime;
+using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -90,6 +93,9 @@ public static class ServerHost
         builder.AddNotifications();
         builder.AddRules();
         builder.AddDashboards();
+        builder.AddProbes();
+        builder.AddUptime();
+        builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -106,6 +112,9 @@ public static class ServerHost
         app.MapNotifications();
         app.MapRules();
         app.MapDashboards();
+        app.MapProbes();
+        app.MapUptime();
+        app.MapStatusPage();
         app.MapWeb();
         return app;
     }

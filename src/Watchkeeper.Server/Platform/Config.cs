@@ -23,6 +23,9 @@ public sealed class WatchkeeperConfig
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
     /// <summary>Dashboards provisioned from folders of Grafana JSON, and limits (Dashboards/DashboardsConfig.cs).</summary>
     public Dashboards.DashboardsConfig Dashboards { get; set; } = new();
+    /// <summary>Health checks (Probes/ProbesConfig.cs) and availability roll-ups (Uptime/UptimeRollup.cs).</summary>
+    public Probes.ProbesConfig Probes { get; set; } = new();
+    public Uptime.UptimeConfig Uptime { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];
@@ -36,6 +39,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.ScheduleConfig> Schedules { get; set; } = [];
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
+
+    /// <summary>The public status page (StatusPage/StatusPageConfig.cs).</summary>
+    public Watchkeeper.Server.StatusPage.StatusPageConfig StatusPage { get; set; } = new();
 
     /// <summary>The service catalog (Platform/ServiceCatalog.cs): what incidents, the status page and on-call name as services.</summary>
     public List<ServiceConfig> Services { get; set; } = [];
