@@ -106,7 +106,9 @@ public sealed partial class WebUiTests
         // Every field: title (heading and <title>), summary, note, status update (text, rendered Markdown, plain), postmortem, action item.
         foreach (var text in new[] { "Title ", "Summary ", "Note ", "Update ", "Pm ", "Action " })
             Assert.Contains(text + EncodedProbe, detail, StringComparison.Ordinal);
-        Assert.Contains($"<title>#{id} Title {EncodedProbe} · Watchkeeper</title>", detail, StringComparison.Ordinal);
+        Assert.Contains($"#{id} Title {EncodedProbe} · Watchkeeper</title>", detail, StringComparison.Ordinal);
+        // The tab title counts the open incidents.
+        Assert.Contains($"<title>(1) #{id} Title", detail, StringComparison.Ordinal);
         // The Markdown renderer adds its own markup around encoded text.
         Assert.Contains("<strong>bold</strong> " + EncodedProbe, detail, StringComparison.Ordinal);
         Assert.Contains("Token " + EncodedProbe, await admin.GetStringAsync("/tokens", Ct), StringComparison.Ordinal);
@@ -140,7 +142,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Page not found · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Page not found · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("id=\"error-page\" data-status=\"404\"", html, StringComparison.Ordinal);
         Assert.Contains("<header class=\"top\">", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>alert", html, StringComparison.Ordinal);
@@ -177,7 +179,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Not allowed · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Not allowed · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("Your role (viewer) does not allow this page or action. Nothing was changed.", html, StringComparison.Ordinal);
         Assert.Contains("<header class=\"top\">", html, StringComparison.Ordinal);
 
@@ -202,7 +204,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.InternalServerError, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Something went wrong · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Something went wrong · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("id=\"error-page\" data-status=\"500\"", html, StringComparison.Ordinal);
         // No exception text or stack trace reaches the browser.
         Assert.DoesNotContain("status_updates", html, StringComparison.Ordinal);
