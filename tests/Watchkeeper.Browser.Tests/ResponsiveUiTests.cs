@@ -30,7 +30,7 @@ public sealed class ResponsiveUiTests
     [
         "/", "/incidents", "/incidents/new", $"/incidents/{id}", $"/incidents/{id}?tab=timeline", $"/incidents/{id}?tab=checklist",
         $"/incidents/{id}?tab=postmortem", $"/incidents/{id}?tab=followups", $"/incidents/{id}/resolve", "/postmortems", "/action-items",
-        "/audit", "/alerts", "/silences", "/rules", "/targets", "/query?expr=up", "/oncall", "/oncall/escalations", "/notifications",
+        "/audit", "/alerts", "/silences", "/dashboards", "/rules", "/targets", "/query?expr=up", "/oncall", "/oncall/escalations", "/notifications",
         "/reports", "/users", "/tokens",
     ];
 
