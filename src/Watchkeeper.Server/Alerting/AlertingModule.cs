@@ -33,7 +33,16 @@ public static class AlertingModule
 
     public static void MapAlerting(this WebApplication app)
     {
-        app.Services.GetRequiredService<AlertingEngine>();
+        var engine = app.Services.GetRequiredService<AlertingEngine>();
+        // Alertmanager's alertmanager_alerts (summed over states) and alertmanager_dispatcher_aggregation_groups.
+        app.Services.GetRequiredService<SelfMetrics>().AddCollector((w, _) =>
+        {
+            w.Header("watchkeeper_alerts", "Alerts held by the alert store (active, suppressed and unprocessed).", "gauge");
+            w.Sample("watchkeeper_alerts", [], [], engine.Store.Count);
+            w.Header("watchkeeper_dispatcher_aggregation_groups", "Aggregation groups held by the dispatcher.", "gauge");
+            w.Sample("watchkeeper_dispatcher_aggregation_groups", [], [], engine.Dispatcher?.GroupCount ?? 0);
+            return Task.CompletedTask;
+        });
         app.MapAlertmanagerApi();
         app.MapAlertingUi();
     }
@@ -55,6 +64,8 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, T
         var nextGc = time.GetUtcNow() + GcEvery;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before the flush: an alert received during it still wakes the next wait.
+            var groupDue = engine.GroupDue;
             try
             {
                 if (store.HasOutbox) await engine.FlushDueAsync(stoppingToken);
@@ -75,14 +86,10 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, T
             var now = time.GetUtcNow();
             var wait = engine.Dispatcher?.NextDue is { } due ? due - now : MaxWait;
             wait = wait < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : wait > MaxWait ? MaxWait : wait;
-            try
-            {
-                await Task.Delay(wait, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            await Task.WhenAny(Task.Delay(wait, time, wake.Token), groupDue);
+            await wake.CancelAsync();
+            if (stoppingToken.IsCancellationRequested) return;
         }
     }
 }
