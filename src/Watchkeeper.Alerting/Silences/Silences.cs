@@ -67,6 +67,23 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
         }
     }
 
+    /// <summary>
+    /// Re-reads the silences from the store, where other replicas sharing it write theirs; serialised with this
+    /// book's own writes, so a silence saved here is never lost to a read taken before it.
+    /// </summary>
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        await _writes.WaitAsync(ct);
+        try
+        {
+            await LoadAsync(ct);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
     private void Rebuild()
     {
         var now = time.GetUtcNow();
