@@ -17,8 +17,10 @@ EXPRS = {
     "5xx rate": 'rate(http_requests_total{status=~"5.."}[5m]) > 0.1',
     "p95": 'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m])) > 0.5',
 }
-PROM = {"series": "prometheus_tsdb_head_series", "samples": "prometheus_tsdb_head_samples_appended_total"}
-WK = {"series": "watchkeeper_tsdb_head_series", "samples": "watchkeeper_tsdb_head_samples_appended_total"}
+PROM = {"series": "prometheus_tsdb_head_series", "samples": "prometheus_tsdb_head_samples_appended_total",
+        "gc_pause": "go_gc_duration_seconds_sum"}  # Go: stop-the-world pause durations
+WK = {"series": "watchkeeper_tsdb_head_series", "samples": "watchkeeper_tsdb_head_samples_appended_total",
+      "gc_pause": "dotnet_gc_pause_time_seconds_total"}  # .NET: time threads were paused for GC
 
 
 def get(url, timeout=30, token=None):
@@ -117,6 +119,8 @@ def measure(duration, out, prom_url, prom_pid, prom_data, wk_url, wk_pid, wk_dat
             "samples_total": s1[k][names["samples"]], "wal_bytes": wal,
             "wal_bytes_per_sample": wal / s1[k][names["samples"]] if s1[k][names["samples"]] else float("nan"),
             "data_bytes": dir_bytes(data),
+            # Share of the window the collector held the program's threads (NaN when a build does not expose it).
+            "gc_pause_share": (s1[k].get(names["gc_pause"], float("nan")) - s0[k].get(names["gc_pause"], float("nan"))) / dt,
         }
     json.dump(res, open(out, "w"), indent=1)
     return 0
@@ -189,6 +193,7 @@ def report(mfile, qfile, ofile=None):
         ("RSS MiB (end / max)", p["rss"] / 2**20, w["rss"] / 2**20, "%.0f", None),
         ("RSS bytes per head series", p["rss_per_series"], w["rss_per_series"], "%.0f", "<= 1.0x"),
         ("WAL bytes per sample (head, live)", p["wal_bytes_per_sample"], w["wal_bytes_per_sample"], "%.2f", None),
+        ("GC pause, % of the window", 100 * p.get("gc_pause_share", float("nan")), 100 * w.get("gc_pause_share", float("nan")), "%.3f", None),
     ]
     for name, a, b, fmt, tgt in rows:
         extra = ""

@@ -8,7 +8,7 @@
 #    series in total, jobs alternating api-service / web-interface, plus one web-interface target on a closed port
 #    (so `up == 0` has an answer). Both systems scrape the same targets with honor_labels: true, scrape_interval =
 #    scrape_timeout = INTERVAL, and no rules.
-# 2. Prometheus (own temp dir, PROM_PORT) and Watchkeeper (Release build, SQLite, fresh data dir, demo, host
+# 2. Prometheus (own temp dir, PROM_PORT) and Watchkeeper (Release build, SQLite, fresh data dir, shipped rules, demo, host
 #    metrics and self-scrape off, WK_PORT) start together.
 # 3. Waits until both heads hold >= 98% of SERIES, then 3 intervals; measures both over DURATION seconds
 #    (probe.py measure), then runs the query benchmark (QUERY_N calls per expression and kind, alternating).
@@ -92,8 +92,9 @@ s = re.sub(r"(?ms)^global:\n(  .*?\n)+", os.environ["GLOBAL"] + "\n", s, count=1
 s = re.sub(r"(?m)^scrape_configs: \[\]\n", os.environ["SCRAPE"] + "\n", s, count=1)
 s = re.sub(r"(?m)^(host_metrics:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
 s = re.sub(r"(?m)^(demo:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
+s = re.sub(r"(?m)^rule_files:\n(  - .*\n)+", "rule_files: []\n", s, count=1)  # Prometheus runs no rules either
 s += "\nself_scrape: false\n"
-for must in ("host_metrics:\n  enabled: false", "demo:\n  enabled: false", "honor_labels: true", "scrape_interval: "):
+for must in ("host_metrics:\n  enabled: false", "demo:\n  enabled: false", "honor_labels: true", "scrape_interval: ", "rule_files: []\n"):
     assert must in s, "config edit failed: " + must
 open(p, "w").write(s)
 EOF

@@ -179,6 +179,7 @@ public static class PlatformModule
             w.Sample("process_cpu_seconds_total", [], [], proc.TotalProcessorTime.TotalSeconds);
             w.Header("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "gauge");
             w.Sample("process_start_time_seconds", [], [], new DateTimeOffset(proc.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+            RuntimeMetrics.Write(w);
             return Task.CompletedTask;
         });
 
