@@ -21,7 +21,8 @@ public sealed class IncidentUiTests
         await page.FillAsync("#title", "Policy API returns 502 for most requests");
         await page.CheckAsync("input[name=severity][value=SEV2]");
         await page.FillAsync("#summary", "Gateway health checks failing after the 08:50 deploy.");
-        await page.FillAsync("#services_affected", "policy-api, gateway");
+        await page.CheckAsync("input[name=services_affected][value=api-service]");
+        await page.CheckAsync("input[name=services_affected][value=web-interface]");
         await page.SelectOptionAsync("#detection_source", "automated");
         await page.ClickAsync("#declare button[type=submit]");
         await Expect(page).ToHaveURLAsync(new Regex(@"/incidents/\d+$"));

@@ -17,11 +17,11 @@ public sealed class IncidentCommandTests
     {
         await using var s = await TestServer.StartAsync();
         var wk = await new Wk(s).LoginAsync();
-        var inc = await wk.JsonAsync("incident", "start", "--title", "API down", "--severity", "SEV1", "--services", "api-service,web",
-            "--services", "db", "--commander", "alice", "--summary", "5xx on every request", "--detection-source", "automated");
+        var inc = await wk.JsonAsync("incident", "start", "--title", "API down", "--severity", "SEV1", "--services", "api-service,web-interface",
+            "--services", "database", "--commander", "alice", "--summary", "5xx on every request", "--detection-source", "automated");
         Assert.Equal("investigating", inc.GetProperty("status").GetString());
         Assert.Equal(300, inc.GetProperty("response_sla").GetProperty("target_seconds").GetDouble());
-        Assert.Equal(["api-service", "web", "db"], inc.GetProperty("impact").GetProperty("services_affected").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(["api-service", "web-interface", "database"], inc.GetProperty("impact").GetProperty("services_affected").EnumerateArray().Select(x => x.GetString()));
         Assert.Equal("alice", inc.GetProperty("roles").GetProperty("commander").GetString());
         await StartAsync(wk, "Slow dashboard", "SEV3");
 

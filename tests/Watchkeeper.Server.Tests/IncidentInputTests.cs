@@ -42,7 +42,7 @@ public sealed class IncidentInputTests
         foreach (var title in new[] { "Disk\r\nfull", "Disk\nfull", "Disk\tfull", "Disk\u0000full", "Disk \u202Elluf", "a\u2066b", "esc\u001b[31m" })
             AssertNames(await c.Post("/api/v1/incidents", new { title, severity = "SEV3" }, HttpStatusCode.BadRequest), "title");
         AssertNames(await c.Post("/api/v1/incidents", new { title = "t", severity = "SEV3", commander = "al\nice" }, HttpStatusCode.BadRequest), "commander");
-        AssertNames(await c.Post("/api/v1/incidents", new { title = "t", severity = "SEV3", services_affected = new[] { "api", "w\reb" } }, HttpStatusCode.BadRequest), "services_affected[1]");
+        AssertNames(await c.Post("/api/v1/incidents", new { title = "t", severity = "SEV3", services_affected = new[] { "api-service", "w\reb" } }, HttpStatusCode.BadRequest), "services_affected[1]");
 
         // Text fields keep tabs and line breaks, and refuse NUL, other controls and bidi overrides.
         var id = (await c.Post("/api/v1/incidents", new { title = "Disk full", severity = "SEV3", summary = "line 1\r\nline 2\tindented" }, HttpStatusCode.Created)).Long("id");

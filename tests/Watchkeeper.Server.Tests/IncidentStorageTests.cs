@@ -39,7 +39,7 @@ public sealed class IncidentStorageTests
         {
             kind = "operational",
             summary = "Checkout fails for most users",
-            services_affected = new[] { "checkout", "payments", "checkout" },
+            services_affected = new[] { "api-service", "Database", "api-service" },
             detection_source = "automated",
             commander = "alice",
             communications_lead = "bob",
@@ -58,7 +58,7 @@ public sealed class IncidentStorageTests
             var impact = inc.GetProperty("impact");
             Assert.Equal("Most users", impact.Str("users_affected"));
             Assert.Equal("Significant business impact", impact.Str("business_impact"));
-            Assert.Equal(["checkout", "payments"], impact.Items("services_affected").Select(x => x.GetString()));
+            Assert.Equal(["api-service", "database"], impact.Items("services_affected").Select(x => x.GetString()));
             Assert.Equal("automated", inc.Str("detection_source"));
             Assert.Equal("alice", inc.GetProperty("roles").Str("commander"));
             Assert.Equal("bob", inc.GetProperty("roles").Str("communications_lead"));
@@ -188,7 +188,7 @@ public sealed class IncidentStorageTests
             title = "Latency on all endpoints",
             summary = "p99 above 2s",
             users_affected = "All users",
-            services_affected = new[] { "api" },
+            services_affected = new[] { "cache" },
             business_impact = "Orders slowed",
             severity = "SEV1",
         }, ifMatch: "\"1\"");
@@ -196,7 +196,7 @@ public sealed class IncidentStorageTests
         Assert.Equal("SEV1", u.Str("severity"));
         Assert.Equal("p99 above 2s", u.Str("summary"));
         Assert.Equal("All users", u.GetProperty("impact").Str("users_affected"));
-        Assert.Equal(["api"], u.GetProperty("impact").Items("services_affected").Select(x => x.GetString()));
+        Assert.Equal(["cache"], u.GetProperty("impact").Items("services_affected").Select(x => x.GetString()));
         Assert.Equal("Orders slowed", u.GetProperty("impact").Str("business_impact"));
         Assert.Equal(T0.AddMinutes(5), u.GetProperty("response_sla").Time("due_at"));
         Assert.Equal(T0.AddHours(1), u.GetProperty("resolution_sla").Time("due_at"));
@@ -377,7 +377,7 @@ public sealed class IncidentStorageTests
         {
             summary = "Card payments time out",
             users_affected = "About 40% of buyers",
-            services_affected = new[] { "payments", "checkout" },
+            services_affected = new[] { "database", "api-service" },
             business_impact = "Lost orders",
         })).Long("id");
         s.Time.Advance(TimeSpan.FromMinutes(7));
@@ -396,7 +396,7 @@ public sealed class IncidentStorageTests
         Assert.Contains("**Last Updated**: 2026-11-02 09:07 UTC", body);
         Assert.Contains("## Summary\nCard payments time out", body);
         Assert.Contains("- **Users Affected**: About 40% of buyers", body);
-        Assert.Contains("- **Services Affected**: payments, checkout", body);
+        Assert.Contains("- **Services Affected**: database, api-service", body);
         Assert.Contains("- **Business Impact**: Lost orders", body);
         Assert.Contains("## Current Status\nFailing over to the secondary processor", body);
         Assert.Contains("## Next Update\nBy 2026-11-02 09:37 UTC", body);

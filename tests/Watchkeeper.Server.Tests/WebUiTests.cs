@@ -44,7 +44,7 @@ public sealed partial class WebUiTests
     private static async Task<long> IncidentWithProbesAsync(TestServer s)
     {
         using var api = s.Client(await s.AdminApiTokenAsync());
-        var id = (await api.Post("/api/v1/incidents", new { title = "Title " + Probe, severity = "SEV2", summary = "Summary " + Probe, services_affected = new[] { "svc" + Probe } }, HttpStatusCode.Created)).Long("id");
+        var id = (await api.Post("/api/v1/incidents", new { title = "Title " + Probe, severity = "SEV2", summary = "Summary " + Probe, services_affected = new[] { "api-service" } }, HttpStatusCode.Created)).Long("id");
         await api.Post($"/api/v1/incidents/{id}/notes", new { text = "Note " + Probe });
         await api.Post($"/api/v1/incidents/{id}/status-updates", new { current_status = "Update " + Probe, visibility = "public" });
         await api.Put($"/api/v1/incidents/{id}/postmortem", new { summary = "Pm " + Probe, impact = "i", root_cause = "**bold** " + Probe, lessons_learned = "l" });
@@ -103,8 +103,8 @@ public sealed partial class WebUiTests
 
         using var admin = Browser(s, await s.AdminApiTokenAsync());
         var detail = await admin.GetStringAsync($"/incidents/{id}", Ct);
-        // Every field: title (heading and <title>), summary, services, note, status update (text, rendered Markdown, plain), postmortem, action item.
-        foreach (var text in new[] { "Title ", "Summary ", "svc", "Note ", "Update ", "Pm ", "Action " })
+        // Every field: title (heading and <title>), summary, note, status update (text, rendered Markdown, plain), postmortem, action item.
+        foreach (var text in new[] { "Title ", "Summary ", "Note ", "Update ", "Pm ", "Action " })
             Assert.Contains(text + EncodedProbe, detail, StringComparison.Ordinal);
         Assert.Contains($"<title>#{id} Title {EncodedProbe} · Watchkeeper</title>", detail, StringComparison.Ordinal);
         // The Markdown renderer adds its own markup around encoded text.

@@ -199,7 +199,10 @@ public sealed partial class IncidentService
     private CreateIncidentRequest DeclarationFor(AlertForIncident alert, string severity)
     {
         var name = Name(alert.Labels);
-        var service = alert.Labels.GetValueOrDefault("service") ?? alert.Labels.GetValueOrDefault("job");
+        // The catalog's service when the alert names one (service label) or comes from one of its jobs; else the label as is.
+        var service = alert.Labels.GetValueOrDefault("service") is { } named && catalog.Find(named) is { } byName ? byName.Name
+            : alert.Labels.GetValueOrDefault("job") is { } job && catalog.ForJob(job) is { } byJob ? byJob.Name
+            : alert.Labels.GetValueOrDefault("service") ?? alert.Labels.GetValueOrDefault("job");
         var title = alert.Annotations.GetValueOrDefault("summary") is { Length: > 0 } s ? s : name + (service is { Length: > 0 } ? " on " + service : "");
         var summary = new StringBuilder();
         if (alert.Annotations.GetValueOrDefault("description") is { Length: > 0 } d) summary.Append(d).Append("\n\n");

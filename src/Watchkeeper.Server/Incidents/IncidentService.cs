@@ -41,7 +41,8 @@ public sealed class VersionMismatchException(long current)
 /// each responsibility is in its own part: Lifecycle, StatusUpdates, Checklists, Postmortems, Sla
 /// (IncidentService.*.cs). Input rules are in <see cref="IncidentInput"/>, metrics in <see cref="IncidentMetrics"/>.
 /// </summary>
-public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics, IEnumerable<IIncidentHooks> hooks)
+public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics, IEnumerable<IIncidentHooks> hooks,
+    IServiceCatalog catalog)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -54,14 +55,18 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
 
     public Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, CancellationToken ct = default) => CreateAsync(r, actor, null, ct);
 
-    /// <summary>Creates an incident; <paramref name="within"/> runs in the same transaction with the new incident's id.</summary>
+    /// <summary>
+    /// Creates an incident; <paramref name="within"/> runs in the same transaction with the new incident's id. Services
+    /// named by a person must be in the catalog; an incident declared from an alert (<paramref name="within"/> set) keeps
+    /// the service its alert names, mapped to the catalog by job where it can be.
+    /// </summary>
     private async Task<IncidentView> CreateAsync(CreateIncidentRequest r, string actor, Func<DbConnection, DbTransaction, long, long, Task>? within, CancellationToken ct)
     {
         var title = Required(r.Title, "title", 200);
         var kind = OneOf(r.Kind ?? IncidentKind.Operational, "kind", IncidentKind.All);
         var sev = SeverityOf(r.Severity, "severity");
         var source = OneOf(r.DetectionSource ?? "manual", "detection_source", DetectionSource.All);
-        var services = Services(r.ServicesAffected);
+        var services = Services(r.ServicesAffected, fromCatalog: within is null);
         var now = Now;
         var detected = IncidentInput.DetectedAt(r.DetectedAt, now, "detected_at");
         var checklist = ChecklistFor(kind);
@@ -123,6 +128,32 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             db.OnCommit(tx, () => metrics.Apply(row.Id, state));
             return ToView(row, now);
         }, ct);
+    }
+
+    /// <summary>
+    /// Every problem of a declaration at once (the declare form shows them together; <see cref="CreateAsync(CreateIncidentRequest, string, CancellationToken)"/>
+    /// stops at the first). Empty when the request is valid.
+    /// </summary>
+    public IReadOnlyList<ValidationException> CheckCreate(CreateIncidentRequest r)
+    {
+        var errors = new List<ValidationException>();
+        void Try(Action check)
+        {
+            try { check(); }
+            catch (ValidationException ex) { errors.Add(ex); }
+        }
+        Try(() => Required(r.Title, "title", 200));
+        Try(() => OneOf(r.Kind ?? IncidentKind.Operational, "kind", IncidentKind.All));
+        Try(() => SeverityOf(r.Severity, "severity"));
+        Try(() => Optional(r.Summary, "summary", 10_000, multiline: true));
+        Try(() => Optional(r.UsersAffected, "users_affected", 500));
+        Try(() => Optional(r.BusinessImpact, "business_impact", 2000, multiline: true));
+        Try(() => Services(r.ServicesAffected));
+        Try(() => OneOf(r.DetectionSource ?? "manual", "detection_source", DetectionSource.All));
+        Try(() => Person(r.Commander, "commander"));
+        Try(() => Person(r.CommunicationsLead, "communications_lead"));
+        Try(() => Person(r.Scribe, "scribe"));
+        return errors;
     }
 
     public async Task<IncidentView?> GetAsync(long id, CancellationToken ct = default)
@@ -320,13 +351,22 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
         return allowed.Contains(x) ? x : throw new ValidationException(field, $"'{v}' is not one of {string.Join(", ", allowed)}");
     }
 
-    private static List<string> Services(List<string>? s)
+    /// <summary>
+    /// The affected services of a request. With a service catalog configured, each must be one of its services (by id,
+    /// stored as the catalog spells it); without one (no <c>services:</c>) any single-line name is taken.
+    /// </summary>
+    private List<string> Services(List<string>? s, bool fromCatalog = true)
     {
         var list = (s ?? []).Select(x => x?.Trim() ?? "").ToList();
+        var known = catalog.All;
         for (var i = 0; i < list.Count; i++)
         {
-            if (list[i].Length is 0 or > 100) throw new ValidationException($"services_affected[{i}]", "must be a non-empty name of at most 100 characters");
-            IncidentInput.Check(list[i], $"services_affected[{i}]", multiline: false);
+            var field = $"services_affected[{i}]";
+            if (list[i].Length is 0 or > 100) throw new ValidationException(field, "must be a non-empty name of at most 100 characters");
+            IncidentInput.Check(list[i], field, multiline: false);
+            if (!fromCatalog || known.Count == 0) continue;
+            list[i] = catalog.Find(list[i])?.Name
+                ?? throw new ValidationException(field, $"unknown service '{list[i]}'; the catalog (services:) has {string.Join(", ", known.Select(x => x.Name))}");
         }
         return list.Distinct(StringComparer.Ordinal).ToList();
     }

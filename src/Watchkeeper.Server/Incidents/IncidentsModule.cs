@@ -85,6 +85,8 @@ public static class IncidentsModule
             .WithTags("incidents").RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/v1/sla-breaches", async (IncidentService s, CancellationToken ct) => TypedResults.Ok(await s.BreachesAsync(null, ct)))
             .WithTags("incidents").RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/v1/services", (IServiceCatalog catalog) => TypedResults.Ok(catalog.All.Select(ServiceView.Of).ToList()))
+            .WithTags("services").RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/v1/severities", (ConfigHolder cfg) => TypedResults.Ok(cfg.Current.Severities.Select(s => new
         {
             s.Id, s.Name, s.Impact, s.UsersAffected, s.BusinessImpact, s.ResponseTarget, response_seconds = s.ResponseTime.Value.TotalSeconds,

@@ -35,6 +35,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
 
+    /// <summary>The service catalog (Platform/ServiceCatalog.cs): what incidents, the status page and on-call name as services.</summary>
+    public List<ServiceConfig> Services { get; set; } = [];
+
     /// <summary>Scrape Watchkeeper's own /metrics as job "watchkeeper".</summary>
     public bool SelfScrape { get; set; } = true;
 

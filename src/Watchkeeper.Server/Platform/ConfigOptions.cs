@@ -60,6 +60,7 @@ public static class ConfigOptions
         for (var i = 0; i < rules.Count; i++)
             if (!string.IsNullOrWhiteSpace(rules[i].Severity) && c.Severity(rules[i].Severity) is null)
                 yield return new($"incidents.from_alerts.rules[{i}].severity", $"unknown severity '{rules[i].Severity}'; known: {string.Join(", ", c.Severities.Select(x => x.Id))}");
+        foreach (var e in ServiceCatalogValidation.Check(c)) yield return e;
     }
 
     private static IEnumerable<ConfigError> Incidents(IncidentsConfig c)

@@ -33,6 +33,7 @@ public static class PlatformModule
         });
         services.AddSingleton(sp => AuditKey.LoadOrCreate(sp.GetRequiredService<ServeOptions>().DataDir));
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<IServiceCatalog, ServiceCatalog>();
         services.AddSingleton<Users>();
         services.AddSingleton<Sessions>();
         services.AddSingleton<LoginThrottle>();

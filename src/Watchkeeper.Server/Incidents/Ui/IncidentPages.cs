@@ -20,7 +20,9 @@ public static class IncidentPages
     public static void Map(RouteGroupBuilder web)
     {
         web.MapGet("/incidents", List).RequireAuthorization(Policies.Viewer);
-        web.MapGet("/incidents/new", (HttpContext http) => NewForm(new PageContext(http), null)).RequireAuthorization(Policies.Responder);
+        web.MapGet("/incidents/new", async (HttpContext http, string? service, string? title, string? query, string? target, string? source) =>
+            await NewForm(new PageContext(http), null, DeclarePrefill.From(http.RequestServices.GetRequiredService<IServiceCatalog>(), service, title, query, target, source)))
+            .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/new", Declare).RequireAuthorization(Policies.Responder);
         web.MapGet("/incidents/{id:long}", async (long id, HttpContext http, IncidentService s) => await Show(new PageContext(http), s, id, null))
             .RequireAuthorization(Policies.Viewer);
@@ -32,7 +34,12 @@ public static class IncidentPages
             Act(http, s, id, "ack", f, "header", () => s.AcknowledgeAsync(id, Version(f), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/roles", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "roles", f, "header", () => s.AssignAsync(id, new AssignRequest(f["commander"], f["communications_lead"], f["scribe"]), Version(f), u.Actor(), http.RequestAborted)))
+            Act(http, s, id, "roles", f, "header", async () =>
+            {
+                var current = (await s.GetAsync(id, http.RequestAborted))?.Roles;
+                if (CheckPeople(await ActiveUsers(http), f, current, "commander", "communications_lead", "scribe").FirstOrDefault() is { } bad) throw bad;
+                return await s.AssignAsync(id, new AssignRequest(f["commander"], f["communications_lead"], f["scribe"]), Version(f), u.Actor(), http.RequestAborted);
+            }))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/edit", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "edit", f, "header", () => s.UpdateAsync(id, new UpdateIncidentRequest(Field(f, "title"), Field(f, "severity"), f["summary"],
@@ -144,8 +151,30 @@ public static class IncidentPages
 
     // ------------------------------------------------------------------ declare
 
-    private static IResult NewForm(PageContext ctx, FormError? err, int status = 200) =>
-        Pages.Render<DeclarePage>(status, new() { [nameof(DeclarePage.Ctx)] = ctx, [nameof(DeclarePage.Err)] = err });
+    private static async Task<IResult> NewForm(PageContext ctx, FormError? err, DeclarePrefill? prefill = null, int status = 200) =>
+        Pages.Render<DeclarePage>(status, new()
+        {
+            [nameof(DeclarePage.Ctx)] = ctx,
+            [nameof(DeclarePage.Err)] = err,
+            [nameof(DeclarePage.People)] = await ActiveUsers(ctx.Http),
+            [nameof(DeclarePage.Prefill)] = prefill ?? DeclarePrefill.None,
+        });
+
+    /// <summary>The names of the active (not disabled) users: the people roles are chosen from.</summary>
+    public static async Task<IReadOnlyList<string>> ActiveUsers(HttpContext http) =>
+        (await http.RequestServices.GetRequiredService<Users>().ListAsync(http.RequestAborted)).Where(u => !u.Disabled).Select(u => u.Username).ToList();
+
+    /// <summary>The role fields of a form must name active users (the page offers only those); a stale value kept unchanged passes.</summary>
+    private static IEnumerable<ValidationException> CheckPeople(IReadOnlyList<string> people, IFormCollection f, IncidentRoles? current, params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            var v = Field(f, field);
+            if (v is null || people.Contains(v, StringComparer.Ordinal)) continue;
+            var unchanged = current is not null && v == field switch { "commander" => current.Commander, "communications_lead" => current.CommunicationsLead, _ => current.Scribe };
+            if (!unchanged) yield return new ValidationException(field, $"'{v}' is not an active user; choose one from the list");
+        }
+    }
 
     private static async Task<IResult> Declare(HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal user)
     {
@@ -154,12 +183,14 @@ public static class IncidentPages
             var req = new CreateIncidentRequest(f["title"], Field(f, "kind"), Field(f, "severity"), f["summary"], Field(f, "users_affected"),
                 ServiceList(f["services_affected"]), Field(f, "business_impact"), Field(f, "detection_source"), Field(f, "commander"),
                 Field(f, "communications_lead"), Field(f, "scribe"), null);
+            var errors = s.CheckCreate(req).Concat(CheckPeople(await ActiveUsers(http), f, null, "commander", "communications_lead", "scribe")).ToList();
+            if (errors.Count > 0) return await NewForm(new PageContext(http), FormError.FromAll(errors, "declare", f), status: 400);
             var v = await s.CreateAsync(req, user.Actor(), http.RequestAborted);
             return Results.Redirect($"/incidents/{v.Id}");
         }
         catch (Exception ex) when (IsDomainError(ex))
         {
-            return NewForm(new PageContext(http), FormError.From(ex, "declare", f), StatusFor(ex));
+            return await NewForm(new PageContext(http), FormError.From(ex, "declare", f), status: StatusFor(ex));
         }
     }
 
@@ -180,6 +211,30 @@ public static class IncidentPages
             [nameof(IncidentDetailPage.Postmortem)] = pm,
             [nameof(IncidentDetailPage.Breaches)] = await s.BreachesAsync(id, ct),
             [nameof(IncidentDetailPage.Err)] = err,
+            [nameof(IncidentDetailPage.People)] = await ActiveUsers(ctx.Http),
         });
+    }
+}
+
+/// <summary>What a link to the declare form fills in: from a down target (service and instance) or a query (its expression, linked).</summary>
+public sealed record DeclarePrefill(string? Title, string? Summary, IReadOnlyList<string> Services, string? Source)
+{
+    public static readonly DeclarePrefill None = new(null, null, [], null);
+
+    public static DeclarePrefill From(IServiceCatalog catalog, string? service, string? title, string? query, string? target, string? source)
+    {
+        static string? Clip(string? s, int max) => string.IsNullOrWhiteSpace(s) ? null : s.Trim().Length > max ? s.Trim()[..max] : s.Trim();
+        service = Clip(service, 100);
+        query = Clip(query, 2000);
+        target = Clip(target, 300);
+        // A job label names the service too (the targets page links by job).
+        var svc = service is null ? null : catalog.Find(service) ?? catalog.ForJob(service);
+        var services = svc is not null ? new[] { svc.Name } : service is not null && catalog.All.Count == 0 ? [service] : [];
+        var summary = new System.Text.StringBuilder();
+        if (target is not null) summary.Append("Target `").Append(target.Replace("`", "'", StringComparison.Ordinal)).Append("` of ").Append(svc?.Title ?? service ?? "a job").Append(" is down.\n");
+        if (query is not null)
+            summary.Append("Declared from the query [").Append(query.Replace("]", "\\]", StringComparison.Ordinal)).Append("](/query?expr=").Append(Uri.EscapeDataString(query)).Append(").\n");
+        var t = Clip(title, 200) ?? (target is not null ? $"{svc?.Title ?? service} target {target} is down" : null);
+        return new(t, summary.Length == 0 ? null : summary.ToString().TrimEnd(), services, Clip(source, 20) ?? (target is not null || query is not null ? "automated" : null));
     }
 }
