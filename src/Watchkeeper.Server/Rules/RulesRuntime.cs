@@ -87,7 +87,7 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
                 Log = m => logger.LogWarning("{Message}", m),
             };
             _manager ??= new RuleManager(ctx);
-            await _manager.UpdateAsync(c.RuleFileDefs, c.Metrics.Global.EvaluationInterval, TimeSpan.Zero, ctx);
+            await _manager.UpdateAsync(c.RuleFileDefs, c.Metrics.Global.EvaluationInterval, c.Metrics.Global.RuleQueryOffset, ctx);
             if (old._external is not null) await old._external.DisposeAsync();
             if (old._writeBack is not null) await old._writeBack.DisposeAsync();
             old._source?.Dispose();
