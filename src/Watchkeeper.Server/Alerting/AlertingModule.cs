@@ -35,6 +35,7 @@ public static class AlertingModule
     {
         app.Services.GetRequiredService<AlertingEngine>();
         app.MapAlertmanagerApi();
+        app.MapAlertAckApi();
         app.MapAlertingUi();
     }
 }
