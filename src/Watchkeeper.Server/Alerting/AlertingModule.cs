@@ -12,7 +12,7 @@ public static class AlertingModule
     public static void AddAlerting(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSingleton(sp => new AlertingStore(sp.GetRequiredService<Db>(), sp.GetService<INotificationOutbox>()));
+        services.AddSingleton(sp => new AlertingStore(sp.GetRequiredService<Db>(), sp.GetService<INotificationOutbox>(), sp.GetService<AuditLog>()));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SilenceBook(sp.GetRequiredService<AlertingStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
