@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
@@ -88,6 +89,7 @@ public static class ServerHost
         builder.AddReports();
         builder.AddNotifications();
         builder.AddRules();
+        builder.AddDashboards();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -103,6 +105,7 @@ public static class ServerHost
         app.MapReports();
         app.MapNotifications();
         app.MapRules();
+        app.MapDashboards();
         app.MapWeb();
         return app;
     }

@@ -102,8 +102,15 @@ public sealed class QueryPageBrowserTests
         Assert.True(painted[0] > 600 && painted[1] > 300, $"canvas is {painted[0]}x{painted[1]}");
         Assert.True(painted[2] > 2000, $"only {painted[2]} painted pixels");
         var legend = await page.Locator("#wk-graph .u-legend .u-label").AllInnerTextsAsync();
-        Assert.Contains("wk_browser_demo{instance=\"a\", job=\"demo\"}", legend);
-        Assert.Contains("wk_browser_demo{instance=\"b\", job=\"demo\"}", legend);
+        // The label both series share is said once above the chart, not on every legend row.
+        Assert.Contains("wk_browser_demo{instance=\"a\"}", legend);
+        Assert.Contains("wk_browser_demo{instance=\"b\"}", legend);
+        Assert.Equal("Common to all series: job=\"demo\"", await page.Locator("#wk-graph .wk-common").InnerTextAsync());
+        // Without hovering, the legend shows each series' last value (not "--").
+        var values = await page.Locator("#wk-graph .u-legend .u-series:not(:first-child) .u-value").AllInnerTextsAsync();
+        Assert.Equal(2, values.Count);
+        Assert.All(values, v => Assert.Matches("^[0-9]+$", v));
+        Assert.InRange(int.Parse(values[0], System.Globalization.CultureInfo.InvariantCulture), 236, 240);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("query-graph.png"), FullPage = true });
 
         await page.ClickAsync("nav.wk-tabs a:text('Table')");

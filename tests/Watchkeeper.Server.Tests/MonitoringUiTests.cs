@@ -136,7 +136,13 @@ public sealed class MonitoringUiTests
         Assert.Contains("instant vector · 2 results", html);
         Assert.Contains("""<tr><td class="mono"><b>wk_ui_test</b>{<span class="wk-ln">instance</span>=&quot;a&quot;, <span class="wk-ln">job</span>=&quot;demo&quot;}</td><td class="mono">42</td></tr>""", html);
         Assert.Contains(""">0.5</td></tr>""", html);
-        Assert.Contains("""<option value="1h" selected>""", html);
+        // Range and step belong to the Graph tab; the Table tab has its evaluation time instead.
+        Assert.DoesNotContain("<select name=\"range\">", html);
+        Assert.Contains("""<input type="hidden" name="range" value="1h" />""", html);
+        Assert.Contains("<label>Evaluation time <input name=\"time\" value=\"\" placeholder=\"now\"", html);
+        var earlier = await c.GetStringAsync("/query?expr=wk_ui_test&time=" + Uri.EscapeDataString(DateTimeOffset.FromUnixTimeMilliseconds(now - 600_000).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)), TestContext.Current.CancellationToken);
+        Assert.Contains("Empty result: no series matched at this time.", earlier);
+        Assert.Contains("evaluated at " + DateTimeOffset.FromUnixTimeMilliseconds(now - 600_000).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC", earlier);
         // The manual's dashboard expressions are one click away.
         Assert.Contains("histogram_quantile(0.95, rate(http_request_duration_seconds_bucket[5m]))", html);
         Assert.Contains("/query?expr=up%7Bjob%3D~%22api-service%7Cweb-interface%22%7D", html);
@@ -155,7 +161,11 @@ public sealed class MonitoringUiTests
         var html = await c.GetStringAsync("/query?expr=" + Uri.EscapeDataString("rate(x{a=\"<b>\"}[5m])") + "&range=30m&step=&tab=graph", TestContext.Current.CancellationToken);
 
         var end = s.Time.GetUtcNow().ToUnixTimeSeconds();
-        Assert.Contains("data-expr=\"rate(x{a=&quot;&lt;b&gt;&quot;}[5m])\" data-start=\"" + (end - 1800) + "\" data-end=\"" + end + "\" data-step=\"7\" data-uplot=\"bundled\">", html);
+        Assert.Contains("data-expr=\"rate(x{a=&quot;&lt;b&gt;&quot;}[5m])\" data-start=\"" + (end - 1800) + "\" data-end=\"" + end + "\" data-step=\"7\" data-unit=\"\" data-uplot=\"bundled\">", html);
+        Assert.Contains("<select name=\"range\">", html);
+        Assert.Contains("<label>End <input name=\"end\"", html);
+        var ended = await c.GetStringAsync("/query?expr=up&range=30m&tab=graph&unit=s&end=" + (end - 3600), TestContext.Current.CancellationToken);
+        Assert.Contains("data-end=\"" + (end - 3600) + "\" data-step=\"7\" data-unit=\"s\"", ended);
         Assert.Matches("""<script src="/lib/uplot/uPlot\.iife\.min\.js\?v=[0-9a-f]{12}" defer></script>""", html);
         Assert.Matches("""<link rel="stylesheet" href="/lib/uplot/uPlot\.min\.css\?v=[0-9a-f]{12}" />""", html);
         Assert.Contains("<a href=\"/query?expr=rate", html);

@@ -50,6 +50,8 @@ public sealed partial class WebUiTests
         await api.Put($"/api/v1/incidents/{id}/postmortem", new { summary = "Pm " + Probe, impact = "i", root_cause = "**bold** " + Probe, lessons_learned = "l" });
         await api.Post($"/api/v1/incidents/{id}/action-items", new { title = "Action " + Probe, owner = "ops" });
         await api.Post("/api/v1/tokens/", new { name = "Token " + Probe });
+        await api.Post("/api/v1/dashboards/import", new { title = "Dash " + Probe, uid = "probe", tags = new[] { "tag" + Probe },
+            panels = new object[] { new { type = "text", title = "Panel " + Probe, options = new { content = "Text " + Probe } } } }, HttpStatusCode.Created);
         // A firing alert whose label value is markup, and a silence whose comment is.
         var engine = s.Get<Watchkeeper.Alerting.Alerts.AlertingEngine>();
         Assert.Empty(engine.Receive([new(new Dictionary<string, string> { ["alertname"] = "Probe", ["team"] = Probe }, new Dictionary<string, string>(), null, null, "")]));
@@ -74,6 +76,7 @@ public sealed partial class WebUiTests
         {
             ("/", 1, true), ("/incidents", 1, true), ($"/incidents/{id}", 1, true), ("/incidents/new", 2, false), ("/reports?period=7d", 1, false), ("/alerts", 1, true), ("/silences", 1, true),
             ("/targets", 1, false), ("/rules", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
+            ("/dashboards", 1, true), ("/dashboards/probe", 1, true), ("/dashboards/openpolicy-overview", 1, false),
         };
         foreach (var (role, rank) in new[] { ("viewer", 1), ("responder", 2), ("admin", 3) })
         {
@@ -223,7 +226,7 @@ public sealed partial class WebUiTests
         using var admin = Browser(s, await s.AdminApiTokenAsync());
         var html = await admin.GetStringAsync("/query?tab=graph&expr=up", Ct);
         var links = AssetLink().Matches(html).Select(m => (Path: m.Groups[1].Value, Version: m.Groups[2].Value)).ToList();
-        Assert.Equal(["/favicon.svg", "/css/app.css", "/lib/uplot/uPlot.min.css", "/css/monitoring.css", "/js/app.js", "/lib/uplot/uPlot.iife.min.js", "/js/query.js"],
+        Assert.Equal(["/favicon.svg", "/css/app.css", "/lib/uplot/uPlot.min.css", "/css/monitoring.css", "/js/app.js", "/lib/uplot/uPlot.iife.min.js", "/js/units.js", "/js/query.js"],
             links.Select(l => l.Path));
         using var anon = new HttpClient { BaseAddress = s.BaseAddress };
         foreach (var (path, version) in links)
@@ -276,7 +279,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/targets", "/query", "/rules", "/users", "/tokens"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/targets", "/query", "/rules", "/tokens"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/users", "/tokens"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/tokens"], nav.For(1).Select(i => i.Href));
     }
 }

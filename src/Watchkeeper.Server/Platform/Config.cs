@@ -21,6 +21,8 @@ public sealed class WatchkeeperConfig
     public DemoConfig Demo { get; set; } = new();
     public HostMetricsConfig HostMetrics { get; set; } = new();
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
+    /// <summary>Dashboards provisioned from folders of Grafana JSON, and limits (Dashboards/DashboardsConfig.cs).</summary>
+    public Dashboards.DashboardsConfig Dashboards { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];

@@ -70,6 +70,7 @@ public static class ConfigLoader
         if (error is not null) throw source.Error(error.Key, error.Problem);
         ReadNamedFiles(config, source, dir);
         Rules.RulesConfigLoader.Load(config, source, dir);
+        Dashboards.DashboardProvisioningLoader.Load(config, source, dir);
         return config;
     }
 

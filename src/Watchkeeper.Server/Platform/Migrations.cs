@@ -317,6 +317,22 @@ public static class Migrations
               PRIMARY KEY (incident_id, fingerprint)
             );
             """),
+        // Dashboards (Grafana JSON models): imported ones and those provisioned from config folders (read-only).
+        (12, "dashboards", """
+            CREATE TABLE dashboards (
+              uid TEXT PRIMARY KEY,
+              title TEXT NOT NULL,
+              tags TEXT NOT NULL DEFAULT '[]',
+              json TEXT NOT NULL,
+              version INTEGER NOT NULL,
+              provisioned INTEGER NOT NULL DEFAULT 0,
+              source TEXT NOT NULL DEFAULT '',
+              created_at BIGINT NOT NULL,
+              updated_by TEXT NOT NULL,
+              updated_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_dashboards_title ON dashboards(title);
+            """),
     ];
 
     /// <summary>The migration that introduced keyed audit chains.</summary>

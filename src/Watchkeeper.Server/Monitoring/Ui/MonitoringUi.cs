@@ -17,7 +17,7 @@ public static class MonitoringUi
         var pages = app.MapPages().RequireAuthorization(Policies.Viewer);
         pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, string? state, string? refresh) =>
             TargetsPage.Handle(http, runtime, state, int.TryParse(refresh, out var r) ? r : null));
-        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, string? expr, string? range, string? step, string? tab) =>
-            QueryPage.Handle(http, runtime, expr, range, step, tab));
+        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, string? expr, string? range, string? step, string? tab, string? end, string? time, string? unit) =>
+            QueryPage.Handle(http, runtime, expr, range, step, tab, new QueryTimes(end, time, unit)));
     }
 }

@@ -49,13 +49,34 @@
     return pre;
   }
 
-  function seriesName(metric) {
+  // The labels every series shares (name and value), left out of each series' name and shown once above the chart.
+  function commonLabels(result) {
+    if (result.length < 2) return {};
+    var common = Object.assign({}, result[0].metric);
+    delete common.__name__;
+    result.slice(1).forEach(function (s) {
+      Object.keys(common).forEach(function (k) { if (s.metric[k] !== common[k]) delete common[k]; });
+    });
+    return common;
+  }
+
+  function seriesName(metric, common) {
     var name = metric.__name__ || "";
     var parts = [];
     Object.keys(metric).sort().forEach(function (k) {
-      if (k !== "__name__") parts.push(k + "=" + JSON.stringify(metric[k]));
+      if (k !== "__name__" && !(k in common)) parts.push(k + "=" + JSON.stringify(metric[k]));
     });
-    return name + "{" + parts.join(", ") + "}";
+    return parts.length === 0 && name ? name : name + "{" + parts.join(", ") + "}";
+  }
+
+  var unit = graph.getAttribute("data-unit") || "";
+  function fmt(v) { return window.wkUnits ? window.wkUnits.format(v, unit) : String(v); }
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  // 24-hour UTC, like the rest of Watchkeeper's pages; the date when the range is longer than a day.
+  function utc(ts, withDate) {
+    var d = new Date(ts * 1000);
+    var t = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+    return withDate ? d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + t : t;
   }
 
   function toNumber(s) {
@@ -69,15 +90,24 @@
     for (var i = 0; i < n; i++) xs[i] = start + i * step;
     var shown = result.slice(0, MAX_SERIES);
     var data = [xs];
-    var series = [{}];
+    var common = commonLabels(shown);
+    var commonEl = graph.querySelector(".wk-common");
+    var commonText = Object.keys(common).sort().map(function (k) { return k + "=" + JSON.stringify(common[k]); }).join(", ");
+    if (commonEl && commonText) { commonEl.textContent = "Common to all series: " + commonText; commonEl.hidden = false; }
+    // Without a cursor over the chart the legend shows each series' last value (not "--").
+    var series = [{ value: function (u, v, si, idx) { return idx == null ? "last" : utc(v, true) + ":" + pad(new Date(v * 1000).getUTCSeconds()); } }];
     shown.forEach(function (s, idx) {
       var ys = new Array(n).fill(null);
+      var last = null;
       s.values.forEach(function (p) {
         var k = Math.round((p[0] - start) / step);
-        if (k >= 0 && k < n) ys[k] = toNumber(p[1]);
+        if (k >= 0 && k < n) { ys[k] = toNumber(p[1]); if (ys[k] !== null) last = ys[k]; }
       });
       data.push(ys);
-      series.push({ label: seriesName(s.metric), stroke: PALETTE[idx % PALETTE.length], width: 1.5, points: { show: false } });
+      series.push({
+        label: seriesName(s.metric, common), stroke: PALETTE[idx % PALETTE.length], width: 1.5, points: { show: false },
+        value: function (u, v, si, i) { var x = i == null ? last : v; return x == null ? "–" : fmt(x); },
+      });
     });
 
     // Axis and grid colours follow the page's (light or dark) colours.
@@ -92,7 +122,13 @@
       scales: { x: { time: true } },
       // Times in UTC, like the rest of Watchkeeper's pages.
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
-      axes: [axis({}), axis({ size: 70 })],
+      axes: [
+        axis({ values: function (u, ticks) { return ticks.map(function (t) { var d = new Date(t * 1000); return utc(t, end - start > 86400 && d.getUTCHours() === 0 && d.getUTCMinutes() === 0); }); } }),
+        axis({ values: function (u, ticks) { return ticks.map(fmt); }, size: function (u, values, i, cycle) {
+          if (cycle > 1) return u.axes[i]._size;
+          return Math.max(50, Math.ceil((values || []).reduce(function (n, v) { return Math.max(n, String(v).length); }, 0) * 7.2) + 18);
+        } }),
+      ],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
     };
