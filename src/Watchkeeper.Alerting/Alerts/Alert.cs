@@ -11,6 +11,18 @@ public static class LabelSets
     {
         var h = Offset;
         if (labels.Count == 0) return h;
+        if (labels is LabelDictionary m)
+        {
+            // Already sorted by name.
+            for (var j = 0; j < m.Count; j++)
+            {
+                h = Add(h, m.NameAt(j));
+                h = (h ^ 0xff) * Prime;
+                h = Add(h, m.ValueAt(j));
+                h = (h ^ 0xff) * Prime;
+            }
+            return h;
+        }
         var names = new string[labels.Count];
         var i = 0;
         foreach (var k in labels.Keys) names[i++] = k;
@@ -23,6 +35,14 @@ public static class LabelSets
             h = Add(h, labels[n], buf);
             h = (h ^ 0xff) * Prime;
         }
+        return h;
+    }
+
+    /// <summary>FNV-1a over the UTF-8 bytes of <paramref name="s"/>; ASCII is hashed without encoding.</summary>
+    internal static ulong Add(ulong h, string s)
+    {
+        if (!System.Text.Ascii.IsValid(s)) return Add(h, s, stackalloc byte[256]);
+        foreach (var c in s) h = (h ^ c) * Prime;
         return h;
     }
 
@@ -41,7 +61,7 @@ public static class LabelSets
     {
         var sb = new System.Text.StringBuilder("{");
         var first = true;
-        foreach (var (k, v) in labels.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (var (k, v) in labels is LabelDictionary m ? (IEnumerable<KeyValuePair<string, string>>)m : labels.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (!first) sb.Append(", ");
             first = false;

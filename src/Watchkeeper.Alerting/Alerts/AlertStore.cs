@@ -103,7 +103,8 @@ public sealed class AlertStore(TimeProvider time, AlertLimits? limits = null)
                     ends = now + resolveTimeout;
                     timeout = true;
                 }
-                var alert = new Alert(p.Labels, p.Annotations, starts, ends, p.GeneratorUrl, now, timeout);
+                // Held compactly: sorted arrays with shared strings instead of the posted dictionaries.
+                var alert = new Alert(LabelDictionary.From(p.Labels), LabelDictionary.From(p.Annotations), starts, ends, StringPool.Get(p.GeneratorUrl), now, timeout);
                 if (_alerts.TryGetValue(alert.Fingerprint, out var old))
                 {
                     if ((alert.EndsAt > old.StartsAt && alert.EndsAt < old.EndsAt) || (alert.StartsAt > old.StartsAt && alert.StartsAt < old.EndsAt)

@@ -58,13 +58,25 @@ public sealed class AlertingEngine(AlertStore store, SilenceBook silences, INoti
         var (stored, errors) = store.Put(batch, _config.Global.ResolveTimeout);
         var inhibitor = _inhibitor;
         var dispatcher = _dispatcher;
+        var sooner = false;
         foreach (var a in stored)
         {
             inhibitor.Observe(a);
-            dispatcher?.Put(a);
+            sooner |= dispatcher?.Put(a) ?? false;
         }
+        if (sooner) Interlocked.Exchange(ref _groupDue, NewSignal()).TrySetResult();
         return errors;
     }
+
+    private TaskCompletionSource _groupDue = NewSignal();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes when a received alert makes a group due sooner than before (a new group with a short
+    /// <c>group_wait</c>), so the timer loop wakes at once instead of at its next tick. Take it before flushing.
+    /// </summary>
+    public Task GroupDue => Volatile.Read(ref _groupDue).Task;
 
     public AlertStatus Status(Alert a)
     {

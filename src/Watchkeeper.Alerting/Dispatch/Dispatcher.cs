@@ -21,8 +21,10 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
 {
     public void Dispose() => _flushing.Dispose();
 
-    private sealed class Group(Route route, string key, Dictionary<string, string> labels, DateTimeOffset next)
+    private sealed class Group(Route route, string key, Dictionary<string, string> labels, DateTimeOffset next, ulong hash)
     {
+        /// <summary>The hash of the group labels this group is indexed by in <see cref="_index"/>.</summary>
+        public ulong Hash { get; } = hash;
         public Route Route { get; } = route;
         public string Key { get; } = key;
         public Dictionary<string, string> Labels { get; } = labels;
@@ -33,6 +35,9 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    // The same groups by route and a hash of their group labels, so an alert for an existing group is placed without
+    // building its group key; a hash collision (labels differ) falls back to the key.
+    private readonly Dictionary<(Route Route, ulong Hash), Group> _index = [];
     private readonly Dictionary<string, NflogEntry> _log = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _flushing = new(1, 1);
 
@@ -82,29 +87,78 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
     /// <summary>The routes an alert goes to (none without a routing tree).</summary>
     public List<Route> Routes(IReadOnlyDictionary<string, string> labels) => config.Route?.Match(labels) ?? [];
 
-    /// <summary>Inserts a new or updated alert into the groups of every route it matches.</summary>
-    public void Put(Alert alert)
+    /// <summary>
+    /// Inserts a new or updated alert into the groups of every route it matches. Returns true when a group became
+    /// due sooner than before (a new group, or an old alert that skips group_wait), so the timer loop can wake.
+    /// </summary>
+    public bool Put(Alert alert)
     {
-        if (config.Route is null) return;
+        if (config.Route is null) return false;
         var routes = config.Route.Match(alert.Labels);
         var now = time.GetUtcNow();
+        var sooner = false;
         lock (_gate)
         {
             foreach (var r in routes)
             {
-                var labels = r.Opts.GroupLabels(alert.Labels);
-                var key = r.Key + ":" + LabelSets.Format(labels);
-                var mapKey = r.Id + "\n" + key;
-                if (!_groups.TryGetValue(mapKey, out var g))
+                var hash = GroupHash(r.Opts, alert);
+                if (!_index.TryGetValue((r, hash), out var g) || !SameGroup(g, r.Opts, alert.Labels))
                 {
-                    // A new group waits group_wait before its first notification (a short one is kept as given).
-                    _groups[mapKey] = g = new Group(r, key, labels, now + r.Opts.GroupWait);
+                    var labels = r.Opts.GroupLabels(alert.Labels);
+                    var key = r.Key + ":" + LabelSets.Format(labels);
+                    var mapKey = r.Id + "\n" + key;
+                    if (!_groups.TryGetValue(mapKey, out g))
+                    {
+                        // A new group waits group_wait before its first notification (a short one is kept as given).
+                        _groups[mapKey] = g = new Group(r, key, labels, now + r.Opts.GroupWait, hash);
+                        _index.TryAdd((r, hash), g);
+                        sooner = true;
+                    }
                 }
                 g.Alerts[alert.Fingerprint] = alert;
                 // An alert that started more than group_wait ago is sent without waiting.
-                if (!g.HasFlushed && alert.StartsAt + r.Opts.GroupWait < now && g.Next > now) g.Next = now;
+                if (!g.HasFlushed && alert.StartsAt + r.Opts.GroupWait < now && g.Next > now)
+                {
+                    g.Next = now;
+                    sooner = true;
+                }
             }
         }
+        return sooner;
+    }
+
+    /// <summary>A hash of the labels <paramref name="opts"/> groups <paramref name="alert"/> by (the alert's fingerprint with <c>...</c>).</summary>
+    private static ulong GroupHash(RouteOpts opts, Alert alert)
+    {
+        if (opts.GroupByAll) return alert.Fingerprint;
+        var h = 14695981039346656037UL;
+        foreach (var n in opts.GroupBy)
+        {
+            if (!alert.Labels.TryGetValue(n, out var v) || v.Length == 0) continue;
+            h = (LabelSets.Add(h, n) ^ 0xff) * 1099511628211UL;
+            h = (LabelSets.Add(h, v) ^ 0xff) * 1099511628211UL;
+        }
+        return h;
+    }
+
+    /// <summary>True when <paramref name="labels"/> group into <paramref name="g"/> (the same group labels).</summary>
+    private static bool SameGroup(Group g, RouteOpts opts, IReadOnlyDictionary<string, string> labels)
+    {
+        if (opts.GroupByAll)
+        {
+            if (g.Labels.Count != labels.Count) return false;
+            foreach (var (k, v) in labels)
+                if (!g.Labels.TryGetValue(k, out var gv) || !string.Equals(gv, v, StringComparison.Ordinal)) return false;
+            return true;
+        }
+        var n = 0;
+        foreach (var name in opts.GroupBy)
+        {
+            if (!labels.TryGetValue(name, out var v) || v.Length == 0) continue;
+            if (!g.Labels.TryGetValue(name, out var gv) || !string.Equals(gv, v, StringComparison.Ordinal)) return false;
+            n++;
+        }
+        return n == g.Labels.Count;
     }
 
     /// <summary>The earliest time a group is due, or null when there are no groups.</summary>
@@ -120,6 +174,12 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
                 return min;
             }
         }
+    }
+
+    /// <summary>Aggregation groups held (Alertmanager's <c>alertmanager_dispatcher_aggregation_groups</c>).</summary>
+    public int GroupCount
+    {
+        get { lock (_gate) return _groups.Count; }
     }
 
     public IReadOnlyList<GroupSnapshot> Groups()
@@ -155,7 +215,11 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
                 {
                     foreach (var a in alerts)
                         if (a.Resolved(now) && g.Alerts.TryGetValue(a.Fingerprint, out var cur) && ReferenceEquals(cur, a)) g.Alerts.Remove(a.Fingerprint);
-                    if (g.Alerts.Count == 0) _groups.Remove(mapKey);
+                    if (g.Alerts.Count == 0)
+                    {
+                        _groups.Remove(mapKey);
+                        if (_index.TryGetValue((g.Route, g.Hash), out var indexed) && ReferenceEquals(indexed, g)) _index.Remove((g.Route, g.Hash));
+                    }
                 }
             }
             return sent;

@@ -33,7 +33,16 @@ public static class AlertingModule
 
     public static void MapAlerting(this WebApplication app)
     {
-        app.Services.GetRequiredService<AlertingEngine>();
+        var engine = app.Services.GetRequiredService<AlertingEngine>();
+        // Alertmanager's alertmanager_alerts (summed over states) and alertmanager_dispatcher_aggregation_groups.
+        app.Services.GetRequiredService<SelfMetrics>().AddCollector((w, _) =>
+        {
+            w.Header("watchkeeper_alerts", "Alerts held by the alert store (active, suppressed and unprocessed).", "gauge");
+            w.Sample("watchkeeper_alerts", [], [], engine.Store.Count);
+            w.Header("watchkeeper_dispatcher_aggregation_groups", "Aggregation groups held by the dispatcher.", "gauge");
+            w.Sample("watchkeeper_dispatcher_aggregation_groups", [], [], engine.Dispatcher?.GroupCount ?? 0);
+            return Task.CompletedTask;
+        });
         app.MapAlertmanagerApi();
         app.MapAlertAckApi();
         app.MapAlertingUi();
@@ -75,6 +84,8 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, I
         while (!stoppingToken.IsCancellationRequested)
         {
             var leads = leadership.IsLeader;
+            // Taken before the flush: an alert received during it still wakes the next wait.
+            var groupDue = engine.GroupDue;
             try
             {
                 if (leads && !led)
@@ -110,22 +121,11 @@ public sealed class AlertingWorker(AlertingEngine engine, AlertingStore store, I
             var now = time.GetUtcNow();
             var wait = leads && engine.Dispatcher?.NextDue is { } due ? due - now : MaxWait;
             wait = wait < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : wait > MaxWait ? MaxWait : wait;
-            try
-            {
-                if (leads) await Task.Delay(wait, time, stoppingToken);
-                else
-                {
-                    // A follower wakes when it gains the lease (or to collect garbage); both waits end with the pass.
-                    using var pass = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    await Task.WhenAny(leadership.WaitForLeadershipAsync(pass.Token), Task.Delay(wait, time, pass.Token));
-                    await pass.CancelAsync();
-                }
-                stoppingToken.ThrowIfCancellationRequested();
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            // A leader wakes when a group falls due; a follower when it gains the lease (or to collect garbage).
+            await Task.WhenAny(Task.Delay(wait, time, wake.Token), leads ? groupDue : leadership.WaitForLeadershipAsync(wake.Token));
+            await wake.CancelAsync();
+            if (stoppingToken.IsCancellationRequested) return;
         }
     }
 }

@@ -15,11 +15,11 @@ public sealed class AlertmanagerAlertSink(AlertingEngine engine, ILogger<Alertma
         var batch = new List<PostableAlert>(alerts.Count);
         foreach (var a in alerts)
         {
-            var labels = new Dictionary<string, string>(a.Labels.Count, StringComparer.Ordinal);
-            foreach (var l in a.Labels) labels[l.Name] = l.Value;
-            var annotations = new Dictionary<string, string>(a.Annotations.Count, StringComparer.Ordinal);
-            foreach (var l in a.Annotations) annotations[l.Name] = l.Value;
-            batch.Add(new PostableAlert(labels, annotations, a.StartsAt, a.EndsAt, a.GeneratorUrl));
+            var labels = new LabelDictionary.Builder(a.Labels.Count);
+            foreach (var l in a.Labels) labels.Add(l.Name, l.Value);
+            var annotations = new LabelDictionary.Builder(a.Annotations.Count);
+            foreach (var l in a.Annotations) annotations.Add(l.Name, l.Value);
+            batch.Add(new PostableAlert(labels.Build(), annotations.Build(), a.StartsAt, a.EndsAt, a.GeneratorUrl));
         }
         var errors = engine.Receive(batch);
         foreach (var e in errors) log.LogWarning("Alert {Index} from the rule evaluator rejected: {Reason}", e.Index, e.Reason);

@@ -232,20 +232,7 @@ public static class AlertmanagerApi
 
     private static async Task<IResult> PostAlerts(HttpContext ctx, AlertingEngine e)
     {
-        using var doc = await ReadBody(ctx);
-        if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new ValidationException("body", "expected an array of alerts");
-        var count = doc.RootElement.GetArrayLength();
-        if (count > e.Store.Limits.MaxBatch) throw new ValidationException("body", $"{count} alerts in one request (limit: {e.Store.Limits.MaxBatch})");
-        var batch = new List<PostableAlert>(count);
-        var indexOf = new List<int>(count);
-        var errors = new List<AlertError>();
-        var i = 0;
-        foreach (var el in doc.RootElement.EnumerateArray())
-        {
-            if (ParseAlert(el, out var alert) is { } err) errors.Add(new AlertError(i, err));
-            else { batch.Add(alert!); indexOf.Add(i); }
-            i++;
-        }
+        var (batch, indexOf, errors, count) = await AlertBatchReader.ReadAsync(ctx, MaxBodyBytes, e.Store.Limits.MaxBatch);
         errors.AddRange(e.Receive(batch).Select(x => x with { Index = indexOf[x.Index] }));
         if (errors.Count == 0) return TypedResults.Ok();
         errors.Sort((a, b) => a.Index.CompareTo(b.Index));
@@ -253,49 +240,6 @@ public static class AlertmanagerApi
             $" ({count - errors.Count} of {count} alerts were stored)");
         problem.Extensions["errors"] = errors.Select(x => new Dictionary<string, object> { ["index"] = x.Index, ["reason"] = x.Reason }).ToList();
         return TypedResults.Problem(problem);
-    }
-
-    private static string? ParseAlert(JsonElement el, out PostableAlert? alert)
-    {
-        alert = null;
-        if (el.ValueKind != JsonValueKind.Object) return "expected an object";
-        Dictionary<string, string>? labels = null, annotations = null;
-        DateTimeOffset? starts = null, ends = null;
-        var url = "";
-        foreach (var p in el.EnumerateObject())
-        {
-            switch (p.Name)
-            {
-                case "labels": if (Map(p.Value, "labels", out labels) is { } e1) return e1; break;
-                case "annotations": if (Map(p.Value, "annotations", out annotations) is { } e2) return e2; break;
-                case "startsAt": if (TimeOf(p.Value, "startsAt", out starts) is { } e3) return e3; break;
-                case "endsAt": if (TimeOf(p.Value, "endsAt", out ends) is { } e4) return e4; break;
-                case "generatorURL":
-                    if (p.Value.ValueKind == JsonValueKind.Null) break;
-                    if (p.Value.ValueKind != JsonValueKind.String) return "generatorURL: expected a string";
-                    url = p.Value.GetString() ?? "";
-                    if (url.Length > 0 && !Uri.TryCreate(url, UriKind.Absolute, out _)) return $"generatorURL: \"{url}\" is not an absolute URL";
-                    break;
-                default: break; // Alertmanager ignores unknown fields.
-            }
-        }
-        if (labels is null) return "labels in body is required";
-        alert = new PostableAlert(labels, annotations ?? [], starts, ends, url);
-        return null;
-    }
-
-    private static string? Map(JsonElement el, string field, out Dictionary<string, string>? map)
-    {
-        map = null;
-        if (el.ValueKind == JsonValueKind.Null) { map = []; return null; }
-        if (el.ValueKind != JsonValueKind.Object) return $"{field}: expected an object of strings";
-        map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in el.EnumerateObject())
-        {
-            if (p.Value.ValueKind != JsonValueKind.String) return $"{field}.{p.Name}: expected a string";
-            map[p.Name] = p.Value.GetString()!;
-        }
-        return null;
     }
 
     private static string? TimeOf(JsonElement el, string field, out DateTimeOffset? t)

@@ -76,7 +76,8 @@ public sealed record PanelResult(Panel Panel, string Title, long StartMs, long S
 /// <summary>
 /// Evaluates a dashboard's panels in process with the PromQL engine: each target's expression with the variables
 /// interpolated, as a range query over the panel's grid (step = <c>$__interval</c>, ending at the end of the range),
-/// or as an instant query at the end of the range (<c>instant</c> targets and tables).
+/// or as an instant query at the end of the range (<c>instant</c> targets, tables, and stat/gauge/bar gauge panels
+/// reduced to their last value).
 /// </summary>
 public static partial class PanelData
 {
@@ -105,6 +106,8 @@ public static partial class PanelData
         var startMs = endMs - (endMs - range.FromMs) / stepMs * stepMs;
         var points = (int)((endMs - startMs) / stepMs) + 1;
         var instantPanel = panel.Type is "table" or "table-old";
+        // A stat, gauge or bar gauge that shows the last value needs one point, not the range (no sparkline is drawn).
+        var lastOnly = panel.IsReduced && panel.ReduceCalc is "lastNotNull" or "last" or "current";
 
         foreach (var t in panel.Targets)
         {
@@ -114,7 +117,7 @@ public static partial class PanelData
             queries.Add(expr);
             try
             {
-                if (t.Instant || instantPanel)
+                if (t.Instant || instantPanel || lastOnly)
                 {
                     var r = engine.Instant(querier, expr, range.ToMs, ct);
                     warnings.AddRange(r.Warnings);
