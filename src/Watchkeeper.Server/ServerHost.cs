@@ -10,6 +10,7 @@ using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
 
 namespace Watchkeeper.Server;
@@ -90,6 +91,7 @@ public static class ServerHost
         builder.AddNotifications();
         builder.AddRules();
         builder.AddDashboards();
+        builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -106,6 +108,7 @@ public static class ServerHost
         app.MapNotifications();
         app.MapRules();
         app.MapDashboards();
+        app.MapStatusPage();
         app.MapWeb();
         return app;
     }

@@ -25,6 +25,10 @@ public sealed partial class AuthTests
         "GET /ack/{token}", "POST /ack/{token}", "GET /oncall/calendar/{person}.ics",
         // Alertmanager's health routes under its prefix (what load balancers and amtool-style checks probe).
         "GET /alertmanager/-/healthy", "GET /alertmanager/-/ready",
+        // The public status page, its documents, and subscriptions (signed tokens for confirm and unsubscribe).
+        "GET /status", "GET /status/feed.atom", "GET /status/api/v2/summary.json", "GET /status/api/v2/status.json", "GET /status/api/v2/components.json",
+        "GET /status/api/v2/incidents.json", "GET /status/api/v2/notice.json", "GET /status/badge/{component}.svg", "GET /status/embed.js",
+        "POST /status/subscribe", "GET /status/subscribe/confirm", "POST /status/subscribe/confirm", "GET /status/unsubscribe", "POST /status/unsubscribe",
     ];
 
     /// <summary>Writes a viewer may make: their own tokens, and logging out.</summary>

@@ -153,7 +153,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("status_page:\n  title: Open Policy", "status_page", "the status page")]
     [InlineData("maintenance: {}", "maintenance", "maintenance windows")]
     [InlineData("logs:\n  syslog: {}", "logs", "log ingestion")]
     [InlineData("slos: []", "slos", "SLOs")]

@@ -279,7 +279,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/users", "/tokens"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/tokens"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/status", "/users", "/tokens", "/status-page/subscribers"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/status", "/tokens"], nav.For(1).Select(i => i.Href));
     }
 }

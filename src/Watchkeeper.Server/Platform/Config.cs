@@ -37,6 +37,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
 
+    /// <summary>The public status page (StatusPage/StatusPageConfig.cs).</summary>
+    public Watchkeeper.Server.StatusPage.StatusPageConfig StatusPage { get; set; } = new();
+
     /// <summary>The service catalog (Platform/ServiceCatalog.cs): what incidents, the status page and on-call name as services.</summary>
     public List<ServiceConfig> Services { get; set; } = [];
 

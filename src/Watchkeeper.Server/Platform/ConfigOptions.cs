@@ -29,6 +29,7 @@ public static class ConfigOptions
         new ConfigSection<HostMetricsConfig>(c => c.HostMetrics, _ => []),
         new ConfigSection<Notifications.NotificationsConfig>(c => c.Notifications, (n, _) => Notifications.NotificationsConfig.Check(n)),
         new ConfigSection<OnCall.OnCallConfig>(c => c.Oncall, (_, c) => OnCall.OnCallModel.Check(c)),
+        new ConfigSection<Watchkeeper.Server.StatusPage.StatusPageConfig>(c => c.StatusPage, Watchkeeper.Server.StatusPage.StatusPageConfig.Check),
     ];
 
     /// <summary>Registers every section as validated Options bound from <see cref="ConfigHolder.Current"/>.</summary>

@@ -333,6 +333,40 @@ public static class Migrations
             );
             CREATE INDEX ix_dashboards_title ON dashboards(title);
             """),
+        (15, "status page subscribers", """
+            CREATE TABLE status_page_state (
+              name TEXT PRIMARY KEY,
+              value TEXT NOT NULL
+            );
+            CREATE TABLE status_subscribers (
+              id {ID},
+              kind TEXT NOT NULL,
+              target TEXT NOT NULL,
+              state TEXT NOT NULL,
+              nonce TEXT NOT NULL,
+              secret TEXT NULL,
+              created_at BIGINT NOT NULL,
+              confirmed_at BIGINT NULL
+            );
+            CREATE UNIQUE INDEX ux_status_subscribers_target ON status_subscribers(kind, target);
+            CREATE TABLE status_deliveries (
+              id {ID},
+              subscriber_id BIGINT NOT NULL REFERENCES status_subscribers(id) ON DELETE CASCADE,
+              kind TEXT NOT NULL,
+              event_key TEXT NOT NULL,
+              payload_json TEXT NOT NULL,
+              status TEXT NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              next_attempt_at BIGINT NOT NULL,
+              lease_owner TEXT NULL,
+              lease_until BIGINT NULL,
+              last_error TEXT NULL,
+              created_at BIGINT NOT NULL,
+              finished_at BIGINT NULL
+            );
+            CREATE UNIQUE INDEX ux_status_deliveries_event ON status_deliveries(subscriber_id, event_key);
+            CREATE INDEX ix_status_deliveries_due ON status_deliveries(status, next_attempt_at);
+            """),
     ];
 
     /// <summary>The migration that introduced keyed audit chains.</summary>

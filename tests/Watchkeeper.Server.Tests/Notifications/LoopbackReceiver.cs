@@ -20,6 +20,9 @@ public sealed class LoopbackReceiver : IAsyncDisposable
 
     public sealed record Received(string Path, string ContentType, string Body)
     {
+        /// <summary>The request headers (first value of each).</summary>
+        public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
         public JsonElement Json => JsonDocument.Parse(Body).RootElement;
     }
 
@@ -55,7 +58,10 @@ public sealed class LoopbackReceiver : IAsyncDisposable
         app.Run(async ctx =>
         {
             using var reader = new StreamReader(ctx.Request.Body);
-            var r = new Received(ctx.Request.Path, ctx.Request.ContentType ?? "", await reader.ReadToEndAsync());
+            var r = new Received(ctx.Request.Path, ctx.Request.ContentType ?? "", await reader.ReadToEndAsync())
+            {
+                Headers = ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            };
             self!.Requests.Enqueue(r);
             var (status, body, headers) = self.Respond(r);
             ctx.Response.StatusCode = status;

@@ -20,6 +20,15 @@ public sealed class EmailNotifier(TimeSpan timeout) : INotifier
         var s = (EmailConfig)request.Config;
         using var message = TryBuild(request, s, out var error);
         if (message is null) return NotifyOutcome.Failed(null, "bad address or header: " + error, retryable: false);
+        return await DeliverAsync(message, s, timeout, ct);
+    }
+
+    /// <summary>
+    /// Sends a built message with the SMTP settings of <paramref name="s"/> (smarthost, TLS, authentication, HELO):
+    /// also used for mail that is not an alert notification (status page subscribers).
+    /// </summary>
+    public static async Task<NotifyOutcome> DeliverAsync(MimeMessage message, EmailConfig s, TimeSpan timeout, CancellationToken ct)
+    {
         var (host, port) = HostPort(s.Smarthost ?? "");
         var password = string.IsNullOrEmpty(s.AuthUsername) ? "" : string.IsNullOrEmpty(s.AuthPassword) && string.IsNullOrEmpty(s.AuthPasswordFile) ? ""
             : Integrations.Secret(s.AuthPassword, s.AuthPasswordFile, "auth_password");

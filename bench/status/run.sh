@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The public status page under load: Watchkeeper (Release, SQLite, fresh data dir, shipped config with demo targets,
+# host metrics and self-scrape off) on loopback, one public incident with three public updates and one internal one,
+# then wrk (closed loop, keep-alive) against GET /status and GET /status/api/v2/summary.json.
+#
+#   bench/status/run.sh                                   # 2 threads, 64 connections, 20 s per endpoint
+#   DURATION=5 CONNS=16 bench/status/run.sh               # smoke test
+#   WK_DLL=/path/watchkeeper.dll SKIP_BUILD=1 bench/status/run.sh
+#
+# Prints one line per endpoint: req/s, p50, p90, p99, max latency, bytes per response, errors, and the 1-minute load
+# average before and after. Binds 127.0.0.1 only; state in a mktemp dir; the trap kills only the PID it started; each
+# wrk run is bounded by DURATION seconds (at most 120).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PORT=${PORT:-22550}; DURATION=${DURATION:-20}; CONNS=${CONNS:-64}; THREADS=${THREADS:-2}
+(( DURATION >= 1 && DURATION <= 120 )) || { echo "DURATION must be 1..120" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+WD=$(mktemp -d /tmp/wkstatus.XXXXXX)
+SRV=""
+cleanup() {
+  if [[ -n "$SRV" ]]; then kill "$SRV" 2>/dev/null || true; for _ in $(seq 1 50); do kill -0 "$SRV" 2>/dev/null || break; sleep 0.2; done; kill -9 "$SRV" 2>/dev/null || true; fi
+  [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
+}
+trap cleanup EXIT; trap "exit 130" INT TERM
+wait_http() { local deadline=$(( $(date +%s) + $2 )); until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }; sleep 0.5; done; }
+if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" 2>/dev/null; then echo "port $PORT busy" >&2; exit 3; fi
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
+fi
+DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
+cp -r "$ROOT/config/openpolicy" "$WD/config"
+python3 - "$WD/config/watchkeeper.yml" <<'PY'
+import re, sys
+p = sys.argv[1]; s = open(p).read()
+s = re.sub(r"(?m)^(host_metrics:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
+s = re.sub(r"(?m)^(demo:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
+s += "\nself_scrape: false\n"
+open(p, "w").write(s)
+PY
+export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
+URL="http://127.0.0.1:$PORT"
+dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!
+wait_http "$URL/-/ready" 300
+TOKEN=$(curl -fsS -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-admin-pw"}' "$URL/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+api() { curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+ID=$(api -d '{"title":"Elevated API errors","severity":"SEV2","services_affected":["api-service","database"]}' "$URL/api/v1/incidents" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for text in "We are investigating elevated error rates on the API." "The cause is a saturated database connection pool." "A fix is deployed; we are monitoring."; do
+  api -d "{\"current_status\":\"$text\",\"visibility\":\"public\"}" "$URL/api/v1/incidents/$ID/status-updates" >/dev/null
+done
+api -d '{"current_status":"internal only","visibility":"internal"}' "$URL/api/v1/incidents/$ID/status-updates" >/dev/null
+sleep 6   # one refresh_interval: the snapshot picks the incident up
+curl -fsS "$URL/status/api/v2/summary.json" | grep -q "connection pool" || { echo "the incident is not on the page" >&2; exit 5; }
+for _ in $(seq 1 200); do curl -fsS -o /dev/null "$URL/status"; done   # warm-up
+
+run() {
+  local path=$1 load0 load1 out
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$URL$path")
+  load1=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$out" >"$WD/wrk$(echo "$path" | tr '/' '_').txt"
+  local rps p50 p90 p99 max errs size
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p90=$(awk '$1=="90%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  max=$(awk '/Latency/ {print $4; exit}' <<<"$out")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  size=$(curl -fsS -o /dev/null -w '%{size_download}' "$URL$path")
+  printf '%-30s %10s req/s  p50 %-8s p90 %-8s p99 %-8s max %-8s %6s B  load %s -> %s  %s\n' "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$size" "$load0" "$load1" "${errs:-no errors}"
+}
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, $(date -u +%FT%TZ), $(nproc) cores"
+run /status
+run /status/api/v2/summary.json
