@@ -126,7 +126,7 @@ public static class PlatformModule
 
     public static bool IsApi(HttpRequest r) =>
         r.Path.StartsWithSegments("/api") || r.Path.StartsWithSegments("/-") || r.Path.StartsWithSegments("/prometheus") ||
-        r.Path.StartsWithSegments("/alertmanager") || r.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal);
+        r.Path.StartsWithSegments("/alertmanager") || r.Path.StartsWithSegments("/probe") || r.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal);
 
     public static int RankOf(ClaimsPrincipal user) => user.Identity?.IsAuthenticated == true ? Roles.Rank(user.FindFirstValue(ClaimTypes.Role)) : 0;
 
