@@ -38,7 +38,67 @@ public static class ReportCommands
             return ctx.Print(r, () => Render(ctx, r.As<IncidentReportDto>(), ctx.Get(trend)));
         });
         cmd.Subcommands.Add(incidents);
+
+        var service = new Option<string?>("--service") { Description = "Only this service", HelpName = "SERVICE" };
+        var days = new Option<int>("--days") { Description = "UTC days ending today", DefaultValueFactory = _ => 30, HelpName = "N" };
+        var daily = new Option<bool>("--daily") { Description = "Also print each day's availability" };
+        var uptime = new Command("uptime", "Availability per service and component over the last N days against the uptime target (99.9%), with the error budget left")
+        {
+            service, days, daily,
+        };
+        uptime.Run(io, g, async (ctx, ct) =>
+        {
+            var n = ctx.Get(days);
+            if (n is < 1 or > 400) throw WkException.Usage("--days must be between 1 and 400");
+            var q = new Query().Add("service", ctx.Get(service)).Add("days", n.ToString(CultureInfo.InvariantCulture));
+            var r = await ctx.Api().GetAsync("api/v1/reports/uptime" + q, ct);
+            return ctx.Print(r, () => RenderUptime(ctx, r.Json, ctx.Get(daily)));
+        });
+        cmd.Subcommands.Add(uptime);
         return cmd;
+    }
+
+    private static void RenderUptime(Ctx ctx, System.Text.Json.JsonElement r, bool daily)
+    {
+        var target = r.GetProperty("target_percent").GetDouble();
+        ctx.Line($"Uptime over {r.GetProperty("days").GetInt32()} days ({Fmt.Time(r.GetProperty("from").GetDateTimeOffset())} .. {Fmt.Time(r.GetProperty("to").GetDateTimeOffset())}), target {target.ToString("0.###", CultureInfo.InvariantCulture)}%");
+        var t = Fmt.Table("SERVICE", "COMPONENT", "UPTIME", "TARGET MET", "BUDGET", "BUDGET LEFT", "BUDGET LEFT %");
+        var rows = r.GetProperty("services").EnumerateArray().ToList();
+        foreach (var row in rows)
+        {
+            var s = row.GetProperty("summary");
+            double? Num(string name) => s.GetProperty(name).ValueKind == System.Text.Json.JsonValueKind.Number ? s.GetProperty(name).GetDouble() : null;
+            var availability = Num("availability_percent");
+            var meets = s.GetProperty("meets_target").ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.True => "yes",
+                System.Text.Json.JsonValueKind.False => "NO",
+                _ => Fmt.None,
+            };
+            var left = Num("budget_remaining_minutes");
+            t.Row(s.GetProperty("service").GetString(), Fmt.Or(s.GetProperty("component").GetString(), "(all)"),
+                availability is { } a ? a.ToString("0.###", CultureInfo.InvariantCulture) + "%" : "no data", meets,
+                Fmt.Duration(TimeSpan.FromMinutes(s.GetProperty("budget_minutes").GetDouble())),
+                left is { } l ? (l < 0 ? "-" + Fmt.Duration(TimeSpan.FromMinutes(-l)) : Fmt.Duration(TimeSpan.FromMinutes(l))) : Fmt.None,
+                Fmt.Percent(Num("budget_remaining_percent")));
+        }
+        ctx.Write(t);
+        if (rows.Count == 0) ctx.Line("No uptime data yet: roll-ups are written every uptime.rollup_interval from probes and up.");
+        if (!daily) return;
+        foreach (var row in rows)
+        {
+            var s = row.GetProperty("summary");
+            ctx.Line();
+            ctx.Line($"{s.GetProperty("service").GetString()} {Fmt.Or(s.GetProperty("component").GetString(), "(all)")}:");
+            var dt = Fmt.Table("DAY", "UPTIME", "SAMPLES");
+            foreach (var d in row.GetProperty("daily").EnumerateArray())
+            {
+                var p = d.GetProperty("availability_percent");
+                dt.Row(d.GetProperty("day").GetString(), p.ValueKind == System.Text.Json.JsonValueKind.Number ? p.GetDouble().ToString("0.###", CultureInfo.InvariantCulture) + "%" : "no data",
+                    d.GetProperty("total_samples").GetInt64().ToString(CultureInfo.InvariantCulture));
+            }
+            ctx.Write(dt);
+        }
     }
 
     private static void Render(Ctx ctx, IncidentReportDto r, bool trend)

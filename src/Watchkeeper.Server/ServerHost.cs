@@ -8,8 +8,10 @@ using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
 using Watchkeeper.Server.Overview;
 using Watchkeeper.Server.Platform;
+using Watchkeeper.Server.Probes;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.Uptime;
 using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
 
@@ -91,6 +93,8 @@ public static class ServerHost
         builder.AddNotifications();
         builder.AddRules();
         builder.AddDashboards();
+        builder.AddProbes();
+        builder.AddUptime();
         builder.AddStatusPage();
         builder.AddWeb();
         builder.AddOverview();
@@ -108,6 +112,8 @@ public static class ServerHost
         app.MapNotifications();
         app.MapRules();
         app.MapDashboards();
+        app.MapProbes();
+        app.MapUptime();
         app.MapStatusPage();
         app.MapWeb();
         return app;

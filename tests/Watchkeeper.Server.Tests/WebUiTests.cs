@@ -75,7 +75,7 @@ public sealed partial class WebUiTests
         var pages = new (string Path, int MinRank, bool HasProbe)[]
         {
             ("/", 1, true), ("/incidents", 1, true), ($"/incidents/{id}", 1, true), ("/incidents/new", 2, false), ("/reports?period=7d", 1, false), ("/alerts", 1, true), ("/silences", 1, true),
-            ("/targets", 1, false), ("/rules", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
+            ("/targets", 1, false), ("/probes", 1, false), ("/rules", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
             ("/dashboards", 1, true), ("/dashboards/probe", 1, true), ("/dashboards/openpolicy-overview", 1, false),
         };
         foreach (var (role, rank) in new[] { ("viewer", 1), ("responder", 2), ("admin", 3) })
@@ -281,7 +281,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/status", "/users", "/tokens", "/audit", "/status-page/subscribers"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/query", "/rules", "/status", "/tokens"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/users", "/tokens", "/audit", "/status-page/subscribers"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/tokens"], nav.For(1).Select(i => i.Href));
     }
 }

@@ -23,6 +23,9 @@ public sealed class WatchkeeperConfig
     public Notifications.NotificationsConfig Notifications { get; set; } = new();
     /// <summary>Dashboards provisioned from folders of Grafana JSON, and limits (Dashboards/DashboardsConfig.cs).</summary>
     public Dashboards.DashboardsConfig Dashboards { get; set; } = new();
+    /// <summary>Health checks (Probes/ProbesConfig.cs) and availability roll-ups (Uptime/UptimeRollup.cs).</summary>
+    public Probes.ProbesConfig Probes { get; set; } = new();
+    public Uptime.UptimeConfig Uptime { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];

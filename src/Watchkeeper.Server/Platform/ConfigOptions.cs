@@ -29,6 +29,8 @@ public static class ConfigOptions
         new ConfigSection<HostMetricsConfig>(c => c.HostMetrics, _ => []),
         new ConfigSection<Notifications.NotificationsConfig>(c => c.Notifications, (n, _) => Notifications.NotificationsConfig.Check(n)),
         new ConfigSection<OnCall.OnCallConfig>(c => c.Oncall, (_, c) => OnCall.OnCallModel.Check(c)),
+        new ConfigSection<Probes.ProbesConfig>(c => c.Probes, Probes.ProbesConfigCheck.Check),
+        new ConfigSection<Uptime.UptimeConfig>(c => c.Uptime, Uptime.UptimeConfig.Check),
         new ConfigSection<Watchkeeper.Server.StatusPage.StatusPageConfig>(c => c.StatusPage, Watchkeeper.Server.StatusPage.StatusPageConfig.Check),
     ];
 

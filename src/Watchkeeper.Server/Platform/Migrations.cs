@@ -333,6 +333,25 @@ public static class Migrations
             );
             CREATE INDEX ix_dashboards_title ON dashboards(title);
             """),
+        // Uptime roll-ups (Uptime/UptimeRollup.cs): hourly and daily availability per service and component, kept
+        // at least 400 days whatever the TSDB keeps; uptime_state holds the roll-up's watermark.
+        (14, "uptime_rollups", """
+            CREATE TABLE uptime_rollups (
+              service TEXT NOT NULL,
+              component TEXT NOT NULL,
+              granularity TEXT NOT NULL,
+              bucket_start BIGINT NOT NULL,
+              ok_samples BIGINT NOT NULL,
+              total_samples BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              PRIMARY KEY (service, component, granularity, bucket_start)
+            );
+            CREATE INDEX ix_uptime_rollups_start ON uptime_rollups(bucket_start);
+            CREATE TABLE uptime_state (
+              name TEXT PRIMARY KEY,
+              value BIGINT NOT NULL
+            );
+            """),
         (15, "status page subscribers", """
             CREATE TABLE status_page_state (
               name TEXT PRIMARY KEY,
