@@ -98,16 +98,18 @@ public static class OnCallCommands
         cmd.Run(io, g, async (ctx, ct) =>
         {
             var t = ctx.Get(target).Trim();
-            if (t.Length == 16 && t.All(Uri.IsHexDigit))
-                throw WkException.Usage($"'{t}' is an alert fingerprint: acknowledging by fingerprint needs alerts linked to incidents, which this version does not have; acknowledge the incident instead: wk alert ack INCIDENT-ID");
-            if (!long.TryParse(t.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
+            // A fingerprint is acknowledged through the open incident it is attached to (the server looks it up).
+            var byFingerprint = t.Length == 16 && t.All(Uri.IsHexDigit);
+            long id = 0;
+            if (!byFingerprint && (!long.TryParse(t.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out id) || id <= 0))
                 throw WkException.Usage($"'{t}' is neither an incident id (such as 12) nor an alert fingerprint (16 hex digits)");
-            var r = await ctx.Api().PostAsync($"api/v1/incidents/{id}/acknowledge", null, ct);
+            var r = await ctx.Api().PostAsync(byFingerprint ? $"api/v1/alerts/{t.ToLowerInvariant()}/acknowledge" : $"api/v1/incidents/{id}/acknowledge", null, ct);
             return ctx.Print(r, () =>
             {
                 var sla = r.Json.GetProperty("response_sla");
                 var took = sla.GetProperty("elapsed_seconds").ValueKind == JsonValueKind.Number ? Fmt.Duration(sla.GetProperty("elapsed_seconds").GetDouble()) : Fmt.None;
-                ctx.Line($"Acknowledged incident #{id} after {took}{(sla.GetProperty("breached").GetBoolean() ? " (response target missed)" : "")}. Escalation stopped.");
+                var which = byFingerprint ? $"incident #{r.Json.GetProperty("id").GetInt64()} (alert {t.ToLowerInvariant()})" : $"incident #{id}";
+                ctx.Line($"Acknowledged {which} after {took}{(sla.GetProperty("breached").GetBoolean() ? " (response target missed)" : "")}. Escalation stopped.");
             });
         });
         return cmd;

@@ -35,7 +35,7 @@ public sealed class MemorySilenceStore : ISilenceStore
     public Dictionary<string, Silence> Rows { get; } = [];
     public Task<IReadOnlyList<Silence>> LoadSilencesAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<Silence>>([.. Rows.Values]);
 
-    public Task SaveSilencesAsync(IReadOnlyList<Silence> silences, CancellationToken ct)
+    public Task SaveSilencesAsync(IReadOnlyList<Silence> silences, SilenceChange? change, CancellationToken ct)
     {
         foreach (var s in silences) Rows[s.Id] = s;
         return Task.CompletedTask;

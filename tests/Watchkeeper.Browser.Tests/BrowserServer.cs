@@ -119,6 +119,17 @@ public sealed class BrowserServer : IAsyncDisposable
         return Path.Combine(dir, "config", "watchkeeper.yml");
     }
 
+    /// <summary>Where the documentation's screenshots go (docs/screenshots), so the docs show the current pages.</summary>
+    public static string DocsScreenshots
+    {
+        get
+        {
+            var d = Path.Combine(RepoRoot, "docs", "screenshots");
+            Directory.CreateDirectory(d);
+            return d;
+        }
+    }
+
     /// <summary>Creates a user with the role directly through the service.</summary>
     public async Task<string> CreateUserAsync(string username, string role)
     {
@@ -127,12 +138,13 @@ public sealed class BrowserServer : IAsyncDisposable
     }
 
     /// <summary>A fresh browser context and page, logged in through the login form.</summary>
-    public async Task<IPage> LoginAsync(string username = "admin", string? password = null)
+    public async Task<IPage> LoginAsync(string username = "admin", string? password = null, bool javaScript = true, int width = 1400, int height = 1000)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseAddress.ToString().TrimEnd('/'),
-            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+            JavaScriptEnabled = javaScript,
         });
         // Generous timeouts: CI machines are small and shared; a slow page is not a failure.
         context.SetDefaultTimeout(30_000);

@@ -26,15 +26,17 @@ public sealed class IncidentUiTests
         await page.SelectOptionAsync("#detection_source", "automated");
         await page.ClickAsync("#declare button[type=submit]");
         await Expect(page).ToHaveURLAsync(new Regex(@"/incidents/\d+$"));
-        await Expect(page.Locator("#header h1")).ToContainTextAsync("Policy API returns 502 for most requests");
+        await Expect(page.Locator("#pinned h1")).ToContainTextAsync("Policy API returns 502 for most requests");
         await Expect(page.Locator("#severity")).ToHaveTextAsync("SEV2");
         await Expect(page.Locator("#status")).ToHaveTextAsync("Investigating");
         await Expect(page.Locator("#fact-commander")).ToContainTextAsync("dana");
-        await Expect(page.Locator("#sla-response")).ToContainTextAsync("15m left");
+        // The clock counts down live from 15m (the browser's clock runs; the server's is held).
+        await Expect(page.Locator("#sla-response .big")).ToHaveTextAsync(new Regex("^1[45]m( \\d+s)? left$"));
         await Expect(Timeline(page).Locator("tr").First).ToContainTextAsync("SEV2 operational incident declared");
 
         // Three minutes later: a status update from the manual's template.
         server.Time.Advance(TimeSpan.FromMinutes(3));
+        await page.ClickAsync("#update-box summary");
         await page.FillAsync("#current_status", "Rolling back the 08:50 gateway deploy.");
         await page.SelectOptionAsync("#visibility", "public");
         await page.FillAsync("#next_update_in", "30m");
@@ -50,7 +52,10 @@ public sealed class IncidentUiTests
         await Expect(Timeline(page)).ToContainTextAsync("Status changed from Investigating to Identified");
         await Expect(page.Locator("#sla-response")).ToContainTextAsync("Met in 3m");
 
-        // Two checklist items, checked with their checkboxes.
+        // Two checklist items, checked with their checkboxes on the Checklist tab (saved in place, no reload).
+        await page.ClickAsync("#tab-checklist");
+        await Expect(page).ToHaveURLAsync(new Regex("tab=checklist"));
+        await page.EvaluateAsync("() => { window.__noReload = true; }");
         var first = page.Locator("[data-phase=immediate-response] li").Nth(0);
         var second = page.Locator("[data-phase=immediate-response] li").Nth(2);
         await first.Locator("input[type=checkbox]").ClickAsync();
@@ -64,22 +69,42 @@ public sealed class IncidentUiTests
         await Expect(Timeline(page)).ToContainTextAsync("Checked [Immediate Response] Acknowledge incident alert");
         await Expect(Timeline(page)).ToContainTextAsync("Checked [Immediate Response] Designate incident commander");
 
-        // A note, then resolve.
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__noReload === true"), "the checklist ticks reloaded the page");
+
+        // A note on the Timeline tab, then resolve with the confirmation page.
+        await page.ClickAsync("#tab-timeline");
         await page.FillAsync("#note", "Rollback complete, error rate back to baseline.");
         await page.ClickAsync("#note-form button[type=submit]");
         await Expect(Timeline(page).Locator("tr.k-note")).ToContainTextAsync("Rollback complete, error rate back to baseline.");
         await Expect(Timeline(page).Locator("tr.k-note .who")).ToHaveTextAsync("dana");
 
+        await Expect(page.Locator("#note")).ToHaveValueAsync("");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__noReload === true"), "the note reloaded the page");
+
         server.Time.Advance(TimeSpan.FromMinutes(40));
-        await page.ClickAsync("#transitions button[data-status=resolved]");
+        await page.ClickAsync("#tab-overview");
+        await page.ClickAsync("#transitions a[data-status=resolved]");
+        await Expect(page).ToHaveURLAsync(new Regex(@"/incidents/\d+/resolve$"));
+        await Expect(page.Locator("#public-rule")).ToContainTextAsync("Rolling back the 08:50 gateway deploy.");
+        await page.ClickAsync("#confirm-resolve");
+        await Expect(page.Locator("#error")).ToContainTextAsync("Resolution message: is required");
+        await Expect(page.Locator("#message")).ToHaveAttributeAsync("aria-invalid", "true");
+        await page.FillAsync("#message", "Rolled back the gateway deploy; 5xx at baseline for 30 minutes.");
+        await page.FillAsync("#public_update", "Resolved: the API answers normally again.");
+        await page.ClickAsync("#confirm-resolve");
         await Expect(page.Locator("#status")).ToHaveTextAsync("Resolved");
+        // The last public update is the resolution, not "Identified ... next by".
+        var latest = page.Locator("#updates .update-item").First;
+        await Expect(latest).ToContainTextAsync("Resolved: the API answers normally again.");
+        await Expect(latest.Locator(".status")).ToHaveTextAsync("Resolved");
+        await Expect(page.Locator("#next-action")).ToContainTextAsync("Write the postmortem");
         await Expect(page.Locator("#sla-resolution")).ToContainTextAsync("Met in 43m");
         await Expect(Timeline(page)).ToContainTextAsync("Status changed from Identified to Resolved");
         await Expect(page.Locator("#transitions button")).ToHaveTextAsync(["Reopen"]);
 
         // Every step is in the timeline, in order, with its author.
         var kinds = await Timeline(page).Locator("tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.kind)");
-        Assert.Equal(["created", "role_assigned", "acknowledged", "status_changed", "status_update", "checklist_item", "checklist_item", "note", "resolved"], kinds.Where(k => k != "escalation"));
+        Assert.Equal(["created", "role_assigned", "acknowledged", "status_changed", "status_update", "checklist_item", "checklist_item", "note", "resolved", "status_update"], kinds.Where(k => k != "escalation"));
         var authors = await Timeline(page).Locator("tr:not([data-kind=escalation]) td.who").AllInnerTextsAsync();
         Assert.All(authors, a => Assert.Equal("dana", a));
 
@@ -102,7 +127,7 @@ public sealed class IncidentUiTests
     {
         await using var server = await BrowserServer.StartAsync();
         var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Login latency above 5s for EU users", "operational", "SEV2",
-            "p95 login latency 5-8s since 09:00.", null, ["auth", "policy-api"], null, "automated", "admin", "sam", null, null), "admin");
+            "p95 login latency 5-8s since 09:00.", null, ["api-service", "database"], null, "automated", "admin", "sam", null, null), "admin");
         await server.Incidents.AddNoteAsync(i.Id, "Suspect connection pool exhaustion on auth-db.", "admin");
         await server.Incidents.AddActionItemAsync(i.Id, new ActionItemRequest("Alert on pool saturation", "sam", new DateTimeOffset(2026, 11, 9, 0, 0, 0, TimeSpan.Zero), null), "admin");
         server.Time.Advance(TimeSpan.FromMinutes(20)); // response SLA (15m) breached, first checklist phases overdue
@@ -110,25 +135,30 @@ public sealed class IncidentUiTests
 
         var page = await server.LoginAsync();
         await page.GotoAsync($"/incidents/{i.Id}");
-        await Expect(page.Locator("#sla-response")).ToContainTextAsync("BREACHED 5m ago");
+        await Expect(page.Locator("#sla-response .big")).ToHaveTextAsync(new Regex("^BREACHED 5m( \\d+s)? ago$"));
+        await Expect(page.Locator("#next-action")).ToContainTextAsync("Acknowledge");
+        await Expect(page.Locator("#services")).ToContainTextAsync("API service");
+        await Expect(page.Locator("#services")).ToContainTextAsync("owner team-lead");
         await Expect(page.Locator("#sla-response")).ToHaveClassAsync(new Regex("breached"));
         await Expect(page.Locator("[data-phase=immediate-response]")).ToHaveClassAsync(new Regex("overdue"));
         await Expect(page.Locator("#checklist-count")).ToContainTextAsync("overdue");
         await Expect(Timeline(page)).ToContainTextAsync("SEV2 response SLA breached");
 
+        await page.ClickAsync("#tab-postmortem");
         await page.FillAsync("#pm-root_cause", "Pool size of 10 against 40 workers.");
         await page.ClickAsync("#postmortem-form button[type=submit]");
         await Expect(page.Locator("#postmortem-view")).ToContainTextAsync("Pool size of 10 against 40 workers.");
         await Expect(page.Locator("#postmortem-view")).ToContainTextAsync("Suspect connection pool exhaustion on auth-db.");
         await Expect(page.Locator("#postmortem-view")).ToContainTextAsync("Alert on pool saturation");
 
+        await page.ClickAsync("#tab-followups");
         await page.Locator("#actions tr[data-action] select").SelectOptionAsync("in_progress");
         await page.ClickAsync("#actions tr[data-action] button[type=submit]");
         await Expect(page.Locator("#actions tr[data-action] select")).ToHaveValueAsync("in_progress");
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "incident-open.png"), FullPage = true });
         await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark });
-        await page.Locator("#header").ScrollIntoViewIfNeededAsync();
+        await page.ClickAsync("#tab-overview");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserServer.ResultsDir, "incident-open-dark.png") });
     }
 
@@ -159,13 +189,16 @@ public sealed class IncidentUiTests
         var page = await server.LoginAsync();
         await page.GotoAsync($"/incidents/{i.Id}");
 
-        await page.ClickAsync("#header summary");
+        // The form offers only allowed moves; a forged one (added to the select) is refused with the allowed ones.
+        await page.ClickAsync("#change-details summary");
+        await page.EvaluateAsync("() => document.getElementById('tr-status').add(new Option('Investigating', 'investigating'))");
         await page.SelectOptionAsync("#tr-status", "investigating");
-        await page.ClickAsync("form.row[action$='/status'] button[type=submit]");
+        await page.ClickAsync("#status-form button[type=submit]");
         await Expect(page.Locator("#error")).ToContainTextAsync("Cannot change status from Investigating to Investigating");
         await Expect(page.Locator("#error")).ToContainTextAsync("Identified, Monitoring, Resolved");
         await Expect(page.Locator("#status")).ToHaveTextAsync("Investigating");
 
+        await page.ClickAsync("#update-box summary");
         await page.FillAsync("#current_status", "Cleaning old blocks.");
         await page.FillAsync("#next_update_in", "soon");
         await page.ClickAsync("#update-form button[type=submit]");
@@ -179,7 +212,8 @@ public sealed class IncidentUiTests
     {
         await using var server = await BrowserServer.StartAsync();
         var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("DNS resolution failures", null, "SEV1", null, null, null, null, null, null, null, null, null), "admin");
-        var page = await server.LoginAsync();
+        // Without JavaScript (plain form posts): a page that does not follow changes live.
+        var page = await server.LoginAsync(javaScript: false);
         await page.GotoAsync($"/incidents/{i.Id}");
 
         // Someone else resolves it while this page is open.
@@ -196,7 +230,7 @@ public sealed class IncidentUiTests
     {
         await using var server = await BrowserServer.StartAsync();
         const string Evil = "<img src=x onerror=\"document.title='pwned'\"> **bold** <script>document.title='pwned'</script>";
-        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest(Evil, null, "SEV2", Evil, Evil, ["<b>svc</b>"], Evil, null, "<i>ic</i>", null, null, null), "admin");
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest(Evil, null, "SEV2", Evil, Evil, null, Evil, null, "<i>ic</i>", null, null, null), "admin");
         await server.Incidents.AddNoteAsync(i.Id, Evil, "admin");
         await server.Incidents.PostStatusUpdateAsync(i.Id, new StatusUpdateRequest(Evil, "public", null, null), null, "admin");
         await server.Incidents.SavePostmortemAsync(i.Id, new PostmortemRequest(Evil, Evil, Evil, Evil), "admin");
@@ -204,7 +238,7 @@ public sealed class IncidentUiTests
         var page = await server.LoginAsync();
 
         await page.GotoAsync($"/incidents/{i.Id}");
-        await Expect(page.Locator("#header h1")).ToContainTextAsync("<img src=x");
+        await Expect(page.Locator("#pinned h1")).ToContainTextAsync("<img src=x");
         await Expect(page.Locator("main img, main script, main b:has-text('svc'), main i:has-text('ic'), main u")).ToHaveCountAsync(0);
         await Expect(page.Locator("#timeline tr.k-note")).ToContainTextAsync("<script>");
         await Expect(page).Not.ToHaveTitleAsync("pwned");
@@ -224,12 +258,13 @@ public sealed class IncidentUiTests
 
         await Expect(page.Locator("header.top nav")).Not.ToContainTextAsync("Declare incident");
         await page.GotoAsync($"/incidents/{i.Id}");
-        await Expect(page.Locator("#header h1")).ToContainTextAsync("Status page stale");
+        await Expect(page.Locator("#pinned h1")).ToContainTextAsync("Status page stale");
         await Expect(page.Locator("p.readonly")).ToBeVisibleAsync();
         // The only form on the page is the logout button's.
         await Expect(page.Locator("main form")).ToHaveCountAsync(0);
         await Expect(page.Locator("#transitions")).ToHaveCountAsync(0);
         await Expect(page.Locator("#checklist input[type=checkbox]").First).ToBeDisabledAsync();
+        await page.ClickAsync("#tab-timeline");
         await Expect(page.Locator("#timeline")).ToBeVisibleAsync();
 
         // Posting anyway (with a valid antiforgery token) is refused by role.
@@ -284,7 +319,7 @@ public sealed class SessionUiTests
         await page.FillAsync("#password", BrowserServer.AdminPassword);
         await page.ClickAsync("button[type=submit]");
         await Expect(page).ToHaveURLAsync(new Regex($"/incidents/{i.Id}$"));
-        await Expect(page.Locator("#header h1")).ToContainTextAsync("Replica lag");
+        await Expect(page.Locator("#pinned h1")).ToContainTextAsync("Replica lag");
 
         await page.ClickAsync("header.top >> text=Log out");
         await Expect(page).ToHaveURLAsync(new Regex("/login$"));
@@ -294,21 +329,22 @@ public sealed class SessionUiTests
     }
 
     [Fact]
-    public async Task Incident_page_offers_a_reload_when_someone_else_changes_the_incident()
+    public async Task Incident_page_shows_changes_by_others_without_a_reload()
     {
         await using var server = await BrowserServer.StartAsync();
-        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Cache stampede", null, "SEV2", null, null, null, null, null, null, null, null, null), "admin");
+        var i = await server.Incidents.CreateAsync(new CreateIncidentRequest("Cache stampede", null, "SEV2", null, null, ["cache"], null, null, null, null, null, null), "admin");
         var page = await server.LoginAsync();
-        await page.Clock.InstallAsync();
-        await page.GotoAsync($"/incidents/{i.Id}");
-        await page.Clock.FastForwardAsync("00:30");
+        await page.GotoAsync($"/incidents/{i.Id}?tab=timeline");
         await Expect(page.Locator("#changed")).ToBeHiddenAsync();
-
-        await server.Incidents.AddNoteAsync(i.Id, "Scaled the cache tier.", "sam");
-        await page.Clock.FastForwardAsync("00:30");
-        await Expect(page.Locator("#changed")).ToBeVisibleAsync();
-        await page.ClickAsync("#changed a");
-        await Expect(page.Locator("#timeline")).ToContainTextAsync("Scaled the cache tier.");
-        await Expect(page.Locator("#changed")).ToBeHiddenAsync();
+        await page.EvaluateAsync("() => { window.__noReload = true; }");
+        // No wait for the event stream: it is opened with the page's version, so a change made before it connects is sent at once.
+        await server.Incidents.AddNoteAsync(i.Id, "Scaled the cache tier, see https://example.com/runbook", "sam");
+        await Expect(page.Locator("#timeline")).ToContainTextAsync("Scaled the cache tier");
+        await Expect(page.Locator("#timeline tr.k-note a[href='https://example.com/runbook']")).ToHaveAttributeAsync("rel", "noopener nofollow");
+        await Expect(page.Locator("#changed")).ToContainTextAsync("Updated by sam");
+        await server.Incidents.AcknowledgeAsync(i.Id, null, "sam");
+        await Expect(page.Locator("#fact-acknowledged")).Not.ToContainTextAsync("not yet");
+        await Expect(page.Locator("#next-action")).Not.ToContainTextAsync("Acknowledge");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__noReload === true"), "the page reloaded");
     }
 }

@@ -47,8 +47,41 @@ public sealed class OnCallCommandTests
         var again = await wk.RunAsync("alert", "ack", "#" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(1, again.Code);
         Assert.Contains("already acknowledged", again.Err, StringComparison.Ordinal);
-        var fp = await wk.RunAsync("alert", "ack", "0123456789abcdef");
-        Assert.Equal(2, fp.Code);
-        Assert.Contains("fingerprint", fp.Err, StringComparison.Ordinal);
+        var bad = await wk.RunAsync("alert", "ack", "not-an-id");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("fingerprint", bad.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Alert_ack_by_fingerprint_acknowledges_the_open_incident_the_alert_is_attached_to()
+    {
+        await using var s = await TestServer.StartAsync();
+        var wk = await new Wk(s).LoginAsync();
+        const string fp = "00c0ffee12345678";
+        var labels = new Dictionary<string, string> { ["alertname"] = "ServiceDown", ["job"] = "api-service", ["instance"] = "api-1:8080", ["severity"] = "critical" };
+        var alert = new Watchkeeper.Server.Incidents.AlertForIncident(fp, labels, new Dictionary<string, string> { ["summary"] = "api-service is down" },
+            s.Time.GetUtcNow());
+        Assert.Equal(1, (await s.Get<Watchkeeper.Server.Incidents.IncidentService>().SyncAlertsAsync([alert], CancellationToken.None)).Declared);
+        var id = Assert.Single((await wk.JsonAsync("incident", "list")).GetProperty("items").EnumerateArray()).GetProperty("id").GetInt64();
+        s.Time.Advance(TimeSpan.FromMinutes(3));
+
+        // Not attached to any open incident: one line, non-zero exit.
+        var unknown = await wk.RunAsync("alert", "ack", "0123456789abcdef");
+        Assert.Equal(1, unknown.Code);
+        Assert.Equal("wk: alert 0123456789abcdef is not attached to any open incident", unknown.Err.TrimEnd());
+
+        var r = await wk.RunAsync("alert", "ack", fp.ToUpperInvariant());
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains($"Acknowledged incident #{id} (alert {fp}) after 3m", r.Out, StringComparison.Ordinal);
+        Assert.NotNull((await wk.JsonAsync("incident", "show", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).GetProperty("acknowledged_at").GetString());
+        var again = await wk.RunAsync("alert", "ack", fp);
+        Assert.Equal(1, again.Code);
+        Assert.Contains("already acknowledged", again.Err, StringComparison.Ordinal);
+
+        // A resolved incident is no longer open: the fingerprint no longer resolves to it.
+        Assert.Equal(0, (await wk.RunAsync("incident", "resolve", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).Code);
+        var closed = await wk.RunAsync("alert", "ack", fp);
+        Assert.Equal(1, closed.Code);
+        Assert.Contains("not attached to any open incident", closed.Err, StringComparison.Ordinal);
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Watchkeeper.Alerting.Alerts;
 using Watchkeeper.Alerting.Notify;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Platform;
 
 namespace Watchkeeper.Server.Tests;
 
@@ -197,6 +198,38 @@ public sealed class AlertmanagerApiTests
         Assert.Equal(HttpStatusCode.NotFound, (await c.DeleteAsync("/alertmanager/api/v2/silence/nope")).StatusCode);
         var list = await viewer.Get("/alertmanager/api/v2/silences?filter=alertname%3DB");
         Assert.Equal(replaced, Assert.Single(list.EnumerateArray()).Str("id"));
+    }
+
+    [Fact]
+    public async Task Silence_create_update_replace_and_expire_are_audited_with_who_and_why()
+    {
+        var root = await NewServer();
+        await using var s = root.Server;
+        var (user, token) = await s.NewUserAsync("responder");
+        using var c = s.Client(token);
+        var body = $$$"""{"matchers":[{"name":"alertname","value":"A","isRegex":false}],"startsAt":"{{{T0:O}}}","endsAt":"{{{T0.AddHours(1):O}}}","createdBy":"amtool-user","comment":"disk swap on db-1"}""";
+        var id = (await Json(await PostJson(c, "/alertmanager/api/v2/silences", body))).Str("silenceID");
+        var extended = body.Replace("\"createdBy\"", $"\"id\":\"{id}\",\"createdBy\"", StringComparison.Ordinal)
+            .Replace(T0.AddHours(1).ToString("O"), T0.AddHours(3).ToString("O"), StringComparison.Ordinal).Replace("disk swap on db-1", "swap takes longer", StringComparison.Ordinal);
+        Assert.Equal(id, (await Json(await PostJson(c, "/alertmanager/api/v2/silences", extended))).Str("silenceID"));
+        var replaced = (await Json(await PostJson(c, "/alertmanager/api/v2/silences", extended.Replace("\"value\":\"A\"", "\"value\":\"B\"", StringComparison.Ordinal)))).Str("silenceID");
+        Assert.Equal(HttpStatusCode.OK, (await c.DeleteAsync($"/alertmanager/api/v2/silence/{replaced}")).StatusCode);
+        // A refused change writes nothing.
+        Assert.Equal(HttpStatusCode.BadRequest, (await c.DeleteAsync($"/alertmanager/api/v2/silence/{replaced}")).StatusCode);
+
+        var records = (await s.Get<AuditLog>().ListAsync(0, 1000, CancellationToken.None)).Where(r => r.EntityType == "silence").ToList();
+        Assert.Equal([("silence.create", id), ("silence.update", id), ("silence.expire", id), ("silence.create", replaced), ("silence.expire", replaced)],
+            records.Select(r => (r.Action, r.EntityId)));
+        // Who: the authenticated user (not the body's createdBy); why: the comment, or the expiry's reason.
+        Assert.All(records, r => Assert.Equal(user, r.Actor));
+        var after = records.Select(r => JsonDocument.Parse(r.AfterJson!).RootElement).ToList();
+        Assert.Equal("disk swap on db-1", after[0].Str("reason"));
+        Assert.Equal("amtool-user", after[0].Str("created_by"));
+        Assert.Equal("alertname=\"A\"", after[0].Str("matchers").Trim('{', '}'));
+        Assert.Equal("swap takes longer", after[1].Str("reason"));
+        Assert.Equal("disk swap on db-1", JsonDocument.Parse(records[1].BeforeJson!).RootElement.Str("comment"));
+        Assert.Equal("expired through the Alertmanager API", after[4].Str("reason"));
+        Assert.True((await s.Client((await s.NewUserAsync("admin")).Token).Get("/api/v1/audit/verify")).GetProperty("ok").GetBoolean());
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class MonitoringUiTests
 
         var html = await c.GetStringAsync("/targets", TestContext.Current.CancellationToken);
 
-        Assert.Contains("<title>Targets · Watchkeeper</title>", html);
+        Assert.Contains("Targets · Watchkeeper</title>", html);
         foreach (var job in targets.Select(t => t.Job).Distinct())
             Assert.Contains($"data-job=\"{job}\"", html);
         Assert.Contains("""<span class="wk-job-name">api-service</span> <span class="wk-count wk-up">(1/1 up)</span>""", html);

@@ -22,7 +22,7 @@ public sealed class OverviewTests
         var html = await r.Content.ReadAsStringAsync(Ct);
 
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Contains("<title>Overview · Watchkeeper</title>", html);
+        Assert.Contains("Overview · Watchkeeper</title>", html);
         Assert.Equal("30", r.Headers.GetValues("Refresh").Single());
         var first = html.IndexOf($"<tr data-id=\"{major.Id}\">", StringComparison.Ordinal);
         var second = html.IndexOf($"<tr data-id=\"{minor.Id}\">", StringComparison.Ordinal);

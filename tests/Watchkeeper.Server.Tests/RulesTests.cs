@@ -59,6 +59,44 @@ public sealed class RulesTests
     }
 
     [Fact]
+    public async Task Global_rule_query_offset_is_the_default_for_groups_without_their_own_query_offset()
+    {
+        var dir = Directory.CreateTempSubdirectory("wk-rules-").FullName;
+        var file = Path.Combine(dir, "offset.yml");
+        await File.WriteAllTextAsync(file, """
+            groups:
+              - name: inherits
+                rules:
+                  - record: test:inherits
+                    expr: vector(1)
+              - name: own
+                query_offset: 0s
+                rules:
+                  - record: test:own
+                    expr: vector(1)
+            """, Ct);
+        await using var s = await TestServer.StartAsync(editConfig: y => y
+            .Replace("  - rules/*.yml", "  - " + file, StringComparison.Ordinal)
+            .Replace("  evaluation_interval: 15s", "  evaluation_interval: 15s\n  rule_query_offset: 1m", StringComparison.Ordinal));
+        var runtime = s.Get<RulesRuntime>();
+        await UntilAsync(s, () => runtime.Manager?.Groups is { Count: 2 } gs && gs.All(g => g.LastEvaluation is not null));
+        var groups = runtime.Manager!.Groups.ToDictionary(g => g.Name);
+        Assert.Equal(TimeSpan.FromMinutes(1), groups["inherits"].QueryOffset);
+        Assert.Equal(TimeSpan.Zero, groups["own"].QueryOffset);
+
+        // A recording rule's sample is written at the evaluation time minus the offset, as Prometheus does.
+        using var c = await s.ClientAsAsync("viewer");
+        var now = s.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        var age = (await c.Get($"/prometheus/api/v1/query?query=time()-timestamp(test:inherits)&time={now.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))
+            .GetProperty("data").GetProperty("result")[0].GetProperty("value")[1].GetString();
+        Assert.True(double.Parse(age!, System.Globalization.CultureInfo.InvariantCulture) >= 60, $"test:inherits sample is {age}s old");
+
+        var bad = TestServer.CopyConfig(dir, y => y.Replace("  evaluation_interval: 15s", "  evaluation_interval: 15s\n  rule_query_offset: soon", StringComparison.Ordinal));
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(bad));
+        Assert.Contains("global.rule_query_offset", ex.Message + ex.Key, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_shipped_config_loads_the_seed_rules_and_the_recording_rules()
     {
         var c = ConfigLoader.Load(TestServer.DefaultConfig);

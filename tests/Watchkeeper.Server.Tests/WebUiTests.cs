@@ -110,7 +110,9 @@ public sealed partial class WebUiTests
         // Every field: title (heading and <title>), summary, note, status update (text, rendered Markdown, plain), postmortem, action item.
         foreach (var text in new[] { "Title ", "Summary ", "Note ", "Update ", "Pm ", "Action " })
             Assert.Contains(text + EncodedProbe, detail, StringComparison.Ordinal);
-        Assert.Contains($"<title>#{id} Title {EncodedProbe} · Watchkeeper</title>", detail, StringComparison.Ordinal);
+        Assert.Contains($"#{id} Title {EncodedProbe} · Watchkeeper</title>", detail, StringComparison.Ordinal);
+        // The tab title counts the open incidents.
+        Assert.Contains($"<title>(1) #{id} Title", detail, StringComparison.Ordinal);
         // The Markdown renderer adds its own markup around encoded text.
         Assert.Contains("<strong>bold</strong> " + EncodedProbe, detail, StringComparison.Ordinal);
         Assert.Contains("Token " + EncodedProbe, await admin.GetStringAsync("/tokens", Ct), StringComparison.Ordinal);
@@ -144,7 +146,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Page not found · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Page not found · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("id=\"error-page\" data-status=\"404\"", html, StringComparison.Ordinal);
         Assert.Contains("<header class=\"top\">", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>alert", html, StringComparison.Ordinal);
@@ -181,7 +183,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Not allowed · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Not allowed · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("Your role (viewer) does not allow this page or action. Nothing was changed.", html, StringComparison.Ordinal);
         Assert.Contains("<header class=\"top\">", html, StringComparison.Ordinal);
 
@@ -206,7 +208,7 @@ public sealed partial class WebUiTests
         var html = await page.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.InternalServerError, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("<title>Something went wrong · Watchkeeper</title>", html, StringComparison.Ordinal);
+        Assert.Contains("Something went wrong · Watchkeeper</title>", html, StringComparison.Ordinal);
         Assert.Contains("id=\"error-page\" data-status=\"500\"", html, StringComparison.Ordinal);
         // No exception text or stack trace reaches the browser.
         Assert.DoesNotContain("status_updates", html, StringComparison.Ordinal);
@@ -280,7 +282,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/users", "/tokens", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/users", "/tokens", "/audit", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
     }
 }

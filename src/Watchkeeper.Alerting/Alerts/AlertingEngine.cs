@@ -89,6 +89,19 @@ public sealed class AlertingEngine(AlertStore store, SilenceBook silences, INoti
 
     public IReadOnlyList<GroupSnapshot> Groups() => _dispatcher?.Groups() ?? [];
 
+    /// <summary>
+    /// Before the first flush of a replica that just became the leader: re-reads the silences and the notification log
+    /// the previous leader wrote to the shared store, so its notifications are not repeated and its silences mute.
+    /// </summary>
+    public async Task ResumeAsLeaderAsync(CancellationToken ct)
+    {
+        await silences.SyncAsync(ct);
+        if (_dispatcher is { } d) await d.LoadAsync(ct);
+    }
+
+    /// <summary>A follower's stand-in for flushing: resolved alerts leave the groups (see <see cref="Dispatcher.DropResolved"/>).</summary>
+    public int DropResolved(TimeSpan keep) => _dispatcher?.DropResolved(keep) ?? 0;
+
     /// <summary>Flushes due groups; returns notifications committed.</summary>
     public Task<int> FlushDueAsync(CancellationToken ct) => _dispatcher?.FlushDueAsync(ct) ?? Task.FromResult(0);
 

@@ -127,6 +127,9 @@ internal sealed class YamlBinder(string file, string baseDir)
                 case "proxy_url": proxy = Url(v, p); break;
                 case "follow_redirects": http = http with { FollowRedirects = Bool(v, p) }; break;
                 case "enable_http2": Bool(v, p); break;
+                case "oauth2" or "proxy_from_environment" or "no_proxy" or "proxy_connect_header" or "http_headers":
+                    throw Error(v, p, $"{key} is not supported by Watchkeeper's notifiers (supported: authorization, basic_auth, bearer_token, " +
+                        "bearer_token_file, tls_config, proxy_url, follow_redirects; see docs/notifications.md)");
                 default: throw Unknown(kn, p, ["authorization", "basic_auth", "bearer_token", "bearer_token_file", "tls_config", "proxy_url", "follow_redirects", "enable_http2"]);
             }
         }
@@ -152,7 +155,8 @@ internal sealed class YamlBinder(string file, string baseDir)
                 "key_file" => t with { KeyFile = FilePath(v, p) },
                 "server_name" => t with { ServerName = Str(v, p) },
                 "insecure_skip_verify" => t with { InsecureSkipVerify = Bool(v, p) },
-                "min_version" or "max_version" => t,
+                "min_version" or "max_version" => throw Error(v, p, $"{key} is not supported by Watchkeeper's notifiers (the TLS versions are the " +
+                    "system's defaults, TLS 1.2 and 1.3); remove it"),
                 _ => throw Unknown(kn, p, ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", "min_version", "max_version"]),
             };
         }

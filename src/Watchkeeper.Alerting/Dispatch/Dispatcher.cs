@@ -46,14 +46,42 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
 
     public AlertmanagerConfig Config => config;
 
-    /// <summary>Loads the persisted notification log; call once before the first flush.</summary>
+    /// <summary>
+    /// Loads the persisted notification log; call before the first flush, and again before flushing after another
+    /// replica may have notified (a replica that becomes the leader), so nothing it sent is sent again.
+    /// </summary>
     public async Task LoadAsync(CancellationToken ct)
     {
         var entries = await nflog.LoadAsync(ct);
         lock (_gate)
         {
-            foreach (var e in entries) _log[e.Key] = e;
+            foreach (var e in entries)
+                if (!_log.TryGetValue(e.Key, out var cur) || cur.Timestamp <= e.Timestamp) _log[e.Key] = e;
         }
+    }
+
+    /// <summary>
+    /// For a replica that does not flush (a follower): drops alerts resolved longer than the group's
+    /// <c>group_interval</c> plus <paramref name="keep"/> ago, and groups left empty, as a flush would have.
+    /// Returns the alerts dropped.
+    /// </summary>
+    public int DropResolved(TimeSpan keep)
+    {
+        var now = time.GetUtcNow();
+        var dropped = 0;
+        lock (_gate)
+        {
+            foreach (var (k, g) in _groups.ToList())
+            {
+                foreach (var a in g.Alerts.Values.Where(a => a.Resolved(now) && a.EndsAt + g.Route.Opts.GroupInterval + keep <= now).ToList())
+                {
+                    g.Alerts.Remove(a.Fingerprint);
+                    dropped++;
+                }
+                if (g.Alerts.Count == 0) _groups.Remove(k);
+            }
+        }
+        return dropped;
     }
 
     /// <summary>The routes an alert goes to (none without a routing tree).</summary>

@@ -16,11 +16,15 @@ public sealed record Silence(string Id, Matchers Matchers, DateTimeOffset Starts
         + Matchers.Sum(m => System.Text.Encoding.UTF8.GetByteCount(m.Name) + System.Text.Encoding.UTF8.GetByteCount(m.Value) + 4);
 }
 
+/// <summary>Who changed silences and why (the silence's comment, or the reason given for expiring it), for the store's audit trail.</summary>
+public sealed record SilenceChange(string Actor, string Reason);
+
 /// <summary>Where silences are kept across restarts (the server's database).</summary>
 public interface ISilenceStore
 {
     Task<IReadOnlyList<Silence>> LoadSilencesAsync(CancellationToken ct);
-    Task SaveSilencesAsync(IReadOnlyList<Silence> silences, CancellationToken ct);
+    /// <summary>Saves created, updated or expired silences; <paramref name="change"/> says who and why, when known.</summary>
+    Task SaveSilencesAsync(IReadOnlyList<Silence> silences, SilenceChange? change, CancellationToken ct);
     Task DeleteSilencesAsync(IReadOnlyList<string> ids, CancellationToken ct);
 }
 
@@ -67,6 +71,23 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
         }
     }
 
+    /// <summary>
+    /// Re-reads the silences from the store, where other replicas sharing it write theirs; serialised with this
+    /// book's own writes, so a silence saved here is never lost to a read taken before it.
+    /// </summary>
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        await _writes.WaitAsync(ct);
+        try
+        {
+            await LoadAsync(ct);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
     private void Rebuild()
     {
         var now = time.GetUtcNow();
@@ -97,7 +118,10 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
     }
 
     /// <summary>Creates or updates a silence and returns its id (a new one when the update replaces it).</summary>
-    public async Task<string> SetAsync(Silence input, CancellationToken ct)
+    public Task<string> SetAsync(Silence input, CancellationToken ct) => SetAsync(input, null, ct);
+
+    /// <summary>Creates or updates a silence for <paramref name="actor"/> (recorded with the silence's comment as the reason).</summary>
+    public async Task<string> SetAsync(Silence input, string? actor, CancellationToken ct)
     {
         await _writes.WaitAsync(ct);
         try
@@ -131,7 +155,7 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
                 id = Guid.NewGuid().ToString();
                 changed.Add(input with { Id = id, StartsAt = input.StartsAt < now ? now : input.StartsAt, UpdatedAt = now });
             }
-            await store.SaveSilencesAsync(changed, ct);
+            await store.SaveSilencesAsync(changed, actor is null ? null : new SilenceChange(actor, input.Comment), ct);
             lock (_gate)
             {
                 foreach (var s in changed) _all[s.Id] = s;
@@ -145,7 +169,10 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
         }
     }
 
-    public async Task ExpireAsync(string id, CancellationToken ct)
+    public Task ExpireAsync(string id, CancellationToken ct) => ExpireAsync(id, null, ct);
+
+    /// <summary>Expires a silence; <paramref name="change"/> says who and why.</summary>
+    public async Task ExpireAsync(string id, SilenceChange? change, CancellationToken ct)
     {
         await _writes.WaitAsync(ct);
         try
@@ -156,7 +183,7 @@ public sealed class SilenceBook(ISilenceStore store, TimeProvider time, SilenceL
             if (s is null) throw new SilenceException($"silence {id} not found", notFound: true);
             if (s.State(now) == SilenceState.Expired) throw new SilenceException($"silence {id} already expired");
             var expired = ExpireAt(s, now);
-            await store.SaveSilencesAsync([expired], ct);
+            await store.SaveSilencesAsync([expired], change, ct);
             lock (_gate)
             {
                 _all[id] = expired;

@@ -31,19 +31,29 @@ public static class HttpClientFactory
             handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile)];
 #pragma warning restore CA2000
         }
-        if (tls.ServerName is not null) handler.SslOptions.TargetHost = tls.ServerName;
-        if (tls.InsecureSkipVerify || ca is not null)
+        // SocketsHttpHandler sends the request's host as the TLS server name and checks the certificate against it
+        // (it overwrites SslOptions.TargetHost per connection), so server_name is applied in the validation: the
+        // certificate must carry that name instead of the URL's host.
+        if (tls.InsecureSkipVerify || ca is not null || tls.ServerName is not null)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
             {
                 if (tls.InsecureSkipVerify) return true;
+                if (cert is null) return false;
+                using var copy = cert is X509Certificate2 ? null : X509CertificateLoader.LoadCertificate(cert.GetRawCertData());
+                var x509 = cert as X509Certificate2 ?? copy!;
+                if (tls.ServerName is not null)
+                {
+                    if (!x509.MatchesHostname(tls.ServerName)) return false;
+                    errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
+                }
                 if (errors == SslPolicyErrors.None) return true;
-                if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0 || cert is null) return false;
+                if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0 || ca is null) return false;
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(ca!);
+                chain.ChainPolicy.CustomTrustStore.AddRange(ca);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(cert as X509Certificate2 ?? new X509Certificate2(cert));
+                return chain.Build(x509);
             };
         }
         return handler;

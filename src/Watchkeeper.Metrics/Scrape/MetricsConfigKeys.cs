@@ -8,7 +8,7 @@ public static partial class MetricsConfigLoader
     /// </summary>
     private static readonly HashSet<string> NotImplementedKeys = new(StringComparer.Ordinal)
     {
-        "query_log_file", "scrape_failure_log_file", "scrape_protocols", "fallback_scrape_protocol", "rule_query_offset",
+        "query_log_file", "scrape_failure_log_file", "scrape_protocols", "fallback_scrape_protocol",
         "target_limit", "keep_dropped_targets", "metric_name_validation_scheme", "metric_name_escaping_scheme",
         "always_scrape_classic_histograms", "scrape_classic_histograms", "convert_classic_histograms_to_nhcb", "native_histogram_bucket_limit",
         "native_histogram_min_bucket_factor", "enable_compression", "track_timestamps_staleness", "proxy_url", "no_proxy",
@@ -30,7 +30,7 @@ public static partial class MetricsConfigLoader
         var last = path[(path.LastIndexOf('.') + 1)..];
         return last switch
         {
-            "global" => ["scrape_interval", "scrape_timeout", "evaluation_interval", "external_labels", "sample_limit", "label_limit",
+            "global" => ["scrape_interval", "scrape_timeout", "evaluation_interval", "rule_query_offset", "external_labels", "sample_limit", "label_limit",
                 "label_name_length_limit", "label_value_length_limit", "body_size_limit"],
             _ when last.StartsWith("scrape_configs[", StringComparison.Ordinal) =>
                 ["job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme", "params", "static_configs", "file_sd_configs",

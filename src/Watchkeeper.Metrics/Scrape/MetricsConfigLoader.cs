@@ -154,6 +154,7 @@ public static partial class MetricsConfigLoader
                     case "scrape_interval": g = g with { ScrapeInterval = Positive(Duration(v, path), v, path) }; break;
                     case "scrape_timeout": g = g with { ScrapeTimeout = Positive(Duration(v, path), v, path) }; timeoutSet = true; break;
                     case "evaluation_interval": g = g with { EvaluationInterval = Positive(Duration(v, path), v, path) }; break;
+                    case "rule_query_offset": g = g with { RuleQueryOffset = Duration(v, path) }; break;
                     case "external_labels":
                     {
                         var labels = StrMap(v, path);

@@ -17,6 +17,8 @@ public sealed record GlobalConfig
     public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromMinutes(1);
     public TimeSpan ScrapeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan EvaluationInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>Prometheus 3's <c>rule_query_offset</c>: how far back rule groups without their own <c>query_offset</c> query.</summary>
+    public TimeSpan RuleQueryOffset { get; init; }
     public Labels ExternalLabels { get; init; } = Labels.Empty;
     /// <summary>Defaults for the scrape configs' limits of the same names (0: no limit).</summary>
     public int SampleLimit { get; init; }

@@ -13,8 +13,9 @@ namespace Watchkeeper.Server.Alerting;
 /// <summary>
 /// Silences and the notification log in the relational store (SQLite or PostgreSQL). A notification-log entry and
 /// its outbox item are written in one transaction through <see cref="INotificationOutbox"/>.
+/// Silence changes made by someone (API, page) are written to the audit log in the same transaction.
 /// </summary>
-public sealed class AlertingStore(Db db, INotificationOutbox? outbox) : ISilenceStore, INotificationLog
+public sealed class AlertingStore(Db db, INotificationOutbox? outbox, AuditLog? audit = null) : ISilenceStore, INotificationLog
 {
     private sealed record SilenceRow(string Id, string Matchers, long StartsAt, long EndsAt, long UpdatedAt, string CreatedBy, string Comment);
     private sealed record NflogRow(string Receiver, string Integration, string GroupKey, string Firing, string Resolved, long Ts, long ExpiresAt);
@@ -30,10 +31,12 @@ public sealed class AlertingStore(Db db, INotificationOutbox? outbox) : ISilence
         return [.. rows.Select(r => new Silence(r.Id, ParseMatchers(r.Matchers), Ms(r.StartsAt), Ms(r.EndsAt), Ms(r.UpdatedAt), r.CreatedBy, r.Comment))];
     }
 
-    public Task SaveSilencesAsync(IReadOnlyList<Silence> silences, CancellationToken ct) => db.WriteAsync(async (c, tx) =>
+    public Task SaveSilencesAsync(IReadOnlyList<Silence> silences, SilenceChange? change, CancellationToken ct) => db.WriteAsync(async (c, tx) =>
     {
         foreach (var s in silences)
         {
+            var before = change is null || audit is null ? null : await c.QueryFirstOrDefaultAsync<SilenceRow>(new CommandDefinition(
+                "SELECT id, matchers, starts_at, ends_at, updated_at, created_by, comment FROM alert_silences WHERE id = @Id", new { s.Id }, tx, cancellationToken: ct));
             await c.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO alert_silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment)
                 VALUES (@Id, @Matchers, @StartsAt, @EndsAt, @UpdatedAt, @CreatedBy, @Comment)
@@ -41,8 +44,22 @@ public sealed class AlertingStore(Db db, INotificationOutbox? outbox) : ISilence
                   updated_at = excluded.updated_at, created_by = excluded.created_by, comment = excluded.comment
                 """, new SilenceRow(s.Id, FormatMatchers(s.Matchers), s.StartsAt.ToUnixTimeMilliseconds(), s.EndsAt.ToUnixTimeMilliseconds(),
                 s.UpdatedAt.ToUnixTimeMilliseconds(), s.CreatedBy, s.Comment), tx, cancellationToken: ct));
+            if (change is null || audit is null) continue;
+            // An update that ends the silence now is an expiry (an explicit one, or the old silence an update replaced).
+            var action = before is null ? "silence.create" : s.EndsAt <= s.UpdatedAt ? "silence.expire" : "silence.update";
+            await audit.AppendAsync(c, tx, change.Actor, action, "silence", s.Id, before is null ? null : Describe(before),
+                new { matchers = s.Matchers.ToString(), starts_at = s.StartsAt, ends_at = s.EndsAt, created_by = s.CreatedBy, comment = s.Comment, reason = change.Reason });
         }
     }, ct);
+
+    private static object Describe(SilenceRow r) => new
+    {
+        matchers = ParseMatchers(r.Matchers).ToString(),
+        starts_at = Ms(r.StartsAt),
+        ends_at = Ms(r.EndsAt),
+        created_by = r.CreatedBy,
+        comment = r.Comment,
+    };
 
     public Task DeleteSilencesAsync(IReadOnlyList<string> ids, CancellationToken ct) => db.WriteAsync(async (c, tx) =>
     {

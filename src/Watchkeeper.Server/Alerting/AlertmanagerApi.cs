@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Watchkeeper.Alerting.Alerts;
@@ -45,9 +46,9 @@ public static class AlertmanagerApi
             var s = e.Silences.Get(silenceID) ?? throw new NotFoundException($"silence {silenceID} not found");
             return Write(ctx, w => WriteSilence(w, s, e.Time.GetUtcNow()));
         });
-        g.MapDelete("/silence/{silenceID}", async (string silenceID, AlertingEngine e, CancellationToken ct) =>
+        g.MapDelete("/silence/{silenceID}", async (string silenceID, AlertingEngine e, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            await Silence(() => e.Silences.ExpireAsync(silenceID, ct));
+            await Silence(() => e.Silences.ExpireAsync(silenceID, new SilenceChange(user.Actor(), "expired through the Alertmanager API"), ct));
             return TypedResults.Ok();
         }).RequireAuthorization(Policies.Responder);
     }
@@ -359,7 +360,7 @@ public static class AlertmanagerApi
         }
         var silence = new Silence(Str("id"), new Matchers(matchers), When("startsAt"), When("endsAt"), e.Time.GetUtcNow(), Str("createdBy"), Str("comment"));
         string id = "";
-        await Silence(async () => id = await e.Silences.SetAsync(silence, ct));
+        await Silence(async () => id = await e.Silences.SetAsync(silence, ctx.User.Actor(), ct));
         // Written by hand: the API's JSON options name properties in snake_case, Alertmanager's body is camelCase.
         return TypedResults.Text($"{{\"silenceID\":{JsonSerializer.Serialize(id)}}}", "application/json");
     }

@@ -91,6 +91,15 @@ public sealed class IncidentMetrics(Db db, ConfigHolder config, TimeProvider tim
         lock (_gate) ApplyLocked(id, state);
     }
 
+    /// <summary>Incidents not resolved, as last applied (the tab title's count).</summary>
+    public long OpenCount
+    {
+        get
+        {
+            lock (_gate) return _open.Values.Sum();
+        }
+    }
+
     /// <summary>Counts a committed SLA breach once.</summary>
     public void Breach(long breachId, string severity, string kind)
     {

@@ -175,6 +175,8 @@ public sealed record UpdateIncidentRequest(
 
 public sealed record TransitionRequest(string? Status, string? Message);
 public sealed record MessageRequest(string? Message);
+/// <summary>Resolve: the resolution message (timeline) and an optional final public status update.</summary>
+public sealed record ResolveRequest(string? Message, string? PublicUpdate);
 public sealed record AssignRequest(string? Commander, string? CommunicationsLead, string? Scribe);
 public sealed record NoteRequest(string? Text);
 public sealed record StatusUpdateRequest(string? CurrentStatus, string? Visibility, string? NextUpdateIn, string? Status);

@@ -31,19 +31,48 @@ public sealed partial class IncidentService
                 var target = OneOf(r.Status, "status", IncidentStatus.All);
                 await ApplyTransition(c, tx, row, target, null, actor, now);
             }
-            var sev = SeverityOf(row.Severity, "severity");
-            long? next = row.Status == IncidentStatus.Resolved ? null : now + (long)(nextIn ?? sev.UpdateInterval).Value.TotalMilliseconds;
-            row.NextUpdateDueAt = next;
-            var body = RenderStatusUpdate(row, current, now, next);
-            var uid = await c.ExecuteScalarAsync<long>("""
-                INSERT INTO status_updates (incident_id, ts, author, visibility, status, current_status, next_update_at, body)
-                VALUES (@id, @now, @actor, @visibility, @status, @current, @next, @body) RETURNING id
-                """, new { id = row.Id, now, actor, visibility, status = row.Status, current, next, body }, tx);
-            await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
-            result = new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
-            detail.After = new { status_update = uid, visibility, status = row.Status, current_status = current, next_update_at = next };
+            result = await InsertStatusUpdate(c, tx, row, visibility, current, nextIn, actor, now);
+            detail.After = new { status_update = result.Id, visibility, status = row.Status, current_status = current, next_update_at = result.NextUpdateAt };
         }, detail, ct: ct);
         return result!;
+    }
+
+    /// <summary>Stores a status update rendered from the template and its timeline entry; sets when the next one is due.</summary>
+    private async Task<StatusUpdateView> InsertStatusUpdate(DbConnection c, DbTransaction tx, IncidentRow row, string visibility, string current, Duration? nextIn, string actor, long now)
+    {
+        var sev = SeverityOf(row.Severity, "severity");
+        long? next = row.Status == IncidentStatus.Resolved ? null : now + (long)(nextIn ?? sev.UpdateInterval).Value.TotalMilliseconds;
+        row.NextUpdateDueAt = next;
+        var body = RenderStatusUpdate(row, current, now, next);
+        var uid = await c.ExecuteScalarAsync<long>("""
+            INSERT INTO status_updates (incident_id, ts, author, visibility, status, current_status, next_update_at, body)
+            VALUES (@id, @now, @actor, @visibility, @status, @current, @next, @body) RETURNING id
+            """, new { id = row.Id, now, actor, visibility, status = row.Status, current, next, body }, tx);
+        await Timeline(c, tx, row.Id, actor, "status_update", $"{IncidentStatus.Title(visibility)} status update ({IncidentStatus.Title(row.Status)}): {current}", now);
+        return new StatusUpdateView(uid, At(now), actor, visibility, row.Status, current, At(next), body);
+    }
+
+    /// <summary>
+    /// Resolves an incident with a resolution message (the timeline entry) and a final public status update, in one
+    /// transaction. The public update is <paramref name="publicUpdate"/> when given; when it is blank and the incident
+    /// already has public updates, the resolution message is published, so the last public update never still reads
+    /// "Identified ... next by"; an incident never made public stays internal. <paramref name="requireMessage"/> is set
+    /// by the page, where the message is required; the API keeps it optional.
+    /// </summary>
+    public async Task<IncidentView> ResolveAsync(long id, string? message, string? publicUpdate, long? ifMatch, string actor, bool requireMessage = false, CancellationToken ct = default)
+    {
+        var resolution = requireMessage ? Required(message, "message", 10_000, multiline: true) : Optional(message, "message", 10_000, multiline: true);
+        var update = Optional(publicUpdate, "public_update", 10_000, multiline: true);
+        var detail = new AuditDetail();
+        return await MutateAsync(id, ifMatch, actor, "incident.status", async (c, tx, row, now) =>
+        {
+            await ApplyTransition(c, tx, row, IncidentStatus.Resolved, resolution.Length == 0 ? null : resolution, actor, now);
+            var anyPublic = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM status_updates WHERE incident_id = @id AND visibility = 'public'", new { id }, tx) > 0;
+            var text = update.Length > 0 ? update : anyPublic ? (resolution.Length > 0 ? resolution : "The incident is resolved.") : null;
+            if (text is null) return;
+            var u = await InsertStatusUpdate(c, tx, row, "public", text, null, actor, now);
+            detail.After = new { status_update = u.Id, visibility = "public", status = row.Status, current_status = text };
+        }, detail, ct);
     }
 
     /// <summary>Renders the manual's status update template (2.3) for an incident.</summary>

@@ -42,7 +42,7 @@ public sealed class VersionMismatchException(long current)
 /// (IncidentService.*.cs). Input rules are in <see cref="IncidentInput"/>, metrics in <see cref="IncidentMetrics"/>.
 /// </summary>
 public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder config, TimeProvider time, IncidentMetrics metrics, IEnumerable<IIncidentHooks> hooks,
-    IServiceCatalog catalog)
+    IServiceCatalog catalog, IncidentEvents events)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -125,7 +125,12 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             await audit.AppendAsync(c, tx, actor, "incident.create", "incident", Id(row.Id), null, ToAudit(row));
             if (within is not null) await within(c, tx, row.Id, now);
             var state = IncidentMetrics.IncidentState.Of(row);
-            db.OnCommit(tx, () => metrics.Apply(row.Id, state));
+            var change = new IncidentChange(row.Id, row.Version, actor, "incident.create");
+            db.OnCommit(tx, () =>
+            {
+                metrics.Apply(row.Id, state);
+                events.Publish(change);
+            });
             return ToView(row, now);
         }, ct);
     }
@@ -291,7 +296,12 @@ public sealed partial class IncidentService(Db db, AuditLog audit, ConfigHolder 
             if (n != 1) throw new VersionMismatchException(expected + 1);
             await audit.AppendAsync(c, tx, actor, action, "incident", Id(id), ToAudit(before, detail?.Before), ToAudit(row, detail?.After));
             var state = IncidentMetrics.IncidentState.Of(row);
-            db.OnCommit(tx, () => metrics.Apply(id, state));
+            var change = new IncidentChange(id, row.Version, actor, action);
+            db.OnCommit(tx, () =>
+            {
+                metrics.Apply(id, state);
+                events.Publish(change);
+            });
             return ToView(row, now);
         }, ct);
     }

@@ -14,6 +14,7 @@ public static class IncidentsModule
     {
         builder.Services.AddSingleton<IncidentService>();
         builder.Services.AddSingleton<IncidentMetrics>();
+        builder.Services.AddSingleton<IncidentEvents>();
         builder.Services.AddHostedService<SlaWorker>();
         // The hosted instance runs on the clock; the singleton is for one-off runs (tests, tools). Both are stateless.
         builder.Services.AddSingleton<AlertIncidentWorker>();
@@ -51,8 +52,8 @@ public static class IncidentsModule
             WithETag(http, await s.TransitionAsync(id, req.Status, req.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
         g.MapPost("/{id:long}/acknowledge", async (long id, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
             WithETag(http, await s.AcknowledgeAsync(id, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
-        g.MapPost("/{id:long}/resolve", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
-            WithETag(http, await s.TransitionAsync(id, IncidentStatus.Resolved, req?.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
+        g.MapPost("/{id:long}/resolve", async (long id, ResolveRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+            WithETag(http, await s.ResolveAsync(id, req?.Message, req?.PublicUpdate, IfMatch(http), user.Actor(), ct: ct))).RequireAuthorization(Policies.Responder);
         g.MapPost("/{id:long}/reopen", async (long id, MessageRequest? req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
             WithETag(http, await s.TransitionAsync(id, IncidentStatus.Investigating, req?.Message, IfMatch(http), user.Actor(), ct))).RequireAuthorization(Policies.Responder);
         g.MapPut("/{id:long}/roles", async (long id, AssignRequest req, IncidentService s, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>

@@ -107,20 +107,32 @@ public sealed class NotificationQueries(Db db)
     }
 }
 
-/// <summary>The integrations by kind; HTTP ones share the "notify" client (with its resilience pipeline).</summary>
-public sealed class NotifierSet(IHttpClientFactory http, IOptionsMonitor<NotificationsConfig> options)
+/// <summary>
+/// The integrations by kind. HTTP ones share the "notify" client's resilience pipeline, each under its own
+/// <c>http_config</c> (authorization on top, TLS and proxy at the bottom: see <see cref="IntegrationTransports"/>).
+/// </summary>
+public sealed class NotifierSet(IHttpMessageHandlerFactory handlers, IntegrationTransports transports, IOptionsMonitor<NotificationsConfig> options)
 {
     public const string HttpClientName = "notify";
 
     public INotifier For(IntegrationConfig c) => c switch
     {
-        SlackConfig => new SlackNotifier(http.CreateClient(HttpClientName)),
-        PagerDutyConfig => new PagerDutyNotifier(http.CreateClient(HttpClientName)),
-        WebhookConfig => new WebhookNotifier(http.CreateClient(HttpClientName)),
-        MsTeamsV2Config => new MsTeamsV2Notifier(http.CreateClient(HttpClientName)),
+        SlackConfig => new SlackNotifier(Client(c)),
+        PagerDutyConfig => new PagerDutyNotifier(Client(c)),
+        WebhookConfig => new WebhookNotifier(Client(c)),
+        MsTeamsV2Config => new MsTeamsV2Notifier(Client(c)),
         EmailConfig => new EmailNotifier(options.CurrentValue.SmtpTimeout),
         _ => throw new NotifyConfigException($"no integration for {c.GetType().Name}"),
     };
+
+    // The pipeline handler belongs to the factory (which rotates and disposes it): the client must not dispose it.
+#pragma warning disable CA2000
+    private HttpClient Client(IntegrationConfig c) =>
+        new(new IntegrationSettingsHandler(c, transports) { InnerHandler = handlers.CreateHandler(HttpClientName) }, disposeHandler: false)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+#pragma warning restore CA2000
 }
 
 public static class NotificationsModule
@@ -137,7 +149,9 @@ public static class NotificationsModule
         s.TryAddSingleton<INotificationTemplatesSource, DefaultTemplatesSource>();
         s.AddSingleton<NotificationSender>();
         s.AddHostedService(sp => sp.GetRequiredService<NotificationSender>());
+        s.AddSingleton<IntegrationTransports>();
         s.AddHttpClient(NotifierSet.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp => new IntegrationPrimaryHandler(sp.GetRequiredService<IntegrationTransports>()))
             .AddResilienceHandler("notify", (b, ctx) =>
             {
                 var o = ctx.ServiceProvider.GetRequiredService<IOptionsMonitor<NotificationsConfig>>().CurrentValue;

@@ -244,12 +244,15 @@ public static class PlatformModule
     {
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapGet("/-/healthy", () => TypedResults.Text("Watchkeeper is Healthy.\n")).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/-/ready", async (Db db, CancellationToken ct) =>
+        app.MapGet("/-/ready", async (Db db, ILeadership leadership, HttpContext http, CancellationToken ct) =>
         {
             try
             {
                 await db.ReadAsync(async c => { await using var cmd = c.CreateCommand(); cmd.CommandText = "SELECT 1"; return await cmd.ExecuteScalarAsync(ct); }, ct);
-                return Results.Text("Watchkeeper is Ready.\n");
+                // Whether this replica runs the singleton work (rule evaluation, group timers, escalations, dispatch).
+                var role = leadership.IsLeader ? "leader" : "follower";
+                http.Response.Headers["X-Watchkeeper-Role"] = role;
+                return Results.Text($"Watchkeeper is Ready ({role}).\n");
             }
             catch (Exception ex)
             {

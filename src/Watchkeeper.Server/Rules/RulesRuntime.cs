@@ -12,11 +12,22 @@ namespace Watchkeeper.Server.Rules;
 /// alerts handed to every registered <see cref="IAlertSink"/> (Watchkeeper's own dispatcher) and to the external
 /// Alertmanagers of <c>alerting:</c>. Configuration is applied at start and after every successful reload; a reload
 /// whose rule files are bad never gets here (the loader refuses it and the running rules stay).
+/// <para>
+/// Evaluation is singleton work: only the replica holding the leader lease (<see cref="ILeadership"/>) runs a rule
+/// manager. A follower keeps the configuration and runs none; when it becomes the leader it starts a fresh manager,
+/// whose groups restore their <c>for</c> progress from ALERTS_FOR_STATE as after a restart, and a leader that loses
+/// the lease stops its manager at once.
+/// </para>
 /// </summary>
-public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnumerable<IAlertSink> sinks, ILogger<RulesRuntime> logger) : IAsyncDisposable
+public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnumerable<IAlertSink> sinks, ILeadership leadership, ILogger<RulesRuntime> logger)
+    : IAsyncDisposable
 {
     private readonly SemaphoreSlim _apply = new(1, 1);
     private RuleManager? _manager;
+    private WatchkeeperConfig? _config;
+
+    /// <summary>Whether this replica evaluates rules (it holds the leader lease).</summary>
+    public bool Evaluating => _manager is not null;
     private AlertmanagerSender? _external;
     private PrometheusQueryClient? _source;
     private RemoteWriteSender? _writeBack;
@@ -31,6 +42,12 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
         try
         {
             if (Volatile.Read(ref _disposed) == 1) return;
+            _config = c;
+            if (!leadership.IsLeader)
+            {
+                await StopManagerAsync();
+                return;
+            }
             var old = (_external, _source, _writeBack);
             var externalUrl = c.Server.ExternalOrigin ?? "http://" + Environment.MachineName.ToLowerInvariant() + ":9700";
             _external = c.Alerting.Alertmanagers.Count == 0 ? null : new AlertmanagerSender(Targets(c), log: m => logger.LogWarning("{Message}", m));
@@ -70,7 +87,7 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
                 Log = m => logger.LogWarning("{Message}", m),
             };
             _manager ??= new RuleManager(ctx);
-            await _manager.UpdateAsync(c.RuleFileDefs, c.Metrics.Global.EvaluationInterval, TimeSpan.Zero, ctx);
+            await _manager.UpdateAsync(c.RuleFileDefs, c.Metrics.Global.EvaluationInterval, c.Metrics.Global.RuleQueryOffset, ctx);
             if (old._external is not null) await old._external.DisposeAsync();
             if (old._writeBack is not null) await old._writeBack.DisposeAsync();
             old._source?.Dispose();
@@ -81,6 +98,48 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
         {
             _apply.Release();
         }
+    }
+
+    /// <summary>
+    /// Follows a change of leadership: the new leader starts evaluating the last applied configuration (a fresh
+    /// manager, so <c>for</c> progress is restored from ALERTS_FOR_STATE); a replica that lost the lease stops.
+    /// </summary>
+    public async Task LeadershipChangedAsync(CancellationToken ct)
+    {
+        await _apply.WaitAsync(ct);
+        WatchkeeperConfig? c;
+        try
+        {
+            if (Volatile.Read(ref _disposed) == 1) return;
+            c = _config;
+            if (!leadership.IsLeader || c is null)
+            {
+                await StopManagerAsync();
+                return;
+            }
+            if (_manager is not null) return;
+        }
+        finally
+        {
+            _apply.Release();
+        }
+        await ApplyAsync(c, ct);
+    }
+
+    /// <summary>Stops evaluation (no stale markers: as when the process stops, the next leader carries on).</summary>
+    private async Task StopManagerAsync()
+    {
+        var m = _manager;
+        if (m is null) return;
+        _manager = null;
+        await m.DisposeAsync();
+        if (_external is not null) await _external.DisposeAsync();
+        if (_writeBack is not null) await _writeBack.DisposeAsync();
+        _source?.Dispose();
+        _external = null;
+        _writeBack = null;
+        _source = null;
+        logger.LogInformation("Rules: this replica is not the leader; rule evaluation stopped");
     }
 
     private static List<AlertmanagerTarget> Targets(WatchkeeperConfig c)
@@ -112,7 +171,8 @@ public sealed class RulesRuntime(MetricsRuntime metrics, TimeProvider time, IEnu
 }
 
 /// <summary>Starts rule evaluation once the server listens and re-applies it after each successful reload.</summary>
-public sealed class RulesWorker(RulesRuntime runtime, ConfigHolder config, IHostApplicationLifetime lifetime, ILogger<RulesWorker> logger) : BackgroundService
+public sealed class RulesWorker(RulesRuntime runtime, ConfigHolder config, ILeadership leadership, IHostApplicationLifetime lifetime, ILogger<RulesWorker> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -129,6 +189,9 @@ public sealed class RulesWorker(RulesRuntime runtime, ConfigHolder config, IHost
             return;
         }
         config.Reloaded += OnReload;
+        leadership.Changed += OnLeadership;
+        // Leadership may have changed between the first apply and the subscription.
+        Run(ct => runtime.LeadershipChangedAsync(ct), "Following a leadership change");
         try
         {
             await Task.Delay(Timeout.Infinite, stoppingToken);
@@ -139,18 +202,21 @@ public sealed class RulesWorker(RulesRuntime runtime, ConfigHolder config, IHost
         finally
         {
             config.Reloaded -= OnReload;
+            leadership.Changed -= OnLeadership;
             await runtime.DisposeAsync();
         }
 
-        void OnReload(WatchkeeperConfig c) => _ = Task.Run(async () =>
+        void OnReload(WatchkeeperConfig c) => Run(ct => runtime.ApplyAsync(c, ct), "Applying the rules after a reload");
+        void OnLeadership(bool _) => Run(ct => runtime.LeadershipChangedAsync(ct), "Following a leadership change");
+        void Run(Func<CancellationToken, Task> work, string what) => _ = Task.Run(async () =>
         {
             try
             {
-                await runtime.ApplyAsync(c, stoppingToken);
+                await work(stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException and not ObjectDisposedException)
             {
-                logger.LogError(ex, "Applying the rules after a reload failed");
+                logger.LogError(ex, "{What} failed", what);
             }
         }, CancellationToken.None);
     }

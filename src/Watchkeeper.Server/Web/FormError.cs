@@ -10,7 +10,7 @@ namespace Watchkeeper.Server.Web;
 public sealed record FormError(string Message, string? Field, string Form, IFormCollection? Values, IReadOnlyDictionary<string, string>? Fields = null)
 {
     public static FormError From(Exception ex, string form, IFormCollection? values) =>
-        new(Html.ErrorMessage(ex), ex is ValidationException v ? v.Field : null, form, values);
+        ex is FormErrors all ? FromAll(all.Errors, form, values) : new(Html.ErrorMessage(ex), ex is ValidationException v ? v.Field : null, form, values);
 
     /// <summary>Every problem of a form at once: the message lists them, each field is marked with its own.</summary>
     public static FormError FromAll(IReadOnlyList<ValidationException> errors, string form, IFormCollection? values)
@@ -46,4 +46,20 @@ public sealed record FormError(string Message, string? Field, string Form, IForm
     /// <summary>The message for one field of this form (its own when the form was checked as a whole).</summary>
     public string? MessageFor(string form, string field) =>
         Invalid(form, field) is null ? null : Fields is not null && Fields.TryGetValue(field, out var m) ? m : Message;
+}
+
+/// <summary>Every problem of a posted form at once: a 400 whose problem details list each field (as validation problems do).</summary>
+public sealed class FormErrors(IReadOnlyList<ValidationException> errors)
+    : ProblemException(400, "Invalid request", string.Join("; ", errors.Select(e => e.Message)))
+{
+    public IReadOnlyList<ValidationException> Errors { get; } = errors;
+
+    public override Microsoft.AspNetCore.Mvc.ProblemDetails ToProblem() =>
+        new HttpValidationProblemDetails(Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Problem).ToArray()))
+        {
+            Status = 400,
+            Title = "Invalid request",
+            Detail = Message,
+            Type = "https://watchkeeper.dev/problems/validation",
+        };
 }

@@ -65,6 +65,10 @@ public static class Html
             "due_at" => "Due date",
             "root_cause" => "Root cause",
             "lessons_learned" => "Lessons learned",
+            "message" => "Resolution message",
+            "public_update" => "Final public update",
+            "actor" => "Actor",
+            "action" => "Action",
             "impact" => "Impact",
             "username" => "Username",
             "password" => "Password",
@@ -90,6 +94,7 @@ public static class Html
     private static string RawMessage(Exception ex) => ex switch
     {
         ValidationException v => $"{FieldLabel(v.Field)}: {v.Problem}",
+        FormErrors all => string.Join(" · ", all.Errors.Select(ErrorMessage)),
         InvalidTransitionException t => $"Cannot change status from {IncidentStatus.Title(t.From)} to {IncidentStatus.Title(t.To)}. Allowed from {IncidentStatus.Title(t.From)}: "
             + (t.Allowed.Count == 0 ? "none" : string.Join(", ", t.Allowed.Select(IncidentStatus.Title))) + ".",
         VersionMismatchException => "Someone else changed this incident after you loaded the page. The page below shows the current state; check it and retry.",

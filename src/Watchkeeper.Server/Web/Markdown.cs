@@ -1,75 +1,72 @@
-using System.Text;
-using System.Text.RegularExpressions;
+using Markdig;
+using Markdig.Renderers;
+using Markdig.Renderers.Html;
+using Markdig.Syntax;
+using Markdig.Syntax.Inlines;
 
 namespace Watchkeeper.Server.Web;
 
 /// <summary>
-/// Renders the small Markdown subset Watchkeeper itself writes (status updates, postmortems):
-/// headings, bullet lists with optional task boxes, paragraphs and <c>**bold**</c>. The text is
-/// HTML-encoded before any markup is added, so user content can never inject HTML.
+/// The one Markdown renderer of the pages (timeline notes, status updates, summaries, postmortems): Markdig with raw
+/// HTML disabled (any HTML in the text is shown as text), bare URLs made links, task lists and tables. Every link
+/// opens with <c>rel="noopener nofollow"</c>; a link whose scheme is not http, https or mailto (javascript:, data:)
+/// keeps its text and loses its target. Headings move down one level: the page owns its h1.
 /// </summary>
-public static partial class Markdown
+public static class Markdown
 {
-    [GeneratedRegex(@"\*\*(.+?)\*\*")]
-    private static partial Regex Bold();
+    private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
+        .DisableHtml()
+        .UseAutoLinks()
+        .UseTaskLists()
+        .UsePipeTables()
+        .UseEmphasisExtras()
+        .UseSoftlineBreakAsHardlineBreak()
+        .Build();
 
+    /// <summary>Markdown to safe HTML.</summary>
     public static string ToHtml(string markdown)
     {
-        var sb = new StringBuilder(markdown.Length * 2);
-        var inList = false;
-        var para = new List<string>();
-
-        void FlushPara()
+        var doc = Markdig.Markdown.Parse(markdown ?? "", Pipeline);
+        foreach (var node in doc.Descendants())
         {
-            if (para.Count == 0) return;
-            sb.Append("<p>").Append(string.Join("<br>", para)).Append("</p>");
-            para.Clear();
-        }
-
-        void CloseList()
-        {
-            if (!inList) return;
-            sb.Append("</ul>");
-            inList = false;
-        }
-
-        foreach (var raw in markdown.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n'))
-        {
-            var line = raw.TrimEnd();
-            if (line.Length == 0)
+            switch (node)
             {
-                FlushPara();
-                CloseList();
-                continue;
+                case HeadingBlock h:
+                    h.Level = Math.Min(h.Level + 1, 6);
+                    break;
+                case LinkInline link:
+                    if (link.IsImage)
+                    {
+                        // Images would load from anywhere (and leak the reader's address): shown as links instead.
+                        link.IsImage = false;
+                    }
+                    if (!SafeUrl(link.Url)) link.Url = "";
+                    link.GetAttributes().AddPropertyIfNotExist("rel", "noopener nofollow");
+                    break;
+                case AutolinkInline auto:
+                    if (!SafeUrl(auto.Url)) auto.Url = "";
+                    auto.GetAttributes().AddPropertyIfNotExist("rel", "noopener nofollow");
+                    break;
             }
-            var level = 0;
-            while (level < line.Length && level < 6 && line[level] == '#') level++;
-            if (level > 0 && level < line.Length && line[level] == ' ')
-            {
-                FlushPara();
-                CloseList();
-                var h = Math.Min(level + 1, 6); // the page owns h1
-                sb.Append($"<h{h}>").Append(Inline(line[(level + 1)..])).Append($"</h{h}>");
-                continue;
-            }
-            var trimmed = line.TrimStart();
-            if (trimmed.StartsWith("- ", StringComparison.Ordinal) || trimmed.StartsWith("* ", StringComparison.Ordinal))
-            {
-                FlushPara();
-                if (!inList) { sb.Append("<ul>"); inList = true; }
-                var item = trimmed[2..];
-                if (item.StartsWith("[ ] ", StringComparison.Ordinal)) sb.Append("<li>☐ ").Append(Inline(item[4..])).Append("</li>");
-                else if (item.StartsWith("[x] ", StringComparison.OrdinalIgnoreCase)) sb.Append("<li>☑ ").Append(Inline(item[4..])).Append("</li>");
-                else sb.Append("<li>").Append(Inline(item)).Append("</li>");
-                continue;
-            }
-            CloseList();
-            para.Add(Inline(line));
         }
-        FlushPara();
-        CloseList();
-        return sb.ToString();
+        using var writer = new StringWriter();
+        var renderer = new HtmlRenderer(writer);
+        Pipeline.Setup(renderer);
+        renderer.Render(doc);
+        writer.Flush();
+        return writer.ToString();
     }
 
-    private static string Inline(string text) => Bold().Replace(System.Net.WebUtility.HtmlEncode(text), "<strong>$1</strong>");
+    /// <summary>http(s), mailto, a path on this site or a fragment; nothing that runs or embeds (javascript:, data:, vbscript:).</summary>
+    public static bool SafeUrl(string? url)
+    {
+        if (string.IsNullOrEmpty(url)) return true;
+        var u = url.Trim();
+        if (u.StartsWith('#') || (u.StartsWith('/') && !u.StartsWith("//", StringComparison.Ordinal) && !u.StartsWith("/\\", StringComparison.Ordinal))) return true;
+        var colon = u.IndexOf(':', StringComparison.Ordinal);
+        var slash = u.IndexOfAny(['/', '?', '#']);
+        if (colon < 0 || (slash >= 0 && slash < colon)) return !u.StartsWith("//", StringComparison.Ordinal); // relative
+        var scheme = u[..colon].ToLowerInvariant();
+        return scheme is "http" or "https" or "mailto";
+    }
 }

@@ -36,6 +36,9 @@ public sealed class PageContext
     public bool CanWrite => Rank >= 2;
     public bool IsAdmin => Rank >= 3;
 
+    /// <summary>Incidents not resolved (kept in memory by the incident metrics; no query per page).</summary>
+    public long? OpenIncidents => Http.RequestServices.GetService<Incidents.IncidentMetrics>()?.OpenCount;
+
     private AntiforgeryTokenSet Tokens => _tokens ??= Http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(Http);
 
     /// <summary>The name of the hidden antiforgery field every form carries.</summary>

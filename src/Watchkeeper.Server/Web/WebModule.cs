@@ -30,6 +30,7 @@ public static class WebModule
         // The account pages (Platform/Ui) are mapped here with login; their navigation too.
         services.AddNavItem(new NavItem("users", "Users", "/users", 900, MinRank: 3));
         services.AddNavItem(new NavItem("tokens", "API tokens", "/tokens", 910));
+        services.AddAuditPage();
 
         // A browser that is refused a page by role gets a readable page; API clients keep the problem details.
         services.PostConfigure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, o =>
@@ -113,6 +114,8 @@ public static class WebModule
 
         Overview.OverviewModule.Map(web);
         IncidentPages.Map(web);
+        FollowUpPages.Map(web);
+        AuditPage.Map(web);
         ReportPages.Map(web);
         Notifications.Ui.NotificationPages.Map(web);
         AccountPages.Map(web);

@@ -24,15 +24,15 @@ public static class AlertingUi
     public static void MapAlertingUi(this WebApplication app)
     {
         var web = app.MapPages();
-        web.MapGet("/alerts", (HttpContext http, AlertingEngine e, string? filter, string? f, string? silenced, string? inhibited) =>
-            Alerts(new PageContext(http), e, filter, f is null || silenced is not null, f is null || inhibited is not null)).RequireAuthorization(Policies.Viewer);
+        web.MapGet("/alerts", (HttpContext http, AlertingEngine e, Rules.RulesRuntime rules, string? filter, string? f, string? silenced, string? inhibited) =>
+            Alerts(new PageContext(http), e, rules, filter, f is null || silenced is not null, f is null || inhibited is not null)).RequireAuthorization(Policies.Viewer);
         web.MapGet("/silences", (HttpContext http, AlertingEngine e, string? matchers, string? comment) =>
             SilencesPage(new PageContext(http), e, null, matchers, comment)).RequireAuthorization(Policies.Viewer);
         web.MapPost("/silences", Create).RequireAuthorization(Policies.Responder);
         web.MapPost("/silences/{id}/expire", Expire).RequireAuthorization(Policies.Responder);
     }
 
-    private static IResult Alerts(PageContext ctx, AlertingEngine e, string? filter, bool showSilenced, bool showInhibited)
+    private static IResult Alerts(PageContext ctx, AlertingEngine e, Rules.RulesRuntime rules, string? filter, bool showSilenced, bool showInhibited)
     {
         List<Matcher> matchers = [];
         string? filterError = null;
@@ -73,11 +73,55 @@ public static class AlertingUi
         {
             [nameof(AlertsView.Ctx)] = ctx,
             [nameof(AlertsView.Groups)] = groups,
+            [nameof(AlertsView.Pending)] = PendingGroups(e, rules, matchers),
             [nameof(AlertsView.Filter)] = filter ?? "",
             [nameof(AlertsView.FilterError)] = filterError,
             [nameof(AlertsView.ShowSilenced)] = showSilenced,
             [nameof(AlertsView.ShowInhibited)] = showInhibited,
         });
+    }
+
+    /// <summary>
+    /// The rules' pending alerts (active, <c>for</c> not yet elapsed; not sent to the dispatcher), grouped as the
+    /// dispatcher will group them once they fire: per matching route, by its receiver and <c>group_by</c> labels.
+    /// Labels are the alert's plus the external labels it does not have, as they are sent.
+    /// </summary>
+    private static List<AlertsView.PendingGroup> PendingGroups(AlertingEngine e, Rules.RulesRuntime rules, List<Matcher> matchers)
+    {
+        var byKey = new Dictionary<string, AlertsView.PendingGroup>(StringComparer.Ordinal);
+        if (rules.Manager is not { } m) return [];
+        var external = m.Context.ExternalLabels;
+        foreach (var g in m.Groups)
+        {
+            foreach (var rule in g.Rules.OfType<Watchkeeper.Metrics.Rules.AlertingRule>())
+            {
+                foreach (var a in rule.ActiveAlerts())
+                {
+                    if (a.State != Watchkeeper.Metrics.Rules.AlertState.Pending) continue;
+                    var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var l in a.Labels) labels[l.Name] = l.Value;
+                    foreach (var l in external) labels.TryAdd(l.Name, l.Value);
+                    if (!matchers.All(x => x.Matches(labels))) continue;
+                    var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var l in a.Annotations) annotations[l.Name] = l.Value;
+                    var row = new AlertsView.PendingRow(rule.Name, g.Name, labels, annotations, a.ActiveAt, rule.HoldDuration);
+                    var routes = e.Routes(labels);
+                    if (routes.Count == 0) Add("\n", "", new Dictionary<string, string>(), row);
+                    foreach (var r in routes)
+                    {
+                        var gl = r.Opts.GroupLabels(labels);
+                        Add(r.Id + "\n" + LabelSets.Format(gl), r.Opts.Receiver, gl, row);
+                    }
+                }
+            }
+        }
+        return [.. byKey.Values.OrderBy(x => x.Receiver, StringComparer.Ordinal).ThenBy(x => LabelSets.Format(x.Labels), StringComparer.Ordinal)];
+
+        void Add(string key, string receiver, IReadOnlyDictionary<string, string> labels, AlertsView.PendingRow row)
+        {
+            if (!byKey.TryGetValue(key, out var pg)) byKey[key] = pg = new AlertsView.PendingGroup(receiver, labels, []);
+            pg.Alerts.Add(row);
+        }
     }
 
     /// <summary>The matcher text that selects exactly this label set (the "Silence" link's prefill).</summary>
@@ -140,7 +184,7 @@ public static class AlertingUi
             if (comment.Length > MaxFieldLength) throw new ValidationException("comment", $"longer than {MaxFieldLength} characters");
             try
             {
-                await e.Silences.SetAsync(new Silence("", new Matchers(ms), now, ends, now, user.Actor(), comment), http.RequestAborted);
+                await e.Silences.SetAsync(new Silence("", new Matchers(ms), now, ends, now, user.Actor(), comment), user.Actor(), http.RequestAborted);
             }
             catch (SilenceException ex)
             {
@@ -154,11 +198,11 @@ public static class AlertingUi
         }
     }
 
-    private static async Task<IResult> Expire(string id, HttpContext http, AlertingEngine e)
+    private static async Task<IResult> Expire(string id, HttpContext http, AlertingEngine e, ClaimsPrincipal user)
     {
         try
         {
-            await e.Silences.ExpireAsync(id, http.RequestAborted);
+            await e.Silences.ExpireAsync(id, new SilenceChange(user.Actor(), "expired from the silences page"), http.RequestAborted);
         }
         catch (SilenceException ex) when (ex.NotFound)
         {

@@ -15,6 +15,7 @@ public static class IncidentPages
     {
         services.AddNavItem(new NavItem("incidents", "Incidents", "/incidents", 100));
         services.AddNavItem(new NavItem("new", "Declare incident", "/incidents/new", 110, MinRank: 2));
+        services.AddFollowUpPages();
     }
 
     public static void Map(RouteGroupBuilder web)
@@ -24,8 +25,10 @@ public static class IncidentPages
             await NewForm(new PageContext(http), null, DeclarePrefill.From(http.RequestServices.GetRequiredService<IServiceCatalog>(), service, title, query, target, source)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/new", Declare).RequireAuthorization(Policies.Responder);
-        web.MapGet("/incidents/{id:long}", async (long id, HttpContext http, IncidentService s) => await Show(new PageContext(http), s, id, null))
+        web.MapGet("/incidents/{id:long}", async (long id, HttpContext http, IncidentService s, string? tab) => await Show(new PageContext(http), s, id, null, tab: tab))
             .RequireAuthorization(Policies.Viewer);
+        IncidentLive.Map(web);
+        IncidentResolvePage.Map(web);
 
         web.MapPost("/incidents/{id:long}/status", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "status", f, "header", () => s.TransitionAsync(id, Field(f, "status"), Field(f, "message"), Version(f), u.Actor(), http.RequestAborted)))
@@ -61,7 +64,18 @@ public static class IncidentPages
                 new PostmortemRequest(f["summary"], f["impact"], f["root_cause"], f["lessons_learned"]), u.Actor(), http.RequestAborted)))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/action-items", (long id, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
-            Act(http, s, id, "action", f, "actions", () => s.AddActionItemAsync(id, new ActionItemRequest(f["title"], f["owner"], DueDate(f["due_at"]), Field(f, "status")), u.Actor(), http.RequestAborted)))
+            Act(http, s, id, "action", f, "actions", async () =>
+            {
+                var errors = new List<ValidationException>();
+                if (string.IsNullOrWhiteSpace(f["title"])) errors.Add(new ValidationException("title", "is required"));
+                if (Field(f, "owner") is null) errors.Add(new ValidationException("owner", "is required: choose a user"));
+                else errors.AddRange(CheckPeople(await ActiveUsers(http), f, null, "owner"));
+                DateTimeOffset? due = null;
+                try { due = DueDate(f["due_at"]); }
+                catch (ValidationException ex) { errors.Add(ex); }
+                if (errors.Count > 0) throw new FormErrors(errors);
+                return await s.AddActionItemAsync(id, new ActionItemRequest(f["title"], f["owner"], due, Field(f, "status")), u.Actor(), http.RequestAborted);
+            }))
             .RequireAuthorization(Policies.Responder);
         web.MapPost("/incidents/{id:long}/action-items/{itemId:long}", (long id, long itemId, HttpContext http, IFormCollection f, IncidentService s, ClaimsPrincipal u) =>
             Act(http, s, id, "action-" + itemId.ToString(CultureInfo.InvariantCulture), f, "actions",
@@ -88,7 +102,11 @@ public static class IncidentPages
         throw new ValidationException("due_at", $"'{s}' is not a date (use YYYY-MM-DD)");
     }
 
-    /// <summary>Runs a change; on success goes back to the incident page at the changed section, on a domain error shows the page with the message.</summary>
+    /// <summary>
+    /// Runs a change. A plain form post goes back to the incident page on the form's tab at the changed section, or shows
+    /// the page with the message on a domain error. A post from the page's script (<see cref="IncidentLive.IsFetch"/>)
+    /// gets 204 on success (the script then swaps in the live parts) or the problem details of the error.
+    /// </summary>
     private static async Task<IResult> Act<T>(HttpContext http, IncidentService s, long id, string form, IFormCollection f, string anchor, Func<Task<T>> action)
     {
         try
@@ -97,9 +115,11 @@ public static class IncidentPages
         }
         catch (Exception ex) when (IsDomainError(ex))
         {
+            if (IncidentLive.IsFetch(http.Request)) throw;
             return await Show(new PageContext(http), s, id, FormError.From(ex, form, f), StatusFor(ex));
         }
-        return Results.Redirect($"/incidents/{id}#{anchor}");
+        if (IncidentLive.IsFetch(http.Request)) return Results.NoContent();
+        return Results.Redirect($"/incidents/{id}?tab={IncidentTabs.ForForm(form)}#{anchor}");
     }
 
     // ------------------------------------------------------------------ list
@@ -196,22 +216,24 @@ public static class IncidentPages
 
     // ------------------------------------------------------------------ incident page
 
-    public static async Task<IResult> Show(PageContext ctx, IncidentService s, long id, FormError? err, int status = 200)
+    /// <summary>Reads everything the incident page shows; null when there is no such incident.</summary>
+    public static async Task<IncidentPageModel?> Load(PageContext ctx, IncidentService s, long id, FormError? err)
     {
         var ct = ctx.Http.RequestAborted;
         var i = await s.GetAsync(id, ct);
-        if (i is null) return ErrorPages.Page(ctx.Http, 404, $"Incident {id} not found.", heading: $"Incident {id} not found");
-        var pm = await s.PostmortemAsync(id, ct);
+        if (i is null) return null;
+        return new IncidentPageModel(ctx, i, await s.StatusUpdatesAsync(id, null, ct), await s.ChecklistAsync(id, ct), await s.PostmortemAsync(id, ct),
+            await s.BreachesAsync(id, ct), await ActiveUsers(ctx.Http), err);
+    }
+
+    public static async Task<IResult> Show(PageContext ctx, IncidentService s, long id, FormError? err, int status = 200, string? tab = null)
+    {
+        var m = await Load(ctx, s, id, err);
+        if (m is null) return ErrorPages.Page(ctx.Http, 404, $"Incident {id} not found.", heading: $"Incident {id} not found");
         return Pages.Render<IncidentDetailPage>(status, new()
         {
-            [nameof(IncidentDetailPage.Ctx)] = ctx,
-            [nameof(IncidentDetailPage.Incident)] = i,
-            [nameof(IncidentDetailPage.Updates)] = await s.StatusUpdatesAsync(id, null, ct),
-            [nameof(IncidentDetailPage.Checklist)] = await s.ChecklistAsync(id, ct),
-            [nameof(IncidentDetailPage.Postmortem)] = pm,
-            [nameof(IncidentDetailPage.Breaches)] = await s.BreachesAsync(id, ct),
-            [nameof(IncidentDetailPage.Err)] = err,
-            [nameof(IncidentDetailPage.People)] = await ActiveUsers(ctx.Http),
+            [nameof(IncidentDetailPage.Model)] = m,
+            [nameof(IncidentDetailPage.Tab)] = err is not null ? IncidentTabs.ForForm(err.Form) : IncidentTabs.Of(tab),
         });
     }
 }
@@ -220,6 +242,13 @@ public static class IncidentPages
 public sealed record DeclarePrefill(string? Title, string? Summary, IReadOnlyList<string> Services, string? Source)
 {
     public static readonly DeclarePrefill None = new(null, null, [], null);
+
+    /// <summary>The declare form's link for a query: the expression, and the service its first <c>job="..."</c> matcher names.</summary>
+    public static string LinkForQuery(string expr)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(expr, "job\\s*=~?\\s*\"([a-zA-Z0-9_.:-]{1,100})\"");
+        return "/incidents/new?query=" + Uri.EscapeDataString(expr) + (m.Success ? "&service=" + Uri.EscapeDataString(m.Groups[1].Value) : "");
+    }
 
     public static DeclarePrefill From(IServiceCatalog catalog, string? service, string? title, string? query, string? target, string? source)
     {

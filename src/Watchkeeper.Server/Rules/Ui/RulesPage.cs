@@ -13,6 +13,7 @@ public static class RulesPage
             [nameof(RulesView.Now)] = time.GetUtcNow(),
             [nameof(RulesView.State)] = state is "firing" or "pending" or "inactive" or "unhealthy" ? state : null,
             [nameof(RulesView.QuerySource)] = runtime.QuerySourceUrl,
+            [nameof(RulesView.Follower)] = !runtime.Evaluating && http.RequestServices.GetRequiredService<Platform.ILeadership>() is { IsLeader: false },
         });
 
     internal static string Ago(DateTimeOffset? t, DateTimeOffset now) =>

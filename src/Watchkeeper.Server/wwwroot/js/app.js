@@ -1,10 +1,11 @@
 // Watchkeeper UI: a few progressive enhancements; every page works without them.
+document.documentElement.classList.add('js');
 document.addEventListener('DOMContentLoaded', () => {
-  // Checklist checkboxes save as soon as they change (the button is kept for no-JS use).
-  document.querySelectorAll('input[data-autosubmit]').forEach(el => {
-    el.addEventListener('change', () => el.form.requestSubmit());
-    const b = el.form.querySelector('button.save');
-    if (b) b.hidden = true;
+  // Checklist checkboxes save as soon as they change (the button is kept for no-JS use; CSS hides it with JS on).
+  // Delegated, so parts the incident page swaps in keep working.
+  document.addEventListener('change', e => {
+    const el = e.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute('data-autosubmit') && el.form) el.form.requestSubmit();
   });
   // Confirm destructive or final actions.
   document.querySelectorAll('[data-confirm]').forEach(el => {
@@ -23,23 +24,14 @@ document.addEventListener('DOMContentLoaded', () => {
     if (ua && !ua.dataset.touched) ua.placeholder = r.dataset.users || '';
     if (bi && !bi.dataset.touched) bi.placeholder = r.dataset.business || '';
   }));
-  // The incident page watches for changes made by others and offers a reload (never reloads
-  // by itself, so nothing being typed is lost).
-  const inc = document.querySelector('[data-incident][data-version]');
-  if (inc) {
-    const id = inc.dataset.incident, seen = inc.dataset.version;
-    const poll = async () => {
-      try {
-        const r = await fetch('/api/v1/incidents/' + id, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-        if (r.ok) {
-          const v = await r.json();
-          if (String(v.version) !== seen) { document.getElementById('changed').hidden = false; return; }
-        }
-      } catch (e) { /* offline: try again later */ }
-      setTimeout(poll, 20000);
-    };
-    setTimeout(poll, 20000);
-  }
+  // Tables become cards on a phone (CSS); each cell shows its column's heading there.
+  document.querySelectorAll('main table').forEach(t => {
+    const heads = [...t.querySelectorAll('thead th')].map(th => th.textContent.trim());
+    if (!heads.length) return;
+    t.querySelectorAll('tbody tr').forEach(tr => [...tr.children].forEach((td, i) => {
+      if (!td.hasAttribute('data-label') && heads[i]) td.setAttribute('data-label', heads[i]);
+    }));
+  });
   // Lists refresh themselves unless someone is typing in a filter.
   const auto = document.querySelector('[data-autorefresh]');
   if (auto) setInterval(() => {
