@@ -3,31 +3,13 @@ using Microsoft.Playwright;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Tests;
+using static Watchkeeper.MonitoringBrowser.Tests.MonitoringBrowser;
 
 namespace Watchkeeper.MonitoringBrowser.Tests;
 
 /// <summary>Dashboards in a real Chromium: the shipped overview with values, time range and variable pickers, Grafana import, a phone.</summary>
 public sealed class DashboardBrowserTests
 {
-    private static readonly string[] ChromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-    private static async Task<(IPlaywright Pw, IBrowser Browser)> LaunchAsync()
-    {
-        string? chromium = null;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            foreach (var name in new[] { "chromium", "chromium-browser" })
-                if (chromium is null && File.Exists(Path.Combine(dir, name))) chromium = Path.Combine(dir, name);
-        if (chromium is null)
-        {
-            const string missing = "chromium is not on PATH: install Debian's chromium package to run the browser tests (playwright install is not used).";
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("CI is set and a peer is missing: " + missing);
-            Assert.Skip(missing);
-        }
-        var pw = await Playwright.CreateAsync();
-        var browser = await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
-        return (pw, browser);
-    }
-
     /// <summary>
     /// The demo's series shape over the last hour, with known values: both services up, api-service answering 500 at
     /// 0.5/s on /api/v1/users and 2xx on two paths, and latency buckets filled so that p95 is 0.25 s.
@@ -49,32 +31,6 @@ public sealed class DashboardBrowserTests
                 app.Append(Labels.Of("__name__", "http_request_duration_seconds_bucket", "instance", "127.0.0.1:1", "job", "api-service", "le", le, "method", "GET", "path", "/api/v1/users"), t, 10 * sec * share);
         }
         app.Commit();
-    }
-
-    private static async Task<IPage> LoginAsync(IBrowser browser, TestServer s, int width = 1440, int height = 900)
-    {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        page.SetDefaultNavigationTimeout(60_000);
-        await page.GotoAsync(new Uri(s.BaseAddress, "/login").ToString());
-        await page.FillAsync("input[name=username]", "admin");
-        await page.FillAsync("input[name=password]", TestServer.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
-        return page;
-    }
-
-    private static string ScreenshotPath(string name)
-    {
-        var dir = Path.Combine(TestServer.RepoRoot, "TestResults", "monitoring-browser");
-        Directory.CreateDirectory(dir);
-        return Path.Combine(dir, name);
-    }
-
-    private static async Task AssertNoHorizontalOverflowAsync(IPage page, string what)
-    {
-        var w = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
-        var (scroll, client) = (w[0], w[1]);
-        Assert.True(scroll <= client, $"{what}: scrollWidth {scroll} > clientWidth {client}");
     }
 
     [Fact]

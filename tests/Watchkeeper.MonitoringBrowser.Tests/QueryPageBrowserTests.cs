@@ -3,37 +3,13 @@ using Microsoft.Playwright;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Tests;
+using static Watchkeeper.MonitoringBrowser.Tests.MonitoringBrowser;
 
 namespace Watchkeeper.MonitoringBrowser.Tests;
 
 /// <summary>The monitoring pages in a real Chromium: login, the /query graph drawn by uPlot, the table, and API errors.</summary>
 public sealed class QueryPageBrowserTests
 {
-    private static readonly string[] ChromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-    /// <summary>Debian's Chromium from PATH; the tests never download a browser.</summary>
-    private static string? FindChromium()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            foreach (var name in new[] { "chromium", "chromium-browser" })
-                if (File.Exists(Path.Combine(dir, name))) return Path.Combine(dir, name);
-        return null;
-    }
-
-    private static async Task<(IPlaywright Pw, IBrowser Browser)> LaunchAsync()
-    {
-        var chromium = FindChromium();
-        if (chromium is null)
-        {
-            const string missing = "chromium is not on PATH: install Debian's chromium package to run the browser tests (playwright install is not used).";
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("CI is set and a peer is missing: " + missing);
-            Assert.Skip(missing);
-        }
-        var pw = await Playwright.CreateAsync();
-        var browser = await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
-        return (pw, browser);
-    }
-
     /// <summary>Two series over the last hour, one sample every 15s: a ramp (a) and a square wave (b).</summary>
     private static void AppendKnownData(TestServer s)
     {
@@ -47,23 +23,6 @@ public sealed class QueryPageBrowserTests
             app.Append(Labels.Of("__name__", "wk_browser_demo", "instance", "b", "job", "demo"), t, i / 20 % 2 == 0 ? 50 : 150);
         }
         app.Commit();
-    }
-
-    private static async Task LoginAsync(IPage page, Uri baseAddress)
-    {
-        await page.GotoAsync(new Uri(baseAddress, "/login").ToString());
-        await page.FillAsync("input[name=username]", "admin");
-        await page.FillAsync("input[name=password]", TestServer.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
-    }
-
-    /// <summary>Screenshots go to TestResults/monitoring-browser at the repository root (kept by CI with the test reports).</summary>
-    private static string ScreenshotPath(string name)
-    {
-        var dir = Path.Combine(TestServer.RepoRoot, "TestResults", "monitoring-browser");
-        Directory.CreateDirectory(dir);
-        return Path.Combine(dir, name);
     }
 
     [Fact]

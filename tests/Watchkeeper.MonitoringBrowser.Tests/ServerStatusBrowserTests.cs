@@ -3,42 +3,13 @@ using Microsoft.Playwright;
 using Watchkeeper.Metrics.Model;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Tests;
+using static Watchkeeper.MonitoringBrowser.Tests.MonitoringBrowser;
 
 namespace Watchkeeper.MonitoringBrowser.Tests;
 
 /// <summary>The server status pages in a real Chromium: navigation between them, cardinality tables, a phone.</summary>
 public sealed class ServerStatusBrowserTests
 {
-    private static readonly string[] ChromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-    private static async Task<(IPlaywright Pw, IBrowser Browser)> LaunchAsync()
-    {
-        string? chromium = null;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            foreach (var name in new[] { "chromium", "chromium-browser" })
-                if (chromium is null && File.Exists(Path.Combine(dir, name))) chromium = Path.Combine(dir, name);
-        if (chromium is null)
-        {
-            const string missing = "chromium is not on PATH: install Debian's chromium package to run the browser tests (playwright install is not used).";
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("CI is set and a peer is missing: " + missing);
-            Assert.Skip(missing);
-        }
-        var pw = await Playwright.CreateAsync();
-        return (pw, await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs }));
-    }
-
-    private static async Task<IPage> LoginAsync(IBrowser browser, TestServer s, int width, int height)
-    {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        page.SetDefaultNavigationTimeout(60_000);
-        await page.GotoAsync(new Uri(s.BaseAddress, "/login").ToString());
-        await page.FillAsync("input[name=username]", "admin");
-        await page.FillAsync("input[name=password]", TestServer.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
-        return page;
-    }
-
     [Fact]
     public async Task Status_pages_navigate_show_cardinality_and_fit_a_phone()
     {
@@ -69,8 +40,7 @@ public sealed class ServerStatusBrowserTests
         foreach (var path in new[] { "/runtime", "/tsdb-status", "/service-discovery", "/config" })
         {
             await phone.GotoAsync(new Uri(s.BaseAddress, path).ToString());
-            var w = await phone.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
-            Assert.True(w[0] <= w[1], $"{path}: scrollWidth {w[0]} > clientWidth {w[1]}");
+            await AssertNoHorizontalOverflowAsync(phone, path);
         }
     }
 }
