@@ -34,7 +34,7 @@ public sealed class ScriptTests
         await using var s = await TestServer.StartAsync();
         var env = new Dictionary<string, string> { ["WATCHKEEPER_URL"] = s.BaseAddress.ToString(), ["WATCHKEEPER_TOKEN"] = await s.AdminTokenAsync() };
 
-        var start = await Script("incident-start.sh", env, "--title", "Database unreachable", "--severity", "SEV2", "--services", "postgres", "-o", "json");
+        var start = await Script("incident-start.sh", env, "--title", "Database unreachable", "--severity", "SEV2", "--services", "database", "-o", "json");
         Assert.True(start.Code == 0, start.ToString());
         var id = start.Json.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
