@@ -130,9 +130,14 @@ public sealed class ManagerTests
             var cb = handler.SslOptions.RemoteCertificateValidationCallback!;
             Assert.True(cb(this, leaf, null, SslPolicyErrors.RemoteCertificateChainErrors));
             Assert.False(cb(this, other, null, SslPolicyErrors.RemoteCertificateChainErrors));
-            Assert.False(cb(this, leaf, null, SslPolicyErrors.RemoteCertificateNameMismatch));
+            // server_name replaces the URL's host in the name check: a certificate for "target" passes a name
+            // mismatch against the URL, one for another name does not (SNI stays the URL's host, see docs).
+            Assert.True(cb(this, leaf, null, SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateChainErrors));
+            Assert.False(cb(this, other, null, SslPolicyErrors.RemoteCertificateNameMismatch));
             Assert.Single(handler.SslOptions.ClientCertificates!);
-            Assert.Equal("target", handler.SslOptions.TargetHost);
+            var noName = (SocketsHttpHandler)HttpClientFactory.CreateHandler(new HttpClientConfig { Tls = new TlsConfig { CaFile = caFile } });
+            Assert.False(noName.SslOptions.RemoteCertificateValidationCallback!(this, leaf, null, SslPolicyErrors.RemoteCertificateNameMismatch));
+            Assert.True(noName.SslOptions.RemoteCertificateValidationCallback!(this, leaf, null, SslPolicyErrors.RemoteCertificateChainErrors));
 
             var insecure = (SocketsHttpHandler)HttpClientFactory.CreateHandler(new HttpClientConfig { Tls = new TlsConfig { InsecureSkipVerify = true } });
             Assert.True(insecure.SslOptions.RemoteCertificateValidationCallback!(this, other, null, SslPolicyErrors.RemoteCertificateChainErrors));
