@@ -71,12 +71,12 @@ public sealed class ProbeSchedulerTests
         var ct = TestContext.Current.CancellationToken;
 
         await Advance(time, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
-        await s.WaitForWrittenAsync(20, ct);
+        await s.WaitForWrittenAsync(20, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(20, runner.Runs.Count);
         Assert.All(runner.Runs.Values, n => Assert.Equal(1, n));
 
         await Advance(time, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
-        await s.WaitForWrittenAsync(40, ct);
+        await s.WaitForWrittenAsync(40, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.All(runner.Runs.Values, n => Assert.Equal(2, n));
 
         var success = store.Select(0, long.MaxValue, [new LabelMatcher(MatchOp.Equal, Labels.MetricName, "probe_success")]).ToList();
@@ -109,7 +109,7 @@ public sealed class ProbeSchedulerTests
         await using var s = new ProbeScheduler(runner, store, time, NullLogger.Instance);
         await s.ApplyAsync(Config(2), p => "http://self" + p);
         await Advance(time, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
-        await s.WaitForWrittenAsync(2, TestContext.Current.CancellationToken);
+        await s.WaitForWrittenAsync(2, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         var smaller = Config(1);
         await s.ApplyAsync(smaller, p => "http://self" + p);
@@ -132,10 +132,10 @@ public sealed class ProbeSchedulerTests
         // Two intervals pass while every probe hangs: each check starts once, three at a time.
         await Advance(time, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
         var ct = TestContext.Current.CancellationToken;
-        await runner.Saturated.Task.WaitAsync(ct);
+        await runner.Saturated.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(3, Volatile.Read(ref runner.Running));
         runner.Gate.SetResult();
-        await s.WaitForWrittenAsync(10, ct);
+        await s.WaitForWrittenAsync(10, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(3, runner.MaxRunning);
         Assert.All(runner.Runs.Values, n => Assert.Equal(1, n));
     }
