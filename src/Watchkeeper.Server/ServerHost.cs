@@ -12,6 +12,7 @@ using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.Probes;
 using Watchkeeper.Server.Reports;
 using Watchkeeper.Server.Rules;
+using Watchkeeper.Server.Tasks;
 using Watchkeeper.Server.Uptime;
 using Watchkeeper.Server.StatusPage;
 using Watchkeeper.Server.Web;
@@ -98,6 +99,7 @@ public static class ServerHost
         builder.AddUptime();
         builder.AddStatusPage();
         builder.AddBackups();
+        builder.AddTasks();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -118,6 +120,7 @@ public static class ServerHost
         app.MapUptime();
         app.MapStatusPage();
         app.MapBackups();
+        app.MapTasks();
         app.MapWeb();
         return app;
     }

@@ -28,6 +28,7 @@ public sealed class WatchkeeperConfig
     public Uptime.UptimeConfig Uptime { get; set; } = new();
     /// <summary>Backups of Watchkeeper's own data (Backups/) and recurring operations tasks (Tasks/).</summary>
     public Backups.BackupsConfig Backups { get; set; } = new();
+    public Tasks.TasksConfig Tasks { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];

@@ -33,6 +33,7 @@ public static class ConfigOptions
         new ConfigSection<Uptime.UptimeConfig>(c => c.Uptime, Uptime.UptimeConfig.Check),
         new ConfigSection<Watchkeeper.Server.StatusPage.StatusPageConfig>(c => c.StatusPage, Watchkeeper.Server.StatusPage.StatusPageConfig.Check),
         new ConfigSection<Backups.BackupsConfig>(c => c.Backups, Backups.BackupsConfig.Check),
+        new ConfigSection<Tasks.TasksConfig>(c => c.Tasks, Tasks.TasksConfig.Check),
     ];
 
     /// <summary>Registers every section as validated Options bound from <see cref="ConfigHolder.Current"/>.</summary>

@@ -386,6 +386,23 @@ public static class Migrations
             CREATE UNIQUE INDEX ux_status_deliveries_event ON status_deliveries(subscriber_id, event_key);
             CREATE INDEX ix_status_deliveries_due ON status_deliveries(status, next_attempt_at);
             """),
+        // Recurring operations tasks (Tasks/TaskService.cs): when each configured task was first seen (occurrences due
+        // before it do not count as missed) and every completion, one per task and due time.
+        (17, "operations tasks", """
+            CREATE TABLE ops_tasks (
+              id TEXT PRIMARY KEY,
+              first_seen_at BIGINT NOT NULL
+            );
+            CREATE TABLE ops_task_completions (
+              id {ID},
+              task_id TEXT NOT NULL,
+              due_at BIGINT NOT NULL,
+              completed_at BIGINT NOT NULL,
+              completed_by TEXT NOT NULL,
+              note TEXT NOT NULL DEFAULT ''
+            );
+            CREATE UNIQUE INDEX ux_ops_task_completions_due ON ops_task_completions(task_id, due_at);
+            """),
     ];
 
     /// <summary>The migration that introduced keyed audit chains.</summary>
