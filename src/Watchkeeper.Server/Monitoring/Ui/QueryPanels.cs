@@ -11,7 +11,7 @@ namespace Watchkeeper.Server.Monitoring.Ui;
 /// </summary>
 public sealed record QueryPanelInput(string Expr, bool Graph, string Range, string End, string Time, string Step, string Unit)
 {
-    public static readonly QueryPanelInput Empty = new("", false, "1h", "", "", "", "");
+    public static readonly QueryPanelInput Empty = new("", false, "", "", "", "", "");
 }
 
 /// <summary>The panels of a <c>/query</c> URL, what the form asked to change (add or remove a panel), and what was wrong with the URL.</summary>
@@ -26,8 +26,11 @@ public static partial class QueryPanels
     /// <summary>The most panels one page shows; a link with more shows the first ones and says so.</summary>
     public const int MaxPanels = 10;
 
-    /// <summary>The longest expression a panel evaluates, in characters; a longer one is shown with an error, not run.</summary>
-    public const int MaxExprLength = 16_384;
+    /// <summary>
+    /// The longest expression a panel evaluates, in characters; a longer one is shown with an error, not run. (The whole
+    /// link is also bounded by the web server's 8 KiB request line: a longer one is refused with 414 URI Too Long.)
+    /// </summary>
+    public const int MaxExprLength = 4_096;
 
     [GeneratedRegex(@"^g(\d{1,6})\.([a-z_]+)$")]
     private static partial Regex PanelKey();
@@ -78,7 +81,7 @@ public static partial class QueryPanels
     {
         var list = req.Panels.ToList();
         if (req.Remove is { } r) list.RemoveAt(r);
-        if (req.Add && list.Count < MaxPanels) list.Add(QueryPanelInput.Empty with { Range = list.LastOrDefault()?.Range ?? "1h" });
+        if (req.Add && list.Count < MaxPanels) list.Add(QueryPanelInput.Empty with { Range = list.LastOrDefault()?.Range ?? "" });
         if (list.Count == 0) list.Add(QueryPanelInput.Empty);
         return list;
     }
