@@ -17,6 +17,9 @@ public static class QueryPage
 {
     internal const int MaxRows = 1000;
 
+    /// <summary>The most values one graph hands to the page (series × points).</summary>
+    internal const int MaxGraphValues = 500_000;
+
     /// <summary>The legend's columns on the Graph tab (as a dashboard's legend table).</summary>
     internal static readonly string[] LegendCalcs = ["lastNotNull", "min", "max", "mean"];
 
@@ -160,7 +163,9 @@ public static class QueryPage
             }
         }
         var common = Dashboards.PanelData.CommonLabels(raw.Select(x => x.Labels).ToList());
-        var series = raw.Take(Dashboards.PanelData.MaxSeriesPerPanel)
+        // The page carries every drawn value (for the interactive chart): at most 500,000 per panel, fewer series when each has many points.
+        var shown = Math.Clamp(MaxGraphValues / points, 1, Dashboards.PanelData.MaxSeriesPerPanel);
+        var series = raw.Take(shown)
             .Select(x => new Dashboards.SeriesData(Dashboards.PanelData.Name("", x.Labels, common, raw.Count, expr), x.Labels, "A", x.Values, Dashboards.SeriesStats.Of(x.Values)))
             .ToList();
         var panel = new Dashboards.Panel(0, "timeseries", expr, "", new Dashboards.GridPos(0, 0, 24, 12),
