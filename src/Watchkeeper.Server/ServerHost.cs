@@ -101,6 +101,7 @@ public static class ServerHost
         configure(builder);
 
         var app = builder.Build();
+        app.UseStatusPageFastPath();
         app.UseWebAssets();
         app.UsePlatform();
         app.MapPlatform();
