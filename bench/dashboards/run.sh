@@ -86,7 +86,7 @@ if [[ "${PROM:-1}" == 1 ]]; then
   # The peer: Prometheus 2.42 with the same scrape configuration, no rules, its own temp dir.
   printf '%s\n%s\n' "$GLOBAL" "$SCRAPE" >"$WD/prometheus.yml"
   prometheus --config.file="$WD/prometheus.yml" --storage.tsdb.path="$WD/prom" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WD/prom.log" 2>&1 &
+    --web.listen-address="127.0.0.1:$PROM_PORT" --query.timeout=5m --log.level=warn >"$WD/prom.log" 2>&1 &
   PROM_PID=$!; PIDS+=("$PROM_PID")
   wait_http "http://127.0.0.1:$PROM_PORT/-/ready" 300
 fi
