@@ -3,6 +3,7 @@ using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
+using Watchkeeper.Server.Maintenance;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
@@ -96,6 +97,7 @@ public static class ServerHost
         builder.AddProbes();
         builder.AddUptime();
         builder.AddStatusPage();
+        builder.AddMaintenance();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -115,6 +117,7 @@ public static class ServerHost
         app.MapProbes();
         app.MapUptime();
         app.MapStatusPage();
+        app.MapMaintenance();
         app.MapWeb();
         return app;
     }
