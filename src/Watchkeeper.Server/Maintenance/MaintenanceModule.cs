@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Mvc;
 using Watchkeeper.Server.Incidents;
+using Watchkeeper.Server.Maintenance.Ui;
 using Watchkeeper.Server.Platform;
 using Watchkeeper.Server.StatusPage;
 
@@ -23,7 +24,7 @@ public static class MaintenanceModule
         s.AddSingleton<MaintenanceReports>();
         s.AddSingleton<IStatusMaintenanceSource, MaintenanceStatusSource>();
         s.AddHostedService<MaintenanceWorker>();
-        // PAGES s.AddMaintenancePages();
+        s.AddMaintenancePages();
     }
 
     public static void MapMaintenance(this WebApplication app)
@@ -80,7 +81,7 @@ public static class MaintenanceModule
                 TypedResults.Ok(await reports.BuildAsync(IncidentsModule.ParseTime(from, "from"), IncidentsModule.ParseTime(to, "to"), ct)))
             .WithTags("reports").RequireAuthorization(Policies.Viewer);
 
-        // PAGES MaintenancePages.Map(app);
+        MaintenancePages.Map(app);
     }
 
     /// <summary>Occurrences of every window in [from, to), each with its run when there is one.</summary>
