@@ -102,6 +102,7 @@ public static class WkApp
         root.Subcommands.Add(MaintenanceCommands.Build(io, g));
         root.Subcommands.Add(HealthCommands.Health(io, g));
         root.Subcommands.Add(HealthCommands.Perf(io, g));
+        root.Subcommands.Add(BackupCommands.Build(io, g));
         return root;
     }
 

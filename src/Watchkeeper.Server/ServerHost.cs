@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Backups;
 using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Maintenance;
@@ -98,6 +99,7 @@ public static class ServerHost
         builder.AddUptime();
         builder.AddStatusPage();
         builder.AddMaintenance();
+        builder.AddBackups();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
@@ -118,6 +120,7 @@ public static class ServerHost
         app.MapUptime();
         app.MapStatusPage();
         app.MapMaintenance();
+        app.MapBackups();
         app.MapWeb();
         return app;
     }

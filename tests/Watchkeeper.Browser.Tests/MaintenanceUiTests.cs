@@ -41,16 +41,14 @@ public sealed class MaintenanceUiTests
 
         // Start it: the rollback plan is required.
         await page.ClickAsync("#window-cache-resize summary");
-        await page.FillAsync("#start-cache-resize-backup", "redis snapshot 2026-11-02");
         await page.ClickAsync("#start-cache-resize button[type=submit]");
         await Expect(page.Locator("#start-cache-resize-error")).ToContainTextAsync("rollback plan");
         await page.FillAsync("#start-cache-resize-plan", "Scale the cache back to 4 GB");
         await page.FillAsync("#start-cache-resize-team", "admin, rita");
-        await page.FillAsync("#start-cache-resize-backup", "redis snapshot 2026-11-02");
         await page.ClickAsync("#start-cache-resize button[type=submit]");
         await Expect(page).ToHaveURLAsync(new Regex("/maintenance/runs/\\d+$"));
         await Expect(page.Locator("#run-state")).ToHaveTextAsync("In progress");
-        await Expect(page.Locator("#checklist li[data-done=true]", new() { HasText = "Create system backups" })).ToContainTextAsync("redis snapshot 2026-11-02");
+        await Expect(page.Locator("#checklist li[data-done=true]", new() { HasText = "Create system backups" })).ToContainTextAsync("backup watchkeeper-");
         var runUrl = page.Url;
 
         // The public page, no login, no script: the cache is under maintenance and the maintenance is listed.

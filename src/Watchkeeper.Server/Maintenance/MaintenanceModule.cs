@@ -21,6 +21,8 @@ public static class MaintenanceModule
         s.AddSingleton<MaintenanceWindows>();
         s.AddSingleton<MaintenanceChecker>();
         s.AddSingleton<MaintenanceRuns>();
+        // The backup step takes a backup through the server's backup service (Backups/).
+        s.AddSingleton<IMaintenanceBackup, ServiceMaintenanceBackup>();
         s.AddSingleton<MaintenanceReports>();
         s.AddSingleton<IStatusMaintenanceSource, MaintenanceStatusSource>();
         s.AddHostedService<MaintenanceWorker>();

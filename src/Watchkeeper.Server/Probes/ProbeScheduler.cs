@@ -101,7 +101,10 @@ public sealed class ProbeScheduler : IAsyncDisposable
             _entries.Clear();
             foreach (var (k, v) in next) _entries[k] = v;
             var stop = _wheelStop.Token;
-            _wheels = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => Task.Run(() => WheelAsync(g.Key, [.. g], stop)))];
+            // Each wheel's timer and starting tick are taken here, before the loop runs on the thread pool, so time that
+            // passes between this call and the loop's first await still counts (a fake clock advanced right after
+            // ApplyAsync returns, or a busy thread pool).
+            _wheels = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => new Wheel(g.Key, [.. g], _time)).Select(w => Task.Run(() => WheelAsync(w, stop)))];
         }
         await oldStop.CancelAsync();
         try
@@ -139,26 +142,48 @@ public sealed class ProbeScheduler : IAsyncDisposable
         return (int)(h % (uint)slots);
     }
 
-    private async Task WheelAsync(TimeSpan interval, List<Entry> entries, CancellationToken ct)
+    /// <summary>
+    /// One interval's timer wheel. Slots are fixed in time (tick k of the Unix epoch runs slot k mod count), so a check
+    /// keeps its offset across restarts, and ticks the timer coalesced (a busy process, a clock jump) still run every
+    /// slot they passed, once.
+    /// </summary>
+    private sealed class Wheel : IDisposable
     {
-        var count = SlotCount(interval);
-        var slots = new List<Entry>[count];
-        for (var i = 0; i < count; i++) slots[i] = [];
-        foreach (var e in entries) slots[SlotOf(e.Check.Name, count)].Add(e);
-        // Slots are fixed in time (tick k of the Unix epoch runs slot k mod count), so a check keeps its offset across
-        // restarts, and ticks the timer coalesced (a busy process, a clock jump) still run every slot they passed, once.
-        var tick = interval.Ticks / count;
-        long Now() => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / tick;
-        var last = Now();
-        using var timer = new PeriodicTimer(TimeSpan.FromTicks(tick), _time);
+        private readonly TimeProvider _time;
+        private readonly long _tick;
+        public readonly List<Entry>[] Slots;
+        public readonly PeriodicTimer Timer;
+        public long Last;
+
+        public Wheel(TimeSpan interval, List<Entry> entries, TimeProvider time)
+        {
+            _time = time;
+            var count = SlotCount(interval);
+            Slots = new List<Entry>[count];
+            for (var i = 0; i < count; i++) Slots[i] = [];
+            foreach (var e in entries) Slots[SlotOf(e.Check.Name, count)].Add(e);
+            _tick = interval.Ticks / count;
+            Last = Now();
+            Timer = new PeriodicTimer(TimeSpan.FromTicks(_tick), time);
+        }
+
+        public long Now() => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / _tick;
+
+        public void Dispose() => Timer.Dispose();
+    }
+
+    private async Task WheelAsync(Wheel wheel, CancellationToken ct)
+    {
+        using var _ = wheel;
+        var count = wheel.Slots.Length;
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            while (await wheel.Timer.WaitForNextTickAsync(ct))
             {
-                var now = Now();
-                for (var k = Math.Max(last + 1, now - count + 1); k <= now; k++)
-                    foreach (var e in slots[(int)(k % count)]) Start(e, ct);
-                last = Math.Max(last, now);
+                var now = wheel.Now();
+                for (var k = Math.Max(wheel.Last + 1, now - count + 1); k <= now; k++)
+                    foreach (var e in wheel.Slots[(int)(k % count)]) Start(e, ct);
+                wheel.Last = Math.Max(wheel.Last, now);
             }
         }
         catch (OperationCanceledException)
@@ -179,6 +204,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 {
                     var result = await _runner.RunAsync(e.Request, ct);
                     e.Record(result, _time.GetUtcNow());
+                    // The check may start again once its result is recorded, before the writer has stored it.
+                    Volatile.Write(ref e.Running, 0);
                     _results.Writer.TryWrite((e, result, _time.GetUtcNow().ToUnixTimeMilliseconds()));
                 }
                 finally
