@@ -105,6 +105,7 @@ public static class ServerHost
         configure(builder);
 
         var app = builder.Build();
+        app.UseStatusPageFastPath();
         app.UseWebAssets();
         app.UsePlatform();
         app.MapPlatform();
