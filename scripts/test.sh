@@ -18,6 +18,8 @@ pg_bin_dir() {
 missing_peers() {
   local m=()
   [ -n "$(pg_bin_dir)" ] || m+=(postgresql)
+  # Backups of a PostgreSQL deployment (pg_dump) and their restore (pg_restore, psql).
+  { command -v pg_dump && command -v pg_restore && command -v psql; } >/dev/null 2>&1 || m+=(postgresql-client)
   command -v prometheus >/dev/null 2>&1 || m+=(prometheus)
   command -v promtool >/dev/null 2>&1 || m+=(promtool)
   command -v victoria-metrics >/dev/null 2>&1 || m+=(victoria-metrics)

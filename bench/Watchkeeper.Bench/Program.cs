@@ -15,6 +15,12 @@ if (args.Length > 0 && args[0] == "query-profile")
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
     return;
 }
+if (args.Length > 0 && args[0] == "dashboard-profile")
+{
+    int Arg(int i, int dflt) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : dflt;
+    DashboardProfile.Run(Arg(1, 333), Arg(2, 1080), Arg(3, 5));
+    return;
+}
 if (args.Length > 2 && args[0] == "tsdb-import")
 {
     TsdbImport.Run(args[1], args[2]);

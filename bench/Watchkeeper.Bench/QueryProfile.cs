@@ -83,7 +83,7 @@ internal static class QueryProfile
             $"{name,-100} {times[2],9:F1} ms (min {times[0]:F1})  {alloc / 1048576.0,8:F1} MiB  {n} series"));
     }
 
-    private static (Labels[] Labels, double[] Rates) Build(int instances)
+    internal static (Labels[] Labels, double[] Rates) Build(int instances)
     {
         string[] methods = ["GET", "POST", "PUT", "DELETE"];
         string[] statuses = ["200", "201", "404", "500", "503"];

@@ -10,15 +10,18 @@
 #    data dir, demo and host metrics off, WK_PORT) with bench-8-panels.json provisioned.
 # 2. Waits until the head holds >= 98% of SERIES, then HISTORY_S more seconds of samples (the panels' rate windows).
 # 3. Fetches /dashboards/bench-8-panels (last 15 minutes) N times, one at a time: prints the server's
-#    "evaluated in X ms" and curl's total time for each, then min / median / max.
-# Env: PORT_BASE (22220), WK_PORT (22219), SKIP_BUILD (0), WK_DLL, RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS.
+#    "evaluated in X ms", curl's total time and the server's CPU time for each, then min / median / max.
+# 4. With PROM=1 (default), Prometheus 2.42 scrapes the same exporters with the same configuration from the start, and
+#    queries.py runs the panels' queries against both, alternating: each heavy range query N times (wall and server
+#    CPU per call, WK/Prom ratios), and the 8 queries at once as Grafana loads the dashboard.
+# Env: PORT_BASE (22220), WK_PORT (22219), PROM (1), PROM_PORT (22218), SKIP_BUILD (0), WK_DLL, RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS.
 # Everything binds 127.0.0.1; state lives in a mktemp dir; the trap kills only the PIDs this script started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PEERS=${PEERS:-$(cd "$ROOT/../shared/bench/peers" && pwd)}
 SERIES=${1:-100000}; EXPORTERS=${2:-4}; INTERVAL=${3:-5}; HISTORY=${4:-180}; N=${5:-10}
-PORT_BASE=${PORT_BASE:-22220}; WK_PORT=${WK_PORT:-22219}; RESULTS_DIR=${RESULTS_DIR:-/tmp/wk-bench-results}
+PORT_BASE=${PORT_BASE:-22220}; WK_PORT=${WK_PORT:-22219}; PROM_PORT=${PROM_PORT:-22218}; RESULTS_DIR=${RESULTS_DIR:-/tmp/wk-bench-results}
 (( HISTORY >= 10 && HISTORY <= 1800 )) || { echo "HISTORY_S must be 10..1800" >&2; exit 2; }
 (( N >= 1 && N <= 100 )) || { echo "N must be 1..100" >&2; exit 2; }
 (( EXPORTERS >= 1 && EXPORTERS <= 16 )) || { echo "EXPORTERS must be 1..16" >&2; exit 2; }
@@ -61,10 +64,10 @@ join() { local IFS=,; echo "$*"; }
 cp -r "$ROOT/config/openpolicy" "$WD/wkconfig"
 mkdir -p "$WD/wkconfig/bench-dashboards"
 cp "$HERE/bench-8-panels.json" "$WD/wkconfig/bench-dashboards/"
-GLOBAL="global: {scrape_interval: ${INTERVAL}s, scrape_timeout: ${INTERVAL}s, evaluation_interval: 15s}" \
-SCRAPE="scrape_configs:
+export GLOBAL="global: {scrape_interval: ${INTERVAL}s, scrape_timeout: ${INTERVAL}s, evaluation_interval: 15s}"
+export SCRAPE="scrape_configs:
 - {job_name: api-service, honor_labels: true, static_configs: [{targets: [$(join "${API_T[@]}")]}]}
-- {job_name: web-interface, honor_labels: true, static_configs: [{targets: [$(join "${WEB_T[@]}")]}]}" \
+- {job_name: web-interface, honor_labels: true, static_configs: [{targets: [$(join "${WEB_T[@]}")]}]}"
 python3 - "$WD/wkconfig/watchkeeper.yml" <<'PY'
 import os, re, sys
 p = sys.argv[1]; s = open(p).read()
@@ -79,9 +82,17 @@ for must in ("host_metrics:\n  enabled: false", "demo:\n  enabled: false", "prov
 open(p, "w").write(s)
 PY
 
+if [[ "${PROM:-1}" == 1 ]]; then
+  # The peer: Prometheus 2.42 with the same scrape configuration, no rules, its own temp dir.
+  printf '%s\n%s\n' "$GLOBAL" "$SCRAPE" >"$WD/prometheus.yml"
+  prometheus --config.file="$WD/prometheus.yml" --storage.tsdb.path="$WD/prom" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" --query.timeout=5m --log.level=warn >"$WD/prom.log" 2>&1 &
+  PROM_PID=$!; PIDS+=("$PROM_PID")
+  wait_http "http://127.0.0.1:$PROM_PORT/-/ready" 300
+fi
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
 dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk" --listen "127.0.0.1:$WK_PORT" >"$WD/wk.log" 2>&1 &
-PIDS+=($!)
+WK_PID=$!; PIDS+=("$WK_PID")
 URL="http://127.0.0.1:$WK_PORT"
 wait_http "$URL/-/ready" 300
 TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
@@ -90,7 +101,9 @@ TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
 want=$(( SERIES * 98 / 100 )); deadline=$(( $(date +%s) + 300 ))
 while :; do
   head=$(curl -fsS --max-time 10 "$URL/metrics" | awk '/^watchkeeper_tsdb_head_series /{print int($2)}')
-  (( ${head:-0} >= want )) && break
+  phead=$want
+  [[ "${PROM:-1}" == 1 ]] && phead=$(curl -fsS --max-time 10 "http://127.0.0.1:$PROM_PORT/metrics" | awk '/^prometheus_tsdb_head_series /{print int($2)}')
+  (( ${head:-0} >= want && ${phead:-0} >= want )) && break
   (( $(date +%s) < deadline )) || { echo "head has ${head:-0} series, wanted $want" >&2; exit 5; }
   sleep 2
 done
@@ -100,10 +113,12 @@ OUT="$RESULTS_DIR/dashboard_S${SERIES}.txt"
 {
   echo "== dashboard of 8 panels over $head series, last 15 minutes, $(date -u +%FT%TZ), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)}, load $(cut -d' ' -f1 /proc/loadavg)"
   for i in $(seq 1 "$N"); do
+    cpu0=$(awk '{print $14 + $15}' "/proc/$WK_PID/stat")
     total=$(curl -fsS --max-time 300 -o "$WD/page.html" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "$URL/dashboards/bench-8-panels") || { echo "run $i: failed or longer than 300 s"; continue; }
+    cpu1=$(awk '{print $14 + $15}' "/proc/$WK_PID/stat")
     eval_ms=$(grep -o 'class="wk-eval">[0-9]*<' "$WD/page.html" | grep -o '[0-9]*')
     nodata=$(grep -c 'wk-nodata' "$WD/page.html" || true)
-    echo "run $i: evaluated ${eval_ms} ms, page $(python3 -c "print(round($total * 1000))") ms, $(wc -c <"$WD/page.html") bytes, panels without data: $nodata"
+    echo "run $i: evaluated ${eval_ms} ms, page $(python3 -c "print(round($total * 1000))") ms, server CPU $(( (cpu1 - cpu0) * 1000 / $(getconf CLK_TCK) )) ms (scrapes included), $(wc -c <"$WD/page.html") bytes, panels without data: $nodata, load $(cut -d' ' -f1 /proc/loadavg)"
   done
 } | tee "$OUT"
 python3 - "$OUT" <<'PY'
@@ -114,3 +129,7 @@ for name, xs in (("evaluation", ev), ("whole page", pg)):
     if not xs: print(f"{name}: no successful run"); continue
     print(f"{name}: min {min(xs)} ms, median {statistics.median(xs):.0f} ms, max {max(xs)} ms")
 PY
+if [[ "${PROM:-1}" == 1 ]]; then
+  echo "== the same queries against Prometheus $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3) and Watchkeeper's Prometheus API, same run" | tee -a "$OUT"
+  python3 "$HERE/queries.py" "$N" "http://127.0.0.1:$PROM_PORT" "$URL" "$TOKEN" "$PROM_PID" "$WK_PID" | tee -a "$OUT"
+fi

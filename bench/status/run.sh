@@ -6,9 +6,10 @@
 #   bench/status/run.sh                                   # 2 threads, 64 connections, 20 s per endpoint
 #   DURATION=5 CONNS=16 bench/status/run.sh               # smoke test
 #   WK_DLL=/path/watchkeeper.dll SKIP_BUILD=1 bench/status/run.sh
+#   ENCODING=br bench/status/run.sh                       # clients that accept Brotli (the precompressed variant)
 #
-# Prints one line per endpoint: req/s, p50, p90, p99, max latency, bytes per response, errors, and the 1-minute load
-# average before and after. Binds 127.0.0.1 only; state in a mktemp dir; the trap kills only the PID it started; each
+# Prints one line per endpoint: req/s, p50, p90, p99, max latency, bytes per response, the server's CPU time per request
+# (utime + stime from /proc over the wrk run), errors, and the 1-minute load average before and after. Binds 127.0.0.1 only; state in a mktemp dir; the trap kills only the PID it started; each
 # wrk run is bounded by DURATION seconds (at most 120).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -54,10 +55,15 @@ sleep 6   # one refresh_interval: the snapshot picks the incident up
 curl -fsS "$URL/status/api/v2/summary.json" | grep -q "connection pool" || { echo "the incident is not on the page" >&2; exit 5; }
 for _ in $(seq 1 200); do curl -fsS -o /dev/null "$URL/status"; done   # warm-up
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SRV/stat"; }
+HZ=$(getconf CLK_TCK)
 run() {
-  local path=$1 load0 load1 out
+  local path=$1 load0 load1 out cpu0 cpu1 hdr=()
+  [[ -n "${ENCODING:-}" ]] && hdr=(-H "Accept-Encoding: $ENCODING")
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$URL$path")
+  cpu0=$(cpu_ticks)
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "${hdr[@]}" "$URL$path")
+  cpu1=$(cpu_ticks)
   load1=$(cut -d' ' -f1 /proc/loadavg)
   echo "$out" >"$WD/wrk$(echo "$path" | tr '/' '_').txt"
   local rps p50 p90 p99 max errs size
@@ -65,8 +71,11 @@ run() {
   p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p90=$(awk '$1=="90%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   max=$(awk '/Latency/ {print $4; exit}' <<<"$out")
   errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  size=$(curl -fsS -o /dev/null -w '%{size_download}' "$URL$path")
-  printf '%-30s %10s req/s  p50 %-8s p90 %-8s p99 %-8s max %-8s %6s B  load %s -> %s  %s\n' "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$size" "$load0" "$load1" "${errs:-no errors}"
+  size=$(curl -fsS -o /dev/null -w '%{size_download}' "${hdr[@]}" "$URL$path")
+  local reqs cpu_us
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu_us=$(python3 -c "print(round(($cpu1 - $cpu0) / $HZ * 1e6 / max($reqs, 1), 1))")
+  printf '%-30s %10s req/s  p50 %-8s p90 %-8s p99 %-8s max %-8s %6s B  server CPU %s us/req  load %s -> %s  %s\n' "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$size" "$cpu_us" "$load0" "$load1" "${errs:-no errors}"
 }
 echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, $(date -u +%FT%TZ), $(nproc) cores"
 run /status

@@ -101,6 +101,7 @@ public static class WkApp
         root.Subcommands.Add(OnCallCommands.Build(io, g));
         root.Subcommands.Add(HealthCommands.Health(io, g));
         root.Subcommands.Add(HealthCommands.Perf(io, g));
+        root.Subcommands.Add(BackupCommands.Build(io, g));
         return root;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Watchkeeper.Metrics.Configuration;
 using Watchkeeper.Server.Alerting;
+using Watchkeeper.Server.Backups;
 using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
@@ -96,11 +97,13 @@ public static class ServerHost
         builder.AddProbes();
         builder.AddUptime();
         builder.AddStatusPage();
+        builder.AddBackups();
         builder.AddWeb();
         builder.AddOverview();
         configure(builder);
 
         var app = builder.Build();
+        app.UseStatusPageFastPath();
         app.UseWebAssets();
         app.UsePlatform();
         app.MapPlatform();
@@ -115,6 +118,7 @@ public static class ServerHost
         app.MapProbes();
         app.MapUptime();
         app.MapStatusPage();
+        app.MapBackups();
         app.MapWeb();
         return app;
     }

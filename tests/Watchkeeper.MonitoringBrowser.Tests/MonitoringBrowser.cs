@@ -58,6 +58,14 @@ internal static class MonitoringBrowser
         return Path.Combine(dir, name);
     }
 
+    /// <summary>Screenshots the documentation shows go to docs/screenshots, so the docs show the pages as they are.</summary>
+    public static string DocsScreenshotPath(string name)
+    {
+        var dir = Path.Combine(TestServer.RepoRoot, "docs", "screenshots");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+
     public static async Task AssertNoHorizontalOverflowAsync(IPage page, string what)
     {
         var w = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");

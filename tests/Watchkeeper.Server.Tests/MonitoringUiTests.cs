@@ -31,7 +31,7 @@ public sealed class MonitoringUiTests
     /// Once every loop has started, moves the fake clock past everyone's slot in the first interval and waits
     /// (in real time) for the scrapes. The clock stands still while a scrape runs, so no scrape times out.
     /// </summary>
-    private static async Task<IReadOnlyList<TargetState>> ScrapeAllOnceAsync(TestServer s, int expectedTargets)
+    public static async Task<IReadOnlyList<TargetState>> ScrapeAllOnceAsync(TestServer s, int expectedTargets)
     {
         var runtime = s.Services.GetRequiredService<MetricsRuntime>();
         var ct = TestContext.Current.CancellationToken;
@@ -137,9 +137,9 @@ public sealed class MonitoringUiTests
         Assert.Contains("""<tr><td class="mono"><b>wk_ui_test</b>{<span class="wk-ln">instance</span>=&quot;a&quot;, <span class="wk-ln">job</span>=&quot;demo&quot;}</td><td class="mono">42</td></tr>""", html);
         Assert.Contains(""">0.5</td></tr>""", html);
         // Range and step belong to the Graph tab; the Table tab has its evaluation time instead.
-        Assert.DoesNotContain("<select name=\"range\">", html);
-        Assert.Contains("""<input type="hidden" name="range" value="1h" />""", html);
-        Assert.Contains("<label>Evaluation time <input name=\"time\" value=\"\" placeholder=\"now\"", html);
+        Assert.DoesNotContain("<select name=\"g0.range_input\">", html);
+        Assert.Contains("""<input type="hidden" name="g0.range_input" value="1h" />""", html);
+        Assert.Contains("<label>Evaluation time <input name=\"g0.moment_input\" value=\"\" placeholder=\"now\"", html);
         var earlier = await c.GetStringAsync("/query?expr=wk_ui_test&time=" + Uri.EscapeDataString(DateTimeOffset.FromUnixTimeMilliseconds(now - 600_000).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)), TestContext.Current.CancellationToken);
         Assert.Contains("Empty result: no series matched at this time.", earlier);
         Assert.Contains("evaluated at " + DateTimeOffset.FromUnixTimeMilliseconds(now - 600_000).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC", earlier);
@@ -153,23 +153,27 @@ public sealed class MonitoringUiTests
     }
 
     [Fact]
-    public async Task Query_graph_tab_points_the_chart_at_the_range_query_with_uplot_bundled()
+    public async Task Query_graph_tab_is_drawn_on_the_server_for_uplot_to_take_over()
     {
         await using var s = await TestServer.StartAsync();
         using var c = s.Client(await s.AdminTokenAsync());
 
         var html = await c.GetStringAsync("/query?expr=" + Uri.EscapeDataString("rate(x{a=\"<b>\"}[5m])") + "&range=30m&step=&tab=graph", TestContext.Current.CancellationToken);
 
-        var end = s.Time.GetUtcNow().ToUnixTimeSeconds();
-        Assert.Contains("data-expr=\"rate(x{a=&quot;&lt;b&gt;&quot;}[5m])\" data-start=\"" + (end - 1800) + "\" data-end=\"" + end + "\" data-step=\"7\" data-unit=\"\" data-uplot=\"bundled\">", html);
-        Assert.Contains("<select name=\"range\">", html);
-        Assert.Contains("<label>End <input name=\"end\"", html);
-        var ended = await c.GetStringAsync("/query?expr=up&range=30m&tab=graph&unit=s&end=" + (end - 3600), TestContext.Current.CancellationToken);
-        Assert.Contains("data-end=\"" + (end - 3600) + "\" data-step=\"7\" data-unit=\"s\"", ended);
+        var end = s.Time.GetUtcNow();
+        Assert.Contains("range query · 30m ending " + end.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC · step 7s", html);
+        Assert.Contains(">rate(x{a=&quot;&lt;b&gt;&quot;}[5m])</textarea>", html);
+        Assert.Contains("Empty result: no series matched in this range.", html);
+        Assert.Contains("data-uplot=\"bundled\"", html);
+        Assert.Contains("<select name=\"g0.range_input\">", html);
+        Assert.Contains("<label>End <input name=\"g0.end_input\"", html);
+        var ended = await c.GetStringAsync("/query?expr=vector(1)&range=30m&tab=graph&unit=s&end=" + (end.ToUnixTimeSeconds() - 3600), TestContext.Current.CancellationToken);
+        Assert.Contains("ending " + end.AddHours(-1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC", ended);
+        Assert.Contains("<td class=\"num\">1 s</td>", ended);
         Assert.Matches("""<script src="/lib/uplot/uPlot\.iife\.min\.js\?v=[0-9a-f]{12}" defer></script>""", html);
         Assert.Matches("""<link rel="stylesheet" href="/lib/uplot/uPlot\.min\.css\?v=[0-9a-f]{12}" />""", html);
         Assert.Contains("<a href=\"/query?expr=rate", html);
-        Assert.Contains("&amp;tab=graph\" aria-current=\"page\">Graph</a>", html);
+        Assert.Contains("&amp;g0.tab=graph&amp;g0.range_input=30m\" aria-current=\"page\">Graph</a>", html);
     }
 
     [Fact]

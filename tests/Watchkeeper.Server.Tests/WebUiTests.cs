@@ -229,7 +229,8 @@ public sealed partial class WebUiTests
         using var admin = Browser(s, await s.AdminApiTokenAsync());
         var html = await admin.GetStringAsync("/query?tab=graph&expr=up", Ct);
         var links = AssetLink().Matches(html).Select(m => (Path: m.Groups[1].Value, Version: m.Groups[2].Value)).ToList();
-        Assert.Equal(["/favicon.svg", "/css/app.css", "/lib/uplot/uPlot.min.css", "/css/monitoring.css", "/js/app.js", "/lib/uplot/uPlot.iife.min.js", "/js/units.js", "/js/query.js"],
+        Assert.Equal(["/favicon.svg", "/css/app.css", "/lib/uplot/uPlot.min.css", "/css/dashboards.css", "/css/monitoring.css", "/js/app.js", "/lib/uplot/uPlot.iife.min.js",
+            "/js/units.js", "/js/charts.js", "/js/promql-complete.js", "/js/query.js"],
             links.Select(l => l.Path));
         using var anon = new HttpClient { BaseAddress = s.BaseAddress };
         foreach (var (path, version) in links)

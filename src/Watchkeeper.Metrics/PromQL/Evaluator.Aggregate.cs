@@ -31,6 +31,7 @@ internal sealed partial class Evaluator
 
     private Val EvalAggregate(AggregateExpr a, long t)
     {
+        if (_fused.TryGetValue(a, out var fusedCall)) return FusedValue(fusedCall, t);
         double param = 0;
         string? strParam = null;
         if (a.Param is not null)

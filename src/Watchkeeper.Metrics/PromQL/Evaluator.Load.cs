@@ -62,6 +62,14 @@ internal sealed partial class Evaluator
                     _subqueryDepth--;
                     return;
                 }
+            case AggregateExpr a when FusableCall(a) is { } fusable:
+                {
+                    Prepare(fusable, mint, maxt);
+                    var fsc = _streamed[fusable];
+                    fsc.FuseWith = a;
+                    _fused[a] = fsc;
+                    return;
+                }
             case Call call when _subqueryDepth == 0 && StreamableSelector(call) is { } ms:
                 {
                     var vs = ms.Selector;
@@ -100,6 +108,10 @@ internal sealed partial class Evaluator
         public long Min = long.MaxValue, Max = long.MinValue;
         public List<Elem>?[] Steps = [];
         public long[] Samples = [];
+        /// <summary>The aggregation over this call, computed while streaming (Evaluator.StreamAggregate.cs), or null.</summary>
+        public AggregateExpr? FuseWith;
+        public FusedGroups? Fused;
+        public bool DropsName;
     }
 
     private readonly Dictionary<Call, StreamedCall> _streamed = new(ReferenceEqualityComparer.Instance);
@@ -156,6 +168,7 @@ internal sealed partial class Evaluator
                 var vs = sc.Selector.Selector;
                 if (!histograms.SelectHistograms(TAdd(sc.Min, 1), sc.Max, vs.Matchers).Any(static h => h.Samples.Count > 0)) continue;
                 _streamed.Remove(call);
+                if (sc.FuseWith is not null) _fused.Remove(sc.FuseWith);
                 Extend(vs, sc.Min, sc.Max);
             }
         }
@@ -250,7 +263,17 @@ internal sealed partial class Evaluator
         sc.Samples = new long[steps];
         var range = Rng(ms);
         var off = Off(vs);
+        // Every series sees the same windows: their ends (non-decreasing with the step) and starts, computed once.
+        var stepEnd = new long[steps];
+        var stepStart = new long[steps];
+        for (var k = 0; k < steps; k++)
+        {
+            stepEnd[k] = TSub(AtTime(vs.At, _start + k * _interval), off);
+            stepStart[k] = TSub(stepEnd[k], range);
+        }
         var keepName = name is "last_over_time" or "first_over_time";
+        sc.DropsName = !keepName;
+        var fused = sc.FuseWith is { } agg ? sc.Fused = new FusedGroups(agg, steps) : null;
         var isCounterFn = name is "rate" or "increase" or "irate";
         var counterInfo = new bool[steps];
         double[]? scratch = null;
@@ -275,14 +298,22 @@ internal sealed partial class Evaluator
             var noResets = NeverDecreases(f);
             var nonCounter = isCounterFn && labels.Name is { } mn && !HasCounterSuffix(mn);
             int lo = 0, hi = 0;
+            var group = -1;
+            var groupArrays = default(GroupArrays);
             var firstT = f[0].T;
             var lastT = f[^1].T;
-            for (var k = 0; k < steps; k++)
+            // The first step whose window end reaches the series' first sample.
+            int k0 = 0, k1 = steps;
+            while (k0 < k1)
+            {
+                var mid = (k0 + k1) >>> 1;
+                if (stepEnd[mid] < firstT) k0 = mid + 1; else k1 = mid;
+            }
+            for (var k = k0; k < steps; k++)
             {
                 var t = _start + k * _interval;
-                var ts = TSub(AtTime(vs.At, t), off);
-                var start = TSub(ts, range);
-                if (ts < firstT) continue;
+                var ts = stepEnd[k];
+                var start = stepStart[k];
                 if (start >= lastT) break;
                 AdvanceWindow(f, start, ts, ref lo, ref hi);
                 if (hi <= lo) continue;
@@ -293,7 +324,17 @@ internal sealed partial class Evaluator
                     counterInfo[k] = true;
                     Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{labels.Name}\"{PosText(call.Args[0])}");
                 }
-                (sc.Steps[k] ??= []).Add(new Elem(labels, v, !keepName));
+                if (fused is not null)
+                {
+                    // The group is looked up once per series, at its first value (groups appear with their first member).
+                    if (group < 0)
+                    {
+                        group = fused.Group(GroupKey(fused.Expr, labels), steps);
+                        groupArrays = fused.Arrays(group);
+                    }
+                    fused.Add(groupArrays, group, k, v);
+                }
+                else (sc.Steps[k] ??= []).Add(new Elem(labels, v, !keepName));
                 if (++produced > _opts.MaxSamples)
                     throw new QueryException(QueryErrorKind.TooManySamples, "query processing would load too many samples into memory in query execution");
             }

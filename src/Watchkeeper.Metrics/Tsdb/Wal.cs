@@ -284,6 +284,24 @@ internal sealed class Wal : IDisposable
         Interlocked.Increment(ref _stats._checkpoints);
     }
 
+    /// <summary>
+    /// The files the WAL is made of now (the checkpoint, then the segments in order) with the bytes of each that hold
+    /// whole records: the current segment's length as written so far (every write is whole records). Caller holds the
+    /// WAL lock, so no record is half counted.
+    /// </summary>
+    public List<(string Path, long Length)> Files()
+    {
+        var (checkpoint, segments) = List();
+        var files = new List<(string Path, long Length)>();
+        if (checkpoint is { } cp) files.Add((cp.Path, new FileInfo(cp.Path).Length));
+        foreach (var (index, path) in segments)
+        {
+            if (checkpoint is { } c && index <= c.Index) continue;
+            files.Add((path, index == _segmentIndex ? _segmentLength : new FileInfo(path).Length));
+        }
+        return files;
+    }
+
     public long SizeBytes()
     {
         long n = 0;

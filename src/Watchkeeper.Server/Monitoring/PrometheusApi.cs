@@ -306,15 +306,21 @@ public static class PrometheusApi
 
     private static Task Metadata(HttpContext ctx, Utf8JsonWriter w, MetricsRuntime m)
     {
-        var limit = 0;
-        if (One(ctx, "limit") is { } l && (!int.TryParse(l, out limit) || limit < 0))
-            throw new ApiError("bad_data", 400, "invalid parameter \"limit\": must be a non-negative integer");
-        var md = m.Scrape?.Metadata(One(ctx, "metric"), limit) ?? new Dictionary<string, IReadOnlyList<MetricMetadata>>();
+        // As Prometheus 3: limit caps the metric names (0 answers none, a negative number or none: all), limit_per_metric
+        // the entries per name (0 or less: all).
+        var limit = -1;
+        if (One(ctx, "limit") is { } l && !int.TryParse(l, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out limit))
+            throw new ApiError("bad_data", 400, "limit must be a number");
+        var perMetric = -1;
+        if (One(ctx, "limit_per_metric") is { } lp && !int.TryParse(lp, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out perMetric))
+            throw new ApiError("bad_data", 400, "limit_per_metric must be a number");
+        var md = limit == 0 ? new Dictionary<string, IReadOnlyList<MetricMetadata>>()
+            : m.Scrape?.Metadata(One(ctx, "metric"), Math.Max(limit, 0)) ?? new Dictionary<string, IReadOnlyList<MetricMetadata>>();
         w.WriteStartObject();
         foreach (var (family, list) in md)
         {
             w.WriteStartArray(family);
-            foreach (var x in list)
+            foreach (var x in perMetric > 0 ? list.Take(perMetric) : list)
             {
                 w.WriteStartObject();
                 w.WriteString("type", MetricMetadata.TypeName(x.Type));

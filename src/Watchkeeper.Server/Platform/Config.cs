@@ -26,6 +26,8 @@ public sealed class WatchkeeperConfig
     /// <summary>Health checks (Probes/ProbesConfig.cs) and availability roll-ups (Uptime/UptimeRollup.cs).</summary>
     public Probes.ProbesConfig Probes { get; set; } = new();
     public Uptime.UptimeConfig Uptime { get; set; } = new();
+    /// <summary>Backups of Watchkeeper's own data (Backups/) and recurring operations tasks (Tasks/).</summary>
+    public Backups.BackupsConfig Backups { get; set; } = new();
 
     /// <summary>Prometheus rule files (globs relative to this file); loaded into <see cref="RuleFileDefs"/>.</summary>
     public List<string> RuleFiles { get; set; } = [];

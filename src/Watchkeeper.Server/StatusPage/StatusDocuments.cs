@@ -8,10 +8,31 @@ using Watchkeeper.Server.Incidents;
 
 namespace Watchkeeper.Server.StatusPage;
 
-/// <summary>A pre-rendered response: bytes, content type and a strong ETag.</summary>
+/// <summary>
+/// A pre-rendered response: bytes, content type and a strong ETag, and its gzip and Brotli encodings (each compressed
+/// once, on the first request that accepts it, with an ETag of its own as RFC 9110 asks of strong validators).
+/// </summary>
 public sealed record StatusBody(byte[] Bytes, string ContentType)
 {
     public string ETag { get; } = "\"" + Convert.ToHexStringLower(SHA256.HashData(Bytes))[..20] + "\"";
+
+    private Encoded? _gzip, _brotli;
+
+    /// <summary>A content encoding of the body and its ETag.</summary>
+    public sealed record Encoded(byte[] Bytes, string ETag, string Encoding);
+
+    public Encoded Gzip => Volatile.Read(ref _gzip) ?? Interlocked.CompareExchange(ref _gzip, Compress("gzip"), null) ?? _gzip!;
+
+    public Encoded Brotli => Volatile.Read(ref _brotli) ?? Interlocked.CompareExchange(ref _brotli, Compress("br"), null) ?? _brotli!;
+
+    private Encoded Compress(string encoding)
+    {
+        using var ms = new MemoryStream();
+        using (Stream z = encoding == "br" ? new System.IO.Compression.BrotliStream(ms, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)
+                   : new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+            z.Write(Bytes);
+        return new Encoded(ms.ToArray(), ETag[..^1] + "-" + encoding + "\"", encoding);
+    }
 
     public static StatusBody Of(string text, string contentType) => new(Encoding.UTF8.GetBytes(text), contentType);
 }

@@ -150,27 +150,7 @@ public static class StatusPageModule
 
     private sealed class BodyResult(StatusBody body, bool cors) : IResult
     {
-        public Task ExecuteAsync(HttpContext http)
-        {
-            var h = http.Response.Headers;
-            h.ETag = body.ETag;
-            h.CacheControl = "public, max-age=10";
-            h.XContentTypeOptions = "nosniff";
-            if (cors) h.AccessControlAllowOrigin = "*";
-            else
-            {
-                h.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-                h["Referrer-Policy"] = "same-origin";
-            }
-            if (http.Request.Headers.IfNoneMatch.ToString() is { Length: > 0 } inm && inm.Split(',').Any(t => t.Trim() == body.ETag))
-            {
-                http.Response.StatusCode = StatusCodes.Status304NotModified;
-                return Task.CompletedTask;
-            }
-            http.Response.ContentType = body.ContentType;
-            http.Response.ContentLength = body.Bytes.Length;
-            return http.Response.Body.WriteAsync(body.Bytes, http.RequestAborted).AsTask();
-        }
+        public Task ExecuteAsync(HttpContext http) => StatusFastPath.WriteBody(http, body, cors);
     }
 
     private static IResult EmbedScript(HttpContext http, IWebHostEnvironment env, ConfigHolder cfg)

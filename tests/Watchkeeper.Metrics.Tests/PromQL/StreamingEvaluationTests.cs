@@ -48,6 +48,24 @@ public sealed class StreamingEvaluationTests : TsdbTestBase
         "histogram_quantile(0.9, sum by (le) (rate(latency_bucket[10m])))",
         "max_over_time(rate(http_requests_total[5m])[20m:1m])",
         "rate(http_requests_total[5m]) / ignoring(code) group_left rate(http_requests_total{code=\"200\"}[5m])",
+        // Aggregations fused with the streamed function (Evaluator.StreamAggregate.cs): groups, order, names, NaN.
+        "sum(rate(http_requests_total[5m]))",
+        "sum by (job) (rate(http_requests_total[5m]))",
+        "sum without (instance) (increase(http_requests_total[10m] offset 3m))",
+        "avg by (code) (irate(http_requests_total[2m]))",
+        "count by (job) (changes(temperature[20m]))",
+        "group by (instance) (resets(http_requests_total[1h]))",
+        "min by (job) (deriv(temperature[30m]))",
+        "max without (job) (stddev_over_time(temperature[12m]))",
+        "sum without (instance) (last_over_time(temperature[3m]))",
+        "max(rate(temperature[5m]))",
+        "avg(delta(temperature[15m]))",
+        "sum by (job, le) (rate(latency_bucket[10m]))",
+        "histogram_quantile(0.95, sum by (job, le) (rate(latency_bucket[10m])))",
+        "topk(3, sum by (instance) (rate(http_requests_total{code=\"500\"}[5m])))",
+        "sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum((rate(http_requests_total[5m])))",
+        "sum by (job) (rate(http_requests_total[5m] @ 1767232800))",
+        "stddev by (job) (rate(http_requests_total[5m]))",
     ];
 
     [Fact]
@@ -76,6 +94,9 @@ public sealed class StreamingEvaluationTests : TsdbTestBase
         Populate(db);
         var engine = new Engine(new EngineOptions { MaxSamples = 100 });
         var e = Assert.Throws<QueryException>(() => engine.QueryRange(db, "rate(http_requests_total[5m])", T0 + Hour, T0 + 4 * Hour, 60_000));
+        Assert.Equal(QueryErrorKind.TooManySamples, e.Kind);
+        // A fused aggregation holds one value per group and step, but counts the samples it read as the vector would.
+        e = Assert.Throws<QueryException>(() => engine.QueryRange(db, "sum(rate(http_requests_total[5m]))", T0 + Hour, T0 + 4 * Hour, 60_000));
         Assert.Equal(QueryErrorKind.TooManySamples, e.Kind);
     }
 

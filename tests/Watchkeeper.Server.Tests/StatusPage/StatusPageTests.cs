@@ -145,6 +145,78 @@ public sealed class StatusPageTests
     }
 
     [Fact]
+    public async Task Documents_come_precompressed_with_their_own_ETags_and_are_counted_in_request_metrics()
+    {
+        await using var s = await TestServer.StartAsync();
+        using var anon = s.Client();
+        await Rebuild(s);
+        var metrics = s.Get<Watchkeeper.Server.Platform.SelfMetrics>();
+        var requests = metrics.Counter("watchkeeper_http_requests_total", "HTTP requests served, by route and status code.", "method", "route", "code");
+        var before = requests.Get("GET", "/status", "200");
+
+        async Task<(HttpResponseMessage R, byte[] Body)> Fetch(string path, string? acceptEncoding, string? ifNoneMatch = null)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, path);
+            if (acceptEncoding is not null) req.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+            if (ifNoneMatch is not null) req.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+            var r = await anon.SendAsync(req, Ct);
+            return (r, await r.Content.ReadAsByteArrayAsync(Ct));
+        }
+
+        static byte[] Decode(string encoding, byte[] data)
+        {
+            using var input = new MemoryStream(data);
+            using Stream z = encoding == "br" ? new System.IO.Compression.BrotliStream(input, System.IO.Compression.CompressionMode.Decompress)
+                : new System.IO.Compression.GZipStream(input, System.IO.Compression.CompressionMode.Decompress);
+            using var output = new MemoryStream();
+            z.CopyTo(output);
+            return output.ToArray();
+        }
+
+        foreach (var path in new[] { "/status", "/status/api/v2/summary.json", "/status/feed.atom", "/status/badge/cache.svg" })
+        {
+            var (plain, plainBody) = await Fetch(path, null);
+            Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+            Assert.Empty(plain.Content.Headers.ContentEncoding);
+            Assert.Contains("Accept-Encoding", plain.Headers.Vary);
+            var tags = new HashSet<string> { plain.Headers.ETag!.Tag };
+            var mediaType = plain.Content.Headers.ContentType!.MediaType;
+            plain.Dispose();
+            foreach (var (accept, encoding) in new[] { ("gzip, deflate, br", "br"), ("br;q=0, gzip", "gzip"), ("gzip;q=0.5, br;q=0.8", "br"), ("identity", (string?)null) })
+            {
+                var (r, body) = await Fetch(path, accept);
+                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+                Assert.Equal(mediaType, r.Content.Headers.ContentType!.MediaType);
+                if (encoding is null)
+                {
+                    Assert.Empty(r.Content.Headers.ContentEncoding);
+                    Assert.Equal(plainBody, body);
+                    r.Dispose();
+                    continue;
+                }
+                Assert.Equal([encoding], r.Content.Headers.ContentEncoding);
+                Assert.Equal(plainBody, Decode(encoding, body));
+                tags.Add(r.Headers.ETag!.Tag);
+                // The encoded variant's own ETag answers 304 to a client that accepts that encoding.
+                var (again, _) = await Fetch(path, accept, r.Headers.ETag!.Tag);
+                Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
+                again.Dispose();
+                r.Dispose();
+            }
+            Assert.Equal(3, tags.Count);
+        }
+        var (star, _) = await Fetch("/status", null, "*");
+        Assert.Equal(HttpStatusCode.NotModified, star.StatusCode);
+        star.Dispose();
+        Assert.True(requests.Get("GET", "/status", "200") >= before + 5, "status page requests are counted");
+        Assert.True(requests.Get("GET", "/status", "304") >= 3, "304s are counted");
+        // Not a document of the snapshot: the endpoints answer (a problem, not an empty 200).
+        using var missing = await anon.GetAsync("/status/badge/nope.svg", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public async Task Atom_feed_is_valid_Atom_with_one_entry_per_public_update_and_badges_are_SVG()
     {
         await using var s = await TestServer.StartAsync();

@@ -18,8 +18,7 @@ public static class MonitoringUi
         var pages = app.MapPages().RequireAuthorization(Policies.Viewer);
         pages.MapGet("/targets", (HttpContext http, MetricsRuntime runtime, string? state, string? refresh) =>
             TargetsPage.Handle(http, runtime, state, int.TryParse(refresh, out var r) ? r : null));
-        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime, string? expr, string? range, string? step, string? tab, string? end, string? time, string? unit) =>
-            QueryPage.Handle(http, runtime, expr, range, step, tab, new QueryTimes(end, time, unit)));
+        pages.MapGet("/query", (HttpContext http, MetricsRuntime runtime) => QueryPage.Handle(http, runtime));
         pages.MapGet("/runtime", (HttpContext http, ServerStatus status) => StatusPage(http, status, "runtime"));
         pages.MapGet("/service-discovery", (HttpContext http, ServerStatus status, MetricsRuntime runtime) =>
             StatusPage(http, status, "sd", scrape: runtime.Scrape));

@@ -1,192 +1,164 @@
-// The /query page: Enter executes the expression; the Graph tab draws the range query with uPlot.
-// Everything from the server or the query result is put into the page as text, never as HTML.
+// The /query page over the server-rendered panels: Enter executes, autocompletion (js/promql-complete.js), the metrics
+// explorer, calendar pickers for the end and evaluation times, and the interactive charts (js/charts.js) where a drag
+// across a graph zooms that panel. Everything from the server or the API is put into the page as text, never as HTML.
 (function () {
   "use strict";
 
-  var expr = document.getElementById("wk-expr");
-  if (expr) {
+  var form = document.getElementById("wk-query-form");
+  if (!form) return;
+  var functions = (form.getAttribute("data-functions") || "").split(" ").filter(Boolean);
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  // ---- expression boxes: completion first, so that Enter on a suggestion takes it instead of executing ----
+  form.querySelectorAll("textarea.wk-expr").forEach(function (expr) {
+    if (window.wkPromComplete) window.wkPromComplete.attach(expr, functions);
     expr.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
-        expr.form.requestSubmit();
+        form.requestSubmit(expr.closest(".wk-qpanel").querySelector("button.wk-exec"));
       }
     });
+  });
+
+  // ---- time pickers: a calendar next to each End / Evaluation time box; the choice is UTC ----
+  function isoUtc(ms) {
+    var d = new Date(ms);
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + "T" + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
   }
-
-  var graph = document.getElementById("wk-graph");
-  if (!graph) return;
-  var status = graph.querySelector(".wk-graph-status");
-  var chartEl = graph.querySelector(".wk-chart");
-  var MAX_SERIES = 100;
-  var PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-    "#393b79", "#ad494a", "#637939", "#e6550d", "#756bb1", "#843c39", "#d6616b", "#3182bd", "#31a354", "#636363"];
-
-  function setStatus(text, isError, detail) {
-    status.textContent = "";
-    if (!text) return;
-    var box = document.createElement("div");
-    box.className = isError ? "wk-error" : "wk-note";
-    if (isError) box.setAttribute("role", "alert");
-    var strong = document.createElement(isError ? "strong" : "span");
-    strong.textContent = text;
-    box.appendChild(strong);
-    if (detail) box.appendChild(detail);
-    status.appendChild(box);
-  }
-
-  // "parse error at char 5: ..." -> the expression's line with a caret under char 5.
-  function caret(message, query) {
-    var m = /parse error at char (\d+)/.exec(message);
-    if (!m) return null;
-    var pos = parseInt(m[1], 10) - 1;
-    if (pos < 0 || pos > query.length) return null;
-    var lineStart = query.lastIndexOf("\n", pos - 1) + 1;
-    if (pos === 0) lineStart = 0;
-    var lineEnd = query.indexOf("\n", pos);
-    var pre = document.createElement("pre");
-    pre.className = "wk-caret";
-    pre.textContent = query.substring(lineStart, lineEnd < 0 ? query.length : lineEnd) + "\n" + " ".repeat(pos - lineStart) + "^";
-    return pre;
-  }
-
-  // The labels every series shares (name and value), left out of each series' name and shown once above the chart.
-  function commonLabels(result) {
-    if (result.length < 2) return {};
-    var common = Object.assign({}, result[0].metric);
-    delete common.__name__;
-    result.slice(1).forEach(function (s) {
-      Object.keys(common).forEach(function (k) { if (s.metric[k] !== common[k]) delete common[k]; });
+  form.querySelectorAll("input[data-time-input]").forEach(function (input) {
+    var picker = document.createElement("input");
+    picker.type = "datetime-local";
+    picker.step = "1";
+    picker.className = "wk-picker";
+    picker.setAttribute("aria-label", "Pick the " + (input.name.indexOf("end") >= 0 ? "end" : "evaluation") + " time (UTC)");
+    picker.title = "Pick a time (UTC)";
+    var ms = Number(input.getAttribute("data-ms"));
+    if (isFinite(ms) && ms > 0) picker.value = isoUtc(ms);
+    picker.addEventListener("change", function () {
+      if (!picker.value) return;
+      input.value = (picker.value.length === 16 ? picker.value + ":00" : picker.value) + "Z";
+      form.requestSubmit(input.closest(".wk-qpanel").querySelector("button.wk-exec"));
     });
-    return common;
-  }
+    input.closest("label").after(picker);
+  });
 
-  function seriesName(metric, common) {
-    var name = metric.__name__ || "";
-    var parts = [];
-    Object.keys(metric).sort().forEach(function (k) {
-      if (k !== "__name__" && !(k in common)) parts.push(k + "=" + JSON.stringify(metric[k]));
+  // ---- charts: a drag across a graph sets that panel's end and range ----
+  function durationText(ms) {
+    var s = Math.max(Math.round(ms / 1000), 1), out = "";
+    [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]].forEach(function (u) {
+      if (s >= u[1]) { out += Math.floor(s / u[1]) + u[0]; s %= u[1]; }
     });
-    return parts.length === 0 && name ? name : name + "{" + parts.join(", ") + "}";
+    return out;
+  }
+  if (window.wkCharts) {
+    var charts = window.wkCharts.create({
+      syncKey: "wk-query",
+      onSelect: function (from, to, el) {
+        var panel = el.closest(".wk-qpanel");
+        var range = panel.querySelector("select[name$='.range_input']");
+        var end = panel.querySelector("input[name$='.end_input']");
+        if (!range || !end) return;
+        var r = durationText(to - from);
+        var opt = document.createElement("option");
+        opt.value = r;
+        opt.textContent = r;
+        range.appendChild(opt);
+        range.value = r;
+        end.value = isoUtc(to) + "Z";
+        form.requestSubmit(panel.querySelector("button.wk-exec"));
+      },
+    });
+    form.setAttribute("data-charts", String(charts.draw(form)));
   }
 
-  var unit = graph.getAttribute("data-unit") || "";
-  function fmt(v) { return window.wkUnits ? window.wkUnits.format(v, unit) : String(v); }
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  // 24-hour UTC, like the rest of Watchkeeper's pages; the date when the range is longer than a day.
-  function utc(ts, withDate) {
-    var d = new Date(ts * 1000);
-    var t = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-    return withDate ? d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + t : t;
-  }
+  // ---- metrics explorer: every metric name with its type and help; choosing one inserts it ----
+  var dialog = document.getElementById("wk-explorer");
+  if (!dialog || typeof dialog.showModal !== "function") return;
+  var search = document.getElementById("wk-explorer-search");
+  var list = dialog.querySelector(".wk-explorer-list");
+  var count = dialog.querySelector(".wk-explorer-count");
+  var target = null, metrics = null, SHOWN = 300;
 
-  function toNumber(s) {
-    var v = Number(s);
-    return isFinite(v) ? v : null;
+  function api(path) {
+    return fetch("/prometheus/api/v1/" + path, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); });
   }
-
-  function draw(result, start, end, step) {
-    var n = Math.floor((end - start) / step + 1e-9) + 1;
-    var xs = new Array(n);
-    for (var i = 0; i < n; i++) xs[i] = start + i * step;
-    var shown = result.slice(0, MAX_SERIES);
-    var data = [xs];
-    var common = commonLabels(shown);
-    var commonEl = graph.querySelector(".wk-common");
-    var commonText = Object.keys(common).sort().map(function (k) { return k + "=" + JSON.stringify(common[k]); }).join(", ");
-    if (commonEl && commonText) { commonEl.textContent = "Common to all series: " + commonText; commonEl.hidden = false; }
-    // Without a cursor over the chart the legend shows each series' last value (not "--").
-    var series = [{ value: function (u, v, si, idx) { return idx == null ? "last" : utc(v, true) + ":" + pad(new Date(v * 1000).getUTCSeconds()); } }];
-    shown.forEach(function (s, idx) {
-      var ys = new Array(n).fill(null);
-      var last = null;
-      s.values.forEach(function (p) {
-        var k = Math.round((p[0] - start) / step);
-        if (k >= 0 && k < n) { ys[k] = toNumber(p[1]); if (ys[k] !== null) last = ys[k]; }
+  function load() {
+    if (metrics) return Promise.resolve(metrics);
+    count.textContent = "Loading…";
+    return Promise.all([api("label/__name__/values?limit=10000"), api("metadata?limit=10000&limit_per_metric=1")]).then(function (r) {
+      var md = r[1].status === "success" ? r[1].data : {};
+      var names = r[0].status === "success" ? r[0].data : [];
+      metrics = names.map(function (n) {
+        var m = md[n] && md[n][0];
+        return { name: n, type: m ? m.type : "", help: m ? m.help : "", unit: m ? m.unit : "" };
       });
-      data.push(ys);
-      series.push({
-        label: seriesName(s.metric, common), stroke: PALETTE[idx % PALETTE.length], width: 1.5, points: { show: false },
-        value: function (u, v, si, i) { var x = i == null ? last : v; return x == null ? "–" : fmt(x); },
-      });
+      metrics.truncated = (r[0].warnings || []).length > 0;
+      return metrics;
     });
-
-    // Axis and grid colours follow the page's (light or dark) colours.
-    var css = getComputedStyle(document.documentElement);
-    var fg = getComputedStyle(chartEl).color;
-    var line = css.getPropertyValue("--line").trim() || "rgba(128,128,128,0.3)";
-    function axis(extra) { return Object.assign({ stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } }, extra); }
-    var opts = {
-      width: Math.max(chartEl.clientWidth, 300),
-      height: 360,
-      series: series,
-      scales: { x: { time: true } },
-      // Times in UTC, like the rest of Watchkeeper's pages.
-      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
-      axes: [
-        axis({ values: function (u, ticks) { return ticks.map(function (t) { var d = new Date(t * 1000); return utc(t, end - start > 86400 && d.getUTCHours() === 0 && d.getUTCMinutes() === 0); }); } }),
-        axis({ values: function (u, ticks) { return ticks.map(fmt); }, size: function (u, values, i, cycle) {
-          if (cycle > 1) return u.axes[i]._size;
-          return Math.max(50, Math.ceil((values || []).reduce(function (n, v) { return Math.max(n, String(v).length); }, 0) * 7.2) + 18);
-        } }),
-      ],
-      cursor: { drag: { x: true, y: false } },
-      legend: { live: true },
-    };
-    chartEl.textContent = "";
-    var plot = new window.uPlot(opts, data, chartEl);
-    var resizeTimer = 0;
-    window.addEventListener("resize", function () {
-      clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(function () { plot.setSize({ width: Math.max(chartEl.clientWidth, 300), height: 360 }); }, 100);
-    });
-    graph.setAttribute("data-series", String(shown.length));
-    graph.setAttribute("data-state", "drawn");
-    if (result.length > MAX_SERIES) setStatus("Showing the first " + MAX_SERIES + " of " + result.length + " series; narrow the expression to see the rest.", false);
   }
-
-  function run() {
-    var query = graph.getAttribute("data-expr");
-    var start = Number(graph.getAttribute("data-start"));
-    var end = Number(graph.getAttribute("data-end"));
-    var step = Number(graph.getAttribute("data-step"));
-    if (graph.getAttribute("data-uplot") !== "bundled" || typeof window.uPlot !== "function") {
-      graph.setAttribute("data-state", "error");
-      setStatus("The charting library (uPlot) is not part of this build: it was built without npm. The Table tab still works.", true);
-      return;
+  function insert(name) {
+    var t = target;
+    dialog.close();
+    if (!t) return;
+    var a = t.selectionStart, b = t.selectionEnd;
+    t.value = t.value.slice(0, a) + name + t.value.slice(b);
+    t.setSelectionRange(a + name.length, a + name.length);
+    t.focus();
+  }
+  function show() {
+    var q = search.value.trim().toLowerCase();
+    var words = q.split(/\s+/).filter(Boolean);
+    var found = metrics.filter(function (m) {
+      var hay = (m.name + " " + m.help).toLowerCase();
+      return words.every(function (w) { return hay.indexOf(w) >= 0; });
+    });
+    list.textContent = "";
+    found.slice(0, SHOWN).forEach(function (m) {
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "wk-explorer-pick";
+      b.setAttribute("data-metric", m.name);
+      var n = document.createElement("span");
+      n.className = "wk-explorer-name";
+      n.textContent = m.name;
+      b.appendChild(n);
+      if (m.type) {
+        var t = document.createElement("span");
+        t.className = "wk-explorer-type";
+        t.textContent = m.type + (m.unit ? " · " + m.unit : "");
+        b.appendChild(t);
+      }
+      var h = document.createElement("span");
+      h.className = "wk-explorer-help";
+      h.textContent = m.help || "(no metadata: not from a scrape target, or the target sends no HELP)";
+      b.appendChild(h);
+      b.addEventListener("click", function () { insert(m.name); });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+    count.textContent = found.length + " of " + metrics.length + " metrics" + (found.length > SHOWN ? ", the first " + SHOWN + " shown: search to narrow" : "") +
+      (metrics.truncated ? " (the first 10,000 names were loaded)" : "");
+  }
+  form.querySelectorAll(".wk-explore-open").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      target = document.getElementById(button.getAttribute("data-target"));
+      search.value = "";
+      list.textContent = "";
+      dialog.showModal();
+      search.focus();
+      load().then(show, function () { count.textContent = "The metric names could not be loaded."; });
+    });
+  });
+  search.addEventListener("input", function () { if (metrics) show(); });
+  search.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      var first = list.querySelector(".wk-explorer-pick");
+      if (first) first.click();
     }
-    setStatus("Loading…", false);
-    graph.setAttribute("data-state", "loading");
-    var params = new URLSearchParams({ query: query, start: String(start), end: String(end), step: String(step) });
-    fetch("/prometheus/api/v1/query_range?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) {
-        if (r.status === 401) throw new Error("Your session has expired: reload the page to log in again.");
-        return r.json().then(function (body) { return { http: r.status, body: body }; }, function () {
-          throw new Error("The query API answered HTTP " + r.status + " without a JSON body.");
-        });
-      })
-      .then(function (res) {
-        var body = res.body;
-        if (body.status !== "success") {
-          graph.setAttribute("data-state", "error");
-          var kind = body.errorType === "bad_data" && /parse error/.test(body.error || "") ? "Parse error" : "Query failed (" + (body.errorType || "HTTP " + res.http) + ")";
-          setStatus(kind + ": " + (body.error || "unknown error"), true, caret(body.error || "", query));
-          return;
-        }
-        setStatus("", false);
-        var warn = (body.warnings || []).join("; ");
-        if (body.data.result.length === 0) {
-          graph.setAttribute("data-state", "empty");
-          setStatus("Empty result: no series matched in this range.", false);
-          return;
-        }
-        draw(body.data.result, start, end, step);
-        if (warn) setStatus("Warning: " + warn, false);
-      })
-      .catch(function (e) {
-        graph.setAttribute("data-state", "error");
-        setStatus(e && e.message ? e.message : String(e), true);
-      });
-  }
-
-  run();
+  });
+  dialog.querySelector(".wk-explorer-close").addEventListener("click", function () { dialog.close(); });
 })();
