@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Watchkeeper.Server.Probes;
+using Watchkeeper.Server.Tests.Probes;
 using Watchkeeper.Server.Uptime;
 using static Microsoft.Playwright.Assertions;
 
@@ -13,23 +14,8 @@ public sealed class ProbesUiTests
     {
         await using var server = await BrowserServer.StartAsync();
         var ct = TestContext.Current.CancellationToken;
-        var scheduler = server.Services.GetRequiredService<ProbeScheduler>();
-        await scheduler.Applied.WaitAsync(TimeSpan.FromSeconds(60), ct);
         server.Services.GetRequiredService<Watchkeeper.Server.Monitoring.Demo.DemoWorkload>().Get("web-interface")!.SetDown(true);
-        var target = scheduler.Written + 3;
-        for (var i = 0; i < 180 && (i < 31 || scheduler.Written < target); i++)
-        {
-            server.Time.Advance(TimeSpan.FromSeconds(1));
-            if (i < 30) continue;
-            try
-            {
-                await scheduler.WaitForWrittenAsync(target, ct).WaitAsync(TimeSpan.FromMilliseconds(500), ct);
-            }
-            catch (TimeoutException)
-            {
-            }
-        }
-        Assert.True(scheduler.Written >= target, $"probes wrote {scheduler.Written} results, expected {target}");
+        await ProbeClock.RunAsync(server.Time, server.Services.GetRequiredService<ProbeScheduler>());
         await server.Services.GetRequiredService<UptimeRollup>().RunAsync(ct);
 
         var page = await server.LoginAsync();

@@ -214,8 +214,10 @@ public sealed class AuditTests
         for (var i = 0; i < 6; i++) await c.Post("/api/v1/incidents", new { title = $"incident {i}", severity = "SEV4" }, HttpStatusCode.Created);
         var v = await s.Get<AuditLog>().VerifyAsync();
         Assert.True(v.Ok, string.Join("; ", v.Problems));
-        Assert.Equal(2, v.Checkpoints); // the genesis checkpoint and the one at record 5
-        Assert.Equal(5, v.LastCheckpointSeq);
+        // The genesis checkpoint and one at every 5th record (how many records a declaration writes is not this test's concern).
+        Assert.True(v.LastSeq >= 6, $"{v.LastSeq} records");
+        Assert.Equal(1 + v.LastSeq / 5, v.Checkpoints);
+        Assert.Equal(v.LastSeq / 5 * 5, v.LastCheckpointSeq);
         var cp = await c.Post("/api/v1/audit/checkpoint");
         Assert.Equal(v.LastSeq, cp.Long("seq"));
 

@@ -157,7 +157,7 @@ public sealed partial class IncidentPageTests
         using (var r = await PostForm(b, page, $"/incidents/{i.Id}/roles", new() { ["commander"] = "mallory", ["version"] = "4" }))
         {
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
-            Assert.Contains("'mallory' is not an active user", await r.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Contains("'mallory' is not an active user", System.Net.WebUtility.HtmlDecode(await r.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
         }
     }
 

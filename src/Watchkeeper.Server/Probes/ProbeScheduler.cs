@@ -30,6 +30,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private List<Task> _wheels = [];
+    private List<Wheel> _wheelState = [];
+    private int _inFlight;
     private CancellationTokenSource _wheelStop = new();
     private SemaphoreSlim _slots = new(256);
     private long _written;
@@ -61,6 +63,25 @@ public sealed class ProbeScheduler : IAsyncDisposable
             lock (_lock) signal = _writtenSignal.Task;
             if (Written >= count) return;
             await signal.WaitAsync(ct);
+        }
+    }
+
+    /// <summary>Probes running now (started, result not yet handed to the writer).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// True when every check due by the clock's current time has been started and none is still running: what a test
+    /// on a fake clock waits for before it moves the clock on, so a probe's timeout never runs ahead of loopback I/O.
+    /// </summary>
+    public bool Idle
+    {
+        get
+        {
+            List<Wheel> wheels;
+            lock (_lock) wheels = _wheelState;
+            foreach (var w in wheels)
+                if (Volatile.Read(ref w.Last) < w.Now()) return false;
+            return InFlight == 0;
         }
     }
 
@@ -104,7 +125,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
             // Each wheel's timer and starting tick are taken here, before the loop runs on the thread pool, so time that
             // passes between this call and the loop's first await still counts (a fake clock advanced right after
             // ApplyAsync returns, or a busy thread pool).
-            _wheels = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => new Wheel(g.Key, [.. g], _time)).Select(w => Task.Run(() => WheelAsync(w, stop)))];
+            _wheelState = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => new Wheel(g.Key, [.. g], _time))];
+            _wheels = [.. _wheelState.Select(w => Task.Run(() => WheelAsync(w, stop)))];
         }
         await oldStop.CancelAsync();
         try
@@ -183,7 +205,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
                 var now = wheel.Now();
                 for (var k = Math.Max(wheel.Last + 1, now - count + 1); k <= now; k++)
                     foreach (var e in wheel.Slots[(int)(k % count)]) Start(e, ct);
-                wheel.Last = Math.Max(wheel.Last, now);
+                Volatile.Write(ref wheel.Last, Math.Max(wheel.Last, now));
             }
         }
         catch (OperationCanceledException)
@@ -194,9 +216,11 @@ public sealed class ProbeScheduler : IAsyncDisposable
     private void Start(Entry e, CancellationToken ct)
     {
         if (Interlocked.CompareExchange(ref e.Running, 1, 0) != 0) return;
+        Interlocked.Increment(ref _inFlight);
         var slots = _slots;
         _ = Task.Run(async () =>
         {
+            var finished = false;
             try
             {
                 await slots.WaitAsync(ct);
@@ -207,6 +231,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
                     // The check may start again once its result is recorded, before the writer has stored it.
                     Volatile.Write(ref e.Running, 0);
                     _results.Writer.TryWrite((e, result, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+                    finished = true;
+                    Interlocked.Decrement(ref _inFlight);
                 }
                 finally
                 {
@@ -222,7 +248,11 @@ public sealed class ProbeScheduler : IAsyncDisposable
             }
             finally
             {
-                Volatile.Write(ref e.Running, 0);
+                if (!finished)
+                {
+                    Volatile.Write(ref e.Running, 0);
+                    Interlocked.Decrement(ref _inFlight);
+                }
             }
         }, CancellationToken.None);
     }

@@ -157,6 +157,17 @@ public sealed class DashboardModelTests
         return r;
     }
 
+    [Fact]
+    public void A_text_panel_renders_markdown_through_the_pages_one_safe_renderer()
+    {
+        // An imported dashboard is someone else's text: its links must not run script in an operator's session.
+        var html = Watchkeeper.Server.Dashboards.Ui.Charts.MarkdownHtml("# Runbook\n[run](javascript:alert(1)) [docs](https://example.org) <script>x</script>");
+        Assert.DoesNotContain("javascript:", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
+        Assert.Contains("href=\"https://example.org\"", html, StringComparison.Ordinal);
+        Assert.Contains("<h2", html, StringComparison.Ordinal);
+    }
+
     private static Variable Var(string name, bool multi = false, bool includeAll = false) =>
         new(name, "", "custom", "", "", multi, includeAll, null, [], [], false, false);
 }

@@ -3,14 +3,13 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Markdig;
 
 namespace Watchkeeper.Server.Dashboards.Ui;
 
 /// <summary>
 /// Server-side drawing of panels, so a dashboard is readable without JavaScript: an SVG line chart per time-series
 /// panel (the browser replaces it with an interactive uPlot chart), gauge arcs and heatmap cells; Grafana's colour
-/// names; the panel data handed to the page's script; Markdown of text panels (Markdig, raw HTML disabled).
+/// names; the panel data handed to the page's script; Markdown of text panels (the pages' one renderer, Web.Markdown: raw HTML off, unsafe link schemes dropped).
 /// </summary>
 public static partial class Charts
 {
@@ -32,7 +31,6 @@ public static partial class Charts
     [GeneratedRegex(@"^(#[0-9a-fA-F]{3,8}|rgba?\(\s*[0-9.]+\s*,\s*[0-9.]+\s*,\s*[0-9.]+\s*(,\s*[0-9.]+\s*)?\))$")]
     private static partial Regex CssColor();
 
-    private static readonly MarkdownPipeline MarkdownPipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().DisableHtml().Build();
 
     /// <summary>A Grafana colour (name, hex or rgb[a]) as CSS, or the fallback for anything else (never raw input).</summary>
     public static string Color(string? c, string fallback = "#73bf69")
@@ -44,8 +42,8 @@ public static partial class Charts
 
     public static string SeriesColor(int i) => Palette[i % Palette.Length];
 
-    /// <summary>A text panel's Markdown as HTML: raw HTML in the source is shown as text, links and images are kept.</summary>
-    public static string MarkdownHtml(string markdown) => Markdown.ToHtml(markdown, MarkdownPipeline);
+    /// <summary>A text panel's Markdown as HTML: raw HTML is shown as text, javascript:/data: links lose their target, images become links.</summary>
+    public static string MarkdownHtml(string markdown) => Web.Markdown.ToHtml(markdown);
 
     public static string Encode(string s) => WebUtility.HtmlEncode(s);
 
