@@ -433,6 +433,7 @@ public static class Migrations
               detail TEXT NOT NULL
             );
             CREATE INDEX ix_maintenance_run_events_run ON maintenance_run_events(run_id, id);
+            """),
         // Recurring operations tasks (Tasks/TaskService.cs): when each configured task was first seen (occurrences due
         // before it do not count as missed) and every completion, one per task and due time.
         (17, "operations tasks", """
