@@ -55,6 +55,31 @@ public static class ReportCommands
             return ctx.Print(r, () => RenderUptime(ctx, r.Json, ctx.Get(daily)));
         });
         cmd.Subcommands.Add(uptime);
+
+        var mDays = new Option<int>("--days") { Description = "Period: the last N days", DefaultValueFactory = _ => 90, HelpName = "N" };
+        var maintenance = new Command("maintenance", "Maintenance success rate (completed vs rolled back runs) against the target (> 99%); exits 5 below it")
+        {
+            mDays,
+        };
+        maintenance.Run(io, g, async (ctx, ct) =>
+        {
+            var n = ctx.Get(mDays);
+            if (n is < 1 or > 3660) throw WkException.Usage("--days must be between 1 and 3660");
+            var q = new Query().Add("from", TimeArgs.Rfc3339(ctx.Now.AddDays(-n)));
+            var r = await ctx.Api().GetAsync("api/v1/reports/maintenance" + q, ct);
+            var j = r.Json;
+            var meets = j.GetProperty("meets_target").ValueKind;
+            ctx.Print(r, () =>
+            {
+                double? pct = j.GetProperty("success_percent").ValueKind == System.Text.Json.JsonValueKind.Number ? j.GetProperty("success_percent").GetDouble() : null;
+                ctx.Line($"Maintenance {Fmt.Time(j.GetProperty("from").GetDateTimeOffset())} .. {Fmt.Time(j.GetProperty("to").GetDateTimeOffset())}: "
+                    + $"{j.GetProperty("completed").GetInt64()} completed, {j.GetProperty("rolled_back").GetInt64()} rolled back, {j.GetProperty("cancelled").GetInt64()} cancelled");
+                ctx.Line($"Success rate: {(pct is null ? "no finished runs" : Fmt.Percent(pct))} (target > {j.GetProperty("target_percent").GetDouble().ToString("0.###", CultureInfo.InvariantCulture)}%)"
+                    + (meets == System.Text.Json.JsonValueKind.False ? ": BELOW TARGET" : meets == System.Text.Json.JsonValueKind.True ? ": met" : ""));
+            });
+            return meets == System.Text.Json.JsonValueKind.False ? ExitCodes.CheckFailed : ExitCodes.Ok;
+        });
+        cmd.Subcommands.Add(maintenance);
         return cmd;
     }
 

@@ -99,6 +99,7 @@ public static class WkApp
         root.Subcommands.Add(alert);
         root.Subcommands.Add(SilenceCommands.Build(io, g));
         root.Subcommands.Add(OnCallCommands.Build(io, g));
+        root.Subcommands.Add(MaintenanceCommands.Build(io, g));
         root.Subcommands.Add(HealthCommands.Health(io, g));
         root.Subcommands.Add(HealthCommands.Perf(io, g));
         root.Subcommands.Add(BackupCommands.Build(io, g));

@@ -4,6 +4,7 @@ using Watchkeeper.Server.Alerting;
 using Watchkeeper.Server.Backups;
 using Watchkeeper.Server.Dashboards;
 using Watchkeeper.Server.Incidents;
+using Watchkeeper.Server.Maintenance;
 using Watchkeeper.Server.Monitoring;
 using Watchkeeper.Server.Notifications;
 using Watchkeeper.Server.OnCall;
@@ -97,6 +98,7 @@ public static class ServerHost
         builder.AddProbes();
         builder.AddUptime();
         builder.AddStatusPage();
+        builder.AddMaintenance();
         builder.AddBackups();
         builder.AddWeb();
         builder.AddOverview();
@@ -118,6 +120,7 @@ public static class ServerHost
         app.MapProbes();
         app.MapUptime();
         app.MapStatusPage();
+        app.MapMaintenance();
         app.MapBackups();
         app.MapWeb();
         return app;

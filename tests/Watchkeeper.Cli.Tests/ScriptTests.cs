@@ -6,7 +6,7 @@ namespace Watchkeeper.Cli.Tests;
 /// <summary>The seed's quick-reference scripts, run with bash as operators run them, over the built wk.</summary>
 public sealed class ScriptTests
 {
-    private static async Task<WkResult> Script(string name, IDictionary<string, string> env, params string[] args)
+    internal static async Task<WkResult> Script(string name, IDictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         psi.ArgumentList.Add(Path.Combine(TestServer.RepoRoot, "scripts", name));
@@ -55,6 +55,9 @@ public sealed class ScriptTests
     [InlineData("incident-start.sh")]
     [InlineData("incident-update.sh")]
     [InlineData("incident-resolve.sh")]
+    [InlineData("maintenance-start.sh")]
+    [InlineData("maintenance-validate.sh")]
+    [InlineData("maintenance-complete.sh")]
     public async Task Scripts_without_arguments_print_a_usage_line_and_exit_2(string name)
     {
         if (OperatingSystem.IsWindows()) Assert.Skip("bash scripts");

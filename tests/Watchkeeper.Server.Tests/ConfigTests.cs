@@ -153,7 +153,7 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("maintenance: {}", "maintenance", "maintenance windows")]
+    [InlineData("capacity: {}", "capacity", "capacity forecasts")]
     [InlineData("logs:\n  syslog: {}", "logs", "log ingestion")]
     [InlineData("slos: []", "slos", "SLOs")]
     public void Sections_for_features_not_built_are_rejected_saying_so(string section, string key, string feature)

@@ -102,7 +102,8 @@ public sealed class TestServer : IAsyncDisposable
                 // Only the clock-driven workers whose effects tests assert on; other features' hosted services stay.
                 foreach (var d in b.Services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
                              && (d.ImplementationType == typeof(Incidents.SlaWorker) || d.ImplementationType == typeof(AuditCheckpointWorker)
-                                 || d.ImplementationType == typeof(Incidents.AlertIncidentWorker))).ToList())
+                                 || d.ImplementationType == typeof(Incidents.AlertIncidentWorker)
+                                 || d.ImplementationType == typeof(Watchkeeper.Server.Maintenance.MaintenanceWorker))).ToList())
                     b.Services.Remove(d);
             }
             configure?.Invoke(b);

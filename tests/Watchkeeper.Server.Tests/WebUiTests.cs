@@ -78,6 +78,7 @@ public sealed partial class WebUiTests
             ("/targets", 1, false), ("/probes", 1, false), ("/rules", 1, false), ("/query?expr=" + Uri.EscapeDataString("up{job=\"" + Probe + "\"}"), 1, true), ("/tokens", 1, false), ("/users", 3, false),
             ("/runtime", 1, false), ("/tsdb-status", 1, false), ("/service-discovery", 1, false), ("/config", 3, false),
             ("/dashboards", 1, true), ("/dashboards/probe", 1, true), ("/dashboards/openpolicy-overview", 1, false),
+            ("/maintenance", 1, false), ("/maintenance/runs", 1, false),
         };
         foreach (var (role, rank) in new[] { ("viewer", 1), ("responder", 2), ("admin", 3) })
         {
@@ -283,7 +284,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/users", "/tokens", "/audit", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/users", "/tokens", "/audit", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
     }
 }

@@ -42,6 +42,9 @@ public sealed class WatchkeeperConfig
     public List<OnCall.EscalationPolicyConfig> EscalationPolicies { get; set; } = [];
     public OnCall.OnCallConfig Oncall { get; set; } = new();
 
+    /// <summary>Maintenance windows and runs (Maintenance/MaintenanceConfig.cs).</summary>
+    public Maintenance.MaintenanceConfig Maintenance { get; set; } = new();
+
     /// <summary>The public status page (StatusPage/StatusPageConfig.cs).</summary>
     public Watchkeeper.Server.StatusPage.StatusPageConfig StatusPage { get; set; } = new();
 

@@ -27,7 +27,6 @@ public static class ConfigLoader
     public static readonly IReadOnlyDictionary<string, string> NotImplemented = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["remote_read"] = "remote read",
-        ["maintenance"] = "maintenance windows",
         ["capacity"] = "capacity forecasts",
         ["security"] = "security detections",
         ["slos"] = "SLOs",

@@ -32,6 +32,7 @@ public static class ConfigOptions
         new ConfigSection<Probes.ProbesConfig>(c => c.Probes, Probes.ProbesConfigCheck.Check),
         new ConfigSection<Uptime.UptimeConfig>(c => c.Uptime, Uptime.UptimeConfig.Check),
         new ConfigSection<Watchkeeper.Server.StatusPage.StatusPageConfig>(c => c.StatusPage, Watchkeeper.Server.StatusPage.StatusPageConfig.Check),
+        new ConfigSection<Maintenance.MaintenanceConfig>(c => c.Maintenance, Maintenance.MaintenanceConfig.Check),
         new ConfigSection<Backups.BackupsConfig>(c => c.Backups, Backups.BackupsConfig.Check),
     ];
 

@@ -386,6 +386,54 @@ public static class Migrations
             CREATE UNIQUE INDEX ux_status_deliveries_event ON status_deliveries(subscriber_id, event_key);
             CREATE INDEX ix_status_deliveries_due ON status_deliveries(status, next_attempt_at);
             """),
+        // Maintenance (Maintenance/): windows made through the API (their definition as JSON; configuration windows are
+        // not stored), runs (one per window occurrence) and each run's timeline of steps.
+        (16, "maintenance", """
+            CREATE TABLE maintenance_windows (
+              id TEXT PRIMARY KEY,
+              definition TEXT NOT NULL,
+              created_by TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL
+            );
+            CREATE TABLE maintenance_runs (
+              id {ID},
+              window_id TEXT NOT NULL,
+              title TEXT NOT NULL,
+              description TEXT NOT NULL,
+              occurrence_start BIGINT NOT NULL,
+              occurrence_end BIGINT NOT NULL,
+              time_zone TEXT NOT NULL,
+              components TEXT NOT NULL,
+              state TEXT NOT NULL,
+              rollback_plan TEXT NULL,
+              backup TEXT NULL,
+              team TEXT NULL,
+              silence_ids TEXT NOT NULL DEFAULT '[]',
+              checks TEXT NOT NULL,
+              validations TEXT NOT NULL DEFAULT '[]',
+              notified_at BIGINT NULL,
+              review_due_at BIGINT NULL,
+              summary TEXT NULL,
+              created_by TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              started_at BIGINT NULL,
+              finished_at BIGINT NULL
+            );
+            CREATE UNIQUE INDEX ux_maintenance_runs_occurrence ON maintenance_runs(window_id, occurrence_start);
+            CREATE INDEX ix_maintenance_runs_state ON maintenance_runs(state);
+            CREATE INDEX ix_maintenance_runs_finished ON maintenance_runs(finished_at);
+            CREATE TABLE maintenance_run_events (
+              id {ID},
+              run_id BIGINT NOT NULL REFERENCES maintenance_runs(id),
+              ts BIGINT NOT NULL,
+              actor TEXT NOT NULL,
+              step TEXT NOT NULL,
+              detail TEXT NOT NULL
+            );
+            CREATE INDEX ix_maintenance_run_events_run ON maintenance_run_events(run_id, id);
+            """),
     ];
 
     /// <summary>The migration that introduced keyed audit chains.</summary>

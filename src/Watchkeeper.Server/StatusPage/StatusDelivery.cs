@@ -280,6 +280,13 @@ public sealed class StatusDeliveryWorker(Db db, ConfigHolder config, TimeProvide
                 nothing is sent to you unless you confirm, and the request is deleted when the link expires.
                 """;
         }
+        else if (row.Kind == Maintenance.MaintenanceNotifier.DeliveryKind)
+        {
+            var unsubscribe = $"{PageUrl}/unsubscribe?token={Uri.EscapeDataString(await subscribers.UnsubscribeTokenAsync(row.SubscriberId, row.Nonce, ct))}";
+            m.Headers.Add("List-Unsubscribe", $"<{unsubscribe}>");
+            m.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+            (m.Subject, body.TextBody) = Maintenance.MaintenanceNotifier.Mail(row.PayloadJson, s.Title, PageUrl, unsubscribe);
+        }
         else
         {
             var p = JsonDocument.Parse(row.PayloadJson).RootElement;
@@ -323,6 +330,10 @@ public sealed class StatusDeliveryWorker(Db db, ConfigHolder config, TimeProvide
             challenge = StatusSubscribers.Base64Url(RandomNumberGenerator.GetBytes(18));
             json = StatusSubscribers.Json(new { type = "subscription.verify", challenge, secret = row.Secret, page, unsubscribe_url = unsubscribe });
         }
+        else if (row.Kind == Maintenance.MaintenanceNotifier.DeliveryKind)
+        {
+            json = Maintenance.MaintenanceNotifier.Webhook(row.PayloadJson, page, unsubscribe);
+        }
         else
         {
             var p = JsonDocument.Parse(row.PayloadJson).RootElement;
@@ -332,7 +343,7 @@ public sealed class StatusDeliveryWorker(Db db, ConfigHolder config, TimeProvide
         var sig = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(row.Secret ?? ""), Encoding.UTF8.GetBytes(ts + "." + json)));
         using var req = new HttpRequestMessage(HttpMethod.Post, row.Target) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         req.Headers.Add(SignatureHeader, $"t={ts},v1={sig}");
-        req.Headers.Add("Watchkeeper-Event", row.Kind == "confirm" ? "subscription.verify" : "incident.update");
+        req.Headers.Add("Watchkeeper-Event", row.Kind == "confirm" ? "subscription.verify" : row.Kind == Maintenance.MaintenanceNotifier.DeliveryKind ? "maintenance.update" : "incident.update");
         req.Headers.UserAgent.ParseAdd("Watchkeeper-StatusPage/1");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(notifications.CurrentValue.HttpTimeout.Value);

@@ -99,6 +99,13 @@ public static class StatusDocuments
         page = Page(d),
         components = Components(d),
         incidents = d.Incidents.Where(i => i.Open).Select(i => Incident(d, i)),
+        scheduled_maintenances = d.Maintenances.Select(m => new
+        {
+            id = Id(m.Id), name = m.Name, status = m.InProgress ? "in_progress" : m.Status is "scheduled" or "preparing" ? "scheduled" : m.Status,
+            impact = "maintenance", scheduled_for = Time(m.ScheduledFor), scheduled_until = Time(m.ScheduledUntil), updated_at = Time(m.UpdatedAt),
+            shortlink = d.PageUrl + "#maintenance-" + Id(m.Id), body = m.Body,
+            components = d.Components.Where(x => m.ComponentIds.Contains(x.Id)).Select(x => new { id = x.Id, name = x.Name }),
+        }),
         status = Status(d),
     });
 

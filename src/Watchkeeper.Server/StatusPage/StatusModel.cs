@@ -74,6 +74,20 @@ public sealed record PublicIncident(long Id, string Name, string Status, string 
     public bool Open => ResolvedAt is null;
 }
 
+/// <summary>A maintenance run as the public sees it (Maintenance/): scheduled (announced), in progress, or just finished.</summary>
+public sealed record PublicMaintenance(long Id, string Name, string Status, string Body, DateTimeOffset ScheduledFor, DateTimeOffset ScheduledUntil,
+    IReadOnlyList<string> ComponentIds, DateTimeOffset UpdatedAt)
+{
+    public bool InProgress => Status is "in_progress" or "validating";
+}
+
+/// <summary>Where the page reads maintenance from (registered by the maintenance feature); its mark changes whenever a run does.</summary>
+public interface IStatusMaintenanceSource
+{
+    Task<string> MarkAsync(CancellationToken ct);
+    Task<IReadOnlyList<PublicMaintenance>> ReadAsync(CancellationToken ct);
+}
+
 /// <summary>What the page shows, built from the configuration, live alerts and targets, and the incidents in the database.</summary>
 public sealed record StatusData(
     string Title, string Description, string Footer, string PageUrl,
@@ -82,4 +96,7 @@ public sealed record StatusData(
     DateTimeOffset BuiltAt, DateTimeOffset DataAsOf, string? StaleNote, bool EmailSubscriptions, bool WebhookSubscriptions)
 {
     public DateTimeOffset UpdatedAt => Components.Select(c => c.UpdatedAt).Concat(Incidents.Select(i => i.UpdatedAt)).DefaultIfEmpty(DataAsOf).Max();
+
+    /// <summary>Announced and running maintenance, soonest first.</summary>
+    public IReadOnlyList<PublicMaintenance> Maintenances { get; init; } = [];
 }

@@ -12,14 +12,18 @@ using Watchkeeper.Server.Platform;
 namespace Watchkeeper.Server.StatusPage;
 
 /// <summary>What the page needs from the database: incidents with a public status update and those updates.</summary>
-public sealed record StatusDbPart(IReadOnlyList<StatusSnapshotBuilder.IncidentLite> Incidents, IReadOnlyList<PublicUpdate> Updates, string Mark, DateTimeOffset ReadAt);
+public sealed record StatusDbPart(IReadOnlyList<StatusSnapshotBuilder.IncidentLite> Incidents, IReadOnlyList<PublicUpdate> Updates, string Mark, DateTimeOffset ReadAt)
+{
+    public IReadOnlyList<PublicMaintenance> Maintenances { get; init; } = [];
+}
 
 /// <summary>
 /// Builds <see cref="StatusData"/>: component levels from firing alerts and scrape targets (live, in memory), replaced
 /// by the level of an open incident with a public status update that affects the component; the public incidents
 /// and their public updates from the database. The rules are in docs/status-page.md.
 /// </summary>
-public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog catalog, AlertingEngine engine, MetricsRuntime metrics, Db db, TimeProvider time)
+public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog catalog, AlertingEngine engine, MetricsRuntime metrics, Db db, TimeProvider time,
+    IStatusMaintenanceSource? maintenance = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConditionalWeakTable<StatusPageConfig, Dictionary<string, List<Matchers>>> _matchers = [];
@@ -48,7 +52,10 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
     }
 
     /// <summary>Changes whenever an incident or a public status update is written (cheap: two indexed aggregates).</summary>
-    public Task<string> ReadMarkAsync(CancellationToken ct) => db.ReadAsync(async c =>
+    public async Task<string> ReadMarkAsync(CancellationToken ct) =>
+        await ReadIncidentMarkAsync(ct) + (maintenance is null ? "" : "/" + await maintenance.MarkAsync(ct));
+
+    private Task<string> ReadIncidentMarkAsync(CancellationToken ct) => db.ReadAsync(async c =>
     {
         var (maxUpdated, count, maxUpdate) = await c.QuerySingleAsync<(long, long, long)>(new CommandDefinition("""
             SELECT (SELECT COALESCE(MAX(updated_at), 0) FROM incidents), (SELECT COUNT(*) FROM incidents),
@@ -63,6 +70,7 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
         var now = time.GetUtcNow();
         var since = (now - config.Current.StatusPage.History.Value).ToUnixTimeMilliseconds();
         var mark = await ReadMarkAsync(ct);
+        var maintenances = maintenance is null ? [] : await maintenance.ReadAsync(ct);
         return await db.ReadAsync(async c =>
         {
             var incidents = (await c.QueryAsync<IncidentLite>(new CommandDefinition("""
@@ -82,7 +90,7 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
                     cancellationToken: ct));
                 updates.AddRange(rows.Select(r => new PublicUpdate(r.Id, r.IncidentId, r.Status, r.CurrentStatus, DateTimeOffset.FromUnixTimeMilliseconds(r.Ts))));
             }
-            return new StatusDbPart(incidents, updates, mark, now);
+            return new StatusDbPart(incidents, updates, mark, now) { Maintenances = maintenances };
         }, ct);
     }
 
@@ -157,7 +165,10 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
         {
             var x = s.Components[n];
             // An open incident with a public update sets the level (people's judgement over the automatic one).
-            var level = incidentLevel.TryGetValue(x.Id, out var il) ? il : live.GetValueOrDefault(x.Id) ?? StatusLevel.Operational;
+            // A running maintenance shows its components under maintenance (their alerts are silenced meanwhile).
+            var level = incidentLevel.TryGetValue(x.Id, out var il) ? il
+                : dbPart.Maintenances.Any(m => m.InProgress && m.ComponentIds.Contains(x.Id)) ? StatusLevel.UnderMaintenance
+                : live.GetValueOrDefault(x.Id) ?? StatusLevel.Operational;
             var before = previous?.Components.FirstOrDefault(p => p.Id == x.Id);
             var updated = before is not null && before.Level == level ? before.UpdatedAt : now;
             var service = catalog.Find(x.Service);
@@ -177,7 +188,10 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
         foreach (var i in incidents.Where(i => i.Open))
             if (StatusLevel.ImpactRank(i.Impact) > StatusLevel.ImpactRank(indicator == "maintenance" ? "none" : indicator)) indicator = i.Impact;
         return new StatusData(s.Title, s.Description, s.Footer, s.PageUrl(c), groups, components.Where(x => x.GroupId is null).ToList(), components,
-            incidents, indicator, StatusLevel.IndicatorTitle(indicator), now, dbPart.ReadAt, staleNote, s.Subscribers.Email, s.Subscribers.Webhooks);
+            incidents, indicator, StatusLevel.IndicatorTitle(indicator), now, dbPart.ReadAt, staleNote, s.Subscribers.Email, s.Subscribers.Webhooks)
+        {
+            Maintenances = dbPart.Maintenances,
+        };
     }
 
     private static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);

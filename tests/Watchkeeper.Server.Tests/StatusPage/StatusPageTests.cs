@@ -104,7 +104,7 @@ public sealed class StatusPageTests
         Assert.Equal("*", r.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal("application/json", r.Content.Headers.ContentType!.MediaType);
         var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync(Ct)).RootElement;
-        Assert.Equal(["components", "incidents", "page", "status"], doc.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["components", "incidents", "page", "scheduled_maintenances", "status"], doc.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         var page = doc.GetProperty("page");
         foreach (var k in new[] { "id", "name", "url", "time_zone", "updated_at" }) Assert.True(page.TryGetProperty(k, out _), "page." + k);
         Assert.Equal("Open Policy Platform status", page.Str("name"));

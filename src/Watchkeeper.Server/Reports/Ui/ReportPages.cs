@@ -17,12 +17,13 @@ public static class ReportPages
         web.MapGet("/reports", Show).RequireAuthorization(Policies.Viewer);
     }
 
-    private static async Task<IResult> Show(HttpContext http, IncidentReports reports, Uptime.UptimeReports uptime, string? from, string? to, string? bucket, string? period)
+    private static async Task<IResult> Show(HttpContext http, IncidentReports reports, Uptime.UptimeReports uptime, Maintenance.MaintenanceReports maintenance, string? from, string? to, string? bucket, string? period)
     {
         var ctx = new PageContext(http);
         DateTimeOffset? f = null, t = null;
         string? error = null;
         IncidentReport? r = null;
+        Maintenance.MaintenanceReportView? mr = null;
         Uptime.UptimeReport? up = null;
         try
         {
@@ -42,6 +43,7 @@ public static class ReportPages
             }
             r = await reports.BuildAsync(f, t, string.IsNullOrWhiteSpace(bucket) ? null : bucket);
             // Uptime over the same number of whole days, ending today (roll-ups are daily).
+            mr = await maintenance.BuildAsync(r.From, r.To, http.RequestAborted);
             up = await uptime.BuildAsync(null, Math.Clamp((int)Math.Ceiling((r.To - r.From).TotalDays), 1, 400), http.RequestAborted);
         }
         catch (ValidationException ex)
@@ -54,6 +56,7 @@ public static class ReportPages
             [nameof(ReportPage.Ctx)] = ctx,
             [nameof(ReportPage.Report)] = r,
             [nameof(ReportPage.Uptime)] = up,
+            [nameof(ReportPage.Maintenance)] = mr,
             [nameof(ReportPage.Error)] = error,
             [nameof(ReportPage.From)] = from ?? r?.From.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             [nameof(ReportPage.To)] = to ?? r?.To.AddTicks(-1).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
