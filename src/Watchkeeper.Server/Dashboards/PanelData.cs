@@ -81,6 +81,24 @@ public sealed record PanelResult(Panel Panel, string Title, long StartMs, long S
 /// </summary>
 public static partial class PanelData
 {
+    /// <summary>A range result's series as one value per step (NaN where it has none; a histogram counts as its count).</summary>
+    internal static double[] StepValues(MatrixSeries s, long startMs, long stepMs, int points)
+    {
+        var vals = new double[points];
+        Array.Fill(vals, double.NaN);
+        foreach (var p in s.Floats)
+        {
+            var k = (int)((p.T - startMs) / stepMs);
+            if ((uint)k < (uint)points) vals[k] = p.V;
+        }
+        foreach (var p in s.Histograms)
+        {
+            var k = (int)((p.T - startMs) / stepMs);
+            if ((uint)k < (uint)points) vals[k] = p.H.Count;
+        }
+        return vals;
+    }
+
     public const int MaxSeriesPerPanel = 200;
     public const int MaxPoints = 11_000;
 
@@ -150,18 +168,7 @@ public static partial class PanelData
                     {
                         foreach (var s in m.Series)
                         {
-                            var vals = new double[points];
-                            Array.Fill(vals, double.NaN);
-                            foreach (var p in s.Floats)
-                            {
-                                var k = (int)((p.T - startMs) / stepMs);
-                                if ((uint)k < (uint)points) vals[k] = p.V;
-                            }
-                            foreach (var p in s.Histograms)
-                            {
-                                var k = (int)((p.T - startMs) / stepMs);
-                                if ((uint)k < (uint)points) vals[k] = p.H.Count;
-                            }
+                            var vals = StepValues(s, startMs, stepMs, points);
                             raw.Add((t.RefId, t.LegendFormat, s.Labels, vals));
                         }
                     }

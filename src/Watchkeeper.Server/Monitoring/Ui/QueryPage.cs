@@ -147,18 +147,7 @@ public static class QueryPage
         {
             foreach (var s in m.Series)
             {
-                var vals = new double[points];
-                Array.Fill(vals, double.NaN);
-                foreach (var p in s.Floats)
-                {
-                    var k = (int)((p.T - startMs) / stepMs);
-                    if ((uint)k < (uint)points) vals[k] = p.V;
-                }
-                foreach (var p in s.Histograms)
-                {
-                    var k = (int)((p.T - startMs) / stepMs);
-                    if ((uint)k < (uint)points) vals[k] = p.H.Count;
-                }
+                var vals = Dashboards.PanelData.StepValues(s, startMs, stepMs, points);
                 raw.Add((s.Labels, vals));
             }
         }
