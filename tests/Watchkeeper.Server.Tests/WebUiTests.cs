@@ -284,7 +284,7 @@ public sealed partial class WebUiTests
     {
         await using var s = await TestServer.StartAsync();
         var nav = s.Get<Web.NavigationRegistry>();
-        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/users", "/tokens", "/audit", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
-        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/incidents/new", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/tasks", "/users", "/tokens", "/audit", "/status-page/subscribers", "/runtime"], nav.Items.Select(i => i.Href));
+        Assert.Equal(["/", "/incidents", "/postmortems", "/action-items", "/oncall", "/oncall/escalations", "/notifications", "/reports", "/alerts", "/silences", "/dashboards", "/targets", "/probes", "/query", "/rules", "/status", "/maintenance", "/tasks", "/tokens", "/runtime"], nav.For(1).Select(i => i.Href));
     }
 }

@@ -22,6 +22,20 @@ public sealed class RecordingOutbox : INotificationOutbox
 /// <summary>A test server with people who can be reached, the escalation worker off (tests run steps) and a recording outbox.</summary>
 public static class OnCallServer
 {
+    /// <summary>
+    /// The shipped recurring tasks removed: these tests move the clock by hours, and a daily task falling overdue would
+    /// add its info alert's notification to the outbox the tests count.
+    /// </summary>
+    public static string WithoutTasks(string yaml)
+    {
+        var start = yaml.IndexOf("\ntasks:\n", StringComparison.Ordinal);
+        if (start < 0) return yaml;
+        var end = start + 1;
+        do end = yaml.IndexOf('\n', end) + 1;
+        while (end > 0 && end < yaml.Length && (yaml[end] is ' ' or '\n' or '#'));
+        return yaml[..(start + 1)] + (end > 0 ? yaml[end..] : "");
+    }
+
     /// <summary>The shipped people with contact methods: engineers by email and Slack, lead and manager by email.</summary>
     public static string WithContacts(string yaml)
     {
@@ -49,7 +63,7 @@ public static class OnCallServer
     public static Task<TestServer> StartAsync(RecordingOutbox outbox, bool postgres = false, string? dataDir = null, DateTimeOffset? start = null,
         Func<string, string>? edit = null, string? pgDatabase = null) =>
         TestServer.StartAsync(postgres: postgres, dataDir: dataDir, start: start, pgDatabase: pgDatabase,
-            editConfig: y => (edit ?? (x => x))(WithContacts(y)),
+            editConfig: y => (edit ?? (x => x))(WithoutTasks(WithContacts(y))),
             configure: b =>
             {
                 foreach (var d in b.Services.Where(d => d.ImplementationType == typeof(EscalationWorker)).ToList()) b.Services.Remove(d);
