@@ -102,21 +102,30 @@ if [ -x scripts/conformance.sh ] && [ -d ../shared/testdata/promql ]; then
   scripts/conformance.sh --no-build || extra_failed=1
 fi
 
-read -r passed failed skipped < <(python3 - "$ROOT/TestResults" <<'PY'
+# The counts, and each failed test named with the first line of its message (CI shows only the end of the output).
+read -r passed failed skipped < <(python3 - "$ROOT/TestResults" "$WORK/failures.txt" <<'PY'
 import sys, glob, xml.etree.ElementTree as ET
 p = f = s = 0
+lines = []
 for path in glob.glob(sys.argv[1] + "/**/*.xml", recursive=True):
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError:
-        f += 1; continue
+        f += 1; lines.append(f"unreadable results: {path}"); continue
     for tc in root.iter("testcase"):
-        if tc.find("failure") is not None or tc.find("error") is not None: f += 1
+        bad = tc.find("failure")
+        if bad is None: bad = tc.find("error")
+        if bad is not None:
+            f += 1
+            msg = (bad.get("message") or bad.text or "").strip().splitlines()
+            lines.append(f"FAILED {tc.get('name')}: {msg[0][:300] if msg else ''}")
         elif tc.find("skipped") is not None: s += 1
         else: p += 1
+open(sys.argv[2], "w").write("".join(l + "\n" for l in lines[:30]))
 print(p, f, s)
 PY
 )
+[ -s "$WORK/failures.txt" ] && cat "$WORK/failures.txt"
 failed=$((failed + extra_failed))
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -65,7 +65,7 @@ public sealed class DashboardBrowserTests
 
         // Time range: the picker applies on change and the URL keeps it.
         await page.SelectOptionAsync("#wk-quick", "now-6h");
-        await page.WaitForURLAsync(u => u.Contains("quick=now-6h", StringComparison.Ordinal));
+        await WaitForUrlAsync(page, u => u.Contains("quick=now-6h", StringComparison.Ordinal), "the quick range");
         Assert.Equal("now-6h", await page.InputValueAsync("#wk-from"));
         Assert.Equal(2, await page.Locator(".wk-ts[data-state=drawn]").CountAsync());
 
@@ -74,7 +74,7 @@ public sealed class DashboardBrowserTests
         var paths = page.Locator("section[aria-label='Requests by path'] .wk-legend tbody tr td:first-child");
         Assert.Equal(["GET /api/v1/orders", "GET /api/v1/users"], (await paths.AllInnerTextsAsync()).Order(StringComparer.Ordinal));
         await page.SelectOptionAsync("select[data-var=path]", ["/api/v1/orders"]);
-        await page.WaitForURLAsync(u => u.Contains("var-path=%2Fapi%2Fv1%2Forders", StringComparison.Ordinal));
+        await WaitForUrlAsync(page, u => u.Contains("var-path=%2Fapi%2Fv1%2Forders", StringComparison.Ordinal), "the path variable");
         Assert.Equal(["GET /api/v1/orders"], await page.Locator("section[aria-label='Requests by path'] .wk-legend tbody tr td:first-child").AllInnerTextsAsync());
         Assert.Equal("4 req/s", await page.Locator("section[aria-label='Requests per second'] .wk-stat-value").InnerTextAsync());
         Assert.True(errors.Count == 0, string.Join("\n", errors));

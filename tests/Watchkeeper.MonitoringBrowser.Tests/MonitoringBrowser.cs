@@ -66,6 +66,28 @@ internal static class MonitoringBrowser
         return Path.Combine(dir, name);
     }
 
+    /// <summary>
+    /// Waits (bounded) until the page's URL satisfies <paramref name="match"/> and that page has loaded, for navigations
+    /// an action starts without Playwright waiting for them (a fill or a select whose change submits a form). Polls
+    /// <c>page.Url</c>: <c>WaitForURLAsync</c> checks the URL and then subscribes to navigations, and a navigation that
+    /// commits in between (it happens on a busy machine) is never seen.
+    /// </summary>
+    public static async Task WaitForUrlAsync(IPage page, Func<string, bool> match, string what, int timeoutMs = 30_000)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (!match(page.Url))
+        {
+            if (sw.ElapsedMilliseconds > timeoutMs)
+            {
+                var state = await page.EvaluateAsync<string>(
+                    "() => JSON.stringify({ ready: document.readyState, time: [...document.querySelectorAll('input[data-time-input], input.wk-picker, select')].map(e => (e.name || e.className) + '=' + e.value) })");
+                throw new TimeoutException($"{what}: no navigation to a matching URL within {timeoutMs} ms; the page is {page.Url} {state}");
+            }
+            await Task.Delay(25);
+        }
+        await page.WaitForLoadStateAsync(LoadState.Load);
+    }
+
     public static async Task AssertNoHorizontalOverflowAsync(IPage page, string what)
     {
         var w = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");

@@ -91,6 +91,14 @@ public sealed class QueryPageBrowserTests(QueryPageServer fx) : IClassFixture<Qu
         [.. await page.Locator(rows).EvaluateAllAsync<string[]>(
             "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()).join('\\t'))")];
 
+    /// <summary>Picks <paramref name="ms"/> on panel <paramref name="panel"/>'s calendar, whose change submits the panel, and waits for that page.</summary>
+    private static async Task PickAsync(IPage page, int panel, string field, long ms)
+    {
+        var url = new System.Text.RegularExpressions.Regex($@"g{panel}\.{field}=\d");
+        await page.Locator($"#wk-panel-{panel} input.wk-picker").FillAsync(Picker(ms));
+        await WaitForUrlAsync(page, url.IsMatch, $"picking {Picker(ms)} on panel {panel}");
+    }
+
     private static string Picker(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
 
     [Fact]
@@ -187,8 +195,7 @@ public sealed class QueryPageBrowserTests(QueryPageServer fx) : IClassFixture<Qu
         Assert.Equal(["wk_browser_demo{instance=\"b\", job=\"demo\"}\t50"], await TableRowsAsync(page, 0));
 
         // Evaluation time from the calendar (UTC): 45 minutes earlier the square wave was at 150.
-        await page.Locator("#wk-panel-0 input.wk-picker").FillAsync(Picker(fx.DataNowMs - 2_700_000));
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"g0\.moment_input=\d"));
+        await PickAsync(page, 0, "moment_input", fx.DataNowMs - 2_700_000);
         Assert.Equal(["wk_browser_demo{instance=\"b\", job=\"demo\"}\t150"], await TableRowsAsync(page, 0));
         Assert.Contains("evaluated at " + DateTimeOffset.FromUnixTimeMilliseconds(fx.DataNowMs - 2_700_000).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC",
             await page.Locator("#wk-panel-0 .wk-meta").InnerTextAsync());
@@ -217,8 +224,7 @@ public sealed class QueryPageBrowserTests(QueryPageServer fx) : IClassFixture<Qu
         // Panel 1 as a graph; its end from the calendar, 30 minutes back. Panel 0 keeps its table and evaluation time.
         await page.ClickAsync("#wk-panel-1 nav.wk-tabs a:text('Graph')");
         await page.WaitForSelectorAsync("#wk-query-form[data-charts='1']", new PageWaitForSelectorOptions { Timeout = 15_000 });
-        await page.Locator("#wk-panel-1 input.wk-picker").FillAsync(Picker(fx.DataNowMs - 1_800_000));
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"g1\.end_input=\d"));
+        await PickAsync(page, 1, "end_input", fx.DataNowMs - 1_800_000);
         await page.WaitForSelectorAsync("#wk-query-form[data-charts='1']", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Contains("ending " + DateTimeOffset.FromUnixTimeMilliseconds(fx.DataNowMs - 1_800_000).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC",
             await page.Locator("#wk-graph-1 .wk-meta").First.InnerTextAsync());

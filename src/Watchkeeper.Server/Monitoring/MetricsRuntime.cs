@@ -96,6 +96,8 @@ public sealed class MonitoringWorker(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                // Off the timer's thread, so ticks that fall due together (a clock that jumped) run maintenance once.
+                await Task.Yield();
                 try
                 {
                     runtime.Tsdb.RunMaintenance();

@@ -153,6 +153,7 @@ public static class PlatformModule
         if (holder.Current.Server.TrustedProxies.Count > 0) app.UseForwardedHeaders(holder.Current.Server.ForwardedHeaderOptions());
         if (!OperatingSystem.IsWindows())
         {
+            if (HangupSignal.UnignoreInherited()) log.LogInformation("SIGHUP was ignored when the server started (nohup?); it reloads the configuration");
 #pragma warning disable CA2000 // disposed when the application stops (registered below)
             var reg = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
             {

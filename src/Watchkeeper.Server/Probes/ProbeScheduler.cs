@@ -10,8 +10,8 @@ public sealed record ProbeStatus(
     DateTimeOffset? LastSuccess, DateTimeOffset? LastFailure);
 
 /// <summary>
-/// Runs the configured checks. Checks are grouped by interval; each group is a timer wheel driven by one
-/// <see cref="PeriodicTimer"/> on the injected <see cref="TimeProvider"/>, with as many slots as fit (a slot is at least
+/// Runs the configured checks. Checks are grouped by interval; each group is a timer wheel that sleeps (on the injected
+/// <see cref="TimeProvider"/>) from one occupied slot to the next, with as many slots as fit (a slot is at least
 /// 100 ms, at most 1,000 slots), and each check sits in the slot its name hashes to, so starts spread over the interval
 /// and stay put across restarts. At most <c>max_concurrency</c> probes run at once; a check whose last run has not
 /// finished is skipped, not queued. Results go through a channel to one writer that appends them to the TSDB in batches
@@ -80,7 +80,7 @@ public sealed class ProbeScheduler : IAsyncDisposable
             List<Wheel> wheels;
             lock (_lock) wheels = _wheelState;
             foreach (var w in wheels)
-                if (Volatile.Read(ref w.Last) < w.Now()) return false;
+                if (w.NextDue(Volatile.Read(ref w.Last)) <= w.Now()) return false;
             return InFlight == 0;
         }
     }
@@ -166,15 +166,16 @@ public sealed class ProbeScheduler : IAsyncDisposable
 
     /// <summary>
     /// One interval's timer wheel. Slots are fixed in time (tick k of the Unix epoch runs slot k mod count), so a check
-    /// keeps its offset across restarts, and ticks the timer coalesced (a busy process, a clock jump) still run every
+    /// keeps its offset across restarts, and ticks a late wake-up passed (a busy process, a clock jump) still run every
     /// slot they passed, once.
     /// </summary>
-    private sealed class Wheel : IDisposable
+    private sealed class Wheel
     {
         private readonly TimeProvider _time;
         private readonly long _tick;
         public readonly List<Entry>[] Slots;
-        public readonly PeriodicTimer Timer;
+        /// <summary>The slots that hold a check, ascending: the loop sleeps from one to the next, not tick by tick.</summary>
+        private readonly int[] _occupied;
         public long Last;
 
         public Wheel(TimeSpan interval, List<Entry> entries, TimeProvider time)
@@ -184,24 +185,51 @@ public sealed class ProbeScheduler : IAsyncDisposable
             Slots = new List<Entry>[count];
             for (var i = 0; i < count; i++) Slots[i] = [];
             foreach (var e in entries) Slots[SlotOf(e.Check.Name, count)].Add(e);
+            _occupied = [.. Enumerable.Range(0, count).Where(i => Slots[i].Count > 0)];
             _tick = interval.Ticks / count;
             Last = Now();
-            Timer = new PeriodicTimer(TimeSpan.FromTicks(_tick), time);
         }
 
+        /// <summary>The current tick: time since the Unix epoch in slot lengths.</summary>
         public long Now() => (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / _tick;
 
-        public void Dispose() => Timer.Dispose();
+        /// <summary>The first tick after <paramref name="last"/> whose slot holds a check (<see cref="long.MaxValue"/> if none does).</summary>
+        public long NextDue(long last)
+        {
+            if (_occupied.Length == 0) return long.MaxValue;
+            var count = Slots.Length;
+            var first = last + 1;
+            var r = (int)(first % count);
+            var i = Array.BinarySearch(_occupied, r);
+            if (i < 0) i = ~i;
+            return i < _occupied.Length ? first + (_occupied[i] - r) : first + (count - r) + _occupied[0];
+        }
+
+        /// <summary>How long until <paramref name="tick"/> begins (zero or negative when it has).</summary>
+        public TimeSpan Until(long tick) =>
+            TimeSpan.FromTicks(tick * _tick + DateTimeOffset.UnixEpoch.UtcTicks - _time.GetUtcNow().UtcTicks);
     }
 
+    /// <summary>
+    /// Runs a wheel: sleeps until the next tick whose slot holds a check, then starts the checks of every slot passed
+    /// since the last run (at most one round: a clock that jumped runs each check once, not once per missed round).
+    /// One timer per wake-up, so an idle wheel with a few checks wakes a few times per interval, not every slot.
+    /// </summary>
     private async Task WheelAsync(Wheel wheel, CancellationToken ct)
     {
-        using var _ = wheel;
         var count = wheel.Slots.Length;
         try
         {
-            while (await wheel.Timer.WaitForNextTickAsync(ct))
+            while (!ct.IsCancellationRequested)
             {
+                var due = wheel.NextDue(Volatile.Read(ref wheel.Last));
+                if (due == long.MaxValue)
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, _time, ct);
+                    continue;
+                }
+                var wait = wheel.Until(due);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, ct);
                 var now = wheel.Now();
                 for (var k = Math.Max(wheel.Last + 1, now - count + 1); k <= now; k++)
                     foreach (var e in wheel.Slots[(int)(k % count)]) Start(e, ct);

@@ -56,6 +56,8 @@ public sealed class TaskAlertWorker(TaskService tasks, ConfigHolder config, ILea
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                // Off the timer's thread, so ticks that fall due together (a clock that jumped) run the check once.
+                await Task.Yield();
                 if (!leadership.IsLeader) continue;
                 try
                 {

@@ -156,6 +156,8 @@ public sealed class UptimeRollup(Db db, MetricsRuntime metrics, ConfigHolder con
             {
                 while (await timer.WaitForNextTickAsync(stoppingToken))
                 {
+                    // Off the timer's thread, so ticks that fall due together (a clock that jumped) roll up once.
+                    await Task.Yield();
                     if (!leadership.IsLeader) continue;
                     try
                     {
