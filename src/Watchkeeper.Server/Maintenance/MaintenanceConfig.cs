@@ -105,11 +105,11 @@ public sealed partial class MaintenanceWindowDef
         if (Components.Count > MaxComponents) yield return ("components", $"at most {MaxComponents}");
         for (var i = 0; i < Components.Count; i++)
             if (!KnownComponent(c, Components[i]))
-                yield return ($"components[{i}]", $"unknown component '{Components[i]}'; known: {string.Join(", ", KnownComponents(c))}");
+                yield return ($"components[{i}]", $"unknown component '{Components[i]}'; known: {NameList(KnownComponents(c))}");
         if (Checks.Probes.Count + Checks.Promql.Count > MaxChecks) yield return ("checks", $"at most {MaxChecks} checks");
         for (var i = 0; i < Checks.Probes.Count; i++)
             if (!c.Probes.Checks.Any(x => x.Name == Checks.Probes[i]))
-                yield return ($"checks.probes[{i}]", $"unknown probe '{Checks.Probes[i]}'; configured: {string.Join(", ", c.Probes.Checks.Select(x => x.Name))}");
+                yield return ($"checks.probes[{i}]", $"unknown probe '{Checks.Probes[i]}'; configured: {NameList(c.Probes.Checks.Select(x => x.Name))}");
         for (var i = 0; i < Checks.Promql.Count; i++)
         {
             string? error = null;
@@ -151,6 +151,13 @@ public sealed partial class MaintenanceWindowDef
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
+
+    /// <summary>Names for an error message: the first 20, then how many more (a bench may configure 10,000 probes).</summary>
+    private static string NameList(IEnumerable<string> names)
+    {
+        var all = names.ToList();
+        return all.Count <= 20 ? string.Join(", ", all) : string.Join(", ", all.Take(20)) + $" and {all.Count - 20} more";
+    }
 }
 
 /// <summary>What must be true before a run can complete: probes green and PromQL expressions true (a non-empty result).</summary>
