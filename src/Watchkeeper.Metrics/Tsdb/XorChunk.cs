@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Watchkeeper.Metrics.Model;
 
 namespace Watchkeeper.Metrics.Tsdb;
@@ -354,11 +355,17 @@ internal static class ChunkDecoding
     public static void DecodeRange(ReadOnlySpan<byte> chunk, long minT, long maxT, List<Sample> into)
     {
         var r = new XorChunkReader(chunk);
+        // Written straight into the list's storage, sized once from the chunk's sample count.
+        var start = into.Count;
+        CollectionsMarshal.SetCount(into, start + r.Count);
+        var span = CollectionsMarshal.AsSpan(into)[start..];
+        var n = 0;
         while (r.Next(out var t, out var v))
         {
             if (t < minT) continue;
             if (t > maxT) break;
-            into.Add(new Sample(t, v));
+            span[n++] = new Sample(t, v);
         }
+        CollectionsMarshal.SetCount(into, start + n);
     }
 }
