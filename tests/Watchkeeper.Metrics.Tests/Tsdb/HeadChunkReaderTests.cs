@@ -71,4 +71,39 @@ public sealed class HeadChunkReaderTests : IDisposable
         Assert.Equal(new Sample(1_000, 2), into[^1]);
         Assert.Equal(6, into.Count);
     }
+
+    [Fact]
+    public void Range_decoding_gives_the_reader_s_samples_bit_for_bit_on_random_chunks()
+    {
+        var rnd = new Random(11);
+        double[] specials = [double.NaN, BitConverter.UInt64BitsToDouble(0x7ff0000000000002), double.PositiveInfinity, -0.0, 0, double.MaxValue, double.Epsilon];
+        for (var round = 0; round < 400; round++)
+        {
+            var w = new XorChunkWriter();
+            var t = rnd.NextInt64(-1L << 40, 1L << 40);
+            var v = rnd.NextDouble() * 1000;
+            var n = rnd.Next(1, 300);
+            for (var i = 0; i < n; i++)
+            {
+                w.Append(t, v);
+                // Timestamp steps from jitter to huge jumps (every delta-of-delta bucket); values unchanged, close, far, special.
+                t += (rnd.Next(6)) switch { 0 => 15_000, 1 => 15_000 + rnd.Next(-40, 40), 2 => rnd.Next(1, 9000), 3 => rnd.Next(1, 600_000), 4 => rnd.NextInt64(1, 1L << 40), _ => 1 };
+                v = (rnd.Next(5)) switch { 0 => v, 1 => v + rnd.Next(0, 10), 2 => rnd.NextDouble() * Math.Pow(10, rnd.Next(-300, 300)), 3 => specials[rnd.Next(specials.Length)], _ => -v };
+            }
+            var data = w.ToArray();
+            var all = new List<Sample>();
+            var r = new XorChunkReader(data);
+            while (r.Next(out var rt, out var rv)) all.Add(new Sample(rt, rv));
+            var lo = all[rnd.Next(all.Count)].T - rnd.Next(0, 2);
+            var hi = rnd.Next(4) == 0 ? lo - 1 : all[rnd.Next(all.Count)].T + rnd.Next(0, 2);
+            var want = all.Where(x => x.T >= lo && x.T <= hi).Select(x => (x.T, BitConverter.DoubleToUInt64Bits(x.V))).ToList();
+            var got = new List<Sample>();
+            ChunkDecoding.DecodeRange(data, lo, hi, got);
+            Assert.Equal(want, got.Select(x => (x.T, BitConverter.DoubleToUInt64Bits(x.V))).ToList());
+            ChunkDecoding.DecodeRange(data, long.MinValue, long.MaxValue, got = []);
+            Assert.Equal(all.Select(x => (x.T, BitConverter.DoubleToUInt64Bits(x.V))), got.Select(x => (x.T, BitConverter.DoubleToUInt64Bits(x.V))));
+            // A truncated chunk is an error, never a read past its end.
+            if (data.Length > 12) Assert.Throws<InvalidDataException>(() => ChunkDecoding.DecodeRange(data.AsSpan(0, data.Length / 2), long.MinValue, long.MaxValue, []));
+        }
+    }
 }
