@@ -62,9 +62,9 @@ open(p, "w").write(s)
 PY
 }
 
-# bench_login URL: the admin's API token (password from WATCHKEEPER_ADMIN_PASSWORD).
+# bench_login URL [MAX_S=10]: the admin's API token (password from WATCHKEEPER_ADMIN_PASSWORD).
 bench_login() {
-  curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+  curl -fsS --max-time "${2:-10}" -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$WATCHKEEPER_ADMIN_PASSWORD\"}" "$1/api/v1/auth/login" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
