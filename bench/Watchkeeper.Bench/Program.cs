@@ -21,6 +21,12 @@ if (args.Length > 0 && args[0] == "dashboard-profile")
     DashboardProfile.Run(Arg(1, 333), Arg(2, 1080), Arg(3, 5));
     return;
 }
+if (args.Length > 0 && args[0] == "decode-profile")
+{
+    int Arg(int i, int dflt) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : dflt;
+    DecodeProfile.Run(Arg(1, 40_000), Arg(2, 9));
+    return;
+}
 if (args.Length > 2 && args[0] == "tsdb-import")
 {
     TsdbImport.Run(args[1], args[2]);

@@ -24,49 +24,13 @@ RESULTS_DIR=${RESULTS_DIR:-/tmp/wk-bench-results}
 (( SEED_N >= 1 && SEED_N <= 5000 )) || { echo "SEED_N must be 1..5000" >&2; exit 2; }
 for d in READ_S WRITE_S PACED_S; do (( ${!d} >= 1 && ${!d} <= 300 )) || { echo "$d must be 1..300 s" >&2; exit 2; }; done
 mkdir -p "$RESULTS_DIR"
-WD=$(mktemp -d /tmp/wkapi.XXXXXX)
-PIDS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    local alive=0
-    for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && alive=1; done
-    (( alive )) || break; sleep 0.2
-  done
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null || true; done
-  [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
-}
-trap cleanup EXIT; trap "exit 130" INT TERM
-
-wait_http() {  # url timeout_s
-  local deadline=$(( $(date +%s) + $2 ))
-  until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do
-    (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }
-    sleep 0.5
-  done
-}
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " "); printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat"; }
-rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-
-if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" 2>/dev/null; then echo "port $PORT busy" >&2; exit 3; fi
+. "$HERE/../lib.sh"
+bench_workdir wkapi
+port_free "$PORT"
 
 # --- build and config ---------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
-fi
-DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
-cp -r "$ROOT/config/openpolicy" "$WD/config"
-python3 - "$WD/config/watchkeeper.yml" <<'EOF'
-import re, sys
-p = sys.argv[1]; s = open(p).read()
-s = re.sub(r"(?m)^(host_metrics:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s = re.sub(r"(?m)^(demo:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s += "\nself_scrape: false\n"
-assert "host_metrics:\n  enabled: false" in s and "demo:\n  enabled: false" in s, "config edit failed"
-open(p, "w").write(s)
-EOF
+bench_build
+bench_config
 
 # --- server -------------------------------------------------------------------------------------
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
@@ -74,9 +38,7 @@ dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --li
 SRV=$!; PIDS+=("$SRV")
 URL="http://127.0.0.1:$PORT"
 wait_http "$URL/-/ready" 90
-TOKEN=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$WATCHKEEPER_ADMIN_PASSWORD\"}" "$URL/api/v1/auth/login" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(bench_login "$URL")
 echo "[api] server pid $SRV on $URL; seeding $SEED_N incidents"
 
 SEVS=(SEV1 SEV2 SEV3 SEV4)

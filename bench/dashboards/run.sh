@@ -11,7 +11,9 @@
 # 2. Waits until the head holds >= 98% of SERIES, then HISTORY_S more seconds of samples (the panels' rate windows).
 # 3. Fetches /dashboards/bench-8-panels (last 15 minutes) N times, one at a time: prints the server's
 #    "evaluated in X ms", curl's total time and the server's CPU time for each, then min / median / max.
-# 4. With PROM=1 (default), Prometheus 2.42 scrapes the same exporters with the same configuration from the start, and
+# 4. With BROWSER=1 (default when chromium is on PATH), loads the page N times in headless Chromium (bench/PageTiming):
+#    navigation timings and the moment every chart is drawn ("ready"), from the start of the navigation.
+# 5. With PROM=1 (default), Prometheus 2.42 scrapes the same exporters with the same configuration from the start, and
 #    queries.py runs the panels' queries against both, alternating: each heavy range query N times (wall and server
 #    CPU per call, WK/Prom ratios), and the 8 queries at once as Grafana loads the dashboard.
 # Env: PORT_BASE (22220), WK_PORT (22219), PROM (1), PROM_PORT (22218), SKIP_BUILD (0), WK_DLL, RESULTS_DIR (/tmp/wk-bench-results), KEEP_WD (0), PEERS.
@@ -129,6 +131,13 @@ for name, xs in (("evaluation", ev), ("whole page", pg)):
     if not xs: print(f"{name}: no successful run"); continue
     print(f"{name}: min {min(xs)} ms, median {statistics.median(xs):.0f} ms, max {max(xs)} ms")
 PY
+# In a real browser (BROWSER=1, default when chromium is on PATH): from the start of the navigation until the charts are
+# drawn (bench/PageTiming, headless Chromium), N loads.
+if [[ "${BROWSER:-1}" == 1 ]] && command -v chromium >/dev/null; then
+  echo "== in headless Chromium (bench/PageTiming), load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT"
+  dotnet build "$ROOT/bench/PageTiming" -c Release -v q -nologo >"$WD/pagetiming-build.log" 2>&1 || { tail -20 "$WD/pagetiming-build.log"; exit 4; }
+  dotnet "$ROOT/bench/PageTiming/bin/Release/net10.0/PageTiming.dll" "$URL/dashboards/bench-8-panels" "$TOKEN" "$N" | tee -a "$OUT"
+fi
 if [[ "${PROM:-1}" == 1 ]]; then
   echo "== the same queries against Prometheus $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3) and Watchkeeper's Prometheus API, same run" | tee -a "$OUT"
   python3 "$HERE/queries.py" "$N" "http://127.0.0.1:$PROM_PORT" "$URL" "$TOKEN" "$PROM_PID" "$WK_PID" | tee -a "$OUT"

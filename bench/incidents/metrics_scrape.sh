@@ -16,35 +16,16 @@ ROOT=$(cd "$HERE/../.." && pwd)
 PORT=${PORT:-18490}; N=${N:-36000}; SCRAPES=${SCRAPES:-200}; CONC=${CONC:-8}
 (( N >= 1 && N <= 1000000 )) || { echo "N must be 1..1000000" >&2; exit 2; }
 (( SCRAPES >= 1 && SCRAPES <= 10000 )) || { echo "SCRAPES must be 1..10000" >&2; exit 2; }
-WD=$(mktemp -d /tmp/wkscrape.XXXXXX)
+. "$HERE/../lib.sh"
+bench_workdir wkscrape
 SRV=""
-cleanup() {
-  if [[ -n "$SRV" ]]; then kill "$SRV" 2>/dev/null || true; for _ in $(seq 1 50); do kill -0 "$SRV" 2>/dev/null || break; sleep 0.2; done; kill -9 "$SRV" 2>/dev/null || true; fi
-  [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
-}
-trap cleanup EXIT; trap "exit 130" INT TERM
-wait_http() { local deadline=$(( $(date +%s) + $2 )); until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }; sleep 0.5; done; }
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " "); printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat"; }
-rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" 2>/dev/null; then echo "port $PORT busy" >&2; exit 3; fi
-
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
-fi
-DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
-cp -r "$ROOT/config/openpolicy" "$WD/config"
-python3 - "$WD/config/watchkeeper.yml" <<'PY'
-import re, sys
-p = sys.argv[1]; s = open(p).read()
-s = re.sub(r"(?m)^(host_metrics:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s = re.sub(r"(?m)^(demo:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s += "\nself_scrape: false\n"
-open(p, "w").write(s)
-PY
+port_free "$PORT"
+bench_build
+bench_config
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
 URL="http://127.0.0.1:$PORT"
-start() { dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!; wait_http "$URL/-/ready" 300; }
-stop() { kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""; }
+start() { dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!; PIDS=("$SRV"); wait_http "$URL/-/ready" 300; }
+stop() { kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""; PIDS=(); }
 
 start; stop   # creates the schema
 NOW_MS=$(( $(date +%s) * 1000 ))

@@ -30,37 +30,12 @@ RESULTS_DIR=${RESULTS_DIR:-/tmp/wk-bench-results}
 (( DURATION >= 10 && DURATION <= 600 )) || { echo "DURATION must be 10..600 s" >&2; exit 2; }
 (( EXPORTERS >= 1 && EXPORTERS <= 16 )) || { echo "EXPORTERS must be 1..16" >&2; exit 2; }
 mkdir -p "$RESULTS_DIR"
-WD=$(mktemp -d /tmp/wksbs.XXXXXX)
-PIDS=(); EXP_PIDS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    local alive=0
-    for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && alive=1; done
-    (( alive )) || break; sleep 0.2
-  done
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null || true; done
-  [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
-}
-trap cleanup EXIT; trap "exit 130" INT TERM
+. "$HERE/../lib.sh"
+bench_workdir wksbs
+EXP_PIDS=()
 fgwait() { "$@" & local p=$! rc=0; PIDS+=("$p"); wait "$p" || rc=$?; unset 'PIDS[-1]'; return $rc; }
-wait_http() {
-  local deadline=$(( $(date +%s) + $2 ))
-  until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do
-    (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }
-    sleep 0.5
-  done
-}
-for port in $(seq "$PORT_BASE" $((PORT_BASE + EXPORTERS))) "$PROM_PORT" "$WK_PORT"; do
-  if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null; then echo "port $port busy" >&2; exit 3; fi
-done
-
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
-fi
-DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
+port_free $(seq "$PORT_BASE" $((PORT_BASE + EXPORTERS))) "$PROM_PORT" "$WK_PORT"
+bench_build
 
 # --- exporters ---------------------------------------------------------------------------------
 PER=$(( SERIES / EXPORTERS )); API_T=(); WEB_T=()
@@ -109,9 +84,7 @@ WK_PID=$!; PIDS+=("$WK_PID")
 PROM_URL="http://127.0.0.1:$PROM_PORT"; WK_URL="http://127.0.0.1:$WK_PORT"
 wait_http "$PROM_URL/-/ready" 300
 wait_http "$WK_URL/-/ready" 300
-TOKEN=$(curl -fsS --max-time 120 -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$WATCHKEEPER_ADMIN_PASSWORD\"}" "$WK_URL/api/v1/auth/login" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(bench_login "$WK_URL" 120)
 TAG="S${SERIES}_K${EXPORTERS}_i${INTERVAL}s"
 echo "[$TAG] prometheus pid $PROM_PID, watchkeeper pid $WK_PID; waiting for both heads >= 98% of $SERIES"
 fgwait python3 "$HERE/probe.py" wait-series "$PROM_URL" prometheus_tsdb_head_series "$(( SERIES * 98 / 100 ))" 180

@@ -17,34 +17,16 @@ ROOT=$(cd "$HERE/../.." && pwd)
 PORT=${PORT:-22550}; DURATION=${DURATION:-20}; CONNS=${CONNS:-64}; THREADS=${THREADS:-2}
 (( DURATION >= 1 && DURATION <= 120 )) || { echo "DURATION must be 1..120" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-WD=$(mktemp -d /tmp/wkstatus.XXXXXX)
-SRV=""
-cleanup() {
-  if [[ -n "$SRV" ]]; then kill "$SRV" 2>/dev/null || true; for _ in $(seq 1 50); do kill -0 "$SRV" 2>/dev/null || break; sleep 0.2; done; kill -9 "$SRV" 2>/dev/null || true; fi
-  [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
-}
-trap cleanup EXIT; trap "exit 130" INT TERM
-wait_http() { local deadline=$(( $(date +%s) + $2 )); until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }; sleep 0.5; done; }
-if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" 2>/dev/null; then echo "port $PORT busy" >&2; exit 3; fi
-
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
-fi
-DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
-cp -r "$ROOT/config/openpolicy" "$WD/config"
-python3 - "$WD/config/watchkeeper.yml" <<'PY'
-import re, sys
-p = sys.argv[1]; s = open(p).read()
-s = re.sub(r"(?m)^(host_metrics:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s = re.sub(r"(?m)^(demo:\n(?:#.*\n)*)  enabled: true", r"\1  enabled: false", s)
-s += "\nself_scrape: false\n"
-open(p, "w").write(s)
-PY
+. "$HERE/../lib.sh"
+bench_workdir wkstatus
+port_free "$PORT"
+bench_build
+bench_config
 export WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw
 URL="http://127.0.0.1:$PORT"
-dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!
+dotnet "$DLL" serve --config "$WD/config/watchkeeper.yml" --data "$WD/data" --listen "127.0.0.1:$PORT" >>"$WD/server.log" 2>&1 & SRV=$!; PIDS+=("$SRV")
 wait_http "$URL/-/ready" 300
-TOKEN=$(curl -fsS -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-admin-pw"}' "$URL/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(bench_login "$URL")
 api() { curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
 ID=$(api -d '{"title":"Elevated API errors","severity":"SEV2","services_affected":["api-service","database"]}' "$URL/api/v1/incidents" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 for text in "We are investigating elevated error rates on the API." "The cause is a saturated database connection pool." "A fix is deployed; we are monitoring."; do
@@ -55,15 +37,13 @@ sleep 6   # one refresh_interval: the snapshot picks the incident up
 curl -fsS "$URL/status/api/v2/summary.json" | grep -q "connection pool" || { echo "the incident is not on the page" >&2; exit 5; }
 for _ in $(seq 1 200); do curl -fsS -o /dev/null "$URL/status"; done   # warm-up
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SRV/stat"; }
-HZ=$(getconf CLK_TCK)
 run() {
   local path=$1 load0 load1 out cpu0 cpu1 hdr=()
   [[ -n "${ENCODING:-}" ]] && hdr=(-H "Accept-Encoding: $ENCODING")
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  cpu0=$(cpu_ticks)
+  cpu0=$(cpu_s "$SRV")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "${hdr[@]}" "$URL$path")
-  cpu1=$(cpu_ticks)
+  cpu1=$(cpu_s "$SRV")
   load1=$(cut -d' ' -f1 /proc/loadavg)
   echo "$out" >"$WD/wrk$(echo "$path" | tr '/' '_').txt"
   local rps p50 p90 p99 max errs size
@@ -74,7 +54,7 @@ run() {
   size=$(curl -fsS -o /dev/null -w '%{size_download}' "${hdr[@]}" "$URL$path")
   local reqs cpu_us
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  cpu_us=$(python3 -c "print(round(($cpu1 - $cpu0) / $HZ * 1e6 / max($reqs, 1), 1))")
+  cpu_us=$(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / max($reqs, 1), 1))")
   printf '%-30s %10s req/s  p50 %-8s p90 %-8s p99 %-8s max %-8s %6s B  server CPU %s us/req  load %s -> %s  %s\n' "$path" "$rps" "$p50" "$p90" "$p99" "$max" "$size" "$cpu_us" "$load0" "$load1" "${errs:-no errors}"
 }
 echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, $(date -u +%FT%TZ), $(nproc) cores"

@@ -30,26 +30,8 @@ public sealed class ServiceCatalogTests
     [InlineData("    job: cache", "    job: database", "services[3].job", "job 'database' already belongs to service 'database'")]
     [InlineData("      - {title: Targets, url: /targets}\n  - name: web-interface", "      - {title: Targets, url: 'javascript:alert(1)'}\n  - name: web-interface",
         "services[0].links[1].url", "is not an http(s) URL")]
-    public void A_bad_service_names_file_line_and_key(string from, string to, string key, string problem)
-    {
-        var dir = Directory.CreateTempSubdirectory("wk-svc-").FullName;
-        try
-        {
-            var path = TestServer.CopyConfig(dir, y =>
-            {
-                Assert.Contains(from, y, StringComparison.Ordinal);
-                return y.Replace(from, to, StringComparison.Ordinal);
-            });
-            var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
-            Assert.Equal(key, ex.Key);
-            Assert.Contains(problem, ex.Problem, StringComparison.Ordinal);
-            Assert.True(ex.Line > 0, ex.Message);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
+    public void A_bad_service_names_file_line_and_key(string from, string to, string key, string problem) =>
+        TestServer.AssertShippedConfigEditFails(from, to, key, problem);
 
     [Fact]
     public async Task The_catalog_is_served_to_viewers_and_resolves_names_and_jobs()

@@ -72,6 +72,34 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Loads the shipped configuration with <paramref name="from"/> (which must be in it) replaced by <paramref name="to"/>
+    /// and returns the error that must stop it, checked to name <paramref name="key"/> at a line of the file and to say
+    /// <paramref name="problem"/>.
+    /// </summary>
+    public static Watchkeeper.Metrics.Configuration.ConfigException AssertShippedConfigEditFails(string from, string to, string key, string problem)
+    {
+        var dir = Directory.CreateTempSubdirectory("wk-config-edit-").FullName;
+        try
+        {
+            var path = CopyConfig(dir, y =>
+            {
+                Assert.Contains(from, y, StringComparison.Ordinal);
+                return y.Replace(from, to, StringComparison.Ordinal);
+            });
+            var ex = Assert.Throws<Watchkeeper.Metrics.Configuration.ConfigException>(() => ConfigLoader.Load(path));
+            Assert.Equal(key, ex.Key);
+            Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+            Assert.True(ex.Line > 0, ex.Message);
+            Assert.StartsWith($"{path}:{ex.Line}:{key}: ", ex.Message, StringComparison.Ordinal);
+            return ex;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Starts a server. The SLA checker and audit checkpointer workers are off unless asked for, so
     /// advancing the fake clock never races a worker: tests call <c>IncidentService.CheckSlaAsync</c> themselves.
     /// </summary>

@@ -275,6 +275,7 @@ internal sealed partial class Evaluator
         sc.DropsName = !keepName;
         var fused = sc.FuseWith is { } agg ? sc.Fused = new FusedGroups(agg, steps) : null;
         var isCounterFn = name is "rate" or "increase" or "irate";
+        var rateKind = name switch { "rate" => 1, "increase" => 2, _ => 0 };
         var counterInfo = new bool[steps];
         double[]? scratch = null;
         Sample[] clean = [];
@@ -318,7 +319,14 @@ internal sealed partial class Evaluator
                 AdvanceWindow(f, start, ts, ref lo, ref hi);
                 if (hi <= lo) continue;
                 sc.Samples[k] += hi - lo;
-                if (!RangeValue(name, f[lo..hi], noResets, t, start, ts, 0, 0, ref scratch, out var v)) continue;
+                double v;
+                if (rateKind != 0)
+                {
+                    // rate/increase without RangeValue's per-call dispatch on the function name (same computation).
+                    if (hi - lo < 2) continue;
+                    v = ExtrapolatedRate(f[lo..hi], !noResets, true, rateKind == 1, start, ts);
+                }
+                else if (!RangeValue(name, f[lo..hi], noResets, t, start, ts, 0, 0, ref scratch, out v)) continue;
                 if (nonCounter && !counterInfo[k])
                 {
                     counterInfo[k] = true;

@@ -3,7 +3,11 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Watchkeeper.Metrics.Tsdb;
 
-/// <summary>A closed head chunk: its bytes in <c>chunks_head/</c> at <see cref="Offset"/>, or in <see cref="Data"/>.</summary>
+/// <summary>
+/// A closed head chunk: its bytes in <c>chunks_head/</c> at <see cref="Offset"/>, or in <see cref="Data"/> (the whole
+/// array when <see cref="Offset"/> is -1; a query's copy of an open chunk is <see cref="Length"/> bytes at
+/// <see cref="Offset"/> of a <see cref="ChunkArena"/> page).
+/// </summary>
 internal readonly record struct HeadChunk(long MinT, long MaxT, byte[]? Data, long Offset, int Length);
 
 /// <summary>
@@ -107,7 +111,7 @@ internal sealed class HeadChunkFile : IDisposable
     /// <summary>The bytes of a closed chunk, in an array of its own.</summary>
     public byte[] Read(HeadChunk c)
     {
-        if (c.Data is not null) return c.Data;
+        if (c.Data is not null) return c.Offset < 0 ? c.Data : c.Data.AsSpan((int)c.Offset, c.Length).ToArray();
         var buf = new byte[c.Length];
         ReadFile(c, buf);
         return buf;
@@ -116,11 +120,31 @@ internal sealed class HeadChunkFile : IDisposable
     /// <summary>The bytes of a closed chunk, read into <paramref name="buffer"/> (grown as needed) unless in memory.</summary>
     public ReadOnlySpan<byte> Read(HeadChunk c, ref byte[] buffer)
     {
-        if (c.Data is not null) return c.Data;
+        if (c.Data is not null) return c.Data.AsSpan((int)Math.Max(c.Offset, 0), c.Length);
         if (buffer.Length < c.Length) buffer = new byte[Math.Max(c.Length, buffer.Length * 2)];
         var span = buffer.AsSpan(0, c.Length);
         ReadFile(c, span);
         return span;
+    }
+
+    /// <summary>The key of the file a closed chunk is stored in.</summary>
+    public long KeyOf(HeadChunk c) => TimeMath.AlignDown(c.MinT, _blockMs);
+
+    /// <summary>The handle and current length of a file still readable (held or retired while pinned).</summary>
+    public bool TryGetSegment(long key, out SafeFileHandle handle, out long length)
+    {
+        lock (_lock)
+        {
+            if (!_disposed && (_segments.TryGetValue(key, out var seg) || (seg = _retired.Find(r => r.Key == key)) is not null))
+            {
+                handle = seg.Handle;
+                length = seg.Length;
+                return true;
+            }
+        }
+        handle = null!;
+        length = 0;
+        return false;
     }
 
     private void ReadFile(HeadChunk c, Span<byte> into)

@@ -114,7 +114,8 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
     }
 
     /// <summary>The chunks holding samples in [minT, maxT]: references to closed ones, a copy of the open one.</summary>
-    public void ChunksInRange(long minT, long maxT, List<HeadChunk> into)
+    /// <summary>The chunks overlapping [minT, maxT]: closed ones by reference, the open one copied into <paramref name="arena"/>.</summary>
+    public void ChunksInRange(long minT, long maxT, List<HeadChunk> into, ChunkArena arena)
     {
         for (var i = 0; i < _closedCount; i++)
         {
@@ -124,6 +125,6 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
             into.Add(c);
         }
         if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
-            into.Add(new HeadChunk(_open.MinT, _open.MaxT, _open.ToArray(), -1, _open.ByteLength));
+            into.Add(arena.Copy(_open.MinT, _open.MaxT, _open.Bytes));
     }
 }

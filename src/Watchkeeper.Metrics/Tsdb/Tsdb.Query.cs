@@ -20,16 +20,19 @@ public sealed partial class Tsdb
 
     /// <summary>
     /// Streams matching series in label order. Under the state lock it only pins the blocks and the head chunk files
-    /// and copies references to the head chunks in range (closed chunks are immutable; the open one is copied), so
-    /// reading and decoding happen outside every lock, one series at a time into one reused buffer.
+    /// and copies references to the head chunks in range (closed chunks are immutable; the open one is copied into a
+    /// pooled arena), so reading and decoding happen outside every lock, one series at a time into one reused buffer.
+    /// Closed head chunks are read through a <see cref="HeadChunkReader"/> (each file mapped once per query).
     /// </summary>
     public void SelectEach(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, SeriesVisitor visit)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         ArgumentNullException.ThrowIfNull(visit);
-        var head = new List<(Labels Labels, HeadChunk[] Chunks)>();
+        // Per head series its labels and its chunks' slice of one flat list (no array per series).
+        var head = new List<(Labels Labels, int Start, int Count)>();
         var blocks = new List<Block>();
         var chunks = new List<HeadChunk>();
+        var arena = new ChunkArena();
         var pinned = false;
         _state.EnterReadLock();
         try
@@ -45,18 +48,19 @@ public sealed partial class Tsdb
             pinned = true;
             foreach (var s in HeadSelect(matchers))
             {
-                chunks.Clear();
+                var start = chunks.Count;
                 lock (s.Sync)
                 {
-                    if (s.Overlaps(minT, maxT)) s.ChunksInRange(minT, maxT, chunks);
+                    if (s.Overlaps(minT, maxT)) s.ChunksInRange(minT, maxT, chunks, arena);
                 }
-                if (chunks.Count > 0) head.Add((s.Labels, chunks.ToArray()));
+                if (chunks.Count > start) head.Add((s.Labels, start, chunks.Count - start));
             }
         }
         catch
         {
             foreach (var b in blocks) b.Release();
             if (pinned) _headChunks!.Unpin();
+            arena.Dispose();
             throw;
         }
         finally
@@ -64,24 +68,23 @@ public sealed partial class Tsdb
             _state.ExitReadLock();
         }
 
-        // The decode buffers of the thread's previous query, when it left them (small ones only are kept).
+        // The decode buffer of the thread's previous query, when it left it (small ones only are kept).
         var scratch = t_scratch ?? new List<Sample>();
-        var chunkBuffer = t_chunkBuffer ?? new byte[512];
         t_scratch = null;
-        t_chunkBuffer = null;
-        void DecodeHead(HeadChunk[] cs)
+        var reader = new HeadChunkReader(_headChunks);
+        void DecodeHead(int start, int count)
         {
-            foreach (var c in cs) ChunkDecoding.DecodeRange(_headChunks!.Read(c, ref chunkBuffer), minT, maxT, scratch);
+            for (var i = start; i < start + count; i++) ChunkDecoding.DecodeRange(reader.Read(chunks[i]), minT, maxT, scratch);
         }
         try
         {
             head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             if (blocks.Count == 0)
             {
-                foreach (var (labels, cs) in head)
+                foreach (var (labels, start, count) in head)
                 {
                     scratch.Clear();
-                    DecodeHead(cs);
+                    DecodeHead(start, count);
                     if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
                 }
                 return;
@@ -110,13 +113,15 @@ public sealed partial class Tsdb
                 {
                     var (_, src, idx) = refs[i];
                     if (src < blocks.Count) blocks[src].ReadRange(blocks[src].Series((ulong)idx), minT, maxT, scratch);
-                    else DecodeHead(head[idx].Chunks);
+                    else DecodeHead(head[idx].Start, head[idx].Count);
                 }
                 if (scratch.Count > 0) visit(labels, CollectionsMarshal.AsSpan(scratch));
             }
         }
         finally
         {
+            reader.Dispose();
+            arena.Dispose();
             foreach (var b in blocks) b.Release();
             _headChunks!.Unpin();
             if (scratch.Capacity <= 1 << 16)
@@ -124,12 +129,10 @@ public sealed partial class Tsdb
                 scratch.Clear();
                 t_scratch = scratch;
             }
-            if (chunkBuffer.Length <= 1 << 16) t_chunkBuffer = chunkBuffer;
         }
     }
 
     [ThreadStatic] private static List<Sample>? t_scratch;
-    [ThreadStatic] private static byte[]? t_chunkBuffer;
 
     public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers)
     {

@@ -148,7 +148,8 @@ public sealed class PostmortemRow
 public sealed record PostmortemView(long IncidentId, string Title, string Severity, string Summary, string Impact, string RootCause, string LessonsLearned,
     DateTimeOffset? UpdatedAt, string? UpdatedBy, IReadOnlyList<TimelineEntry> Timeline, IReadOnlyList<ActionItemView> ActionItems, string Markdown);
 
-public sealed class ActionItemRow
+/// <summary>An action_items row as stored (times in Unix ms); the lists extend it with the incident's columns.</summary>
+public class ActionItemRow
 {
     public long Id { get; set; }
     public long IncidentId { get; set; }

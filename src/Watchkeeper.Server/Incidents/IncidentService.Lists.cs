@@ -76,24 +76,10 @@ public sealed partial class IncidentService
         public long OpenActionItems { get; set; }
     }
 
-    private sealed class ActionItemListRow
+    /// <summary>An action item row with its incident's title and severity (the JOIN's extra columns).</summary>
+    private sealed class ActionItemListRow : ActionItemRow
     {
-        public long Id { get; set; }
-        public long IncidentId { get; set; }
-        public string Title { get; set; } = "";
-        public string Owner { get; set; } = "";
-        public long? DueAt { get; set; }
-        public string Status { get; set; } = "";
-        public long CreatedAt { get; set; }
-        public long UpdatedAt { get; set; }
-        public long? CompletedAt { get; set; }
         public string IncidentTitle { get; set; } = "";
         public string IncidentSeverity { get; set; } = "";
-
-        public static implicit operator ActionItemRow(ActionItemListRow r) => new()
-        {
-            Id = r.Id, IncidentId = r.IncidentId, Title = r.Title, Owner = r.Owner, DueAt = r.DueAt, Status = r.Status,
-            CreatedAt = r.CreatedAt, UpdatedAt = r.UpdatedAt, CompletedAt = r.CompletedAt,
-        };
     }
 }

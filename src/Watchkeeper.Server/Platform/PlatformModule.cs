@@ -199,7 +199,7 @@ public static class PlatformModule
             var start = Stopwatch.GetTimestamp();
             await next();
             var route = (ctx.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            requests.Inc(ctx.Request.Method, route, ctx.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            requests.Inc(ctx.Request.Method, route, SelfMetrics.StatusCode(ctx.Response.StatusCode));
             latency.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds, ctx.Request.Method, route);
         });
         app.UseAuthentication();

@@ -42,22 +42,58 @@ public sealed class SelfMetrics
         public string[] LabelNames { get; } = labelNames;
         public abstract void Write(MetricsWriter w);
 
-        protected string Key(string[] values)
+        /// <summary>Checks the count of label values; the array itself is the lookup key (no joined string per call).</summary>
+        protected string[] Key(string[] values)
         {
             if (values.Length != LabelNames.Length) throw new ArgumentException($"{Name} expects {LabelNames.Length} label values");
-            return string.Join('\u0001', values);
+            return values;
+        }
+
+        /// <summary>The cell for <paramref name="values"/>, created with <paramref name="size"/> slots; a new cell keeps a copy of the values.</summary>
+        protected double[] CellOf(ConcurrentDictionary<string[], (string[] Values, double[] Cell)> cells, string[] values, int size)
+        {
+            if (cells.TryGetValue(Key(values), out var found)) return found.Cell;
+            string[] copy = [.. values];
+            return cells.GetOrAdd(copy, (copy, new double[size])).Cell;
         }
     }
 
+    /// <summary>Label values compared element by element (ordinal), so a lookup on the request path allocates nothing.</summary>
+    internal sealed class ValuesComparer : IEqualityComparer<string[]>
+    {
+        public static readonly ValuesComparer Instance = new();
+
+        public bool Equals(string[]? x, string[]? y)
+        {
+            if (ReferenceEquals(x, y)) return true;
+            if (x is null || y is null || x.Length != y.Length) return false;
+            for (var i = 0; i < x.Length; i++)
+                if (!string.Equals(x[i], y[i], StringComparison.Ordinal)) return false;
+            return true;
+        }
+
+        public int GetHashCode(string[] obj)
+        {
+            var h = new HashCode();
+            foreach (var v in obj) h.Add(v, StringComparer.Ordinal);
+            return h.ToHashCode();
+        }
+    }
+
+    /// <summary>"100".."599" without formatting a number per request.</summary>
+    public static string StatusCode(int code) => code is >= 100 and < 600 ? StatusCodes[code - 100] : code.ToString(CultureInfo.InvariantCulture);
+
+    private static readonly string[] StatusCodes = [.. Enumerable.Range(100, 500).Select(c => c.ToString(CultureInfo.InvariantCulture))];
+
     public sealed class CounterFamily(string name, string help, string[] labelNames) : Family(name, help, "counter", labelNames)
     {
-        private readonly ConcurrentDictionary<string, (string[] Values, double[] Cell)> _cells = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string[], (string[] Values, double[] Cell)> _cells = new(ValuesComparer.Instance);
 
         public void Inc(params string[] labelValues) => Add(1, labelValues);
 
         public void Add(double v, params string[] labelValues)
         {
-            var cell = _cells.GetOrAdd(Key(labelValues), _ => (labelValues, new double[1])).Cell;
+            var cell = CellOf(_cells, labelValues, 1);
             lock (cell) cell[0] += v;
         }
 
@@ -72,13 +108,13 @@ public sealed class SelfMetrics
 
     public sealed class HistogramFamily(string name, string help, double[] buckets, string[] labelNames) : Family(name, help, "histogram", labelNames)
     {
-        private readonly ConcurrentDictionary<string, (string[] Values, double[] Cell)> _cells = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string[], (string[] Values, double[] Cell)> _cells = new(ValuesComparer.Instance);
         public double[] Buckets { get; } = buckets;
 
         public void Observe(double v, params string[] labelValues)
         {
             // Cell layout: bucket counts..., +Inf count, sum.
-            var cell = _cells.GetOrAdd(Key(labelValues), _ => (labelValues, new double[Buckets.Length + 2])).Cell;
+            var cell = CellOf(_cells, labelValues, Buckets.Length + 2);
             lock (cell)
             {
                 for (var i = 0; i < Buckets.Length; i++) if (v <= Buckets[i]) cell[i]++;

@@ -122,11 +122,10 @@ public sealed class ProbeScheduler : IAsyncDisposable
             _entries.Clear();
             foreach (var (k, v) in next) _entries[k] = v;
             var stop = _wheelStop.Token;
-            // Each wheel's timer and starting tick are taken here, before the loop runs on the thread pool, so time that
-            // passes between this call and the loop's first await still counts (a fake clock advanced right after
-            // ApplyAsync returns, or a busy thread pool).
-            _wheelState = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => new Wheel(g.Key, [.. g], _time))];
-            _wheels = [.. _wheelState.Select(w => Task.Run(() => WheelAsync(w, stop)))];
+            // Each wheel's starting tick is taken and its timer armed here, synchronously, so time that passes after this
+            // call (a fake clock advanced right after ApplyAsync returns, a busy thread pool) counts.
+            _wheelState = [.. next.Values.GroupBy(e => e.Check.Interval.Value).Select(g => new Wheel(g.Key, [.. g], _time, e => Start(e, stop)))];
+            _wheels = [.. _wheelState.Select(w => WheelAsync(w, stop))];
         }
         await oldStop.CancelAsync();
         try
@@ -169,18 +168,23 @@ public sealed class ProbeScheduler : IAsyncDisposable
     /// keeps its offset across restarts, and ticks a late wake-up passed (a busy process, a clock jump) still run every
     /// slot they passed, once.
     /// </summary>
-    private sealed class Wheel
+    private sealed class Wheel : IDisposable
     {
         private readonly TimeProvider _time;
         private readonly long _tick;
+        private readonly Action<Entry> _start;
         public readonly List<Entry>[] Slots;
-        /// <summary>The slots that hold a check, ascending: the loop sleeps from one to the next, not tick by tick.</summary>
+        /// <summary>The slots that hold a check, ascending: the timer is set from one to the next, not tick by tick.</summary>
         private readonly int[] _occupied;
+        private readonly ITimer _timer;
+        private readonly Lock _gate = new();
+        private bool _stopped;
         public long Last;
 
-        public Wheel(TimeSpan interval, List<Entry> entries, TimeProvider time)
+        public Wheel(TimeSpan interval, List<Entry> entries, TimeProvider time, Action<Entry> start)
         {
             _time = time;
+            _start = start;
             var count = SlotCount(interval);
             Slots = new List<Entry>[count];
             for (var i = 0; i < count; i++) Slots[i] = [];
@@ -188,6 +192,8 @@ public sealed class ProbeScheduler : IAsyncDisposable
             _occupied = [.. Enumerable.Range(0, count).Where(i => Slots[i].Count > 0)];
             _tick = interval.Ticks / count;
             Last = Now();
+            _timer = time.CreateTimer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            lock (_gate) Arm();
         }
 
         /// <summary>The current tick: time since the Unix epoch in slot lengths.</summary>
@@ -205,39 +211,52 @@ public sealed class ProbeScheduler : IAsyncDisposable
             return i < _occupied.Length ? first + (_occupied[i] - r) : first + (count - r) + _occupied[0];
         }
 
-        /// <summary>How long until <paramref name="tick"/> begins (zero or negative when it has).</summary>
-        public TimeSpan Until(long tick) =>
-            TimeSpan.FromTicks(tick * _tick + DateTimeOffset.UnixEpoch.UtcTicks - _time.GetUtcNow().UtcTicks);
-    }
-
-    /// <summary>
-    /// Runs a wheel: sleeps until the next tick whose slot holds a check, then starts the checks of every slot passed
-    /// since the last run (at most one round: a clock that jumped runs each check once, not once per missed round).
-    /// One timer per wake-up, so an idle wheel with a few checks wakes a few times per interval, not every slot.
-    /// </summary>
-    private async Task WheelAsync(Wheel wheel, CancellationToken ct)
-    {
-        var count = wheel.Slots.Length;
-        try
+        /// <summary>
+        /// Starts the checks of every slot passed since the last run (at most one round: a clock that jumped runs each check
+        /// once, not once per missed round), then sets the timer for the next occupied slot. The timer is re-armed from
+        /// inside its own callback, at the time it fired, so no time passes unseen between two runs.
+        /// </summary>
+        private void Tick()
         {
-            while (!ct.IsCancellationRequested)
+            lock (_gate)
             {
-                var due = wheel.NextDue(Volatile.Read(ref wheel.Last));
-                if (due == long.MaxValue)
-                {
-                    await Task.Delay(Timeout.InfiniteTimeSpan, _time, ct);
-                    continue;
-                }
-                var wait = wheel.Until(due);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, ct);
-                var now = wheel.Now();
-                for (var k = Math.Max(wheel.Last + 1, now - count + 1); k <= now; k++)
-                    foreach (var e in wheel.Slots[(int)(k % count)]) Start(e, ct);
-                Volatile.Write(ref wheel.Last, Math.Max(wheel.Last, now));
+                if (_stopped) return;
+                var count = Slots.Length;
+                var now = Now();
+                for (var k = Math.Max(Last + 1, now - count + 1); k <= now; k++)
+                    foreach (var e in Slots[(int)(k % count)]) _start(e);
+                Volatile.Write(ref Last, Math.Max(Last, now));
+                Arm();
             }
         }
-        catch (OperationCanceledException)
+
+        private void Arm()
         {
+            var due = NextDue(Last);
+            if (due == long.MaxValue) return;
+            var wait = TimeSpan.FromTicks(due * _tick + DateTimeOffset.UnixEpoch.UtcTicks - _time.GetUtcNow().UtcTicks);
+            _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+        }
+
+        public void Dispose()
+        {
+            lock (_gate) _stopped = true;
+            _timer.Dispose();
+        }
+    }
+
+    /// <summary>Keeps a wheel until its configuration is replaced or the scheduler stops; one timer per occupied slot reached.</summary>
+    private static async Task WheelAsync(Wheel wheel, CancellationToken ct)
+    {
+        using (wheel)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
     }
 

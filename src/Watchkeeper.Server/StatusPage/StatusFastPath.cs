@@ -39,7 +39,7 @@ public static class StatusFastPath
 
             Task Count()
             {
-                requests.Inc("GET", route, http.Response.StatusCode.ToString(CultureInfo.InvariantCulture));
+                requests.Inc("GET", route, SelfMetrics.StatusCode(http.Response.StatusCode));
                 latency.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds, "GET", route);
                 return Task.CompletedTask;
             }

@@ -101,6 +101,31 @@ public sealed class ProbeSchedulerTests
     }
 
     [Fact]
+    public async Task A_clock_that_jumps_a_day_runs_each_check_once_and_then_on_its_slot_again()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
+        var runner = new FakeRunner();
+        await using var s = new ProbeScheduler(runner, new MemoryStore(), time, NullLogger.Instance);
+        await s.ApplyAsync(Config(3), p => "http://self" + p);
+        var ct = TestContext.Current.CancellationToken;
+        await Advance(time, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        await s.WaitForWrittenAsync(3, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        // 8,640 intervals pass in one step: the wheel wakes once and starts each check once, not once per interval.
+        time.Advance(TimeSpan.FromDays(1));
+        await s.WaitForWrittenAsync(6, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!s.Idle && DateTime.UtcNow < deadline) await Task.Delay(5, ct);
+        Assert.True(s.Idle);
+        Assert.All(runner.Runs.Values, n => Assert.Equal(2, n));
+
+        // And the schedule goes on from there: one more run each over the next interval.
+        await Advance(time, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        await s.WaitForWrittenAsync(9, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Assert.All(runner.Runs.Values, n => Assert.Equal(3, n));
+    }
+
+    [Fact]
     public async Task A_removed_check_has_its_series_marked_stale()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));

@@ -128,24 +128,6 @@ public sealed class TasksTests
     [InlineData("owner: {user: manager}}\n    - {id: capacity-planning", "owner: {user: nobody}}\n    - {id: capacity-planning", "tasks.items[14].owner.user", "unknown person 'nobody'")]
     [InlineData("{id: log-analysis,", "{id: health-check-review,", "tasks.items[1].id", "duplicate task id 'health-check-review'")]
     [InlineData("owner: {user: team-lead}}\n    - {id: performance-optimization", "owner: {}}\n    - {id: performance-optimization", "tasks.items[7].owner", "exactly one of user")]
-    public void Config_errors_name_file_line_and_key(string from, string to, string key, string problem)
-    {
-        var dir = Directory.CreateTempSubdirectory("wk-tasks-config-").FullName;
-        try
-        {
-            var path = TestServer.CopyConfig(dir, y =>
-            {
-                Assert.Contains(from, y, StringComparison.Ordinal);
-                return y.Replace(from, to, StringComparison.Ordinal);
-            });
-            var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
-            Assert.Equal(key, ex.Key);
-            Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
-            Assert.True(ex.Line > 0, ex.Message);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    public void Config_errors_name_file_line_and_key(string from, string to, string key, string problem) =>
+        TestServer.AssertShippedConfigEditFails(from, to, key, problem);
 }
