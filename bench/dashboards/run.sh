@@ -38,13 +38,7 @@ cleanup() {
   [[ "${KEEP_WD:-0}" == 1 ]] || rm -rf "$WD"
 }
 trap cleanup EXIT; trap "exit 130" INT TERM
-wait_http() {
-  local deadline=$(( $(date +%s) + $2 ))
-  until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do
-    (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }
-    sleep 0.5
-  done
-}
+. "$HERE/../lib.sh"   # wait_http
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
 fi

@@ -53,13 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT; trap "exit 130" INT TERM
 fgwait() { "$@" & local p=$! rc=0; PIDS+=("$p"); wait "$p" || rc=$?; unset 'PIDS[-1]'; return $rc; }
-wait_http() {
-  local deadline=$(( $(date +%s) + $2 ))
-  until curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; do
-    (( $(date +%s) < deadline )) || { echo "timeout waiting for $1" >&2; return 1; }
-    sleep 0.5
-  done
-}
+. "$HERE/../lib.sh"   # wait_http
 FAULT_PORT=$((PORT_BASE + EXPORTERS + 1))
 for port in $(seq "$PORT_BASE" "$FAULT_PORT") "$PROM_PORT" "$WK_PORT" "$AM_PORT" "$RECV_AM_PORT" "$RECV_WK_PORT"; do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null; then echo "port $port busy" >&2; exit 3; fi
