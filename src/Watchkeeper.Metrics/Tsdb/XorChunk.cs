@@ -303,23 +303,7 @@ internal ref struct XorChunkReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);
 
-    private ulong ReadVarintAligned()
-    {
-        var pos = _bitPos >> 3;
-        ulong v = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            if (pos >= _b.Length) throw new InvalidDataException("corrupt chunk");
-            var b = _b[pos++];
-            v |= (ulong)(b & 0x7f) << shift;
-            if (b < 0x80)
-            {
-                _bitPos = pos * 8;
-                return v;
-            }
-        }
-        throw new InvalidDataException("corrupt chunk");
-    }
+    private ulong ReadVarintAligned() => ChunkDecoding.ReadVarint(_b, ref _bitPos);
 
     private ulong ReadBits(int n)
     {
@@ -479,7 +463,7 @@ internal static class ChunkDecoding
         return v;
     }
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> b, ref int bitPos)
+    internal static ulong ReadVarint(ReadOnlySpan<byte> b, ref int bitPos)
     {
         var pos = bitPos >> 3;
         ulong v = 0;
