@@ -33,6 +33,8 @@ internal sealed class XorChunkWriter
 
     private readonly int _expectedSamples;
     private int _firstSampleBytes;
+    private double _firstV;
+    private bool _ascending = true;
 
     /// <param name="initialCapacity">Bytes to start with.</param>
     /// <param name="expectedSamples">
@@ -57,6 +59,12 @@ internal sealed class XorChunkWriter
     /// <summary>Bytes held, including slack; for memory accounting.</summary>
     public int Capacity => _buf.Length;
 
+    /// <summary>
+    /// What a counter function needs of the whole chunk without decoding it: its first and last sample, its sample count,
+    /// and whether every value is a number at least as large as the one before (no NaN, so no stale marker, and no reset).
+    /// </summary>
+    public ChunkSummary Summary => new(_count, MinT, _firstV, _t, BitConverter.UInt64BitsToDouble(_v), _ascending);
+
     /// <summary>A trimmed copy of the encoded chunk.</summary>
     public byte[] ToArray() => Bytes.ToArray();
 
@@ -76,6 +84,8 @@ internal sealed class XorChunkWriter
         _leading = 0xff;
         _trailing = 0;
         _firstSampleBytes = 0;
+        _firstV = 0;
+        _ascending = true;
         MinT = 0;
     }
 
@@ -87,6 +97,8 @@ internal sealed class XorChunkWriter
             WriteVarintAligned(ByteBuffer.ZigZag(t));
             WriteBits(bits, 64);
             MinT = t;
+            _firstV = v;
+            _ascending = !double.IsNaN(v);
         }
         else
         {
@@ -94,6 +106,8 @@ internal sealed class XorChunkWriter
             WriteDod(delta - _tDelta);
             WriteXor(bits);
             _tDelta = delta;
+            // False for a NaN on either side as well.
+            _ascending &= v >= BitConverter.UInt64BitsToDouble(_v);
         }
         _t = t;
         _v = bits;
@@ -190,6 +204,34 @@ internal sealed class XorChunkWriter
             pos += take;
         }
         _bitPos = pos;
+    }
+}
+
+/// <summary>
+/// A chunk seen from outside: sample count, first and last sample, and <see cref="Ascending"/>: every value is a number
+/// (no NaN, hence no stale marker) and none is smaller than the one before it (no counter reset inside the chunk).
+/// </summary>
+internal readonly record struct ChunkSummary(int Count, long FirstT, double FirstV, long LastT, double LastV, bool Ascending)
+{
+    /// <summary>Bytes stored after a closed chunk's encoding in <c>chunks_head/</c>: the last value and the ascending flag.</summary>
+    public const int TrailerBytes = 9;
+
+    public void WriteTrailer(Span<byte> into)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(into, BitConverter.DoubleToUInt64Bits(LastV));
+        into[8] = Ascending ? (byte)1 : (byte)0;
+    }
+
+    /// <summary>The summary of a closed chunk from its encoding (count, first sample), trailer and time range.</summary>
+    public static ChunkSummary Read(ReadOnlySpan<byte> chunk, ReadOnlySpan<byte> trailer, long maxT)
+    {
+        var count = XorChunkReader.CountOf(chunk);
+        var pos = XorChunkWriter.HeaderBytes * 8;
+        var firstT = ByteBuffer.UnZigZag(ChunkDecoding.ReadVarint(chunk, ref pos));
+        if ((pos >> 3) + 8 > chunk.Length) throw new InvalidDataException("corrupt chunk");
+        var firstV = BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64BigEndian(chunk[(pos >> 3)..]));
+        var lastV = BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64LittleEndian(trailer));
+        return new ChunkSummary(count, firstT, firstV, maxT, lastV, trailer[8] == 1);
     }
 }
 
