@@ -19,6 +19,8 @@ internal sealed partial class Evaluator
     /// each position of the last vector and their group are kept from one evaluation to the next, so a range query
     /// parses "le" and hashes labels once per series instead of once per series and step, and the bucket lists are
     /// reused. <see cref="Order"/> holds the groups present in the current evaluation, in order of first appearance.
+    /// A series is matched to its group without building its label set without "le" (<see cref="WithoutLe"/>); only
+    /// a new group builds one.
     /// </summary>
     private sealed class BucketGroups
     {
@@ -26,7 +28,8 @@ internal sealed partial class Evaluator
         private int[] _slots = [];
         private double[] _uppers = [];
         private readonly Dictionary<Labels, (int Group, double Upper)> _byLabels = [];
-        private readonly Dictionary<Labels, int> _groupIndex = [];
+        private readonly Dictionary<Labels, int> _groupIndex = new(WithoutLe.Instance);
+        private readonly Dictionary<string, (bool Ok, double Upper)> _bounds = new(StringComparer.Ordinal);
         private readonly List<Labels> _keys = [];
         private readonly List<List<Bucket>> _buckets = [];
         private readonly List<int> _stamps = [];
@@ -69,19 +72,34 @@ internal sealed partial class Evaluator
             return false;
         }
 
+        /// <summary>The upper bound of an "le" value, parsed once per distinct string; false when malformed.</summary>
+        public bool TryBound(string le, out double upper)
+        {
+            if (_bounds.TryGetValue(le, out var known))
+            {
+                upper = known.Upper;
+                return known.Ok;
+            }
+            var ok = TryParseBound(le, out upper);
+            if (_bounds.Count < 4096) _bounds[le] = (ok, upper);
+            return ok;
+        }
+
         /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad.</summary>
-        public int Remember(int i, Labels labels, Labels? key, double upper)
+        public int Remember(int i, Labels labels, bool valid, double upper)
         {
             var group = -1;
-            if (key is not null && !_groupIndex.TryGetValue(key, out group))
+            if (valid && !_groupIndex.TryGetValue(labels, out group))
             {
                 group = _keys.Count;
-                _groupIndex[key] = group;
-                _keys.Add(key);
+                _groupIndex[labels] = group;
+                _keys.Add(DropLabels(labels, LeLabel, false));
                 _buckets.Add([]);
                 _stamps.Add(0);
             }
-            _byLabels[labels] = (group, upper);
+            // From the second evaluation on (a range query, a subquery) a series that moved to another position is
+            // found by its labels; a single evaluation needs no such memory.
+            if (_eval > 1) _byLabels[labels] = (group, upper);
             SetPosition(i, labels, group, upper);
             return group;
         }
@@ -114,6 +132,42 @@ internal sealed partial class Evaluator
         }
     }
 
+    /// <summary>Label sets compared and hashed as if they had no "le" label.</summary>
+    private sealed class WithoutLe : IEqualityComparer<Labels>
+    {
+        public static readonly WithoutLe Instance = new();
+
+        public bool Equals(Labels? x, Labels? y)
+        {
+            if (ReferenceEquals(x, y)) return true;
+            if (x is null || y is null) return false;
+            var a = x.AsSpan();
+            var b = y.AsSpan();
+            int i = 0, j = 0;
+            while (true)
+            {
+                if (i < a.Length && a[i].Name == "le") i++;
+                if (j < b.Length && b[j].Name == "le") j++;
+                if (i == a.Length || j == b.Length) return i == a.Length && j == b.Length;
+                if (!string.Equals(a[i].Name, b[j].Name, StringComparison.Ordinal) || !string.Equals(a[i].Value, b[j].Value, StringComparison.Ordinal)) return false;
+                i++;
+                j++;
+            }
+        }
+
+        public int GetHashCode(Labels obj)
+        {
+            var h = new HashCode();
+            foreach (var l in obj.AsSpan())
+            {
+                if (l.Name == "le") continue;
+                h.Add(l.Name, StringComparer.Ordinal);
+                h.Add(l.Value, StringComparer.Ordinal);
+            }
+            return h.ToHashCode();
+        }
+    }
+
     private readonly Dictionary<Expr, BucketGroups> _bucketGroups = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
@@ -128,11 +182,11 @@ internal sealed partial class Evaluator
             if (!groups.TryPosition(i, e.Labels, out var group, out var upper))
             {
                 var le = e.Labels.Get("le");
-                if (le is not null && TryParseBound(le, out upper))
-                    group = groups.Remember(i, e.Labels, DropLabels(e.Labels, LeLabel, false), upper);
+                if (le is not null && groups.TryBound(le, out upper))
+                    group = groups.Remember(i, e.Labels, true, upper);
                 else
                 {
-                    groups.Remember(i, e.Labels, null, 0);
+                    groups.Remember(i, e.Labels, false, 0);
                     Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
                 }
             }

@@ -35,7 +35,7 @@ public sealed partial class Tsdb : ICounterWindowQuerier
             {
                 _headChunks!.Pin();
                 pinned = true;
-                foreach (var s in HeadSelect(matchers))
+                foreach (var s in HeadSelectSorted(matchers))
                 {
                     var start = chunks.Count;
                     var hasOpen = false;
@@ -79,7 +79,6 @@ public sealed partial class Tsdb : ICounterWindowQuerier
         long summarized = 0;
         try
         {
-            head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             foreach (var (labels, start, count, open) in head)
             {
                 builder.Reset();
