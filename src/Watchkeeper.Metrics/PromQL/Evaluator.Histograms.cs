@@ -24,6 +24,8 @@ internal sealed partial class Evaluator
     /// </summary>
     private sealed class BucketGroups
     {
+        /// <summary>1 while a query uses it (a shared instance is used by one query at a time).</summary>
+        public int InUse;
         private Labels?[] _inputs = [];
         private int[] _slots = [];
         private double[] _uppers = [];
@@ -44,6 +46,10 @@ internal sealed partial class Evaluator
         public void Begin(int count)
         {
             _eval++;
+            // Kept across queries, groups and memorized series of a churning selection would pile up: start over when
+            // they are far more than the last evaluation used.
+            if (_keys.Count > 1024 && _keys.Count > 4 * Order.Count) Clear();
+            if (_byLabels.Count > 1024 && _byLabels.Count > 4 * count) _byLabels.Clear();
             Order.Clear();
             if (_inputs.Length < count)
             {
@@ -51,6 +57,17 @@ internal sealed partial class Evaluator
                 Array.Resize(ref _slots, count);
                 Array.Resize(ref _uppers, count);
             }
+        }
+
+        private void Clear()
+        {
+            Array.Clear(_inputs);
+            _byLabels.Clear();
+            _groupIndex.Clear();
+            _bounds.Clear();
+            _keys.Clear();
+            _buckets.Clear();
+            _stamps.Clear();
         }
 
         public bool TryPosition(int i, Labels labels, out int group, out double upper)
@@ -85,7 +102,7 @@ internal sealed partial class Evaluator
             return ok;
         }
 
-        /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad.</summary>
+        /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad (not valid).</summary>
         public int Remember(int i, Labels labels, bool valid, double upper)
         {
             var group = -1;
@@ -169,11 +186,42 @@ internal sealed partial class Evaluator
     }
 
     private readonly Dictionary<Expr, BucketGroups> _bucketGroups = new(ReferenceEqualityComparer.Instance);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Expr, object>? _sharedGroups;
+    private List<BucketGroups>? _borrowedGroups;
+
+    /// <summary>
+    /// The grouping for a histogram argument. An instant query takes the one the engine keeps for that parsed
+    /// expression (a rule's next evaluation then finds every series at its position and hashes nothing), unless
+    /// another query holds it; a range query keeps its own for its steps.
+    /// </summary>
+    private BucketGroups GroupsFor(Expr arg)
+    {
+        if (_bucketGroups.TryGetValue(arg, out var groups)) return groups;
+        groups = new BucketGroups();
+        if (_sharedGroups is not null)
+        {
+            var shared = (BucketGroups)_sharedGroups.GetValue(arg, static _ => new BucketGroups());
+            if (Interlocked.CompareExchange(ref shared.InUse, 1, 0) == 0)
+            {
+                groups = shared;
+                (_borrowedGroups ??= []).Add(shared);
+            }
+        }
+        _bucketGroups[arg] = groups;
+        return groups;
+    }
+
+    private void ReturnSharedGroups()
+    {
+        if (_borrowedGroups is null) return;
+        foreach (var g in _borrowedGroups) Volatile.Write(ref g.InUse, 0);
+        _borrowedGroups = null;
+    }
 
     /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
     private BucketGroups GroupBuckets(Expr arg, List<Elem> v)
     {
-        if (!_bucketGroups.TryGetValue(arg, out var groups)) _bucketGroups[arg] = groups = new BucketGroups();
+        var groups = GroupsFor(arg);
         groups.Begin(v.Count);
         for (var i = 0; i < v.Count; i++)
         {
@@ -182,15 +230,10 @@ internal sealed partial class Evaluator
             if (!groups.TryPosition(i, e.Labels, out var group, out var upper))
             {
                 var le = e.Labels.Get("le");
-                if (le is not null && groups.TryBound(le, out upper))
-                    group = groups.Remember(i, e.Labels, true, upper);
-                else
-                {
-                    groups.Remember(i, e.Labels, false, 0);
-                    Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
-                }
+                group = groups.Remember(i, e.Labels, le is not null && groups.TryBound(le, out upper), upper);
             }
             if (group >= 0) groups.Add(group, upper, e.V);
+            else Warn($"bucket label \"le\" is missing or has a malformed value of \"{e.Labels.Get("le") ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
         }
         return groups;
     }

@@ -287,16 +287,22 @@ internal sealed partial class Evaluator
             // never decrease are not decoded). The same values as the loop below, which sees every sample.
             var start = stepStart[0];
             var ts = stepEnd[0];
+            string? counterName = null;
             windows.SelectCounterWindows(TAdd(sc.Min, 1), sc.Max, vs.Matchers, (labels, w) =>
             {
                 if ((++visited & 1023) == 0) CheckCancel();
                 sc.Samples[0] += w.Count;
                 if (w.Count < 2) return;
                 var v = ExtrapolatedRate(w, rateKind == 1, start, ts);
-                if (!counterInfo[0] && labels.Name is { } mn && !HasCounterSuffix(mn))
+                // Series of one metric usually share its name string: it is checked once, not once per series.
+                if (!counterInfo[0] && labels.Name is { } mn && !ReferenceEquals(mn, counterName))
                 {
-                    counterInfo[0] = true;
-                    Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{mn}\"{PosText(call.Args[0])}");
+                    if (HasCounterSuffix(mn)) counterName = mn;
+                    else
+                    {
+                        counterInfo[0] = true;
+                        Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{mn}\"{PosText(call.Args[0])}");
+                    }
                 }
                 if (fused is not null)
                 {

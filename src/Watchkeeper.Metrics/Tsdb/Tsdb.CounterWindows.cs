@@ -17,9 +17,9 @@ public sealed partial class Tsdb : ICounterWindowQuerier
         ArgumentNullException.ThrowIfNull(matchers);
         ArgumentNullException.ThrowIfNull(visit);
         var builder = new CounterWindowBuilder();
-        var head = new List<(Labels Labels, int Start, int Count, int Open)>();
+        List<(Labels Labels, int Start, int Count, int Open)> head = [];
         var chunks = new List<HeadChunk>();
-        var opens = new List<ChunkSummary>();
+        List<ChunkSummary> opens = [];
         var arena = new ChunkArena();
         var pinned = false;
         var blocks = false;
@@ -35,7 +35,11 @@ public sealed partial class Tsdb : ICounterWindowQuerier
             {
                 _headChunks!.Pin();
                 pinned = true;
-                foreach (var s in HeadSelectSorted(matchers))
+                var selected = HeadSelectSorted(matchers);
+                // Sized once: these lists hold one entry per series (tens of thousands for a rule over histogram buckets).
+                head = new(selected.Length);
+                opens = new(selected.Length);
+                foreach (var s in selected)
                 {
                     var start = chunks.Count;
                     var hasOpen = false;

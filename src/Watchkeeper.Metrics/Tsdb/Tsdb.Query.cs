@@ -46,7 +46,9 @@ public sealed partial class Tsdb
             // head cut from deleting those files until this query is done with them.
             _headChunks!.Pin();
             pinned = true;
-            foreach (var s in HeadSelectSorted(matchers))
+            var selected = HeadSelectSorted(matchers);
+            head.Capacity = selected.Length;
+            foreach (var s in selected)
             {
                 var start = chunks.Count;
                 lock (s.Sync)
