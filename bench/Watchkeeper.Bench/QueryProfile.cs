@@ -51,7 +51,9 @@ internal static class QueryProfile
             Measure("select buckets 1h5m", () => db.Select(end - 3_900_000 + 1, end, bucket).Count());
             foreach (var q in queries)
             {
-                Measure("instant " + q, () => Count(engine.Instant(db, q, end)));
+                // Parsed once, as a rule holds its expression.
+                var parsed = Parser.Parse(q);
+                Measure("instant " + q, () => Count(engine.Instant(db, parsed, end)));
                 Measure("range   " + q, () => Count(engine.Range(db, q, end - 3_600_000, end, 15_000)));
             }
         }

@@ -9,8 +9,8 @@ public sealed partial class Tsdb : ICounterWindowQuerier
     /// <summary>
     /// <see cref="ICounterWindowQuerier.SelectCounterWindows"/>. Over the head, a chunk wholly inside [minT, maxT] whose
     /// values never decrease is not decoded: the open chunk's writer knows its first and last sample, and a closed chunk
-    /// carries them in its header and trailer (<see cref="ChunkSummary"/>). Every other chunk is decoded as in
-    /// <see cref="SelectEach"/>. When a block overlaps the window the series are read with <see cref="SelectEach"/>.
+    /// carries them in its header and trailer (<see cref="ChunkSummary"/>); such a closed chunk that the window starts in
+    /// is decoded only up to its first sample in the window. Every other chunk is decoded as in <see cref="SelectEach"/>. When a block overlaps the window the series are read with <see cref="SelectEach"/>.
     /// </summary>
     public void SelectCounterWindows(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers, CounterWindowVisitor visit)
     {
@@ -89,13 +89,23 @@ public sealed partial class Tsdb : ICounterWindowQuerier
                 for (var i = start; i < start + count; i++)
                 {
                     var c = chunks[i];
-                    if (c.HasTrailer && c.MinT >= minT && c.MaxT <= maxT)
+                    if (c.HasTrailer && c.MaxT <= maxT)
                     {
                         var summary = reader.Summary(c);
                         if (summary.Ascending)
                         {
-                            builder.AddAscending(new Sample(summary.FirstT, summary.FirstV), new Sample(summary.LastT, summary.LastV), summary.Count);
-                            summarized++;
+                            if (c.MinT >= minT)
+                            {
+                                builder.AddAscending(new Sample(summary.FirstT, summary.FirstV), new Sample(summary.LastT, summary.LastV), summary.Count);
+                                summarized++;
+                                continue;
+                            }
+                            // The window starts inside the chunk: decode up to its first sample in the window only.
+                            if (ChunkDecoding.SeekFirst(reader.Read(c), minT, out var index, out var first))
+                            {
+                                builder.AddAscending(first, new Sample(summary.LastT, summary.LastV), summary.Count - index);
+                                summarized++;
+                            }
                             continue;
                         }
                     }

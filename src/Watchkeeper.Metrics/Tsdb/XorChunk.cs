@@ -390,9 +390,42 @@ internal static class ChunkDecoding
         if (count == 0) return;
         var start = into.Count;
         CollectionsMarshal.SetCount(into, start + count);
-        var span = CollectionsMarshal.AsSpan(into)[start..];
         var n = 0;
         try
+        {
+            n = Decode(chunk, count, minT, maxT, CollectionsMarshal.AsSpan(into)[start..], false, out _);
+        }
+        finally
+        {
+            CollectionsMarshal.SetCount(into, start + n);
+        }
+    }
+
+    /// <summary>
+    /// The first sample at or after <paramref name="minT"/> and its index in the chunk, decoding no further than it;
+    /// false when every sample is earlier.
+    /// </summary>
+    public static bool SeekFirst(ReadOnlySpan<byte> chunk, long minT, out int index, out Sample first)
+    {
+        if (chunk.Length < XorChunkWriter.HeaderBytes) throw new InvalidDataException("chunk too short");
+        var count = BinaryPrimitives.ReadUInt16BigEndian(chunk);
+        Span<Sample> one = stackalloc Sample[1];
+        index = 0;
+        first = default;
+        if (count == 0 || Decode(chunk, count, minT, long.MaxValue, one, true, out index) == 0) return false;
+        first = one[0];
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes the samples within [minT, maxT] into <paramref name="span"/> (room for the chunk's count); with
+    /// <paramref name="firstOnly"/> it stops after the first. Returns how many were written; <paramref name="lastIndex"/>
+    /// is the chunk index of the last one written.
+    /// </summary>
+    private static int Decode(ReadOnlySpan<byte> chunk, int count, long minT, long maxT, Span<Sample> span, bool firstOnly, out int lastIndex)
+    {
+        var n = 0;
+        lastIndex = -1;
         {
             var pos = XorChunkWriter.HeaderBytes * 8;
             var t = ByteBuffer.UnZigZag(ReadVarint(chunk, ref pos));
@@ -400,8 +433,13 @@ internal static class ChunkDecoding
             pos += 64;
             var limit = chunk.Length * 8L;
             if (pos > limit) throw new InvalidDataException("corrupt chunk");
-            if (t > maxT) return;
-            if (t >= minT) span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+            if (t > maxT) return n;
+            if (t >= minT)
+            {
+                span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                lastIndex = 0;
+                if (firstOnly) return n;
+            }
             long tDelta = 0;
             int leading = 0, trailing = 0;
             for (var i = 1; i < count; i++)
@@ -466,12 +504,11 @@ internal static class ChunkDecoding
                 if (t < minT) continue;
                 if (t > maxT) break;
                 span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                lastIndex = i;
+                if (firstOnly) break;
             }
         }
-        finally
-        {
-            CollectionsMarshal.SetCount(into, start + n);
-        }
+        return n;
     }
 
     /// <summary>The 64 bits from bit <paramref name="pos"/> on (fewer when the chunk ends first; bits past the end read as 0).</summary>
