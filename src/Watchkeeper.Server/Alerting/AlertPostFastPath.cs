@@ -24,18 +24,21 @@ public static class AlertPostFastPath
 
     private static readonly int ResponderRank = Roles.Rank(Roles.Responder);
 
-    public static void UseAlertPostFastPath(this WebApplication app)
+    public static void UseAlertPostFastPath(this WebApplication app) => app.Use(Middleware(app.Services));
+
+    /// <summary>The middleware: answers the requests it handles, calls <c>next</c> for all others.</summary>
+    internal static Func<HttpContext, RequestDelegate, Task> Middleware(IServiceProvider sp)
     {
         // Resolved on the first request: the alerting engine reads the migrated database when it is built.
         Services? services = null;
-        app.Use((http, next) =>
+        return (http, next) =>
         {
             var req = http.Request;
             if (!HttpMethods.IsPost(req.Method) || !string.Equals(req.Path.Value, Path, StringComparison.Ordinal)) return next(http);
             var token = TokenAuthHandler.TokenFrom(req.Headers.Authorization.ToString());
             if (string.IsNullOrEmpty(token)) return next(http);
-            return PostAsync(http, next, token, services ??= new Services(app.Services));
-        });
+            return PostAsync(http, next, token, services ??= new Services(sp));
+        };
     }
 
     private static async Task PostAsync(HttpContext http, RequestDelegate next, string token, Services s)
