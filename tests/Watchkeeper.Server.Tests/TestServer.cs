@@ -120,7 +120,7 @@ public sealed class TestServer : IAsyncDisposable
             edit = y => (editConfig ?? (s => s))(y.Replace("storage: {}", $"storage:\n  postgres:\n    connection_string: \"{dbcs}\"", StringComparison.Ordinal));
         }
         var config = CopyConfig(root, edit);
-        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = adminPassword };
+        var serve = new ServeOptions { ConfigPath = config, DataDir = data, Listen = "127.0.0.1:0", AdminPassword = adminPassword, AlertWarmup = false };
         var app = ServerHost.Build(serve, b =>
         {
             b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));

@@ -28,6 +28,8 @@ public static class AlertingModule
         // The rule evaluator's alerts (IAlertSink from Metrics/Rules) are received in process.
         services.AddSingleton<Watchkeeper.Metrics.Rules.IAlertSink, AlertmanagerAlertSink>();
         services.AddHostedService<AlertingWorker>();
+        services.AddSingleton<AlertPathWarmup>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlertPathWarmup>());
         services.AddAlertingUi();
     }
 

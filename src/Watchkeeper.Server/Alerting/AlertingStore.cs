@@ -78,17 +78,20 @@ public sealed class AlertingStore(Db db, INotificationOutbox? outbox, AuditLog? 
     {
         var e = entry;
         if (item is not null && outbox is null) throw new InvalidOperationException("no notification outbox is installed");
-        return db.WriteAsync(async (c, tx) =>
-        {
-            await c.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO alert_nflog (receiver, integration, group_key, firing, resolved, ts, expires_at)
-                VALUES (@Receiver, @Integration, @GroupKey, @Firing, @Resolved, @Ts, @ExpiresAt)
-                ON CONFLICT (receiver, integration, group_key) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved,
-                  ts = excluded.ts, expires_at = excluded.expires_at
-                """, new NflogRow(e.Receiver, e.Integration, e.GroupKey, FormatSet(e.FiringAlerts), FormatSet(e.ResolvedAlerts),
-                e.Timestamp.ToUnixTimeMilliseconds(), e.ExpiresAt.ToUnixTimeMilliseconds()), tx, cancellationToken: ct));
-            if (item is not null) await outbox!.EnqueueAsync(c, tx, item, ct);
-        }, ct);
+        return db.WriteAsync((c, tx) => CommitInAsync(c, tx, e, item, ct), ct);
+    }
+
+    /// <summary>The commit's statements in the caller's transaction (<see cref="AlertPathWarmup"/> runs them in one that is rolled back).</summary>
+    internal async Task CommitInAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, NflogEntry e, OutboxItem? item, CancellationToken ct)
+    {
+        await c.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO alert_nflog (receiver, integration, group_key, firing, resolved, ts, expires_at)
+            VALUES (@Receiver, @Integration, @GroupKey, @Firing, @Resolved, @Ts, @ExpiresAt)
+            ON CONFLICT (receiver, integration, group_key) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved,
+              ts = excluded.ts, expires_at = excluded.expires_at
+            """, new NflogRow(e.Receiver, e.Integration, e.GroupKey, FormatSet(e.FiringAlerts), FormatSet(e.ResolvedAlerts),
+            e.Timestamp.ToUnixTimeMilliseconds(), e.ExpiresAt.ToUnixTimeMilliseconds()), tx, cancellationToken: ct));
+        if (item is not null) await outbox!.EnqueueAsync(c, tx, item, ct);
     }
 
     public Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken ct) => db.WriteAsync((c, tx) =>

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -88,7 +89,15 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
 
     private async Task<List<ClaimedRow>> ClaimAsync(NotificationsConfig o, CancellationToken ct)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = await db.WriteAsync((c, tx) => ClaimInAsync(c, tx, o, ct), ct);
+        rows.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return rows;
+    }
+
+    /// <summary>The claim in the caller's transaction (<see cref="AlertPathWarmup"/> runs it in one that is rolled back).</summary>
+    internal async Task<List<ClaimedRow>> ClaimInAsync(DbConnection c, DbTransaction tx, NotificationsConfig o, CancellationToken ct, long? at = null)
+    {
+        var now = at ?? time.GetUtcNow().ToUnixTimeMilliseconds();
         var until = now + (long)o.Lease.Value.TotalMilliseconds;
         // Notifications of one group to one integration go out in order (a PagerDuty trigger before its resolve): only
         // the oldest pending one of each is due. The outer condition repeats the inner one: on PostgreSQL a concurrent claimer's UPDATE re-checks it on the
@@ -105,10 +114,7 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
               AND status = 'pending' AND (lease_until IS NULL OR lease_until <= @now)
             RETURNING id, receiver, integration, group_key, dedup_key, action, data_json, attempts, created_at
             """;
-        var rows = await db.WriteAsync(async (c, tx) => (await c.QueryAsync<ClaimedRow>(new CommandDefinition(sql,
-            new { owner = Id, until, now, batch = o.Batch }, tx, cancellationToken: ct))).AsList(), ct);
-        rows.Sort((a, b) => a.Id.CompareTo(b.Id));
-        return rows;
+        return (await c.QueryAsync<ClaimedRow>(new CommandDefinition(sql, new { owner = Id, until, now, batch = o.Batch }, tx, cancellationToken: ct))).AsList();
     }
 
     private async Task DeliverAsync(ClaimedRow row, NotificationsConfig o, CancellationToken ct)
@@ -226,33 +232,37 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
         DateTimeOffset finishedAt, CancellationToken ct)
     {
         // Recorded even when the caller is stopping: the send happened, and recording it keeps it from being repeated.
-        var lost = await db.WriteAsync(async (c, tx) =>
+        var lost = await db.WriteAsync((c, tx) => RecordInAsync(c, tx, row, tries, status, next, outcome, giveUp, finishedAt), CancellationToken.None);
+        if (lost) logger.LogWarning("Notification {Id}: the lease ran out while sending; another sender may have sent it too", row.Id);
+    }
+
+    /// <summary>The record in the caller's transaction; true when the row's lease was lost meanwhile.</summary>
+    internal async Task<bool> RecordInAsync(DbConnection c, DbTransaction tx, ClaimedRow row, List<AttemptRecord> tries, string status, long next,
+        NotifyOutcome outcome, string? giveUp, DateTimeOffset finishedAt)
+    {
+        var n = row.Attempts;
+        foreach (var a in tries)
         {
-            var n = row.Attempts;
-            foreach (var a in tries)
-            {
-                n++;
-                await c.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO notification_attempts (outbox_id, attempt, started_at, latency_ms, outcome, status_code, error, sender)
-                    VALUES (@id, @n, @at, @ms, @Outcome, @StatusCode, @err, @sender)
-                    """, new
-                {
-                    id = row.Id, n, at = a.StartedAt.ToUnixTimeMilliseconds(), ms = (long)Math.Round(a.Latency.TotalMilliseconds), a.Outcome, a.StatusCode,
-                    err = a.Error is { Length: > 2000 } e ? e[..2000] : a.Error, sender = Id,
-                }, tx, cancellationToken: CancellationToken.None));
-            }
-            var error = giveUp is null ? outcome.Error : outcome.Error + "; " + giveUp;
-            return await c.ExecuteAsync(new CommandDefinition("""
-                UPDATE notification_outbox SET status = @status, attempts = @n, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL,
-                       last_status_code = @code, last_error = @error, finished_at = @finished
-                WHERE id = @id AND lease_owner = @owner
+            n++;
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO notification_attempts (outbox_id, attempt, started_at, latency_ms, outcome, status_code, error, sender)
+                VALUES (@id, @n, @at, @ms, @Outcome, @StatusCode, @err, @sender)
                 """, new
             {
-                status, n, next, code = outcome.StatusCode, error = error is { Length: > 2000 } x ? x[..2000] : error,
-                finished = status == OutboxStatus.Pending ? (long?)null : finishedAt.ToUnixTimeMilliseconds(), id = row.Id, owner = Id,
-            }, tx, cancellationToken: CancellationToken.None)) == 0;
-        }, CancellationToken.None);
-        if (lost) logger.LogWarning("Notification {Id}: the lease ran out while sending; another sender may have sent it too", row.Id);
+                id = row.Id, n, at = a.StartedAt.ToUnixTimeMilliseconds(), ms = (long)Math.Round(a.Latency.TotalMilliseconds), a.Outcome, a.StatusCode,
+                err = a.Error is { Length: > 2000 } e ? e[..2000] : a.Error, sender = Id,
+            }, tx, cancellationToken: CancellationToken.None));
+        }
+        var error = giveUp is null ? outcome.Error : outcome.Error + "; " + giveUp;
+        return await c.ExecuteAsync(new CommandDefinition("""
+            UPDATE notification_outbox SET status = @status, attempts = @n, next_attempt_at = @next, lease_owner = NULL, lease_until = NULL,
+                   last_status_code = @code, last_error = @error, finished_at = @finished
+            WHERE id = @id AND lease_owner = @owner
+            """, new
+        {
+            status, n, next, code = outcome.StatusCode, error = error is { Length: > 2000 } x ? x[..2000] : error,
+            finished = status == OutboxStatus.Pending ? (long?)null : finishedAt.ToUnixTimeMilliseconds(), id = row.Id, owner = Id,
+        }, tx, cancellationToken: CancellationToken.None)) == 0;
     }
 }
 

@@ -106,6 +106,33 @@ public sealed class Db : IDisposable
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbTransaction, List<Action>> _onCommit = [];
 
     /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction that is always rolled back: nothing it writes stays and
+    /// its <see cref="OnCommit"/> actions never run. For warming statements up (see NotificationSender.WarmUpAsync).
+    /// </summary>
+    public async Task RollbackAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken ct = default)
+    {
+        if (Provider == DbProvider.Sqlite) await _sqliteWriteLock.WaitAsync(ct);
+        try
+        {
+            await using var conn = await OpenAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+            try
+            {
+                await work(conn, tx);
+            }
+            finally
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                _onCommit.Remove(tx);
+            }
+        }
+        finally
+        {
+            if (Provider == DbProvider.Sqlite) _sqliteWriteLock.Release();
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> after the <see cref="WriteAsync{T}"/> transaction <paramref name="tx"/> commits
     /// (never if it rolls back): in-memory state derived from a write (metrics, the audit head) follows committed data only.
     /// </summary>

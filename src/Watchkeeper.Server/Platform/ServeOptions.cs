@@ -4,11 +4,13 @@ namespace Watchkeeper.Server.Platform;
 public sealed record ServeOptions
 {
     public const string Usage = """
-        usage: watchkeeper serve [--config PATH] [--data DIR] [--listen ADDR] [--query-warmup=BOOL] [--memory-compaction=BOOL]
+        usage: watchkeeper serve [--config PATH] [--data DIR] [--listen ADDR] [--query-warmup=BOOL] [--alert-warmup=BOOL]
+                                 [--memory-compaction=BOOL]
           --config PATH               configuration file (default config/openpolicy/watchkeeper.yml)
           --data DIR                  data directory for the database and time series (default ./data)
           --listen ADDR               host:port to listen on (default 127.0.0.1:9700)
           --query-warmup=BOOL         run the query path in process after start so first queries are fast (default true)
+          --alert-warmup=BOOL         run an alert's path to its notification in process at start (default true)
           --memory-compaction=BOOL    return unused heap memory to the OS when the heap has grown (default true)
         """;
 
@@ -19,6 +21,9 @@ public sealed record ServeOptions
 
     /// <summary>Run the query path a few hundred times after start (Monitoring/QueryWarmup.cs).</summary>
     public bool QueryWarmup { get; init; } = true;
+
+    /// <summary>Run the path of an alert to its notification after start (Alerting/AlertPathWarmup.cs).</summary>
+    public bool AlertWarmup { get; init; } = true;
 
     /// <summary>Compacting full collections when the managed heap has grown (Platform/MemoryCompaction.cs).</summary>
     public bool MemoryCompaction { get; init; } = true;
@@ -54,6 +59,7 @@ public sealed record ServeOptions
                 "--data" => o with { DataDir = Value() },
                 "--listen" => o with { Listen = ValidateListen(Value()) },
                 "--query-warmup" => o with { QueryWarmup = Bool(a, Value()) },
+                "--alert-warmup" => o with { AlertWarmup = Bool(a, Value()) },
                 "--memory-compaction" => o with { MemoryCompaction = Bool(a, Value()) },
                 "-h" or "--help" => o with { Help = true },
                 _ => throw new ArgumentException($"unknown option '{a}'"),
