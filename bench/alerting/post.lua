@@ -2,7 +2,7 @@
 -- load drives Watchkeeper: the request path gets $AM_PREFIX (e.g. /alertmanager) in front of /api/v2/alerts, and
 -- `Authorization: Bearer $AM_TOKEN` is sent when AM_TOKEN is set. With both empty it is am_post.lua as is.
 -- With LOAD_DONE_FILE set, the thread that gets its last response creates that file: wrk itself runs on to -d, and
--- side_by_side.sh samples the server's CPU when the file appears, so the idle tail is not counted in the load's CPU.
+-- side_by_side.sh samples the server's CPU when the file appears (CPU "during the load", next to wrk's whole run).
 dofile(os.getenv("PEERS") .. "/am_post.lua")
 
 local prefix = os.getenv("AM_PREFIX") or ""

@@ -12,8 +12,8 @@
 #   (c) memory: unique alerts in batches of 1000 (100 aggregation groups) up to each FILL_TARGETS; VmRSS;
 #   (a) throughput: wrk 1 thread / WRK_CONNS connections, unique alerts, BATCH per request, bounded by REQS_b and
 #       WRK_SECONDS; CPU-seconds of the server per 1k alerts from /proc, over wrk's whole run (which lasts WRK_SECONDS
-#       even when the requests are done sooner, so it includes the server's idle work after the load) and, in
-#       parentheses, up to the last response only ("during the load").
+#       even when the requests are done sooner: it includes the JIT still compiling what the load made hot, and the
+#       server's background work) and, in parentheses, up to the last response only ("during the load").
 # Watchkeeper: Release build (SKIP_BUILD=1 to reuse it, WK_DLL for another build), SQLite, fresh data dir, the
 # shipped config/openpolicy with demo, host metrics, self-scrape and alerts-to-incidents off and
 # alertmanager_config_file pointing at the bench route. It serves the API at /alertmanager/api/v2 and posting
