@@ -11,7 +11,9 @@
 #   (b) latency: LAT_GROUPS new groups, one per POST, LAT_SPACING_MS apart, group_wait 0s and then 1s;
 #   (c) memory: unique alerts in batches of 1000 (100 aggregation groups) up to each FILL_TARGETS; VmRSS;
 #   (a) throughput: wrk 1 thread / WRK_CONNS connections, unique alerts, BATCH per request, bounded by REQS_b and
-#       WRK_SECONDS; CPU-seconds of the server per 1k alerts from /proc.
+#       WRK_SECONDS; CPU-seconds of the server per 1k alerts from /proc, over wrk's whole run (which lasts WRK_SECONDS
+#       even when the requests are done sooner: it includes the JIT still compiling what the load made hot, and the
+#       server's background work) and, in parentheses, up to the last response only ("during the load").
 # Watchkeeper: Release build (SKIP_BUILD=1 to reuse it, WK_DLL for another build), SQLite, fresh data dir, the
 # shipped config/openpolicy with demo, host metrics, self-scrape and alerts-to-incidents off and
 # alertmanager_config_file pointing at the bench route. It serves the API at /alertmanager/api/v2 and posting
@@ -21,6 +23,10 @@
 #      REQS_1 (50000) REQS_100 (2000) REQS_1000 (200) WRK_SECONDS (30) WRK_CONNS (4) SYSTEMS ("am wk")
 #      AM_PORT (22110) WK_PORT (22111) RECV_AM_PORT (22112) RECV_WK_PORT (22113)
 #      RESULTS_DIR (/tmp/wk-bench-alerting) KEEP_WD (0) PEERS (../shared/bench/peers) WK_ARGS (more `serve` flags)
+#      PHASES ("b c a": which phases run, in that order; e.g. PHASES=a for the throughput phase alone)
+#      PERF_DIR (unset: with it, Watchkeeper runs with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 (so perf
+#      resolves JIT-compiled frames) and `perf record -g` samples its CPU
+#      during each (a) batch into PERF_DIR/perf-wk-BATCH.data; read it with `perf report -i FILE --no-children`)
 # Everything binds 127.0.0.1; state lives in a mktemp dir; the trap kills only the PIDs this script started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +35,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export PEERS=${PEERS:-$(cd "$ROOT/../shared/bench/peers" 2>/dev/null || cd "$ROOT/../../shared/bench/peers" && pwd)}
 LAT_GROUPS=${LAT_GROUPS:-200}; LAT_SPACING_MS=${LAT_SPACING_MS:-25}
 FILL_TARGETS=${FILL_TARGETS:-"10000 100000"}; BATCHES=${BATCHES:-"1 100 1000"}
-WRK_SECONDS=${WRK_SECONDS:-30}; WRK_CONNS=${WRK_CONNS:-4}; SYSTEMS=${SYSTEMS:-"am wk"}
+WRK_SECONDS=${WRK_SECONDS:-30}; WRK_CONNS=${WRK_CONNS:-4}; SYSTEMS=${SYSTEMS:-"am wk"}; PHASES=${PHASES:-"b c a"}
 AM_PORT=${AM_PORT:-22110}; WK_PORT=${WK_PORT:-22111}; RECV_AM_PORT=${RECV_AM_PORT:-22112}; RECV_WK_PORT=${RECV_WK_PORT:-22113}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/wk-bench-alerting}
 (( WRK_SECONDS >= 1 && WRK_SECONDS <= 300 )) || { echo "WRK_SECONDS must be 1..300" >&2; exit 2; }
@@ -127,7 +133,7 @@ start() {  # system tag
     SRV_PID=$!; SRV_URL="http://127.0.0.1:$AM_PORT"; AM_PREFIX=""; AM_TOKEN=""; RECV_PORT=$RECV_AM_PORT
     wait_http "$SRV_URL/-/ready" 60
   else
-    WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk-$tag" \
+    WATCHKEEPER_ADMIN_PASSWORD=bench-admin-pw env ${PERF_DIR:+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0} dotnet "$DLL" serve --config "$WD/wkconfig/watchkeeper.yml" --data "$WD/wk-$tag" \
       --listen "127.0.0.1:$WK_PORT" ${WK_ARGS:-} >"$WD/wk-$tag.log" 2>&1 &
     SRV_PID=$!; SRV_URL="http://127.0.0.1:$WK_PORT"; AM_PREFIX="/alertmanager"; RECV_PORT=$RECV_WK_PORT
     wait_http "$SRV_URL/-/ready" 600
@@ -156,8 +162,10 @@ name() { [[ $1 == am ]] && echo "Alertmanager" || echo "Watchkeeper"; }
 : >"$OUT"
 log "== alerting side by side $(date -u +%FT%TZ)  $(prometheus-alertmanager --version 2>&1 | head -1 | cut -d' ' -f1-3), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)}"
 
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+
 # (b) latency POST -> webhook, one new group per POST
-for sys in $SYSTEMS; do
+phase b && for sys in $SYSTEMS; do
   log "-- (b) $(name $sys); load: $(uptime | sed 's/.*load average: //')"
   start "$sys" latency
   log "   idle RSS after start: $(rss_mib "$SRV_PID") MiB"
@@ -170,7 +178,7 @@ for sys in $SYSTEMS; do
 done
 
 # (c) memory with many active alerts
-for sys in $SYSTEMS; do
+phase c && for sys in $SYSTEMS; do
   log "-- (c) $(name $sys); load: $(uptime | sed 's/.*load average: //')"
   start "$sys" fill
   fgwait python3 "$HERE/wk_load.py" fill "$SRV_URL" "$SRV_PID" "$RESULTS_DIR/alerting_fill_$sys.json" $FILL_TARGETS >/dev/null
@@ -183,17 +191,32 @@ for k,v in d.items():
 done
 
 # (a) throughput of POST /api/v2/alerts, unique alerts, wrk bounded by count (lua) and time (-d)
-for b in $BATCHES; do
+phase a && for b in $BATCHES; do
   var="REQS_$b"; reqs=${!var:-$(( 200000 / b ))}; (( b == 1 )) && reqs=${REQS_1:-50000}
   for sys in $SYSTEMS; do
     log "-- (a) batch=$b $(name $sys); load: $(uptime | sed 's/.*load average: //')"
     start "$sys" "tp$b"
     posts0=$(curl -s --max-time 5 "http://127.0.0.1:$RECV_PORT/stats")
     c0=$(cpu_s "$SRV_PID")
-    BATCH=$b MAX_REQ=$reqs NTHREADS=1 RUN_ID="b$b$sys" fgwait \
-      wrk -t1 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --timeout 30s -s "$HERE/post.lua" "$SRV_URL" >"$WD/wrk-$sys-$b.out" 2>&1 || true
+    perf_pid=""
+    if [[ -n "${PERF_DIR:-}" && $sys == wk ]]; then
+      mkdir -p "$PERF_DIR"
+      perf record -F 499 -g -p "$SRV_PID" -o "$PERF_DIR/perf-wk-$b.data" >"$WD/perf-$b.log" 2>&1 &
+      perf_pid=$!; PIDS+=("$perf_pid"); sleep 0.5
+    fi
+    # wrk runs to -d even after its last response: the CPU of the load alone is sampled when post.lua says it is done.
+    done_file="$WD/load-done-$sys-$b"; rm -f "$done_file"
+    BATCH=$b MAX_REQ=$reqs NTHREADS=1 RUN_ID="b$b$sys" LOAD_DONE_FILE="$done_file" \
+      wrk -t1 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --timeout 30s -s "$HERE/post.lua" "$SRV_URL" >"$WD/wrk-$sys-$b.out" 2>&1 &
+    wrk_pid=$!; PIDS+=("$wrk_pid"); cl=""
+    while kill -0 "$wrk_pid" 2>/dev/null; do
+      if [[ -z "$cl" && -e "$done_file" ]]; then cl=$(cpu_s "$SRV_PID"); fi
+      sleep 0.05
+    done
+    wait "$wrk_pid" || true; unset 'PIDS[-1]'
     line=$(grep WRKRESULT "$WD/wrk-$sys-$b.out" || true)
-    c1=$(cpu_s "$SRV_PID")
+    if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
+    c1=$(cpu_s "$SRV_PID"); [[ -n "$cl" ]] || cl=$c1
     stored=$(held)
     posts1=$(curl -s --max-time 5 "http://127.0.0.1:$RECV_PORT/stats")
     log "   (a) $sys batch=$b $(python3 -c '
@@ -201,9 +224,11 @@ import sys,re,json
 kv=dict(re.findall(r"(\w+)=(\d+)", sys.argv[1])); b=int(sys.argv[2]); dc=float(sys.argv[4])-float(sys.argv[3])
 if not kv: print("wrk produced no result"); sys.exit()
 r=int(kv["requests"]); s=int(kv["elapsed_us"])/1e6; p0,p1=json.loads(sys.argv[7]),json.loads(sys.argv[8])
-print("reqs=%d in %.2fs -> %.0f req/s, %.0f alerts/s; non200=%s sockerr=%s p50=%.2fms p99=%.2fms; %.3f cpu-s/1k alerts; stored=%s rss=%sMiB webhooks=%d" % (
-  r, s, r/s, r*b/s, kv["non200"], kv["sockerr"], int(kv["p50_us"])/1e3, int(kv["p99_us"])/1e3, dc/(r*b)*1e3 if r else 0, sys.argv[5], sys.argv[6], p1["posts"]-p0["posts"]))' \
-      "$line" "$b" "$c0" "$c1" "$stored" "$(rss_mib "$SRV_PID")" "$posts0" "$posts1")"
+dl=float(sys.argv[9])-float(sys.argv[3])
+print("reqs=%d in %.2fs -> %.0f req/s, %.0f alerts/s; non200=%s sockerr=%s p50=%.2fms p99=%.2fms; %.3f cpu-s/1k alerts (%.3f during the load); stored=%s rss=%sMiB webhooks=%d" % (
+  r, s, r/s, r*b/s, kv["non200"], kv["sockerr"], int(kv["p50_us"])/1e3, int(kv["p99_us"])/1e3, dc/(r*b)*1e3 if r else 0, dl/(r*b)*1e3 if r else 0,
+  sys.argv[5], sys.argv[6], p1["posts"]-p0["posts"]))' \
+      "$line" "$b" "$c0" "$c1" "$stored" "$(rss_mib "$SRV_PID")" "$posts0" "$posts1" "$cl")"
     stop
   done
 done

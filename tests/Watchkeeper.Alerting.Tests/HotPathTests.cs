@@ -28,6 +28,37 @@ public sealed class HotPathTests
     }
 
     [Fact]
+    public void Alerts_sort_by_job_then_instance_then_label_text_with_labelled_alerts_first()
+    {
+        static Alert A(params string[] pairs)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < pairs.Length; i += 2) d[pairs[i]] = pairs[i + 1];
+            var t = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+            return new Alert(LabelDictionary.From(d), LabelDictionary.Empty, t, t.AddHours(1), "", t, false);
+        }
+
+        Alert[] expected =
+        [
+            A("alertname", "X", "job", "a", "instance", "h1"),
+            A("alertname", "X", "job", "a", "instance", "h2"),
+            A("alertname", "Y", "job", "a", "instance", "h2"),
+            A("alertname", "X", "job", "a"),
+            A("alertname", "X", "job", "b", "instance", "h0"),
+            A("alertname", "X", "instance", "h0"),
+            A("alertname", "A"),
+            A("alertname", "B", "zone", "z"),  // '{alertname="B", zone=...' sorts before '{alertname="B"}' (',' < '}')
+            A("alertname", "B"),
+        ];
+        for (var seed = 0; seed < 5; seed++)
+        {
+            var shuffled = expected.ToArray();
+            new Random(seed).Shuffle(shuffled);
+            Assert.Equal(expected.Select(a => LabelSets.Format(a.Labels)), Watchkeeper.Alerting.Dispatch.Dispatcher.Sort(shuffled).Select(a => LabelSets.Format(a.Labels)));
+        }
+    }
+
+    [Fact]
     public void Non_ascii_labels_fingerprint_as_utf8()
     {
         var d = new Dictionary<string, string> { ["alertname"] = "Température", ["zone"] = "東京" };

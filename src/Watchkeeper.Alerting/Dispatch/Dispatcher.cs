@@ -184,8 +184,13 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
 
     public IReadOnlyList<GroupSnapshot> Groups()
     {
+        List<(Group Group, List<Alert> Alerts)> groups;
         lock (_gate)
-            return [.. _groups.Values.Select(g => new GroupSnapshot(g.Route, g.Key, g.Labels, Sort(g.Alerts.Values)))];
+        {
+            // Copied under the lock, sorted outside it (a sort of a large group must not hold up alerts being placed).
+            groups = [.. _groups.Values.Select(g => (g, g.Alerts.Values.ToList()))];
+        }
+        return [.. groups.Select(p => new GroupSnapshot(p.Group.Route, p.Group.Key, p.Group.Labels, SortInPlace(p.Alerts)))];
     }
 
     /// <summary>Flushes every group that is due now; returns the number of notifications committed.</summary>
@@ -203,9 +208,11 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
                     if (g.Next > now) continue;
                     g.Next = now + g.Route.Opts.GroupInterval;
                     g.HasFlushed = true;
-                    due.Add((k, g, Sort(g.Alerts.Values)));
+                    due.Add((k, g, g.Alerts.Values.ToList()));
                 }
             }
+            // Sorted outside the lock: a flush of large groups must not hold up alerts being placed.
+            foreach (var d in due) SortInPlace(d.Alerts);
             var sent = 0;
             foreach (var (mapKey, g, alerts) in due)
             {
@@ -293,20 +300,50 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
     }
 
     /// <summary>Alertmanager's alert order: by <c>job</c>, then <c>instance</c>, then the label set.</summary>
-    public static List<Alert> Sort(IEnumerable<Alert> alerts)
+    public static List<Alert> Sort(IEnumerable<Alert> alerts) => SortInPlace(alerts.ToList());
+
+    /// <summary>
+    /// Sorts <paramref name="list"/> in <see cref="Sort"/>'s order and returns it. Each alert's <c>job</c> and
+    /// <c>instance</c> are looked up once (not per comparison), and its label-set text only when those tie.
+    /// </summary>
+    private static List<Alert> SortInPlace(List<Alert> list)
     {
-        var list = alerts.ToList();
-        list.Sort((a, b) =>
-        {
-            foreach (var k in (string[])["job", "instance"])
-            {
-                var ha = a.Labels.TryGetValue(k, out var va);
-                var hb = b.Labels.TryGetValue(k, out var vb);
-                if (ha && hb && va != vb) return string.CompareOrdinal(va, vb);
-                if (ha != hb) return ha ? -1 : 1;
-            }
-            return string.CompareOrdinal(LabelSets.Format(a.Labels), LabelSets.Format(b.Labels));
-        });
+        if (list.Count < 2) return list;
+        var keys = new SortKey[list.Count];
+        var items = list.ToArray();
+        for (var i = 0; i < items.Length; i++) keys[i] = new SortKey(items[i]);
+        Array.Sort(keys, items, SortKey.Comparer);
+        list.Clear();
+        list.AddRange(items);
         return list;
+    }
+
+    private sealed class SortKey(Alert alert)
+    {
+        public static readonly IComparer<SortKey> Comparer = Comparer<SortKey>.Create(Compare);
+
+        private readonly string? _job = alert.Labels.TryGetValue("job", out var j) ? j : null;
+        private readonly string? _instance = alert.Labels.TryGetValue("instance", out var i) ? i : null;
+        private string? _text;
+
+        private string Text => _text ??= LabelSets.Format(alert.Labels);
+
+        private static int Compare(SortKey? a, SortKey? b)
+        {
+            if (ReferenceEquals(a, b)) return 0;
+            if (a is null || b is null) return a is null ? -1 : 1;
+            var c = ByLabel(a._job, b._job);
+            if (c != 0) return c;
+            c = ByLabel(a._instance, b._instance);
+            return c != 0 ? c : string.CompareOrdinal(a.Text, b.Text);
+        }
+
+        /// <summary>Different values in ordinal order; an alert with the label before one without it; else a tie.</summary>
+        private static int ByLabel(string? a, string? b)
+        {
+            if (a is not null && b is not null) return string.Equals(a, b, StringComparison.Ordinal) ? 0 : string.CompareOrdinal(a, b);
+            if (a is null == b is null) return 0;
+            return a is not null ? -1 : 1;
+        }
     }
 }

@@ -19,6 +19,10 @@ public sealed class Engine(EngineOptions? options = null, TimeProvider? timeProv
     private int _queries;
     private int _queued;
 
+    // histogram_quantile's bucket grouping per histogram argument of a parsed expression that is evaluated again and
+    // again (a rule keeps its parsed expression): lives as long as the expression does.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Expr, object> _histogramGroups = new();
+
     /// <summary>Queries being evaluated or waiting for a slot (Prometheus's <c>prometheus_engine_queries</c>).</summary>
     public int Queries => Volatile.Read(ref _queries);
 
@@ -126,7 +130,7 @@ public sealed class Engine(EngineOptions? options = null, TimeProvider? timeProv
             }
             try
             {
-                var ev = new Evaluator(querier, Options, start, end, step, linked.Token, ct);
+                var ev = new Evaluator(querier, Options, start, end, step, linked.Token, ct, _histogramGroups);
                 return step == 0 ? ev.RunInstant(expr) : ev.RunRange(expr);
             }
             finally

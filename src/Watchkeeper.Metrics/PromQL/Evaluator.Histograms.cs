@@ -19,14 +19,19 @@ internal sealed partial class Evaluator
     /// each position of the last vector and their group are kept from one evaluation to the next, so a range query
     /// parses "le" and hashes labels once per series instead of once per series and step, and the bucket lists are
     /// reused. <see cref="Order"/> holds the groups present in the current evaluation, in order of first appearance.
+    /// A series is matched to its group without building its label set without "le" (<see cref="WithoutLe"/>); only
+    /// a new group builds one.
     /// </summary>
     private sealed class BucketGroups
     {
+        /// <summary>1 while a query uses it (a shared instance is used by one query at a time).</summary>
+        public int InUse;
         private Labels?[] _inputs = [];
         private int[] _slots = [];
         private double[] _uppers = [];
         private readonly Dictionary<Labels, (int Group, double Upper)> _byLabels = [];
-        private readonly Dictionary<Labels, int> _groupIndex = [];
+        private readonly Dictionary<Labels, int> _groupIndex = new(WithoutLe.Instance);
+        private readonly Dictionary<string, (bool Ok, double Upper)> _bounds = new(StringComparer.Ordinal);
         private readonly List<Labels> _keys = [];
         private readonly List<List<Bucket>> _buckets = [];
         private readonly List<int> _stamps = [];
@@ -41,6 +46,10 @@ internal sealed partial class Evaluator
         public void Begin(int count)
         {
             _eval++;
+            // Kept across queries, groups and memorized series of a churning selection would pile up: start over when
+            // they are far more than the last evaluation used.
+            if (_keys.Count > 1024 && _keys.Count > 4 * Order.Count) Clear();
+            if (_byLabels.Count > 1024 && _byLabels.Count > 4 * count) _byLabels.Clear();
             Order.Clear();
             if (_inputs.Length < count)
             {
@@ -48,6 +57,17 @@ internal sealed partial class Evaluator
                 Array.Resize(ref _slots, count);
                 Array.Resize(ref _uppers, count);
             }
+        }
+
+        private void Clear()
+        {
+            Array.Clear(_inputs);
+            _byLabels.Clear();
+            _groupIndex.Clear();
+            _bounds.Clear();
+            _keys.Clear();
+            _buckets.Clear();
+            _stamps.Clear();
         }
 
         public bool TryPosition(int i, Labels labels, out int group, out double upper)
@@ -69,19 +89,34 @@ internal sealed partial class Evaluator
             return false;
         }
 
-        /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad.</summary>
-        public int Remember(int i, Labels labels, Labels? key, double upper)
+        /// <summary>The upper bound of an "le" value, parsed once per distinct string; false when malformed.</summary>
+        public bool TryBound(string le, out double upper)
+        {
+            if (_bounds.TryGetValue(le, out var known))
+            {
+                upper = known.Upper;
+                return known.Ok;
+            }
+            var ok = TryParseBound(le, out upper);
+            if (_bounds.Count < 4096) _bounds[le] = (ok, upper);
+            return ok;
+        }
+
+        /// <summary>Records a newly parsed series: its group (by labels without "le"), or -1 when "le" is bad (not valid).</summary>
+        public int Remember(int i, Labels labels, bool valid, double upper)
         {
             var group = -1;
-            if (key is not null && !_groupIndex.TryGetValue(key, out group))
+            if (valid && !_groupIndex.TryGetValue(labels, out group))
             {
                 group = _keys.Count;
-                _groupIndex[key] = group;
-                _keys.Add(key);
+                _groupIndex[labels] = group;
+                _keys.Add(DropLabels(labels, LeLabel, false));
                 _buckets.Add([]);
                 _stamps.Add(0);
             }
-            _byLabels[labels] = (group, upper);
+            // From the second evaluation on (a range query, a subquery) a series that moved to another position is
+            // found by its labels; a single evaluation needs no such memory.
+            if (_eval > 1) _byLabels[labels] = (group, upper);
             SetPosition(i, labels, group, upper);
             return group;
         }
@@ -114,12 +149,79 @@ internal sealed partial class Evaluator
         }
     }
 
+    /// <summary>Label sets compared and hashed as if they had no "le" label.</summary>
+    private sealed class WithoutLe : IEqualityComparer<Labels>
+    {
+        public static readonly WithoutLe Instance = new();
+
+        public bool Equals(Labels? x, Labels? y)
+        {
+            if (ReferenceEquals(x, y)) return true;
+            if (x is null || y is null) return false;
+            var a = x.AsSpan();
+            var b = y.AsSpan();
+            int i = 0, j = 0;
+            while (true)
+            {
+                if (i < a.Length && a[i].Name == "le") i++;
+                if (j < b.Length && b[j].Name == "le") j++;
+                if (i == a.Length || j == b.Length) return i == a.Length && j == b.Length;
+                if (!string.Equals(a[i].Name, b[j].Name, StringComparison.Ordinal) || !string.Equals(a[i].Value, b[j].Value, StringComparison.Ordinal)) return false;
+                i++;
+                j++;
+            }
+        }
+
+        public int GetHashCode(Labels obj)
+        {
+            var h = new HashCode();
+            foreach (var l in obj.AsSpan())
+            {
+                if (l.Name == "le") continue;
+                h.Add(l.Name, StringComparer.Ordinal);
+                h.Add(l.Value, StringComparer.Ordinal);
+            }
+            return h.ToHashCode();
+        }
+    }
+
     private readonly Dictionary<Expr, BucketGroups> _bucketGroups = new(ReferenceEqualityComparer.Instance);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Expr, object>? _sharedGroups;
+    private List<BucketGroups>? _borrowedGroups;
+
+    /// <summary>
+    /// The grouping for a histogram argument. An instant query takes the one the engine keeps for that parsed
+    /// expression (a rule's next evaluation then finds every series at its position and hashes nothing), unless
+    /// another query holds it; a range query keeps its own for its steps.
+    /// </summary>
+    private BucketGroups GroupsFor(Expr arg)
+    {
+        if (_bucketGroups.TryGetValue(arg, out var groups)) return groups;
+        groups = new BucketGroups();
+        if (_sharedGroups is not null)
+        {
+            var shared = (BucketGroups)_sharedGroups.GetValue(arg, static _ => new BucketGroups());
+            if (Interlocked.CompareExchange(ref shared.InUse, 1, 0) == 0)
+            {
+                groups = shared;
+                (_borrowedGroups ??= []).Add(shared);
+            }
+        }
+        _bucketGroups[arg] = groups;
+        return groups;
+    }
+
+    private void ReturnSharedGroups()
+    {
+        if (_borrowedGroups is null) return;
+        foreach (var g in _borrowedGroups) Volatile.Write(ref g.InUse, 0);
+        _borrowedGroups = null;
+    }
 
     /// <summary>Groups classic bucket series by their labels without "le"; bad or missing "le" is warned about and skipped.</summary>
     private BucketGroups GroupBuckets(Expr arg, List<Elem> v)
     {
-        if (!_bucketGroups.TryGetValue(arg, out var groups)) _bucketGroups[arg] = groups = new BucketGroups();
+        var groups = GroupsFor(arg);
         groups.Begin(v.Count);
         for (var i = 0; i < v.Count; i++)
         {
@@ -128,15 +230,10 @@ internal sealed partial class Evaluator
             if (!groups.TryPosition(i, e.Labels, out var group, out var upper))
             {
                 var le = e.Labels.Get("le");
-                if (le is not null && TryParseBound(le, out upper))
-                    group = groups.Remember(i, e.Labels, DropLabels(e.Labels, LeLabel, false), upper);
-                else
-                {
-                    groups.Remember(i, e.Labels, null, 0);
-                    Warn($"bucket label \"le\" is missing or has a malformed value of \"{le ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
-                }
+                group = groups.Remember(i, e.Labels, le is not null && groups.TryBound(le, out upper), upper);
             }
             if (group >= 0) groups.Add(group, upper, e.V);
+            else Warn($"bucket label \"le\" is missing or has a malformed value of \"{e.Labels.Get("le") ?? ""}\" for metric name \"{e.Labels.Name ?? ""}\"{PosText(arg)}");
         }
         return groups;
     }

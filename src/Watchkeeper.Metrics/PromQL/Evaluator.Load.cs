@@ -281,6 +281,40 @@ internal sealed partial class Evaluator
         Sample[] clean = [];
         long produced = 0;
         var visited = 0;
+        if (steps == 1 && rateKind != 0 && _querier is ICounterWindowQuerier windows && stepStart[0] == sc.Min && stepEnd[0] == sc.Max)
+        {
+            // An instant rate/increase: one window per series, summarized by the store (chunks wholly inside it that
+            // never decrease are not decoded). The same values as the loop below, which sees every sample.
+            var start = stepStart[0];
+            var ts = stepEnd[0];
+            string? counterName = null;
+            windows.SelectCounterWindows(TAdd(sc.Min, 1), sc.Max, vs.Matchers, (labels, w) =>
+            {
+                if ((++visited & 1023) == 0) CheckCancel();
+                sc.Samples[0] += w.Count;
+                if (w.Count < 2) return;
+                var v = ExtrapolatedRate(w, rateKind == 1, start, ts);
+                // Series of one metric usually share its name string: it is checked once, not once per series.
+                if (!counterInfo[0] && labels.Name is { } mn && !ReferenceEquals(mn, counterName))
+                {
+                    if (HasCounterSuffix(mn)) counterName = mn;
+                    else
+                    {
+                        counterInfo[0] = true;
+                        Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{mn}\"{PosText(call.Args[0])}");
+                    }
+                }
+                if (fused is not null)
+                {
+                    var group = fused.Group(GroupKey(fused.Expr, labels), steps);
+                    fused.Add(fused.Arrays(group), group, 0, v);
+                }
+                else (sc.Steps[0] ??= []).Add(new Elem(labels, v, !keepName));
+                if (++produced > _opts.MaxSamples)
+                    throw new QueryException(QueryErrorKind.TooManySamples, "query processing would load too many samples into memory in query execution");
+            });
+            return;
+        }
         ((IStreamingSeriesQuerier)_querier).SelectEach(TAdd(sc.Min, 1), sc.Max, vs.Matchers, (labels, samples) =>
         {
             if ((++visited & 1023) == 0) CheckCancel();

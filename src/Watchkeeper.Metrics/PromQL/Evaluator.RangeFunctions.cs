@@ -343,10 +343,23 @@ internal sealed partial class Evaluator
                 prev = cur;
             }
         }
+        return Extrapolate(result, first, last, s.Length, isCounter, isRate, rangeStart, rangeEnd);
+    }
+
+    /// <summary>rate/increase from a store's <see cref="CounterWindow"/>: the same sums in the same order as the scan above.</summary>
+    internal static double ExtrapolatedRate(CounterWindow w, bool isRate, long rangeStart, long rangeEnd)
+    {
+        var result = w.Last.V - w.First.V;
+        foreach (var prev in w.Resets) result += prev;
+        return Extrapolate(result, w.First, w.Last, w.Count, true, isRate, rangeStart, rangeEnd);
+    }
+
+    private static double Extrapolate(double result, Sample first, Sample last, int count, bool isCounter, bool isRate, long rangeStart, long rangeEnd)
+    {
         var durationToStart = (first.T - rangeStart) / 1000.0;
         var durationToEnd = (rangeEnd - last.T) / 1000.0;
         var sampledInterval = (last.T - first.T) / 1000.0;
-        var avgBetween = sampledInterval / (s.Length - 1);
+        var avgBetween = sampledInterval / (count - 1);
         var threshold = avgBetween * 1.1;
         if (durationToStart >= threshold) durationToStart = avgBetween / 2;
         if (isCounter && result > 0 && first.V >= 0)

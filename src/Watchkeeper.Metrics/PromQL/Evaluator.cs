@@ -22,8 +22,11 @@ internal sealed partial class Evaluator
 
     /// <param name="ct">Cancelled by the caller or by the query's timeout (see <see cref="QueryDeadline"/>).</param>
     /// <param name="callerCt">The caller's own token, to tell a cancellation from a timeout.</param>
-    public Evaluator(ISeriesQuerier querier, EngineOptions opts, long start, long end, long interval, CancellationToken ct, CancellationToken callerCt)
+    /// <param name="sharedGroups">Bucket groupings kept between instant queries of the same parsed expression (Engine).</param>
+    public Evaluator(ISeriesQuerier querier, EngineOptions opts, long start, long end, long interval, CancellationToken ct, CancellationToken callerCt,
+        System.Runtime.CompilerServices.ConditionalWeakTable<Expr, object>? sharedGroups = null)
     {
+        _sharedGroups = interval == 0 ? sharedGroups : null;
         _querier = querier;
         _opts = opts;
         _start = start;
@@ -84,6 +87,18 @@ internal sealed partial class Evaluator
     // ---- entry points -------------------------------------------------------------------------
 
     public QueryResult RunInstant(Expr expr)
+    {
+        try
+        {
+            return RunInstantCore(expr);
+        }
+        finally
+        {
+            ReturnSharedGroups();
+        }
+    }
+
+    private QueryResult RunInstantCore(Expr expr)
     {
         try
         {

@@ -4,11 +4,15 @@ using Microsoft.Win32.SafeHandles;
 namespace Watchkeeper.Metrics.Tsdb;
 
 /// <summary>
-/// A closed head chunk: its bytes in <c>chunks_head/</c> at <see cref="Offset"/>, or in <see cref="Data"/> (the whole
-/// array when <see cref="Offset"/> is -1; a query's copy of an open chunk is <see cref="Length"/> bytes at
-/// <see cref="Offset"/> of a <see cref="ChunkArena"/> page).
+/// A closed head chunk: its bytes in <c>chunks_head/</c> at <see cref="Offset"/>, or in <see cref="Data"/> (the first
+/// <see cref="Length"/> bytes of the array when <see cref="Offset"/> is -1; a query's copy of an open chunk is
+/// <see cref="Length"/> bytes at <see cref="Offset"/> of a <see cref="ChunkArena"/> page). A closed chunk, in the file
+/// or in memory, is followed by its <see cref="ChunkSummary"/> trailer; a query's copy of an open chunk has none.
 /// </summary>
-internal readonly record struct HeadChunk(long MinT, long MaxT, byte[]? Data, long Offset, int Length);
+internal readonly record struct HeadChunk(long MinT, long MaxT, byte[]? Data, long Offset, int Length)
+{
+    public bool HasTrailer => Data is null || Offset < 0;
+}
 
 /// <summary>
 /// Closed head chunks written out to <c>DATA/tsdb/chunks_head/</c>, one file per block range, so the head keeps only
@@ -61,8 +65,11 @@ internal sealed class HeadChunkFile : IDisposable
         }
     }
 
-    /// <summary>Stores a closed chunk; in memory when the file cannot be written.</summary>
-    public HeadChunk Store(long minT, long maxT, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Stores a closed chunk followed by its <see cref="ChunkSummary"/> trailer (last value, ascending flag; not part of
+    /// <see cref="HeadChunk.Length"/>); in memory, with the same trailer, when the file cannot be written.
+    /// </summary>
+    public HeadChunk Store(long minT, long maxT, ReadOnlySpan<byte> data, ChunkSummary summary = default)
     {
         lock (_lock)
         {
@@ -78,8 +85,12 @@ internal sealed class HeadChunkFile : IDisposable
                         _segments[key] = seg;
                     }
                     var offset = seg.Length;
-                    RandomAccess.Write(seg.Handle, data, offset);
-                    seg.Length += data.Length;
+                    var total = data.Length + ChunkSummary.TrailerBytes;
+                    if (_write.Length < total) _write = new byte[Math.Max(total, 2 * _write.Length)];
+                    data.CopyTo(_write);
+                    summary.WriteTrailer(_write.AsSpan(data.Length));
+                    RandomAccess.Write(seg.Handle, _write.AsSpan(0, total), offset);
+                    seg.Length += total;
                     return new HeadChunk(minT, maxT, null, offset, data.Length);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -89,8 +100,19 @@ internal sealed class HeadChunkFile : IDisposable
                 }
             }
         }
-        return new HeadChunk(minT, maxT, data.ToArray(), -1, data.Length);
+        return InMemory(minT, maxT, data, summary);
     }
+
+    /// <summary>A closed chunk held in an array of its own: the encoding, then the summary trailer.</summary>
+    public static HeadChunk InMemory(long minT, long maxT, ReadOnlySpan<byte> data, ChunkSummary summary)
+    {
+        var arr = new byte[data.Length + ChunkSummary.TrailerBytes];
+        data.CopyTo(arr);
+        summary.WriteTrailer(arr.AsSpan(data.Length));
+        return new HeadChunk(minT, maxT, arr, -1, data.Length);
+    }
+
+    private byte[] _write = new byte[256];
 
     /// <summary>Keeps every file that exists now readable until <see cref="Unpin"/> (taken under the TSDB's state lock).</summary>
     public void Pin()
@@ -111,7 +133,7 @@ internal sealed class HeadChunkFile : IDisposable
     /// <summary>The bytes of a closed chunk, in an array of its own.</summary>
     public byte[] Read(HeadChunk c)
     {
-        if (c.Data is not null) return c.Offset < 0 ? c.Data : c.Data.AsSpan((int)c.Offset, c.Length).ToArray();
+        if (c.Data is not null) return c.Data.AsSpan((int)Math.Max(c.Offset, 0), c.Length).ToArray();
         var buf = new byte[c.Length];
         ReadFile(c, buf);
         return buf;
@@ -123,6 +145,17 @@ internal sealed class HeadChunkFile : IDisposable
         if (c.Data is not null) return c.Data.AsSpan((int)Math.Max(c.Offset, 0), c.Length);
         if (buffer.Length < c.Length) buffer = new byte[Math.Max(c.Length, buffer.Length * 2)];
         var span = buffer.AsSpan(0, c.Length);
+        ReadFile(c, span);
+        return span;
+    }
+
+    /// <summary>A closed chunk's bytes followed by its trailer, read into <paramref name="buffer"/> unless in memory.</summary>
+    public ReadOnlySpan<byte> ReadWithTrailer(HeadChunk c, ref byte[] buffer)
+    {
+        var n = c.Length + ChunkSummary.TrailerBytes;
+        if (c.Data is not null) return c.Data.AsSpan((int)Math.Max(c.Offset, 0), n);
+        if (buffer.Length < n) buffer = new byte[Math.Max(n, buffer.Length * 2)];
+        var span = buffer.AsSpan(0, n);
         ReadFile(c, span);
         return span;
     }

@@ -32,15 +32,37 @@ internal sealed unsafe class HeadChunkReader(HeadChunkFile file) : IDisposable
     public ReadOnlySpan<byte> Read(HeadChunk c)
     {
         if (c.Data is not null) return c.Data.AsSpan((int)Math.Max(c.Offset, 0), c.Length);
+        var view = ViewOf(c);
+        if (view is not null && c.Offset >= 0 && c.Offset + c.Length <= view.Length)
+            return new ReadOnlySpan<byte>(view.Pointer + c.Offset, c.Length);
+        return file.Read(c, ref _buffer);
+    }
+
+    /// <summary>The summary of a closed chunk (one with a trailer) from its header and trailer, without decoding it.</summary>
+    public ChunkSummary Summary(HeadChunk c)
+    {
+        var n = c.Length + ChunkSummary.TrailerBytes;
+        ReadOnlySpan<byte> bytes;
+        if (c.Data is not null) bytes = c.Data.AsSpan((int)Math.Max(c.Offset, 0), n);
+        else
+        {
+            var view = ViewOf(c);
+            bytes = view is not null && c.Offset >= 0 && c.Offset + n <= view.Length
+                ? new ReadOnlySpan<byte>(view.Pointer + c.Offset, n)
+                : file.ReadWithTrailer(c, ref _buffer);
+        }
+        return ChunkSummary.Read(bytes[..c.Length], bytes[c.Length..], c.MaxT);
+    }
+
+    private View? ViewOf(HeadChunk c)
+    {
         var key = file.KeyOf(c);
         if (!_views.TryGetValue(key, out var view))
         {
             view = TryMap(key);
             _views[key] = view;
         }
-        if (view is not null && c.Offset >= 0 && c.Offset + c.Length <= view.Length)
-            return new ReadOnlySpan<byte>(view.Pointer + c.Offset, c.Length);
-        return file.Read(c, ref _buffer);
+        return view;
     }
 
     private View? TryMap(long key)

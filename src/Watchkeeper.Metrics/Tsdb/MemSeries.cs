@@ -74,8 +74,8 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
     {
         if (_open is null) return;
         var c = _file is not null
-            ? _file.Store(_open.MinT, _open.MaxT, _open.Bytes)
-            : new HeadChunk(_open.MinT, _open.MaxT, _open.ToArray(), -1, _open.ByteLength);
+            ? _file.Store(_open.MinT, _open.MaxT, _open.Bytes, _open.Summary)
+            : HeadChunkFile.InMemory(_open.MinT, _open.MaxT, _open.Bytes, _open.Summary);
         _open = null;
         _closed ??= new HeadChunk[2];
         if (_closedCount == _closed.Length) Array.Resize(ref _closed, _closed.Length * 2);
@@ -113,7 +113,6 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
         return MinT <= maxT && _maxT >= minT;
     }
 
-    /// <summary>The chunks holding samples in [minT, maxT]: references to closed ones, a copy of the open one.</summary>
     /// <summary>The chunks overlapping [minT, maxT]: closed ones by reference, the open one copied into <paramref name="arena"/>.</summary>
     public void ChunksInRange(long minT, long maxT, List<HeadChunk> into, ChunkArena arena)
     {
@@ -126,5 +125,31 @@ internal sealed class MemSeries(ulong seriesRef, Labels labels, HeadChunkFile? c
         }
         if (_open is not null && _open.MinT <= maxT && _open.MaxT >= minT)
             into.Add(arena.Copy(_open.MinT, _open.MaxT, _open.Bytes));
+    }
+
+    /// <summary>
+    /// <see cref="ChunksInRange"/> for a counter window: the open chunk, when it lies wholly in [minT, maxT] and never
+    /// decreases, is returned as its summary (true) instead of being copied.
+    /// </summary>
+    public bool CounterChunksInRange(long minT, long maxT, List<HeadChunk> into, ChunkArena arena, out ChunkSummary open)
+    {
+        open = default;
+        if (_open is not null && _open.MinT >= minT && _open.MaxT <= maxT)
+        {
+            var summary = _open.Summary;
+            if (summary.Ascending)
+            {
+                for (var i = 0; i < _closedCount; i++)
+                {
+                    var c = _closed![i];
+                    if (c.MaxT < minT) continue;
+                    into.Add(c);
+                }
+                open = summary;
+                return true;
+            }
+        }
+        ChunksInRange(minT, maxT, into, arena);
+        return false;
     }
 }

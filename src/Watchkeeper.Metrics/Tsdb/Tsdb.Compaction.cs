@@ -111,6 +111,7 @@ public sealed partial class Tsdb
                     _byLabels.TryRemove(labels, out _);
                 }
                 _index.Remove(removed);
+                _seriesVersion++;
             }
             Interlocked.Add(ref Stats._headChunks, -dropped);
             Interlocked.Add(ref Stats._headSeries, -removed.Count);

@@ -51,6 +51,7 @@ public sealed partial class Tsdb
 
     private void AddSeriesLocked(MemSeries s)
     {
+        _seriesVersion++;
         _byLabels[s.Labels] = s;
         _byRef[s.Ref] = s;
         _index.Add(s.Ref, s.Labels);
@@ -102,5 +103,59 @@ public sealed partial class Tsdb
             for (var i = 0; i < ids.Length; i++) res[i] = _byRef[ids[i]];
             return res;
         }
+    }
+
+    // Bumped (under the index lock) whenever a head series is added or removed.
+    private long _seriesVersion;
+
+    /// <summary>Selections of at least this many head series are kept in label order between queries.</summary>
+    private const int SortedSelectionMinSeries = 256;
+    /// <summary>Bound on the series references all remembered selections hold together (8 bytes each).</summary>
+    private const int SortedSelectionMaxSeries = 1_000_000;
+    private readonly Dictionary<string, (long Version, MemSeries[] Series)> _sortedSelections = new(StringComparer.Ordinal);
+    private long _sortedSelectionSeries;
+
+    /// <summary>
+    /// <see cref="HeadSelect"/> in label order. A large selection is remembered (by its matchers) until a head series
+    /// is added or removed, so a rule or dashboard evaluating the same selector every few seconds over an unchanged
+    /// head neither looks up its postings nor sorts its series again. The array is shared: callers only read it.
+    /// </summary>
+    private MemSeries[] HeadSelectSorted(IReadOnlyList<LabelMatcher> matchers)
+    {
+        var key = SelectionKey(matchers);
+        long version;
+        lock (_indexLock)
+        {
+            if (_sortedSelections.TryGetValue(key, out var cached) && cached.Version == _seriesVersion) return cached.Series;
+            version = _seriesVersion;
+        }
+        var series = HeadSelect(matchers);
+        Array.Sort(series, static (a, b) => a.Labels.CompareTo(b.Labels));
+        if (series.Length < SortedSelectionMinSeries) return series;
+        lock (_indexLock)
+        {
+            // Taken under the lock with the version read before the select: a series added in between makes the entry
+            // stale at once (a later query selects again) instead of caching a list that misses it.
+            if (_sortedSelections.Remove(key, out var old)) _sortedSelectionSeries -= old.Series.Length;
+            if (_sortedSelectionSeries + series.Length > SortedSelectionMaxSeries)
+            {
+                _sortedSelections.Clear();
+                _sortedSelectionSeries = 0;
+            }
+            if (series.Length <= SortedSelectionMaxSeries)
+            {
+                _sortedSelections[key] = (version, series);
+                _sortedSelectionSeries += series.Length;
+            }
+        }
+        return series;
+    }
+
+    private static string SelectionKey(IReadOnlyList<LabelMatcher> matchers)
+    {
+        if (matchers.Count == 1) return matchers[0].ToString();
+        var parts = new string[matchers.Count];
+        for (var i = 0; i < parts.Length; i++) parts[i] = matchers[i].ToString();
+        return string.Join('\u0000', parts);
     }
 }

@@ -28,7 +28,7 @@ public sealed partial class Tsdb
     {
         ArgumentNullException.ThrowIfNull(matchers);
         ArgumentNullException.ThrowIfNull(visit);
-        // Per head series its labels and its chunks' slice of one flat list (no array per series).
+        // Per head series (in label order) its labels and its chunks' slice of one flat list (no array per series).
         var head = new List<(Labels Labels, int Start, int Count)>();
         var blocks = new List<Block>();
         var chunks = new List<HeadChunk>();
@@ -46,7 +46,9 @@ public sealed partial class Tsdb
             // head cut from deleting those files until this query is done with them.
             _headChunks!.Pin();
             pinned = true;
-            foreach (var s in HeadSelect(matchers))
+            var selected = HeadSelectSorted(matchers);
+            head.Capacity = selected.Length;
+            foreach (var s in selected)
             {
                 var start = chunks.Count;
                 lock (s.Sync)
@@ -78,7 +80,6 @@ public sealed partial class Tsdb
         }
         try
         {
-            head.Sort(static (a, b) => a.Labels.CompareTo(b.Labels));
             if (blocks.Count == 0)
             {
                 foreach (var (labels, start, count) in head)

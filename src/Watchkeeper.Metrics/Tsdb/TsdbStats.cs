@@ -30,6 +30,7 @@ public sealed class TsdbStats
     internal long _retentionDeletions;
     internal long _blocks;
     internal long _blockBytes;
+    internal long _counterChunksSummarized;
     internal long _headMinT = long.MaxValue;
     internal long _headMaxT = long.MinValue;
 
@@ -65,6 +66,8 @@ public sealed class TsdbStats
     public long RetentionDeletions => Volatile.Read(ref _retentionDeletions);
     public long Blocks => Volatile.Read(ref _blocks);
     public long BlockBytes => Volatile.Read(ref _blockBytes);
+    /// <summary>Head chunks that counter-window queries (instant rate/increase) took from their summary without decoding.</summary>
+    public long CounterChunksSummarized => Volatile.Read(ref _counterChunksSummarized);
     /// <summary>Lowest timestamp the head accepts (ms).</summary>
     public long HeadMinValidTime => Volatile.Read(ref _headMinT);
     public long HeadMaxTime => Volatile.Read(ref _headMaxT);

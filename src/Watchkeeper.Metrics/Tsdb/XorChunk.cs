@@ -33,6 +33,8 @@ internal sealed class XorChunkWriter
 
     private readonly int _expectedSamples;
     private int _firstSampleBytes;
+    private double _firstV;
+    private bool _ascending = true;
 
     /// <param name="initialCapacity">Bytes to start with.</param>
     /// <param name="expectedSamples">
@@ -57,6 +59,12 @@ internal sealed class XorChunkWriter
     /// <summary>Bytes held, including slack; for memory accounting.</summary>
     public int Capacity => _buf.Length;
 
+    /// <summary>
+    /// What a counter function needs of the whole chunk without decoding it: its first and last sample, its sample count,
+    /// and whether every value is a number at least as large as the one before (no NaN, so no stale marker, and no reset).
+    /// </summary>
+    public ChunkSummary Summary => new(_count, MinT, _firstV, _t, BitConverter.UInt64BitsToDouble(_v), _ascending);
+
     /// <summary>A trimmed copy of the encoded chunk.</summary>
     public byte[] ToArray() => Bytes.ToArray();
 
@@ -76,6 +84,8 @@ internal sealed class XorChunkWriter
         _leading = 0xff;
         _trailing = 0;
         _firstSampleBytes = 0;
+        _firstV = 0;
+        _ascending = true;
         MinT = 0;
     }
 
@@ -87,6 +97,8 @@ internal sealed class XorChunkWriter
             WriteVarintAligned(ByteBuffer.ZigZag(t));
             WriteBits(bits, 64);
             MinT = t;
+            _firstV = v;
+            _ascending = !double.IsNaN(v);
         }
         else
         {
@@ -94,6 +106,8 @@ internal sealed class XorChunkWriter
             WriteDod(delta - _tDelta);
             WriteXor(bits);
             _tDelta = delta;
+            // False for a NaN on either side as well.
+            _ascending &= v >= BitConverter.UInt64BitsToDouble(_v);
         }
         _t = t;
         _v = bits;
@@ -190,6 +204,34 @@ internal sealed class XorChunkWriter
             pos += take;
         }
         _bitPos = pos;
+    }
+}
+
+/// <summary>
+/// A chunk seen from outside: sample count, first and last sample, and <see cref="Ascending"/>: every value is a number
+/// (no NaN, hence no stale marker) and none is smaller than the one before it (no counter reset inside the chunk).
+/// </summary>
+internal readonly record struct ChunkSummary(int Count, long FirstT, double FirstV, long LastT, double LastV, bool Ascending)
+{
+    /// <summary>Bytes stored after a closed chunk's encoding in <c>chunks_head/</c>: the last value and the ascending flag.</summary>
+    public const int TrailerBytes = 9;
+
+    public void WriteTrailer(Span<byte> into)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(into, BitConverter.DoubleToUInt64Bits(LastV));
+        into[8] = Ascending ? (byte)1 : (byte)0;
+    }
+
+    /// <summary>The summary of a closed chunk from its encoding (count, first sample), trailer and time range.</summary>
+    public static ChunkSummary Read(ReadOnlySpan<byte> chunk, ReadOnlySpan<byte> trailer, long maxT)
+    {
+        var count = XorChunkReader.CountOf(chunk);
+        var pos = XorChunkWriter.HeaderBytes * 8;
+        var firstT = ByteBuffer.UnZigZag(ChunkDecoding.ReadVarint(chunk, ref pos));
+        if ((pos >> 3) + 8 > chunk.Length) throw new InvalidDataException("corrupt chunk");
+        var firstV = BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64BigEndian(chunk[(pos >> 3)..]));
+        var lastV = BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64LittleEndian(trailer));
+        return new ChunkSummary(count, firstT, firstV, maxT, lastV, trailer[8] == 1);
     }
 }
 
@@ -348,9 +390,42 @@ internal static class ChunkDecoding
         if (count == 0) return;
         var start = into.Count;
         CollectionsMarshal.SetCount(into, start + count);
-        var span = CollectionsMarshal.AsSpan(into)[start..];
         var n = 0;
         try
+        {
+            n = Decode(chunk, count, minT, maxT, CollectionsMarshal.AsSpan(into)[start..], false, out _);
+        }
+        finally
+        {
+            CollectionsMarshal.SetCount(into, start + n);
+        }
+    }
+
+    /// <summary>
+    /// The first sample at or after <paramref name="minT"/> and its index in the chunk, decoding no further than it;
+    /// false when every sample is earlier.
+    /// </summary>
+    public static bool SeekFirst(ReadOnlySpan<byte> chunk, long minT, out int index, out Sample first)
+    {
+        if (chunk.Length < XorChunkWriter.HeaderBytes) throw new InvalidDataException("chunk too short");
+        var count = BinaryPrimitives.ReadUInt16BigEndian(chunk);
+        Span<Sample> one = stackalloc Sample[1];
+        index = 0;
+        first = default;
+        if (count == 0 || Decode(chunk, count, minT, long.MaxValue, one, true, out index) == 0) return false;
+        first = one[0];
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes the samples within [minT, maxT] into <paramref name="span"/> (room for the chunk's count); with
+    /// <paramref name="firstOnly"/> it stops after the first. Returns how many were written; <paramref name="lastIndex"/>
+    /// is the chunk index of the last one written.
+    /// </summary>
+    private static int Decode(ReadOnlySpan<byte> chunk, int count, long minT, long maxT, Span<Sample> span, bool firstOnly, out int lastIndex)
+    {
+        var n = 0;
+        lastIndex = -1;
         {
             var pos = XorChunkWriter.HeaderBytes * 8;
             var t = ByteBuffer.UnZigZag(ReadVarint(chunk, ref pos));
@@ -358,8 +433,13 @@ internal static class ChunkDecoding
             pos += 64;
             var limit = chunk.Length * 8L;
             if (pos > limit) throw new InvalidDataException("corrupt chunk");
-            if (t > maxT) return;
-            if (t >= minT) span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+            if (t > maxT) return n;
+            if (t >= minT)
+            {
+                span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                lastIndex = 0;
+                if (firstOnly) return n;
+            }
             long tDelta = 0;
             int leading = 0, trailing = 0;
             for (var i = 1; i < count; i++)
@@ -424,12 +504,11 @@ internal static class ChunkDecoding
                 if (t < minT) continue;
                 if (t > maxT) break;
                 span[n++] = new Sample(t, BitConverter.UInt64BitsToDouble(v));
+                lastIndex = i;
+                if (firstOnly) break;
             }
         }
-        finally
-        {
-            CollectionsMarshal.SetCount(into, start + n);
-        }
+        return n;
     }
 
     /// <summary>The 64 bits from bit <paramref name="pos"/> on (fewer when the chunk ends first; bits past the end read as 0).</summary>

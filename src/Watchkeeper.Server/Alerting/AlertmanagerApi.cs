@@ -230,7 +230,12 @@ public static class AlertmanagerApi
         }
     }
 
-    private static async Task<IResult> PostAlerts(HttpContext ctx, AlertingEngine e)
+    /// <summary>
+    /// Reads, stores and routes a posted batch; the result is 200 or a 400 problem naming each invalid alert by index. The
+    /// mapped endpoint and <see cref="AlertPostFastPath"/> both answer with it; a whole-body refusal is thrown as a
+    /// <see cref="ValidationException"/>.
+    /// </summary>
+    internal static async Task<IResult> PostAlerts(HttpContext ctx, AlertingEngine e)
     {
         var (batch, indexOf, errors, count) = await AlertBatchReader.ReadAsync(ctx, MaxBodyBytes, e.Store.Limits.MaxBatch);
         errors.AddRange(e.Receive(batch).Select(x => x with { Index = indexOf[x.Index] }));

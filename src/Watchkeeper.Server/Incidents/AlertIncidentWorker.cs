@@ -44,6 +44,8 @@ public sealed class AlertIncidentWorker(IncidentService incidents, AlertingEngin
             var errors = engine.Receive([.. breaches.Select(b => new PostableAlert(b.Labels, b.Annotations, b.StartsAt, b.EndsAt, b.GeneratorUrl))]);
             foreach (var e in errors) logger.LogWarning("SLA breach alert {Index} was refused by the alert store: {Reason}", e.Index, e.Reason);
         }
+        // Off: nothing to compare, and the pass over every held alert (with its silence and inhibition status) is skipped.
+        if (!config.Current.Incidents.FromAlerts.Enabled) return new(0, 0, 0, 0, 0);
         var now = time.GetUtcNow();
         var firing = new List<AlertForIncident>();
         foreach (var a in engine.Store.Snapshot())

@@ -132,7 +132,13 @@ public static class PlatformModule
 
     public static string Actor(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
 
-    public static void UsePlatform(this WebApplication app)
+    /// <summary>
+    /// The platform's middleware: forwarded headers (trusted proxies), the exception handler and status-code pages, then
+    /// <paramref name="fastPaths"/> (a feature's first-in-line handlers for one hot request, such as
+    /// <see cref="Alerting.AlertPostFastPath"/>; they count their own request metrics), then request metrics,
+    /// authentication, authorization, antiforgery and the API's CSRF check.
+    /// </summary>
+    public static void UsePlatform(this WebApplication app, params Action<WebApplication>[] fastPaths)
     {
         var sp = app.Services;
         var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Watchkeeper");
@@ -194,6 +200,7 @@ public static class PlatformModule
             var title = r.StatusCode switch { 404 => "Not found", 405 => "Method not allowed", 415 => "Unsupported media type", _ => "Error" };
             await Problems.WriteAsync(ctx.HttpContext, r.StatusCode, title, $"{ctx.HttpContext.Request.Method} {ctx.HttpContext.Request.Path}");
         });
+        foreach (var use in fastPaths) use(app);
         app.Use(async (ctx, next) =>
         {
             var start = Stopwatch.GetTimestamp();

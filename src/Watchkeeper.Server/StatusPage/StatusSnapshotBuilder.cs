@@ -104,11 +104,21 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
         {
             if (a.Resolved(now)) continue;
             if (!s.AlertLevels.TryGetValue(a.Labels.GetValueOrDefault("severity") ?? "", out var level)) continue;
-            var matching = s.Components.Where(x => matchers[x.Id].Any(m => m.Matches(a.Labels))).ToList();
-            if (matching.Count == 0) continue;
+            // Runs over every held alert each refresh: no allocation for the (usual) alert that names no component.
+            List<string>? matching = null;
+            foreach (var x in s.Components)
+            {
+                foreach (var m in matchers[x.Id])
+                {
+                    if (!m.Matches(a.Labels)) continue;
+                    (matching ??= []).Add(x.Id);
+                    break;
+                }
+            }
+            if (matching is null) continue;
             var st = engine.Status(a);
             if (st.SilencedBy.Count > 0 || st.InhibitedBy.Count > 0) continue;
-            foreach (var x in matching) levels[x.Id] = StatusLevel.Worst(levels[x.Id], level);
+            foreach (var id in matching) levels[id] = StatusLevel.Worst(levels[id], level);
         }
         var targets = metrics.Scrape?.ActiveTargets();
         if (targets is not null)

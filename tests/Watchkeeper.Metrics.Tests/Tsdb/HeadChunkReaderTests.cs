@@ -41,6 +41,41 @@ public sealed class HeadChunkReaderTests : IDisposable
     }
 
     [Fact]
+    public void Closed_chunks_carry_their_summary_in_the_file_in_memory_and_past_the_mapped_length()
+    {
+        using var file = new HeadChunkFile(_dir, BlockMs, _ => { });
+        var w = new XorChunkWriter();
+        for (var i = 0; i < 9; i++) w.Append(1_000 + i * 15_000L, 5 + i * 0.5);
+        var ascending = w.Summary;
+        Assert.Equal(new ChunkSummary(9, 1_000, 5, 1_000 + 8 * 15_000L, 9, true), ascending);
+        var stored = file.Store(w.MinT, w.MaxT, w.Bytes, ascending);
+        var inMemory = HeadChunkFile.InMemory(w.MinT, w.MaxT, w.Bytes, ascending);
+        // A reset and a NaN: not ascending.
+        var r = new XorChunkWriter();
+        r.Append(0, 4);
+        r.Append(1, 2);
+        r.Append(2, 3);
+        Assert.False(r.Summary.Ascending);
+        var n = new XorChunkWriter();
+        n.Append(0, 1);
+        n.Append(1, double.NaN);
+        Assert.False(n.Summary.Ascending);
+        using var reader = new HeadChunkReader(file);
+        Assert.Equal(ascending, reader.Summary(stored));
+        Assert.Equal(ascending, reader.Summary(inMemory));
+        // The trailer is not part of the chunk's bytes.
+        Assert.Equal(w.Bytes.ToArray(), reader.Read(stored).ToArray());
+        Assert.Equal(w.Bytes.ToArray(), file.Read(inMemory));
+        // Stored after the file was mapped: read with pread, trailer included.
+        var later = file.Store(r.MinT, r.MaxT, r.Bytes, r.Summary);
+        Assert.Equal(r.Summary, reader.Summary(later));
+        // The first sample at or after a time, and its index, decoding no further.
+        Assert.True(ChunkDecoding.SeekFirst(w.Bytes, 1_000 + 3 * 15_000L - 1, out var index, out var first));
+        Assert.Equal((3, new Sample(1_000 + 3 * 15_000L, 6.5)), (index, first));
+        Assert.False(ChunkDecoding.SeekFirst(w.Bytes, w.MaxT + 1, out _, out _));
+    }
+
+    [Fact]
     public void Arena_copies_keep_each_chunk_at_its_own_offset_across_pages()
     {
         using var file = new HeadChunkFile(_dir, BlockMs, _ => { });
