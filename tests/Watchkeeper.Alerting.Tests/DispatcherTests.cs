@@ -56,6 +56,30 @@ public sealed class DispatcherTests
     }
 
     [Fact]
+    public void A_webhook_with_max_alerts_gets_only_that_many_alerts_their_common_labels_and_the_rest_counted()
+    {
+        using var h = new Harness("""
+            route:
+              receiver: hook
+              group_by: [alertname]
+              group_wait: 30s
+            receivers:
+              - name: hook
+                webhook_configs: [{url: 'http://127.0.0.1:9/hook', max_alerts: 2}]
+            """);
+        h.Post(("alertname=Down,instance=a,zone=1", Far(h)), ("alertname=Down,instance=b,zone=1", Far(h)), ("alertname=Down,instance=c,zone=2", Far(h)),
+            ("alertname=Down,instance=d,zone=2", Far(h)), ("alertname=Down,instance=e,zone=3", Far(h)));
+        var n = Assert.Single(h.Advance(30 * S));
+        // As Alertmanager's webhook: the first max_alerts in the group's order, the data (common labels too) of those.
+        Assert.Equal(["a", "b"], n.Data.Alerts.Select(a => a.Labels["instance"]).ToArray());
+        Assert.Equal(3, n.Data.TruncatedAlerts);
+        Assert.Equal(new Dictionary<string, string> { ["alertname"] = "Down", ["zone"] = "1" }, n.Data.CommonLabels);
+        var payload = System.Text.Json.JsonDocument.Parse(Watchkeeper.Alerting.Notify.Webhook.WebhookNotifier.Payload(n.Data, 2)).RootElement;
+        Assert.Equal(2, payload.GetProperty("alerts").GetArrayLength());
+        Assert.Equal(3, payload.GetProperty("truncatedAlerts").GetInt32());
+    }
+
+    [Fact]
     public void Unchanged_group_is_repeated_after_repeat_interval_on_the_next_tick()
     {
         using var h = new Harness(Yaml);

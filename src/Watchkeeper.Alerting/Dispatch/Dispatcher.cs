@@ -256,7 +256,12 @@ public sealed class Dispatcher(AlertmanagerConfig config, SilenceBook silences, 
             lock (_gate) entry = _log.GetValueOrDefault(logKey);
             if (!NflogEntry.NeedsUpdate(entry, firing, resolved, integration.SendResolved, opts.RepeatInterval, now)) continue;
             var toSend = integration.SendResolved ? kept : kept.Where(a => !a.Resolved(now)).ToList();
-            var item = toSend.Count == 0 ? null : new OutboxItem(receiver.Name, name, g.Key, Data(receiver.Name, g, toSend, now), now);
+            // A webhook with max_alerts sends only that many and counts the rest (its data, common labels included, is of the
+            // alerts it sends, as Alertmanager's): the outbox keeps no more than is sent.
+            var max = integration is WebhookConfig { MaxAlerts: > 0 } w ? w.MaxAlerts : int.MaxValue;
+            var item = toSend.Count == 0 ? null : new OutboxItem(receiver.Name, name, g.Key, toSend.Count > max
+                ? Data(receiver.Name, g, toSend.GetRange(0, max), now) with { TruncatedAlerts = toSend.Count - max }
+                : Data(receiver.Name, g, toSend, now), now);
             var next = new NflogEntry(receiver.Name, name, g.Key, firing, resolved, now, now + Retention);
             await nflog.CommitAsync(next, item, ct);
             lock (_gate) _log[logKey] = next;
