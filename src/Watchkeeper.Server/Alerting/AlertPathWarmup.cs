@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Dapper;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -25,9 +26,9 @@ namespace Watchkeeper.Server.Alerting;
 /// <list type="bullet">
 /// <item>the POST body reader and the alert store's merge (a private store), and the dispatcher's grouping and flush
 /// (a private dispatcher over the running routes, silences and inhibit rules, whose notification log only collects);</item>
-/// <item>the notification log entry, the outbox insert, the sender's claim, the JSON round trip and the attempt
-/// record, in one database transaction that is rolled back (the claim runs as of 1970, so only the synthetic row
-/// is due);</item>
+/// <item>the notification log entry, the outbox insert (leased to this process's sender as a hand-off, or claimed as of
+/// 1970, when only the synthetic row is due), the JSON round trip and the attempt record, in one database transaction
+/// that is rolled back (so the hand-off never happens);</item>
 /// <item>each HTTP integration kind of the configuration (and the webhook) sending its payload, rendered with the
 /// running templates, through the "notify" client's pipeline to a loopback listener the warm-up opens (the
 /// integration's URL, credentials and TLS settings are replaced, so no receiver and no secret is involved);</item>
@@ -148,10 +149,17 @@ public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serv
             await services.GetRequiredService<Db>().RollbackAsync(async (c, tx) =>
             {
                 await store.CommitInAsync(c, tx, entry, item, ct).ConfigureAwait(false);
+                // Claimed as a sender that is not handed notifications directly would; handed to this one, it is leased already.
                 var rows = await sender.ClaimInAsync(c, tx, options, ct, at: 1).ConfigureAwait(false);
+                if (rows.Count == 0)
+                {
+                    var id = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                        "SELECT id FROM notification_outbox WHERE group_key = @GroupKey AND created_at = 1", new { item.GroupKey }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                    rows = [new ClaimedRow { Id = id, Receiver = item.Receiver, Integration = item.Integration, GroupKey = item.GroupKey, DataJson = "{}" }];
+                }
+                _ = JsonSerializer.Deserialize<TemplateData>(JsonSerializer.Serialize(item.Data, NotificationOutbox.Json), NotificationOutbox.Json);
                 foreach (var row in rows)
                 {
-                    _ = JsonSerializer.Deserialize<TemplateData>(row.DataJson, NotificationOutbox.Json);
                     await sender.RecordInAsync(c, tx, row, [new AttemptRecord(now, TimeSpan.Zero, "delivered", 200, null)], OutboxStatus.Delivered,
                         now.ToUnixTimeMilliseconds(), NotifyOutcome.Ok(200), null, now).ConfigureAwait(false);
                 }

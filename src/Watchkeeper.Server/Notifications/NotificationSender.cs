@@ -20,6 +20,8 @@ internal sealed class ClaimedRow
     public string DataJson { get; set; } = "";
     public int Attempts { get; set; }
     public long CreatedAt { get; set; }
+    /// <summary>The notification itself, when the outbox handed the row over in memory (no column: null when claimed).</summary>
+    public TemplateData? Data { get; set; }
 }
 
 /// <summary>One try as recorded in notification_attempts.</summary>
@@ -39,8 +41,45 @@ public sealed record AttemptRecord(DateTimeOffset StartedAt, TimeSpan Latency, s
 /// </para>
 /// </summary>
 public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource receivers, INotificationTemplatesSource templates, NotifierSet notifiers,
-    IOptionsMonitor<NotificationsConfig> options, NotificationSignal signal, ILeadership leadership, ILogger<NotificationSender> logger) : BackgroundService
+    IOptionsMonitor<NotificationsConfig> options, NotificationSignal signal, ILeadership leadership, ILogger<NotificationSender> logger)
+    : BackgroundService, INotificationHandOff
 {
+    private readonly SemaphoreSlim _handOffSlots = new(options.CurrentValue.Concurrency, options.CurrentValue.Concurrency);
+    private CancellationToken _stopping = CancellationToken.None;
+    private volatile bool _running;
+
+    string INotificationHandOff.Owner => Id;
+
+    bool INotificationHandOff.MaySendNow(out long leaseUntil)
+    {
+        leaseUntil = time.GetUtcNow().ToUnixTimeMilliseconds() + (long)options.CurrentValue.Lease.Value.TotalMilliseconds;
+        return _running && !_stopping.IsCancellationRequested && (MayRun?.Invoke() ?? leadership.IsLeader);
+    }
+
+    void INotificationHandOff.Deliver(ClaimedRow row) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await _handOffSlots.WaitAsync(_stopping);
+            try
+            {
+                await DeliverAsync(row, options.CurrentValue, _stopping);
+            }
+            finally
+            {
+                _handOffSlots.Release();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping before it was sent: the lease runs out (or the next start releases it) and a claim sends it.
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Notification {Id}: direct delivery failed; it is claimed again when its lease runs out", row.Id);
+        }
+    }, CancellationToken.None);
+
     /// <summary>This sender's lease owner name: host, process and a random part (a restarted process is a new owner).</summary>
     public string Id { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -50,7 +89,53 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
     /// </summary>
     public Func<bool>? MayRun { get; set; }
 
+    public override void Dispose()
+    {
+        _handOffSlots.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        try
+        {
+            await ReleaseStaleLocalLeasesAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not release the leases of a previous run; those notifications are sent when their leases run out");
+        }
+        _running = true;
+        signal.HandOff = this;
+        try
+        {
+            await LoopAsync(stoppingToken);
+        }
+        finally
+        {
+            _running = false;
+            signal.HandOff = null;
+        }
+    }
+
+    /// <summary>
+    /// On SQLite (one server process per database), leases held by anyone else are left from a process that ended
+    /// before it recorded the send: they are released so those notifications go out now instead of when the lease runs
+    /// out. On PostgreSQL another replica may hold them: they run out as usual.
+    /// </summary>
+    internal Task<int> ReleaseStaleLocalLeasesAsync(CancellationToken ct) => db.Provider != DbProvider.Sqlite
+        ? Task.FromResult(0)
+        : db.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition("""
+            UPDATE notification_outbox SET lease_owner = NULL, lease_until = NULL
+            WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_owner <> @owner
+            """, new { owner = Id }, tx, cancellationToken: ct)), ct);
+
+    private async Task LoopAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -140,7 +225,7 @@ public sealed class NotificationSender(Db db, TimeProvider time, IReceiverSource
         }
         else
         {
-            var data = JsonSerializer.Deserialize<TemplateData>(row.DataJson, NotificationOutbox.Json)!;
+            var data = row.Data ?? JsonSerializer.Deserialize<TemplateData>(row.DataJson, NotificationOutbox.Json)!;
             if (!integration.SendResolved && row.Action is null)
             {
                 // As Alertmanager: without send_resolved the resolved alerts are left out, and a notification that
