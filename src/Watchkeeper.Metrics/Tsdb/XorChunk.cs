@@ -28,12 +28,13 @@ internal sealed class XorChunkWriter
     private long _t;
     private long _tDelta;
     private ulong _v;
-    private int _leading = 0xff;
-    private int _trailing;
+    // Bytes, not ints: with the ascending flag they fit where two ints were, so a head series' open chunk writer is no
+    // larger than before the flag (100k series hold 100k writers).
+    private byte _leading = 0xff;
+    private byte _trailing;
 
     private readonly int _expectedSamples;
     private int _firstSampleBytes;
-    private double _firstV;
     private bool _ascending = true;
 
     /// <param name="initialCapacity">Bytes to start with.</param>
@@ -63,7 +64,10 @@ internal sealed class XorChunkWriter
     /// What a counter function needs of the whole chunk without decoding it: its first and last sample, its sample count,
     /// and whether every value is a number at least as large as the one before (no NaN, so no stale marker, and no reset).
     /// </summary>
-    public ChunkSummary Summary => new(_count, MinT, _firstV, _t, BitConverter.UInt64BitsToDouble(_v), _ascending);
+    public ChunkSummary Summary => new(_count, MinT, FirstValue, _t, BitConverter.UInt64BitsToDouble(_v), _ascending);
+
+    // The first value's 64 bits end the first sample's bytes (they follow the byte-aligned first timestamp).
+    private double FirstValue => _count == 0 ? 0 : BitConverter.UInt64BitsToDouble(BinaryPrimitives.ReadUInt64BigEndian(_buf.AsSpan(_firstSampleBytes - 8)));
 
     /// <summary>A trimmed copy of the encoded chunk.</summary>
     public byte[] ToArray() => Bytes.ToArray();
@@ -84,7 +88,6 @@ internal sealed class XorChunkWriter
         _leading = 0xff;
         _trailing = 0;
         _firstSampleBytes = 0;
-        _firstV = 0;
         _ascending = true;
         MinT = 0;
     }
@@ -97,7 +100,6 @@ internal sealed class XorChunkWriter
             WriteVarintAligned(ByteBuffer.ZigZag(t));
             WriteBits(bits, 64);
             MinT = t;
-            _firstV = v;
             _ascending = !double.IsNaN(v);
         }
         else
@@ -154,8 +156,8 @@ internal sealed class XorChunkWriter
             var sig = 64 - lz - tz;
             WriteBits((0b11UL << 11) | ((ulong)lz << 6) | ((ulong)sig & 63), 13);
             WriteBits(x >> tz, sig);
-            _leading = lz;
-            _trailing = tz;
+            _leading = (byte)lz;
+            _trailing = (byte)tz;
         }
     }
 
