@@ -14,13 +14,6 @@ namespace Watchkeeper.Metrics.Tests.PromQL;
 /// </summary>
 public sealed class CounterWindowTests : TsdbTestBase
 {
-    private sealed class SelectOnly(ISeriesQuerier inner) : ISeriesQuerier
-    {
-        public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.Select(minT, maxT, matchers);
-        public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelNames(minT, maxT, matchers);
-        public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelValues(name, minT, maxT, matchers);
-    }
-
     private static readonly string[] Queries =
     [
         "rate(c[1m])",
@@ -49,7 +42,7 @@ public sealed class CounterWindowTests : TsdbTestBase
         using var db = OpenSmallChunks();
         var end = Populate(db);
         var engine = new Engine();
-        var plain = new SelectOnly(db);
+        var plain = new SelectOnlyQuerier(db);
         var summarized = db.Stats.CounterChunksSummarized;
         var evaluated = 0;
         foreach (var q in Queries)
@@ -79,7 +72,7 @@ public sealed class CounterWindowTests : TsdbTestBase
         var engine = new Engine();
         var t = T0 + 14 * 10_000L;
         var v = Assert.IsType<VectorResult>(engine.Query(db, "increase(c[150s])", t).Value);
-        var plain = Assert.IsType<VectorResult>(engine.Query(new SelectOnly(db), "increase(c[150s])", t).Value);
+        var plain = Assert.IsType<VectorResult>(engine.Query(new SelectOnlyQuerier(db), "increase(c[150s])", t).Value);
         Assert.Equal(plain.Samples[0].V, v.Samples[0].V);
         // 10 -> 14 (+4), the reset to 1 (+1), 1 -> 10 (+9): 14 over 140 s, extrapolated to the 150 s window.
         Assert.Equal(14 * 150.0 / 140.0, v.Samples[0].V, 9);

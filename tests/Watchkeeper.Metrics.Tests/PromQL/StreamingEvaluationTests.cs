@@ -12,13 +12,6 @@ namespace Watchkeeper.Metrics.Tests.PromQL;
 /// </summary>
 public sealed class StreamingEvaluationTests : TsdbTestBase
 {
-    private sealed class SelectOnly(ISeriesQuerier inner) : ISeriesQuerier
-    {
-        public IEnumerable<SeriesSamples> Select(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.Select(minT, maxT, matchers);
-        public IReadOnlyList<string> LabelNames(long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelNames(minT, maxT, matchers);
-        public IReadOnlyList<string> LabelValues(string name, long minT, long maxT, IReadOnlyList<LabelMatcher> matchers) => inner.LabelValues(name, minT, maxT, matchers);
-    }
-
     private static readonly string[] Queries =
     [
         "rate(http_requests_total[5m])",
@@ -76,7 +69,7 @@ public sealed class StreamingEvaluationTests : TsdbTestBase
         db.RunMaintenance();
         Assert.NotEmpty(db.Blocks);
         var engine = new Engine();
-        var plain = new SelectOnly(db);
+        var plain = new SelectOnlyQuerier(db);
         var end = T0 + 4 * Hour;
         foreach (var q in Queries)
         {
