@@ -89,16 +89,18 @@ public sealed class EscalationTests
                 s.Time.Advance(TimeSpan.FromMinutes(2));
                 now = s.Time.GetUtcNow();
             }
-            Assert.Equal(["user:" + OnCall], outbox.Items.Select(i => i.Receiver).Distinct());
+            // Pages only: the alert dispatcher may also notify route receivers (an SLA alert) as the clock moves.
+            static IEnumerable<string> Paged(RecordingOutbox o) => o.Items.Select(i => i.Receiver).Where(r => r.StartsWith("user:", StringComparison.Ordinal)).Distinct();
+            Assert.Equal(["user:" + OnCall], Paged(outbox));
             var after = new RecordingOutbox();
             await using (var s = await OnCallServer.StartAsync(after, dataDir: data, start: now))
             {
                 var engine = s.Get<EscalationEngine>();
                 Assert.Equal(0, await engine.RunDueAsync(default));
-                Assert.Empty(after.Items);
+                Assert.Empty(Paged(after));
                 s.Time.Advance(TimeSpan.FromMinutes(3));
                 Assert.Equal(1, await engine.RunDueAsync(default));
-                Assert.Equal(["user:" + OnCall, "user:team-lead"], after.Items.Select(i => i.Receiver).Distinct().Order());
+                Assert.Equal(["user:" + OnCall, "user:team-lead"], Paged(after).Order());
                 var pages = await s.Get<Db>().ReadAsync(c => c.QueryAsync<long>("SELECT step FROM escalation_pages ORDER BY id"));
                 Assert.Equal([0L, 0L, 1L, 1L, 1L], pages);
             }
