@@ -11,7 +11,7 @@ namespace Watchkeeper.Server.Tests;
 
 /// <summary>
 /// The start-up warm-up of the alert path (Alerting/AlertPathWarmup.cs): a round runs the real code on a synthetic
-/// alert and leaves nothing behind: no alert, group, log entry, outbox row, attempt or lease, nothing sent to any
+/// alert (and hot rounds post batches of them) and leaves nothing behind: no alert, group, log entry, outbox row, attempt or lease, nothing sent to any
 /// receiver, and a real pending notification goes out once as usual afterwards.
 /// </summary>
 public sealed class AlertPathWarmupTests
@@ -41,6 +41,10 @@ public sealed class AlertPathWarmupTests
             // The shipped route sends the synthetic alert somewhere: the private dispatcher produced a notification.
             Assert.True(await s.Get<AlertPathWarmup>().RunRoundAsync(round, round == 0 ? self : null, CancellationToken.None) > 0);
         }
+        // Hot rounds: batches through the endpoint's handler into a private engine, and to the server itself (answered 401).
+        for (var round = 0; round < 3; round++) await s.Get<AlertPathWarmup>().RunHotRoundAsync(round, self, CancellationToken.None);
+        var (hot, _) = await s.Get<AlertPathWarmup>().SettleAsync(null, CancellationToken.None);
+        Assert.True(hot >= 1);
 
         Assert.Empty(hook.Requests);
         Assert.Equal(before, await CountsAsync(s));

@@ -35,22 +35,37 @@ namespace Watchkeeper.Server.Alerting;
 /// <item>the alerts endpoint's own route, authentication and authorization over loopback, with a random token no
 /// one holds (answered 401, as <see cref="Monitoring.QueryWarmup"/> does for queries).</item>
 /// </list>
-/// <c>/-/ready</c> answers 503 until the first round is done (well under a second; a round that fails is logged
-/// and counts as done). Further rounds of the in-process part, 100 ms apart, bring it to the JIT's optimised tier (30 calls).
+/// Then hot rounds (<see cref="SettleAsync"/>) post batches of synthetic alerts through the endpoint's handler into a
+/// private engine until the JIT has compiled the optimised code of what they make hot, so that a burst of alerts after a
+/// restart (every Prometheus re-sends all its alerts) does not share the machine with the compiler.
+/// <c>/-/ready</c> answers 503 until all of it is done (1-2 s after the server listens on a 2-core machine, at most
+/// about 5 s; a round that fails is logged and the warm-up counts as done).
 /// <c>watchkeeper serve --alert-warmup=false</c> turns it off.
 /// </summary>
 public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serve, ILogger<AlertPathWarmup> log) : BackgroundService
 {
-    public const int Rounds = 32;
-
     /// <summary>
-    /// Rounds that also run the database and HTTP parts (what is slow the first time there is building the statements,
-    /// clients and connections; later rounds would only hold the database's write lock and log each send).
+    /// Rounds of the whole path (<see cref="RunRoundAsync"/>), the database and HTTP parts included (what is slow the
+    /// first time there is building the statements, clients and connections; more rounds would only hold the database's
+    /// write lock and log each send).
     /// </summary>
     public const int FullRounds = 2;
+
+    /// <summary>Alerts per request in a hot round (<see cref="RunHotRoundAsync"/>), as a Prometheus batch.</summary>
+    public const int HotBatch = 64;
+
+    /// <summary>
+    /// The settling phase ends when no method was compiled for <see cref="SettleQuiet"/> after at least
+    /// <see cref="MinHotRounds"/> hot rounds, and at <see cref="SettleLimit"/> in any case.
+    /// </summary>
+    public static readonly TimeSpan SettleQuiet = TimeSpan.FromMilliseconds(300), SettleLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>Enough calls of a request's methods for the JIT to count them hot (30 calls) once counting starts.</summary>
+    public const int MinHotRounds = 40;
+
     private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when the first round is done (or failed, or the warm-up is off).</summary>
+    /// <summary>Completes when the warm-up is done and the server may report ready (or it failed, or is off).</summary>
     public Task FirstRound => _first.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -82,29 +97,114 @@ public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serv
         try
         {
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
-            for (var i = 0; i < Rounds && !stoppingToken.IsCancellationRequested; i++)
+            for (var i = 0; i < FullRounds && !stoppingToken.IsCancellationRequested; i++)
             {
                 await RunRoundAsync(i, i == 0 ? client : null, stoppingToken).ConfigureAwait(false);
                 done++;
-                if (i == 0)
-                {
-                    firstMs = sw.Elapsed.TotalMilliseconds;
-                    _first.TrySetResult();
-                }
-                await Task.Delay(TimeSpan.FromMilliseconds(100), stoppingToken).ConfigureAwait(false);
+                if (i == 0) firstMs = sw.Elapsed.TotalMilliseconds;
             }
-            log.LogInformation("Alert path warmed up: {Rounds} rounds, the first in {First:F0} ms", done, firstMs);
+            var (hot, compiled) = await SettleAsync(client, stoppingToken).ConfigureAwait(false);
+            log.LogInformation("Alert path warmed up in {Ms:F0} ms: {Rounds} full rounds (the first in {First:F0} ms), {Hot} hot rounds, {Compiled} methods compiled meanwhile",
+                sw.Elapsed.TotalMilliseconds, done, firstMs, hot, compiled);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
         catch (Exception ex)
         {
-            log.LogWarning(ex, "Alert path warm-up stopped after {Rounds} rounds (the first notifications pay the start-up cost instead)", done);
+            log.LogWarning(ex, "Alert path warm-up stopped after {Rounds} rounds (the first requests pay the start-up cost instead)", done);
         }
         finally
         {
             _first.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Hot rounds, back to back, until the JIT has nothing left to compile (<see cref="SettleQuiet"/>) or
+    /// <see cref="SettleLimit"/>. The runtime compiles a method quickly on its first call and again, optimised, after it
+    /// has been called 30 times once start-up has been quiet for a moment; on a fresh process that second compilation
+    /// of everything a burst of alerts makes hot otherwise runs on a core the burst needs (a third of the server's CPU
+    /// in the first seconds of bench/alerting's throughput runs). Returns the hot rounds and the methods compiled meanwhile.
+    /// </summary>
+    internal async Task<(int Rounds, int Compiled)> SettleAsync(HttpClient? self, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var count0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var last = count0;
+        var lastChange = TimeSpan.Zero;
+        var rounds = 0;
+        while (sw.Elapsed < SettleLimit && !ct.IsCancellationRequested)
+        {
+            await RunHotRoundAsync(rounds, rounds % 2 == 0 ? self : null, ct).ConfigureAwait(false);
+            rounds++;
+            var count = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (count != last)
+            {
+                last = count;
+                lastChange = sw.Elapsed;
+            }
+            else if (rounds >= MinHotRounds && sw.Elapsed - lastChange >= SettleQuiet) break;
+            // A pause between rounds leaves the JIT's background thread a core on a small machine.
+            await Task.Delay(TimeSpan.FromMilliseconds(10), ct).ConfigureAwait(false);
+        }
+        return (rounds, (int)(last - count0));
+    }
+
+    /// <summary>
+    /// One hot round: a batch of <see cref="HotBatch"/> new alerts through the alerts endpoint's own handler
+    /// (<see cref="AlertmanagerApi.PostAlerts"/>, over an in-memory request) into a private engine over the running
+    /// routes (its own store, and a notification log that only collects; nothing is flushed), and, when
+    /// <paramref name="self"/> is given, the same body to the server's alerts endpoint over loopback with a token no one
+    /// holds (answered 401: the HTTP server's request and response code). Label values come from a small fixed set, so
+    /// the label-string pool is not filled with warm-up values.
+    /// </summary>
+    internal async Task RunHotRoundAsync(int round, HttpClient? self, CancellationToken ct)
+    {
+        var engine = services.GetRequiredService<AlertingEngine>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var body = HotBody(round, time.GetUtcNow());
+        using var priv = new AlertingEngine(new AlertStore(time, engine.Store.Limits), engine.Silences, new CollectingLog(), time, "http://warm-up.invalid");
+        await priv.ApplyConfigAsync(engine.Config, ct).ConfigureAwait(false);
+        var http = new DefaultHttpContext { RequestServices = services };
+        http.Request.Method = HttpMethods.Post;
+        http.Request.Path = AlertPostFastPath.Path;
+        http.Request.ContentType = "application/json";
+        http.Request.ContentLength = body.Length;
+        http.Request.Body = new MemoryStream(body, writable: false);
+        http.Response.Body = Stream.Null;
+        var result = await AlertmanagerApi.PostAlerts(http, priv).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+        if (self is not null) await PostSelfAsync(self, body, ct).ConfigureAwait(false);
+    }
+
+    private static byte[] HotBody(int round, DateTimeOffset now)
+    {
+        var sb = new StringBuilder("[");
+        var starts = (now - TimeSpan.FromMinutes(1)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 0; i < HotBatch; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $$"""{"labels":{"alertname":"WatchkeeperWarmUp{{i % 4}}","service":"warm-up-{{i % 8}}","instance":"warm-up:{{i}}","job":"warm-up","severity":"{{(round % 2 == 0 ? "warning" : "info")}}"},"annotations":{"summary":"warm-up {{i % 8}}"},"startsAt":"{{starts}}","generatorURL":"http://warm-up.invalid/graph"}""");
+        }
+        return Encoding.UTF8.GetBytes(sb.Append(']').ToString());
+    }
+
+    /// <summary>POSTs <paramref name="body"/> to the server's own alerts endpoint with a random token (answered 401).</summary>
+    private async Task PostSelfAsync(HttpClient self, byte[] body, CancellationToken ct)
+    {
+        if (SelfUri() is not { } uri) return;
+        try
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, "alertmanager/api/v2/alerts")) { Content = new ByteArrayContent(body) };
+            req.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            req.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                "wk_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+            using var _ = await self.SendAsync(req, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
         }
     }
 
@@ -170,20 +270,7 @@ public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serv
         if (round < FullRounds) await SendToLoopbackAsync(item.Data, config, ct).ConfigureAwait(false);
 
         // The alerts endpoint's route, authentication and authorization, answered 401 for a token no one holds.
-        if (self is not null && SelfUri() is { } uri)
-        {
-            try
-            {
-                using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, "alertmanager/api/v2/alerts")) { Content = new ByteArrayContent(body) };
-                req.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-                req.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
-                    "wk_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-                using var _ = await self.SendAsync(req, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
-            {
-            }
-        }
+        if (self is not null) await PostSelfAsync(self, body, ct).ConfigureAwait(false);
         return collected.Count;
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Watchkeeper.Alerting.Alerts;
 using Watchkeeper.Alerting.Routing;
+using Watchkeeper.Metrics.Model;
 using Watchkeeper.Metrics.Scrape;
 using Watchkeeper.Server.Incidents;
 using Watchkeeper.Server.Monitoring;
@@ -26,7 +27,7 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
     IStatusMaintenanceSource? maintenance = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly ConditionalWeakTable<StatusPageConfig, Dictionary<string, List<Matchers>>> _matchers = [];
+    private readonly ConditionalWeakTable<StatusPageConfig, ComponentIndex> _matchers = [];
 
     public sealed class IncidentLite
     {
@@ -98,27 +99,20 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
     public Dictionary<string, string> LiveLevels(StatusPageConfig s)
     {
         var now = time.GetUtcNow();
-        var matchers = MatchersOf(s);
+        var index = MatchersOf(s);
         var levels = s.Components.ToDictionary(x => x.Id, _ => StatusLevel.Operational, StringComparer.Ordinal);
+        var matched = new bool[s.Components.Count];
         foreach (var a in engine.Store.Snapshot())
         {
             if (a.Resolved(now)) continue;
             if (!s.AlertLevels.TryGetValue(a.Labels.GetValueOrDefault("severity") ?? "", out var level)) continue;
-            // Runs over every held alert each refresh: no allocation for the (usual) alert that names no component.
-            List<string>? matching = null;
-            foreach (var x in s.Components)
-            {
-                foreach (var m in matchers[x.Id])
-                {
-                    if (!m.Matches(a.Labels)) continue;
-                    (matching ??= []).Add(x.Id);
-                    break;
-                }
-            }
-            if (matching is null) continue;
+            // Runs over every held alert each refresh: only the components whose key label the alert carries are tried,
+            // and nothing is allocated for the (usual) alert that names no component.
+            if (!index.Match(a.Labels, matched)) continue;
             var st = engine.Status(a);
             if (st.SilencedBy.Count > 0 || st.InhibitedBy.Count > 0) continue;
-            foreach (var id in matching) levels[id] = StatusLevel.Worst(levels[id], level);
+            for (var i = 0; i < matched.Length; i++)
+                if (matched[i]) levels[s.Components[i].Id] = StatusLevel.Worst(levels[s.Components[i].Id], level);
         }
         var targets = metrics.Scrape?.ActiveTargets();
         if (targets is not null)
@@ -138,9 +132,53 @@ public sealed class StatusSnapshotBuilder(ConfigHolder config, IServiceCatalog c
         return levels;
     }
 
-    private Dictionary<string, List<Matchers>> MatchersOf(StatusPageConfig s) => _matchers.GetValue(s, cfg => cfg.Components.ToDictionary(x => x.Id, x =>
+    private ComponentIndex MatchersOf(StatusPageConfig s) => _matchers.GetValue(s, cfg => new ComponentIndex(cfg.Components.Select(x =>
         (x.Alerts.Count > 0 ? x.Alerts : [$"job=\"{Escape(JobOf(x))}\"", $"service=\"{Escape(x.Service)}\""])
-            .Select(m => new Matchers(MatcherParser.ParseList(m))).ToList(), StringComparer.Ordinal));
+            .Select(m => new Matchers(MatcherParser.ParseList(m))).ToList()).ToList()));
+
+    /// <summary>
+    /// The components' alert matchers, indexed by one equality matcher of each set (<c>job="api"</c>): an alert is tried
+    /// only against the sets whose key label it carries with that value, and against the sets that have no such matcher.
+    /// </summary>
+    internal sealed class ComponentIndex
+    {
+        private readonly Dictionary<string, Dictionary<string, List<(int Component, Matchers Set)>>> _byKey = new(StringComparer.Ordinal);
+        private readonly List<(int Component, Matchers Set)> _always = [];
+
+        public ComponentIndex(List<List<Matchers>> components)
+        {
+            for (var i = 0; i < components.Count; i++)
+                foreach (var set in components[i])
+                {
+                    // An equality matcher with an empty value also matches an alert without the label: not a key.
+                    var key = set.FirstOrDefault(m => m.Op == MatchOp.Equal && m.Value.Length > 0);
+                    if (key is null)
+                    {
+                        _always.Add((i, set));
+                        continue;
+                    }
+                    if (!_byKey.TryGetValue(key.Name, out var values)) _byKey[key.Name] = values = new(StringComparer.Ordinal);
+                    if (!values.TryGetValue(key.Value, out var list)) values[key.Value] = list = [];
+                    list.Add((i, set));
+                }
+        }
+
+        /// <summary>Sets <paramref name="matched"/>[i] for each component whose matchers match; true when any does.</summary>
+        public bool Match(IReadOnlyDictionary<string, string> labels, bool[] matched)
+        {
+            Array.Clear(matched);
+            var any = false;
+            foreach (var (name, values) in _byKey)
+            {
+                if (!labels.TryGetValue(name, out var v) || !values.TryGetValue(v, out var sets)) continue;
+                foreach (var (c, set) in sets)
+                    if (!matched[c] && set.Matches(labels)) matched[c] = any = true;
+            }
+            foreach (var (c, set) in _always)
+                if (!matched[c] && set.Matches(labels)) matched[c] = any = true;
+            return any;
+        }
+    }
 
     /// <summary>The <c>job</c> label of a component's service: the catalog's, or the service name when the catalog does not list it.</summary>
     private string JobOf(StatusComponentConfig x) => catalog.Find(x.Service)?.JobLabel ?? x.Service;
