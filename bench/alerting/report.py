@@ -36,13 +36,17 @@ for t in sorted({k for x in (am or {}, wk or {}) for k in x if k != "baseline"},
     rows.append(("(c) RSS with %s alerts" % t, a and round(a, 1), w and round(w, 1), ratio(w, a), "<= 1.00", "MiB"))
 tp = {}
 for line in open(txt):
-    m = re.match(r"\s+\(a\) (am|wk) batch=(\d+) reqs=\d+ in [\d.]+s -> [\d.]+ req/s, (\d+) alerts/s.*?p99=([\d.]+)ms; ([\d.]+) cpu-s", line)
+    m = re.match(r"\s+\(a\) (am|wk|floor) batch=(\d+) reqs=\d+ in [\d.]+s -> [\d.]+ req/s, (\d+) alerts/s.*?p99=([\d.]+)ms; ([\d.]+) cpu-s", line)
     if m:
         tp[(m.group(1), int(m.group(2)))] = (float(m.group(3)), float(m.group(5)))
 for b in sorted({b for _, b in tp}):
     a, w = tp.get(("am", b)), tp.get(("wk", b))
     rows.append(("(a) POST alerts/s, batch %d" % b, a and a[0], w and w[0], ratio(w and w[0], a and a[0]), ">= 2.00", "alerts/s"))
     rows.append(("(a) server CPU-s per 1k alerts, batch %d" % b, a and a[1], w and w[1], ratio(w and w[1], a and a[1]), "", "cpu-s"))
+    f = tp.get(("floor", b))
+    if f:
+        # In the Watchkeeper column: ASP.NET Core answering 200 after reading the body (bench/KestrelFloor), nothing else.
+        rows.append(("(a) floor (Kestrel, 200, no work) alerts/s, batch %d" % b, a and a[0], f[0], ratio(f[0], a and a[0]), "", "alerts/s"))
 print("\n| measure | Alertmanager 0.25 | Watchkeeper | WK/AM | target |")
 print("|---|---|---|---|---|")
 for name, a, w, r, t, unit in rows:

@@ -18,6 +18,8 @@
 # shipped config/openpolicy with demo, host metrics, self-scrape and alerts-to-incidents off and
 # alertmanager_config_file pointing at the bench route. It serves the API at /alertmanager/api/v2 and posting
 # needs a responder (docs/alertmanager.md); the bench logs in as admin and sends that bearer token.
+# SYSTEMS may add "floor" (bench/KestrelFloor: ASP.NET Core answering the POST with 200 after reading the body, nothing
+# else; built as the server is): phase (a) and its idle RSS only, the least any ASP.NET Core implementation costs here.
 # Report with ratios to $RESULTS_DIR/alerting.txt (and alerting_*.json); `uptime` is recorded before each phase.
 # Env: LAT_GROUPS (200) LAT_SPACING_MS (25) FILL_TARGETS ("10000 100000") BATCHES ("1 100 1000")
 #      REQS_1 (50000) REQS_100 (2000) REQS_1000 (200) WRK_SECONDS (30) WRK_CONNS (4) SYSTEMS ("am wk")
@@ -72,6 +74,10 @@ if [[ "${SKIP_BUILD:-0}" != 1 && " $SYSTEMS " == *" wk "* ]]; then
   dotnet build "$ROOT/src/Watchkeeper.Server" -c Release -v q -nologo >"$WD/build.log" 2>&1 || { tail -20 "$WD/build.log"; exit 4; }
 fi
 DLL=${WK_DLL:-"$ROOT/src/Watchkeeper.Server/bin/Release/net10.0/watchkeeper.dll"}
+if [[ "${SKIP_BUILD:-0}" != 1 && " $SYSTEMS " == *" floor "* ]]; then
+  dotnet build "$ROOT/bench/KestrelFloor" -c Release -v q -nologo >"$WD/build-floor.log" 2>&1 || { tail -20 "$WD/build-floor.log"; exit 4; }
+fi
+FLOOR_DLL="$ROOT/bench/KestrelFloor/bin/Release/net10.0/KestrelFloor.dll"
 
 # --- one route for both (am_throughput.sh's), each with its own receiver ------------------------------------
 route() {  # receiver_port
@@ -126,7 +132,12 @@ done
 start() {  # system tag
   local sys=$1 tag=$2
   RECV_LOG="$WD/webhook-$sys.jsonl"
-  if [[ $sys == am ]]; then
+  if [[ $sys == floor ]]; then
+    dotnet "$FLOOR_DLL" "http://127.0.0.1:$WK_PORT" >"$WD/floor-$tag.log" 2>&1 &
+    SRV_PID=$!; SRV_URL="http://127.0.0.1:$WK_PORT"; AM_PREFIX="/alertmanager"; AM_TOKEN=""; RECV_PORT=$RECV_WK_PORT
+    wait_http "$SRV_URL/-/ready" 60
+    log "   idle RSS after start: $(rss_mib "$SRV_PID") MiB"
+  elif [[ $sys == am ]]; then
     mkdir -p "$WD/am-$tag"
     prometheus-alertmanager --config.file="$WD/am.yml" --storage.path="$WD/am-$tag" --web.listen-address="127.0.0.1:$AM_PORT" \
       --cluster.listen-address= --log.level=warn >"$WD/am-$tag.log" 2>&1 &
@@ -157,7 +168,7 @@ held() {  # alerts held; polls (bounded) until two equal reads
   done
   echo "$n"
 }
-name() { [[ $1 == am ]] && echo "Alertmanager" || echo "Watchkeeper"; }
+name() { case $1 in am) echo "Alertmanager" ;; floor) echo "Kestrel floor" ;; *) echo "Watchkeeper" ;; esac; }
 
 : >"$OUT"
 log "== alerting side by side $(date -u +%FT%TZ)  $(prometheus-alertmanager --version 2>&1 | head -1 | cut -d' ' -f1-3), watchkeeper ${WK_DLL:-$(git -C "$ROOT" rev-parse --short HEAD)}"
@@ -166,6 +177,7 @@ phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 # (b) latency POST -> webhook, one new group per POST
 phase b && for sys in $SYSTEMS; do
+  [[ $sys == floor ]] && continue
   log "-- (b) $(name $sys); load: $(uptime | sed 's/.*load average: //')"
   start "$sys" latency
   log "   idle RSS after start: $(rss_mib "$SRV_PID") MiB"
@@ -179,6 +191,7 @@ done
 
 # (c) memory with many active alerts
 phase c && for sys in $SYSTEMS; do
+  [[ $sys == floor ]] && continue
   log "-- (c) $(name $sys); load: $(uptime | sed 's/.*load average: //')"
   start "$sys" fill
   fgwait python3 "$HERE/wk_load.py" fill "$SRV_URL" "$SRV_PID" "$RESULTS_DIR/alerting_fill_$sys.json" $FILL_TARGETS >/dev/null

@@ -82,6 +82,13 @@ public static class ServerHost
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
         builder.Configuration["Watchkeeper:DataDir"] = serve.DataDir;
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Per-request lines of the HTTP clients (notifications, status-page deliveries, probes: four lines and a Polly line
+        // per request) and of a refused API token: each attempt is recorded where operators read it (notification
+        // attempts, probe results, the request metrics), failures are logged as warnings, and a log line per request
+        // costs the hot paths and drowns the rest.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter(typeof(Platform.TokenAuthHandler).FullName, LogLevel.Warning);
         builder.Services.AddSingleton(serve);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ConfigHolder(serve.ConfigPath, config));

@@ -62,6 +62,38 @@ public sealed class AlertPathWarmupTests
     }
 
     [Fact]
+    public async Task The_server_process_reports_ready_after_the_warm_up_and_holds_no_warm_up_alert()
+    {
+        var root = Directory.CreateTempSubdirectory("wk-warmup-").FullName;
+        try
+        {
+            var config = TestServer.CopyConfig(root);
+            // ChildServer.StartAsync returns once /-/ready answers 200.
+            await using var server = await ChildServer.StartAsync(config, Path.Combine(root, "data"), "warm-up-test-pw", alertWarmup: true);
+            Assert.Contains("Alert path warmed up", server.Output, StringComparison.Ordinal);
+            using var anon = server.Client();
+            var token = (await anon.Post("/api/v1/auth/login", new { username = "admin", password = "warm-up-test-pw" })).Str("token");
+            using var c = server.Client(token);
+            using var alerts = await c.GetAsync("/alertmanager/api/v2/alerts", TestContext.Current.CancellationToken);
+            var body = await alerts.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, alerts.StatusCode);
+            Assert.DoesNotContain("WatchkeeperWarmUp", body, StringComparison.Ordinal);
+            // The warm-up's refused self-calls are not logged one line each.
+            Assert.DoesNotContain("Token was not authenticated", server.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task Ready_waits_for_the_first_round_and_the_flag_turns_the_warm_up_off()
     {
         Assert.True(new ServeOptions().AlertWarmup);

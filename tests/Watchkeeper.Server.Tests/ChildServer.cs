@@ -23,7 +23,11 @@ public sealed class ChildServer : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static async Task<ChildServer> StartAsync(string config, string data, string password, int port = 0)
+    /// <summary>
+    /// Starts the server and waits for <c>/-/ready</c>. The alert-path warm-up (up to a few seconds of CPU before ready) is
+    /// off unless <paramref name="alertWarmup"/>: these tests are about what the process keeps and hands over.
+    /// </summary>
+    public static async Task<ChildServer> StartAsync(string config, string data, string password, int port = 0, bool alertWarmup = false)
     {
         if (port == 0) port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "watchkeeper.dll");
@@ -35,7 +39,8 @@ public sealed class ChildServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(data)!,
         };
-        foreach (var a in new[] { dll, "serve", "--config", config, "--data", data, "--listen", $"127.0.0.1:{port}" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "serve", "--config", config, "--data", data, "--listen", $"127.0.0.1:{port}", $"--alert-warmup={(alertWarmup ? "true" : "false")}" })
+            psi.ArgumentList.Add(a);
         psi.Environment["WATCHKEEPER_ADMIN_PASSWORD"] = password;
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var p = Process.Start(psi)!;

@@ -136,7 +136,7 @@ public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serv
         var rounds = 0;
         while (sw.Elapsed < SettleLimit && !ct.IsCancellationRequested)
         {
-            await RunHotRoundAsync(rounds, rounds % 2 == 0 ? self : null, ct).ConfigureAwait(false);
+            await RunHotRoundAsync(rounds, rounds % 4 == 0 ? self : null, ct).ConfigureAwait(false);
             rounds++;
             var count = System.Runtime.JitInfo.GetCompiledMethodCount();
             if (count != last)
