@@ -222,6 +222,9 @@ public sealed class Users(Db db, AuditLog audit, TimeProvider time, Sessions ses
                 _ = Task.Run(async () =>
                 {
                     try { await db.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE api_tokens SET last_used_at = @now WHERE id = @id", new { now, id }, tx)); }
+                    // The server is stopping and the database is closed: the last use of this minute is not kept (the
+                    // earlier one stays), which is not worth a warning with a stack trace at every shutdown.
+                    catch (ObjectDisposedException) { log.LogDebug("Last use of API token {Id} not recorded: the database is closed", id); }
                     // Best effort (the request does not wait for it), but a failure is logged, not dropped.
                     catch (Exception ex) { log.LogWarning(ex, "Could not record the last use of API token {Id}", id); }
                 }, CancellationToken.None); // Not the request's token: this write outlives the request.
