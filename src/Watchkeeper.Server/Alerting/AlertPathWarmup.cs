@@ -38,8 +38,8 @@ namespace Watchkeeper.Server.Alerting;
 /// Then hot rounds (<see cref="SettleAsync"/>) post batches of synthetic alerts through the endpoint's handler into a
 /// private engine until the JIT has compiled the optimised code of what they make hot, so that a burst of alerts after a
 /// restart (every Prometheus re-sends all its alerts) does not share the machine with the compiler.
-/// <c>/-/ready</c> answers 503 until all of it is done (1-2 s after the server listens on a 2-core machine, at most
-/// about 5 s; a round that fails is logged and the warm-up counts as done).
+/// <c>/-/ready</c> answers 503 until all of it is done (up to about 6 s after the server listens: most starts on a
+/// 2-core machine reach the settling phase's 5 s limit; a round that fails is logged and the warm-up counts as done).
 /// <c>watchkeeper serve --alert-warmup=false</c> turns it off.
 /// </summary>
 public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serve, ILogger<AlertPathWarmup> log) : BackgroundService

@@ -254,7 +254,7 @@ public static class PlatformModule
         app.MapGet("/-/healthy", () => TypedResults.Text("Watchkeeper is Healthy.\n")).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/-/ready", async (Db db, ILeadership leadership, HttpContext http, CancellationToken ct) =>
         {
-            // Not ready before the alert path is warm (Alerting/AlertPathWarmup.cs: 1-6 s after start).
+            // Not ready before the alert path is warm (Alerting/AlertPathWarmup.cs: up to about 6 s after start).
             if (http.RequestServices.GetService<Alerting.AlertPathWarmup>() is { FirstRound.IsCompleted: false })
                 return Results.Problem(statusCode: 503, title: "Not ready", detail: "warming up the alert path");
             try
