@@ -92,8 +92,9 @@ public sealed class AlertingUiTests
         // Not firing yet: not among the alerts the dispatcher holds.
         await Expect(page.Locator("section.alert-group:not([data-state=pending]) .alert-item", new() { HasText = "api-9.example.internal:8080" })).ToHaveCountAsync(0);
 
-        // The filter applies to pending alerts too.
-        await page.GotoAsync(server.BaseAddress + "alerts?f=1&filter=" + Uri.EscapeDataString("{job=\"web-interface\"}"));
+        // The filter applies to pending alerts too. It names the probe's own instance with another job, so no other
+        // alert can match it (a shipped web-interface target may itself go pending while the clock moves).
+        await page.GotoAsync(server.BaseAddress + "alerts?f=1&filter=" + Uri.EscapeDataString("{job=\"web-interface\",instance=\"api-9.example.internal:8080\"}"));
         await Expect(page.Locator(".alert-pending .alert-item")).ToHaveCountAsync(0);
         await Expect(page.Locator(".alert-pending")).ToContainTextAsync("No alert is pending that matches the filter");
 
