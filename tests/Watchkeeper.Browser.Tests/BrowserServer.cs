@@ -86,7 +86,7 @@ public sealed class BrowserServer : IAsyncDisposable
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
         var root = Directory.CreateTempSubdirectory("wk-browser-").FullName;
         var config = CopyConfig(root);
-        // The alert-path warm-up is tested on its own (AlertPathWarmupTests) and in the CLI suite's server processes.
+        // The alert-path warm-up is tested on its own (AlertPathWarmupTests, in process and in a real server process).
         var serve = new ServeOptions { ConfigPath = config, DataDir = Path.Combine(root, "data"), Listen = "127.0.0.1:0", AdminPassword = AdminPassword, AlertWarmup = false };
         var app = ServerHost.Build(serve, b =>
         {

@@ -64,7 +64,7 @@ public sealed class WatchkeeperHost : IAsyncDisposable
             yaml = Replace(yaml, "alertmanager_config_file: alertmanager.yml\n", "");
         await File.WriteAllTextAsync(configPath, yaml);
 
-        // The alert-path warm-up is tested on its own (AlertPathWarmupTests) and in the CLI suite's server processes.
+        // The alert-path warm-up is tested on its own (AlertPathWarmupTests, in process and in a real server process).
         var serve = new ServeOptions { ConfigPath = configPath, DataDir = Path.Combine(root, "data"), Listen = $"127.0.0.1:{port}", AdminPassword = AdminPassword, AlertWarmup = false };
         var app = ServerHost.Build(serve, b => b.Logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();

@@ -129,6 +129,7 @@ public sealed class AlertPathWarmup(IServiceProvider services, ServeOptions serv
     /// </summary>
     internal async Task<(int Rounds, int Compiled)> SettleAsync(HttpClient? self, CancellationToken ct)
     {
+        // The machine's clock, not the injected TimeProvider: this waits for the JIT's background thread, which runs on it.
         var sw = Stopwatch.StartNew();
         var count0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var last = count0;
